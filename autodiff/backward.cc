@@ -1,0 +1,315 @@
+#include "autodiff/backward.h"
+
+#include <optional>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "fmt/format.h"
+#include "graph/graph.h"
+#include "graph/status_macros.h"
+#include "graph/vjp_context.h"
+#include "ops/ops.h"
+
+namespace tg {
+namespace {
+
+// Where the gradient of one tensor lives while Backward runs.
+struct GradSlot {
+  enum class State { kEmpty, kBorrowed, kOwned };
+  State state = State::kEmpty;
+  // A node whose value is the whole gradient once the pending nodes have run; for an owned
+  // buffer with no such node, an alias leaf is made when someone reads it.
+  Expr expr;
+  Tensor buffer;     // kOwned: the buffer contributions add into
+  NodeId root = -1;  // kOwned: the slot that owns the memory (itself, or a view's base)
+  NodeId writer = -1;  // pending node that writes (not adds) the owned buffer, if any
+};
+
+class BackwardPass final : public GradSink {
+ public:
+  BackwardPass(Graph& g, BackwardOptions options) : g_(g), options_(options) {}
+
+  absl::Status Run(Expr loss, bool sink_params) {
+    TG_RETURN_IF_ERROR(g_.status());
+    if (g_.mode() == ExecMode::kInference) {
+      return absl::FailedPreconditionError(
+          "Backward: the graph is in inference mode and recorded nothing for backward");
+    }
+    if (g_.mode() == ExecMode::kRecord) {
+      return absl::UnimplementedError("Backward: record mode is not supported yet");
+    }
+    TG_ASSIGN_OR_RETURN(const Node* loss_node, g_.Lookup(loss));
+    if (loss_node->type.shape.num_elements() != 1) {
+      return absl::InvalidArgumentError(fmt::format(
+          "Backward: the loss must have one element, got {} {}", loss_node->type.shape,
+          g_.NodeLabel(loss.id())));
+    }
+    end_ = loss.id() + 1;
+    slots_.assign(end_, GradSlot{});
+    MarkReach(loss.id());
+    if (!reach_[loss.id()]) return absl::OkStatus();  // nothing upstream wants a gradient
+
+    if (sink_params && !options_.create_graph) {
+      for (NodeId v = 0; v < end_; ++v) {
+        const Node& n = g_.node(v);
+        if (reach_[v] && n.param != nullptr) {
+          Own(v, n.param->grad(), /*writer=*/-1);
+        }
+      }
+    }
+    slots_[loss.id()].state = GradSlot::State::kBorrowed;
+    slots_[loss.id()].expr = g_.Fill(loss_node->type.shape, 1.0, loss_node->type.dtype);
+
+    Graph::DeferredGuard deferred(&g_);
+    for (NodeId v = loss.id(); v >= 0; --v) {
+      if (!reach_[v] || slots_[v].state == GradSlot::State::kEmpty) continue;
+      const Node& n = g_.node(v);
+      if (n.op->is_leaf || n.op->vjp == nullptr) continue;
+      if (slots_[v].root >= 0 && slots_[v].root != v) continue;  // a view: already in its base
+      pending_start_ = g_.num_nodes();
+      VjpContext ctx(g_, v, Read(v), *this);
+      n.op->vjp(ctx);
+      Flush();
+      TG_RETURN_IF_ERROR(g_.RunPending());
+    }
+    if (sink_params && options_.create_graph) SinkParamsByValue();
+    return g_.RunPending();
+  }
+
+  // The gradient of node v as an Expr (zeros if nothing reached it).
+  Expr Read(NodeId v) {
+    GradSlot& s = slots_[v];
+    if (s.state == GradSlot::State::kEmpty) {
+      const Node& n = g_.node(v);
+      return g_.Fill(n.type.shape, 0.0, n.type.dtype);
+    }
+    if (!s.expr.valid()) s.expr = g_.AliasLeaf(s.buffer);
+    return s.expr;
+  }
+
+  // GradSink: called by VJP rules. Recorded, and resolved in Flush once the rule returns,
+  // because only then is it known which new nodes other new nodes consume.
+  void Accumulate(NodeId node, int input, Expr grad) override {
+    NodeId x = g_.node(node).inputs[input];
+    if (x >= end_ || !reach_[x]) return;
+    absl::StatusOr<const Node*> gn = g_.Lookup(grad);
+    const Node& xn = g_.node(x);
+    if (!gn.ok() || !((*gn)->type.shape == xn.type.shape) ||
+        (*gn)->type.dtype != xn.type.dtype) {
+      if (gn.ok() && (*gn)->poisoned) return;  // its error is already on the graph
+      g_.RecordError(absl::InternalError(fmt::format(
+          "Backward: the VJP of '{}' gave input {} a gradient of {} {}, but the input is {} {} "
+          "{}",
+          g_.node(node).op->name, input, gn.ok() ? (*gn)->type.shape : Shape{},
+          gn.ok() ? (*gn)->type.dtype : DType::kF32, xn.type.shape, xn.type.dtype,
+          g_.NodeLabel(node))));
+      return;
+    }
+    records_.push_back({x, grad});
+  }
+
+ private:
+  struct Record {
+    NodeId target;
+    Expr grad;
+  };
+
+  void MarkReach(NodeId loss) {
+    reach_.assign(end_, false);
+    reach_[loss] = g_.node(loss).requires_grad;
+    for (NodeId v = loss; v >= 0; --v) {
+      if (!reach_[v]) continue;
+      const Node& n = g_.node(v);
+      for (size_t i = 0; i < n.inputs.size(); ++i) {
+        NodeId in = n.inputs[i];
+        if (g_.node(in).requires_grad && n.op->Differentiable(static_cast<int>(i))) {
+          reach_[in] = true;
+        }
+      }
+    }
+  }
+
+  // Makes `buffer` the owned gradient memory of slot v.
+  void Own(NodeId v, const Tensor& buffer, NodeId writer) {
+    GradSlot& s = slots_[v];
+    s.state = GradSlot::State::kOwned;
+    s.buffer = buffer;
+    s.root = v;
+    s.writer = writer;
+  }
+
+  Tensor Allocate(NodeId v) {
+    const TensorType& t = g_.node(v).type;
+    return Tensor(g_.arena().Allocate(SizeOf(t.dtype) * t.shape.num_elements()), t.dtype,
+                  t.shape);
+  }
+
+  // Makes slot v own a buffer that further contributions can add into.
+  void EnsureOwned(NodeId v) {
+    GradSlot& s = slots_[v];
+    if (s.state == GradSlot::State::kOwned) return;
+    Tensor buffer = Allocate(v);
+    if (s.state == GradSlot::State::kEmpty) {
+      buffer.SetZero();
+      Own(v, buffer, -1);
+      return;
+    }
+    Expr copy = Copy(s.expr);  // borrowed: copy it into memory of our own
+    Node& cn = g_.mutable_node(copy.id());
+    cn.value = buffer;
+    Own(v, buffer, copy.id());
+    slots_[v].expr = copy;
+  }
+
+  // The base slot whose buffer a view node's gradient can live in, if any.
+  std::optional<NodeId> ViewBase(NodeId v) {
+    const Node& n = g_.node(v);
+    if (n.op->view == nullptr || n.inputs.empty() || !n.op->Differentiable(0)) return {};
+    NodeId base = n.inputs[0];
+    if (!reach_[base]) return {};
+    absl::InlinedVector<TensorType, 3> types;
+    for (NodeId in : n.inputs) types.push_back(g_.node(in).type);
+    std::optional<int64_t> offset = n.op->view(n.attrs, types);
+    if (!offset.has_value()) return {};
+    view_offset_ = *offset;
+    return base;
+  }
+
+  // Prepares an empty slot before its first contribution: a view's gradient is a view of
+  // its base's gradient (so splitting [T,B,I] into T steps costs O(T) in backward).
+  void PrepareSlot(NodeId v) {
+    if (slots_[v].state != GradSlot::State::kEmpty) return;
+    std::optional<NodeId> base = ViewBase(v);
+    if (!base.has_value()) return;
+    int64_t offset = view_offset_;
+    PrepareSlot(*base);
+    EnsureOwned(*base);
+    GradSlot& b = slots_[*base];
+    GradSlot& s = slots_[v];
+    s.state = GradSlot::State::kOwned;
+    s.buffer = b.buffer.View(offset, g_.node(v).type.shape);
+    s.root = b.root;
+  }
+
+  // Adds the pending node `adder` into the owned slot v, keeping the one writing node (if
+  // any) the first to run: the pending nodes run in id order.
+  void AddInto(NodeId v, NodeId adder) {
+    GradSlot& s = slots_[v];
+    GradSlot& root = slots_[s.root];
+    Node& an = g_.mutable_node(adder);
+    an.value = s.buffer;
+    an.accumulate = true;
+    if (root.writer < pending_start_ || adder > root.writer) return;
+    // The adder would run before the buffer's writer. Nothing has touched the buffer yet:
+    if (s.buffer.num_elements() == root.buffer.num_elements()) {
+      an.accumulate = false;  // it covers the buffer: it writes, the old writer adds
+      g_.mutable_node(root.writer).accumulate = true;
+      root.writer = adder;
+    } else {
+      root.buffer.SetZero();  // it covers a part (a view): zero the buffer, everyone adds
+      g_.mutable_node(root.writer).accumulate = true;
+      root.writer = -1;
+    }
+  }
+
+  void Flush() {
+    std::vector<Record> records = std::move(records_);
+    records_.clear();
+    if (options_.create_graph) {
+      for (const Record& r : records) {
+        GradSlot& s = slots_[r.target];
+        s.expr = s.state == GradSlot::State::kEmpty ? r.grad : Add(s.expr, r.grad);
+        s.state = GradSlot::State::kBorrowed;
+      }
+      return;
+    }
+    // A new node may take over a gradient buffer only if nothing else reads its value.
+    absl::flat_hash_map<NodeId, int> uses;
+    for (NodeId id = pending_start_; id < g_.num_nodes(); ++id) {
+      for (NodeId in : g_.node(id).inputs) ++uses[in];
+    }
+    for (const Record& r : records) ++uses[r.grad.id()];
+    auto retargetable = [&](NodeId id) {
+      const Node& n = g_.node(id);
+      return id >= pending_start_ && !n.ran && !n.poisoned && !n.op->is_leaf &&
+             n.op->view == nullptr && !n.value.has_data() && uses[id] == 1;
+    };
+    for (const Record& r : records) {
+      NodeId x = r.target, gid = r.grad.id();
+      PrepareSlot(x);
+      GradSlot& s = slots_[x];
+      switch (s.state) {
+        case GradSlot::State::kEmpty:
+          if (retargetable(gid)) {
+            Tensor buffer = Allocate(x);
+            g_.mutable_node(gid).value = buffer;
+            Own(x, buffer, gid);
+          } else {
+            s.state = GradSlot::State::kBorrowed;
+          }
+          s.expr = r.grad;
+          break;
+        case GradSlot::State::kBorrowed:
+          EnsureOwned(x);
+          [[fallthrough]];
+        case GradSlot::State::kOwned:
+          AddInto(x, retargetable(gid) ? gid : Copy(r.grad).id());
+          break;
+      }
+    }
+  }
+
+  // With create_graph, parameter gradients are Exprs: add their values into the store.
+  void SinkParamsByValue() {
+    for (NodeId v = 0; v < end_; ++v) {
+      ParamData* param = g_.node(v).param;
+      if (!reach_[v] || param == nullptr || slots_[v].state == GradSlot::State::kEmpty) {
+        continue;
+      }
+      Node& cn = g_.mutable_node(Copy(slots_[v].expr).id());
+      cn.value = param->grad();
+      cn.accumulate = true;
+    }
+  }
+
+  Graph& g_;
+  BackwardOptions options_;
+  NodeId end_ = 0;
+  NodeId pending_start_ = 0;
+  int64_t view_offset_ = 0;
+  std::vector<bool> reach_;
+  std::vector<GradSlot> slots_;
+  std::vector<Record> records_;
+};
+
+Graph* GraphOf(Expr e) { return e.graph(); }
+
+}  // namespace
+
+absl::Status Backward(Expr loss, BackwardOptions options) {
+  Graph* g = GraphOf(loss);
+  if (g == nullptr) return absl::InvalidArgumentError("Backward: an empty Expr was given");
+  BackwardPass pass(*g, options);
+  return pass.Run(loss, /*sink_params=*/true);
+}
+
+absl::StatusOr<std::vector<Expr>> Backward(Expr loss, absl::Span<const Expr> wrt,
+                                           BackwardOptions options) {
+  Graph* g = GraphOf(loss);
+  if (g == nullptr) return absl::InvalidArgumentError("Backward: an empty Expr was given");
+  for (const Expr& x : wrt) TG_RETURN_IF_ERROR(g->Lookup(x).status());
+  BackwardPass pass(*g, options);
+  TG_RETURN_IF_ERROR(pass.Run(loss, /*sink_params=*/false));
+  std::vector<Expr> grads;
+  for (const Expr& x : wrt) {
+    if (x.id() > loss.id()) {
+      grads.push_back(g->Fill(x.shape(), 0.0, x.dtype()));
+    } else {
+      grads.push_back(pass.Read(x.id()));
+    }
+  }
+  TG_RETURN_IF_ERROR(g->RunPending());
+  return grads;
+}
+
+}  // namespace tg

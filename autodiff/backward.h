@@ -1,0 +1,31 @@
+// Reverse-mode differentiation over the tape. Backpropagation through time is not special:
+// a cell applied T times is T groups of nodes, and Backward walks them all back.
+#pragma once
+
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "graph/expr.h"
+
+namespace tg {
+
+struct BackwardOptions {
+  // Build the gradients as ordinary, differentiable nodes (summed with Add) so that they can
+  // be differentiated again. Off: gradients accumulate in place into one buffer per tensor.
+  bool create_graph = false;
+};
+
+// Adds d loss / d p into the gradient of every parameter (not frozen) that `loss` depends on;
+// gradients accumulate across calls until ParameterStore::ZeroGrad(), as in PyTorch.
+// `loss` must have one element. Returns the graph's first error if any node failed.
+absl::Status Backward(Expr loss, BackwardOptions options = {});
+
+// Returns d loss / d x for each x in `wrt` (inputs made with requires_grad, parameters or any
+// intermediate node of the same graph; zeros where loss does not depend on x). Parameter
+// gradients in the store are left untouched.
+absl::StatusOr<std::vector<Expr>> Backward(Expr loss, absl::Span<const Expr> wrt,
+                                           BackwardOptions options = {});
+
+}  // namespace tg

@@ -1,0 +1,54 @@
+// Element types of tensors: f32 for training, f64 for gradient checks, i32 for token ids
+// and class targets.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "absl/strings/string_view.h"
+#include "fmt/format.h"
+
+namespace tg {
+
+enum class DType : uint8_t { kF32, kF64, kI32 };
+
+constexpr size_t SizeOf(DType t) { return t == DType::kF64 ? 8 : 4; }
+constexpr bool IsFloat(DType t) { return t == DType::kF32 || t == DType::kF64; }
+
+constexpr std::string_view DTypeName(DType t) {
+  switch (t) {
+    case DType::kF32: return "f32";
+    case DType::kF64: return "f64";
+    case DType::kI32: return "i32";
+  }
+  return "?";
+}
+
+// The DType that holds a C++ element type, for typed views.
+template <class T> constexpr DType DTypeOf();
+template <> constexpr DType DTypeOf<float>() { return DType::kF32; }
+template <> constexpr DType DTypeOf<double>() { return DType::kF64; }
+template <> constexpr DType DTypeOf<int32_t>() { return DType::kI32; }
+
+}  // namespace tg
+
+template <>
+struct fmt::formatter<tg::DType> : fmt::formatter<std::string_view> {
+  template <class Ctx>
+  auto format(tg::DType t, Ctx& ctx) const {
+    return fmt::formatter<std::string_view>::format(tg::DTypeName(t), ctx);
+  }
+};
+
+#if !defined(ABSL_USES_STD_STRING_VIEW)
+// Debian's Abseil is built with its own string_view (Status::message() returns one):
+// let fmt print it.
+template <>
+struct fmt::formatter<absl::string_view> : fmt::formatter<std::string_view> {
+  template <class Ctx>
+  auto format(absl::string_view s, Ctx& ctx) const {
+    return fmt::formatter<std::string_view>::format(std::string_view(s.data(), s.size()), ctx);
+  }
+};
+#endif

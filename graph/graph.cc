@@ -1,0 +1,351 @@
+#include "graph/graph.h"
+
+#include <cstring>
+
+#include "absl/strings/str_join.h"
+#include "fmt/format.h"
+#include "graph/executor.h"
+
+namespace tg {
+namespace {
+
+// Leaves are structural, not math: their values come from the host, a parameter or Backward.
+absl::StatusOr<TensorType> LeafInfer(absl::Span<const TensorType>, const Attrs&) {
+  return absl::InternalError("leaves are not inferred");
+}
+const OpDef kInputLeaf = {.name = "input", .arity = 0, .infer = LeafInfer, .is_leaf = true};
+const OpDef kConstantLeaf = {.name = "constant", .arity = 0, .infer = LeafInfer, .is_leaf = true};
+const OpDef kParamLeaf = {.name = "parameter", .arity = 0, .infer = LeafInfer, .is_leaf = true};
+const OpDef kAliasLeaf = {.name = "alias", .arity = 0, .infer = LeafInfer, .is_leaf = true};
+
+std::string DescribeTypes(absl::Span<const TensorType> types) {
+  return absl::StrJoin(types, ", ", [](std::string* out, const TensorType& t) {
+    out->append(fmt::format("{} {}", t.shape, t.dtype));
+  });
+}
+
+}  // namespace
+
+Graph::Graph(GraphOptions options) : options_(options) {
+  scope_paths_.push_back("");
+  scope_ids_[""] = 0;
+  scope_stack_.push_back(0);
+}
+
+void Graph::RecordError(absl::Status status) {
+  if (status_.ok() && !status.ok()) status_ = std::move(status);
+}
+
+std::string Graph::NodePath(NodeId id) const {
+  const Node& n = nodes_[id];
+  const std::string& scope = scope_paths_[n.scope];
+  return scope.empty() ? std::string(n.op->name) : fmt::format("{}/{}", scope, n.op->name);
+}
+
+std::string Graph::NodeLabel(NodeId id) const {
+  return fmt::format("(node #{} \"{}\")", id, NodePath(id));
+}
+
+absl::StatusOr<const Node*> Graph::Lookup(Expr e) const {
+  if (e.graph() != this) {
+    return absl::InvalidArgumentError(e.graph() == nullptr ? "an empty Expr was used"
+                                                           : "an Expr of another graph was used");
+  }
+  if (e.generation() != generation_ || e.id() < 0 || e.id() >= num_nodes()) {
+    return absl::FailedPreconditionError(fmt::format(
+        "Expr #{} is from before Graph::Clear(); carry values across a Clear() by copying them "
+        "out and feeding them in again",
+        e.id()));
+  }
+  return &nodes_[e.id()];
+}
+
+Graph::ScopeGuard Graph::Scope(std::string_view name) {
+  const std::string& parent = scope_paths_[scope_stack_.back()];
+  std::string path = parent.empty() ? std::string(name) : fmt::format("{}/{}", parent, name);
+  auto [it, inserted] = scope_ids_.try_emplace(path, static_cast<int32_t>(scope_paths_.size()));
+  if (inserted) scope_paths_.push_back(path);
+  scope_stack_.push_back(it->second);
+  return ScopeGuard(this);
+}
+
+Graph::ScopeGuard::~ScopeGuard() {
+  if (graph_ != nullptr && graph_->scope_stack_.size() > 1) graph_->scope_stack_.pop_back();
+}
+
+Graph::DeferredGuard::DeferredGuard(Graph* g) : graph_(g), previous_(g->deferred_) {
+  g->deferred_ = true;
+}
+Graph::DeferredGuard::~DeferredGuard() { graph_->deferred_ = previous_; }
+
+Expr Graph::AddLeaf(const OpDef& op, DType dtype, Shape shape, const void* data, size_t count,
+                    bool requires_grad) {
+  NodeId id = num_nodes();
+  Node& n = nodes_.emplace_back();
+  n.op = &op;
+  n.type = {dtype, std::move(shape)};
+  n.scope = scope_stack_.back();
+  if (static_cast<int64_t>(count) != n.type.shape.num_elements()) {
+    Fail(id, absl::InvalidArgumentError(fmt::format(
+                 "{}: {} values given for shape {} ({} elements) {}", op.name, count,
+                 n.type.shape, n.type.shape.num_elements(), NodeLabel(id))));
+    return ExprOf(id);
+  }
+  size_t bytes = count * SizeOf(dtype);
+  n.value = Tensor(arena_.Allocate(bytes), dtype, n.type.shape);
+  if (data != nullptr && bytes > 0) std::memcpy(n.value.raw(), data, bytes);
+  n.requires_grad = requires_grad && options_.mode != ExecMode::kInference;
+  n.ran = true;
+  if (first_pending_ == id) ++first_pending_;
+  return ExprOf(id);
+}
+
+Expr Graph::Input(Shape shape, absl::Span<const float> values, InputOptions options) {
+  return AddLeaf(kInputLeaf, DType::kF32, std::move(shape), values.data(), values.size(),
+                 options.requires_grad);
+}
+Expr Graph::Input(Shape shape, absl::Span<const double> values, InputOptions options) {
+  return AddLeaf(kInputLeaf, DType::kF64, std::move(shape), values.data(), values.size(),
+                 options.requires_grad);
+}
+Expr Graph::Input(Shape shape, absl::Span<const int32_t> values) {
+  return AddLeaf(kInputLeaf, DType::kI32, std::move(shape), values.data(), values.size(), false);
+}
+Expr Graph::Input(const Tensor& value, InputOptions options) {
+  return AddLeaf(kInputLeaf, value.dtype(), value.shape(), value.raw(),
+                 static_cast<size_t>(value.num_elements()),
+                 options.requires_grad && IsFloat(value.dtype()));
+}
+Expr Graph::Constant(Shape shape, absl::Span<const float> values) {
+  return AddLeaf(kConstantLeaf, DType::kF32, std::move(shape), values.data(), values.size(),
+                 false);
+}
+Expr Graph::Constant(Shape shape, absl::Span<const double> values) {
+  return AddLeaf(kConstantLeaf, DType::kF64, std::move(shape), values.data(), values.size(),
+                 false);
+}
+Expr Graph::Constant(const Tensor& value) {
+  return AddLeaf(kConstantLeaf, value.dtype(), value.shape(), value.raw(),
+                 static_cast<size_t>(value.num_elements()), false);
+}
+
+Expr Graph::Fill(Shape shape, double value, DType dtype) {
+  int64_t count = shape.num_elements();
+  Expr e = AddLeaf(kConstantLeaf, dtype, std::move(shape), nullptr, static_cast<size_t>(count),
+                   false);
+  const Tensor& t = nodes_[e.id()].value;
+  for (int64_t i = 0; i < count; ++i) {
+    switch (dtype) {
+      case DType::kF32: t.data<float>()[i] = static_cast<float>(value); break;
+      case DType::kF64: t.data<double>()[i] = value; break;
+      case DType::kI32: t.data<int32_t>()[i] = static_cast<int32_t>(value); break;
+    }
+  }
+  return e;
+}
+
+Expr Graph::Param(Parameter p) {
+  if (!p.valid()) {
+    NodeId id = num_nodes();
+    Node& n = nodes_.emplace_back();
+    n.op = &kParamLeaf;
+    n.scope = scope_stack_.back();
+    Fail(id, absl::InvalidArgumentError(
+                 fmt::format("parameter: an empty Parameter handle was used {}", NodeLabel(id))));
+    return ExprOf(id);
+  }
+  auto it = param_nodes_.find(p.data());
+  if (it != param_nodes_.end()) return ExprOf(it->second);
+  NodeId id = num_nodes();
+  Node& n = nodes_.emplace_back();
+  n.op = &kParamLeaf;
+  n.type = {p.dtype(), p.shape()};
+  n.scope = scope_stack_.back();
+  n.value = p.value();
+  n.param = p.data();
+  n.requires_grad = !p.frozen() && options_.mode != ExecMode::kInference;
+  n.ran = true;
+  if (first_pending_ == id) ++first_pending_;
+  param_nodes_[p.data()] = id;
+  return ExprOf(id);
+}
+
+Expr Graph::AliasLeaf(const Tensor& value) {
+  NodeId id = num_nodes();
+  Node& n = nodes_.emplace_back();
+  n.op = &kAliasLeaf;
+  n.type = {value.dtype(), value.shape()};
+  n.scope = scope_stack_.back();
+  n.value = value;
+  n.ran = true;
+  if (first_pending_ == id) ++first_pending_;
+  return ExprOf(id);
+}
+
+void Graph::Fail(NodeId id, const absl::Status& status) {
+  nodes_[id].poisoned = true;
+  nodes_[id].ran = true;
+  RecordError(status);
+}
+
+Expr Graph::Poisoned(const OpDef& op, absl::Span<const Expr> inputs, Attrs attrs) {
+  NodeId id = num_nodes();
+  Node& n = nodes_.emplace_back();
+  n.op = &op;
+  n.attrs = std::move(attrs);
+  n.scope = scope_stack_.back();
+  n.poisoned = true;
+  n.ran = true;
+  for (const Expr& e : inputs) {
+    if (e.graph() == this && e.generation() == generation_) n.inputs.push_back(e.id());
+  }
+  if (first_pending_ == id) ++first_pending_;
+  return ExprOf(id);
+}
+
+Expr Graph::AddNode(const OpDef& op, absl::Span<const Expr> inputs, Attrs attrs) {
+  absl::InlinedVector<TensorType, 3> types;
+  bool poisoned_input = false;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    absl::StatusOr<const Node*> in = Lookup(inputs[i]);
+    if (!in.ok()) {
+      Expr e = Poisoned(op, inputs, std::move(attrs));
+      RecordError(absl::Status(in.status().code(), fmt::format("{}: input {}: {} {}", op.name, i,
+                                                               in.status().message(),
+                                                               NodeLabel(e.id()))));
+      return e;
+    }
+    poisoned_input |= (*in)->poisoned;
+    types.push_back((*in)->type);
+  }
+  if (poisoned_input) return Poisoned(op, inputs, std::move(attrs));
+
+  auto fail = [&](std::string_view message) {
+    Expr e = Poisoned(op, inputs, std::move(attrs));
+    RecordError(absl::InvalidArgumentError(fmt::format(
+        "{}: {}; inputs {} {}", op.name, message, DescribeTypes(types), NodeLabel(e.id()))));
+    return e;
+  };
+  if (op.arity >= 0 ? static_cast<int>(inputs.size()) != op.arity : inputs.empty()) {
+    return fail(fmt::format("takes {} inputs, got {}",
+                            op.arity >= 0 ? std::to_string(op.arity) : "one or more",
+                            inputs.size()));
+  }
+  absl::StatusOr<TensorType> type = op.infer(types, attrs);
+  if (!type.ok()) return fail(fmt::format("{}", type.status().message()));
+
+  NodeId id = num_nodes();
+  Node& n = nodes_.emplace_back();
+  n.op = &op;
+  n.attrs = std::move(attrs);
+  n.type = *std::move(type);
+  n.scope = scope_stack_.back();
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    n.inputs.push_back(inputs[i].id());
+    n.requires_grad |= nodes_[inputs[i].id()].requires_grad && op.Differentiable(static_cast<int>(i));
+  }
+  if (options_.mode != ExecMode::kRecord && !deferred_) RunPending().IgnoreError();
+  return ExprOf(id);
+}
+
+absl::Status Graph::RunNode(NodeId id) {
+  Node& n = nodes_[id];
+  absl::InlinedVector<Tensor, 3> values;
+  for (NodeId in : n.inputs) {
+    const Node& src = nodes_[in];
+    if (src.poisoned) {
+      n.poisoned = true;
+      n.ran = true;
+      return absl::OkStatus();  // the first error is already recorded
+    }
+    values.push_back(src.value);
+  }
+  absl::Status s = Execute(n, values, arena_, options_.exec);
+  n.ran = true;
+  if (!s.ok()) {
+    absl::InlinedVector<TensorType, 3> types;
+    for (const Tensor& t : values) types.push_back({t.dtype(), t.shape()});
+    Fail(id, absl::Status(s.code(), fmt::format("{}: {}; inputs {} {}", n.op->name, s.message(),
+                                                DescribeTypes(types), NodeLabel(id))));
+    return status_;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Graph::RunPending() {
+  if (options_.mode == ExecMode::kRecord) return status_;
+  for (; first_pending_ < num_nodes(); ++first_pending_) {
+    if (!nodes_[first_pending_].ran) RunNode(first_pending_).IgnoreError();
+  }
+  return status_;
+}
+
+void Graph::Clear() {
+  nodes_.clear();
+  param_nodes_.clear();
+  arena_.Reset();
+  status_ = absl::OkStatus();
+  ++generation_;
+  first_pending_ = 0;
+}
+
+// ---- Expr accessors (they need the Graph's definition) ----
+
+Shape Expr::shape() const {
+  if (graph_ == nullptr) return {};
+  absl::StatusOr<const Node*> n = graph_->Lookup(*this);
+  return n.ok() ? (*n)->type.shape : Shape{};
+}
+
+DType Expr::dtype() const {
+  if (graph_ == nullptr) return DType::kF32;
+  absl::StatusOr<const Node*> n = graph_->Lookup(*this);
+  return n.ok() ? (*n)->type.dtype : DType::kF32;
+}
+
+absl::StatusOr<Tensor> Expr::value() const {
+  if (graph_ == nullptr) return absl::InvalidArgumentError("an empty Expr was used");
+  absl::StatusOr<const Node*> n = graph_->Lookup(*this);
+  if (!n.ok()) return n.status();
+  if ((*n)->poisoned) {
+    return graph_->status().ok()
+               ? absl::FailedPreconditionError(
+                     fmt::format("{} has no value: it failed", graph_->NodeLabel(id_)))
+               : graph_->status();
+  }
+  if (!(*n)->ran) {
+    return absl::FailedPreconditionError(
+        fmt::format("{} has not run (record mode or a deferred scope)", graph_->NodeLabel(id_)));
+  }
+  return (*n)->value;
+}
+
+template <class T>
+absl::StatusOr<std::vector<T>> Expr::ToVector() const {
+  absl::StatusOr<Tensor> t = value();
+  if (!t.ok()) return t.status();
+  if (t->dtype() != DTypeOf<T>()) {
+    return absl::InvalidArgumentError(fmt::format("ToVector<{}>: {} holds {}",
+                                                  DTypeName(DTypeOf<T>()),
+                                                  graph_->NodeLabel(id_), t->dtype()));
+  }
+  std::span<T> s = t->span<T>();
+  return std::vector<T>(s.begin(), s.end());
+}
+template absl::StatusOr<std::vector<float>> Expr::ToVector<float>() const;
+template absl::StatusOr<std::vector<double>> Expr::ToVector<double>() const;
+template absl::StatusOr<std::vector<int32_t>> Expr::ToVector<int32_t>() const;
+
+absl::StatusOr<double> Expr::Scalar() const {
+  absl::StatusOr<Tensor> t = value();
+  if (!t.ok()) return t.status();
+  if (t->num_elements() == 0) return absl::InvalidArgumentError("Scalar(): empty tensor");
+  switch (t->dtype()) {
+    case DType::kF32: return t->data<float>()[0];
+    case DType::kF64: return t->data<double>()[0];
+    case DType::kI32: return t->data<int32_t>()[0];
+  }
+  return 0.0;
+}
+
+}  // namespace tg

@@ -1,0 +1,141 @@
+// Graph: the tape. Nodes are kept in creation (= topological) order. Recording and running
+// are apart: AddNode records a node (op, inputs, attributes, inferred type) and, in eager
+// mode, the executor runs its kernel at once. Errors never abort: the first one is kept as
+// the graph's status, and every node built on a failed node is poisoned.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/types/span.h"
+#include "graph/arena.h"
+#include "graph/expr.h"
+#include "graph/node.h"
+#include "graph/parameter.h"
+
+namespace tg {
+
+enum class ExecMode {
+  kEager,      // each node runs when added; Backward works
+  kInference,  // each node runs when added; nothing requires a gradient
+  kRecord,     // nodes are recorded, never run here (for the compiler)
+};
+
+struct ExecOptions {
+  int num_threads = 1;  // intra-op threads (GEMM); the one place the count comes from
+};
+
+struct GraphOptions {
+  ExecMode mode = ExecMode::kEager;
+  ExecOptions exec = {};
+};
+
+struct InputOptions {
+  bool requires_grad = false;  // Backward(loss, {x}) can then differentiate with respect to it
+};
+
+class Graph {
+ public:
+  explicit Graph(GraphOptions options = {});
+  Graph(const Graph&) = delete;
+  Graph& operator=(const Graph&) = delete;
+
+  // Host data entering the graph (copied). values.size() must equal shape.num_elements().
+  Expr Input(Shape shape, absl::Span<const float> values, InputOptions options = {});
+  Expr Input(Shape shape, absl::Span<const double> values, InputOptions options = {});
+  Expr Input(Shape shape, absl::Span<const int32_t> values);
+  Expr Input(const Tensor& value, InputOptions options = {});
+  // Like Input, but never requires a gradient.
+  Expr Constant(Shape shape, absl::Span<const float> values);
+  Expr Constant(Shape shape, absl::Span<const double> values);
+  Expr Constant(const Tensor& value);
+  // A tensor of `shape` filled with `value`.
+  Expr Fill(Shape shape, double value, DType dtype = DType::kF32);
+  // The parameter's value, aliased (not copied); its gradient lands in the store.
+  // The same parameter gives the same node until Clear().
+  Expr Param(Parameter p);
+
+  // Records one application of `op`; runs it unless the mode or a Deferred scope says not.
+  Expr AddNode(const OpDef& op, absl::Span<const Expr> inputs, Attrs attrs = {});
+
+  // Name scopes: every node records the scope path current when it was added, and errors
+  // name it ("step_3/lstm/matmul"). Scopes nest; the guard pops on destruction.
+  class ScopeGuard {
+   public:
+    explicit ScopeGuard(Graph* g) : graph_(g) {}
+    ScopeGuard(ScopeGuard&& o) noexcept : graph_(o.graph_) { o.graph_ = nullptr; }
+    ScopeGuard(const ScopeGuard&) = delete;
+    ~ScopeGuard();
+
+   private:
+    Graph* graph_;
+  };
+  [[nodiscard]] ScopeGuard Scope(std::string_view name);
+
+  // While a Deferred guard lives, eager nodes are recorded but not run; RunPending() runs
+  // them in order. Backward uses this to redirect a gradient node's output before it runs.
+  class DeferredGuard {
+   public:
+    explicit DeferredGuard(Graph* g);
+    ~DeferredGuard();
+    DeferredGuard(const DeferredGuard&) = delete;
+
+   private:
+    Graph* graph_;
+    bool previous_;
+  };
+  absl::Status RunPending();
+
+  // Drops every node and rewinds the arena (keeping its memory). Exprs from before are stale.
+  void Clear();
+
+  // The first error recorded on this graph (OK if none).
+  const absl::Status& status() const { return status_; }
+  // Records an error on behalf of a caller (e.g. Backward) unless one is already kept.
+  void RecordError(absl::Status status);
+
+  // Validates an Expr against this graph (ownership, generation); returns its node.
+  absl::StatusOr<const Node*> Lookup(Expr e) const;
+  const Node& node(NodeId id) const { return nodes_[id]; }
+  Node& mutable_node(NodeId id) { return nodes_[id]; }
+  NodeId num_nodes() const { return static_cast<NodeId>(nodes_.size()); }
+  Expr ExprOf(NodeId id) { return Expr(this, id, generation_); }
+  // "step_3/lstm/matmul": the node's scope path and op name.
+  std::string NodePath(NodeId id) const;
+  // "(node #41 \"step_3/lstm/matmul\")", appended to error messages.
+  std::string NodeLabel(NodeId id) const;
+
+  ExecMode mode() const { return options_.mode; }
+  const ExecOptions& exec_options() const { return options_.exec; }
+  Arena& arena() { return arena_; }
+  uint32_t generation() const { return generation_; }
+
+  // A leaf whose value is an existing tensor (aliased, not copied); used by Backward to
+  // hand out gradient buffers as Exprs.
+  Expr AliasLeaf(const Tensor& value);
+
+ private:
+  Expr AddLeaf(const OpDef& op, DType dtype, Shape shape, const void* data, size_t count,
+               bool requires_grad);
+  Expr Poisoned(const OpDef& op, absl::Span<const Expr> inputs, Attrs attrs);
+  absl::Status RunNode(NodeId id);
+  void Fail(NodeId id, const absl::Status& status);
+
+  GraphOptions options_;
+  Arena arena_;
+  std::vector<Node> nodes_;
+  std::vector<std::string> scope_paths_;  // index 0 is the root ""
+  std::vector<int32_t> scope_stack_;
+  absl::flat_hash_map<std::string, int32_t> scope_ids_;
+  absl::flat_hash_map<const ParamData*, NodeId> param_nodes_;
+  absl::Status status_;
+  uint32_t generation_ = 1;
+  bool deferred_ = false;
+  NodeId first_pending_ = 0;  // nodes before this one have run (or never will)
+};
+
+}  // namespace tg

@@ -1,0 +1,136 @@
+#include "graph/parameter.h"
+
+#include <cmath>
+#include <vector>
+
+#include "fmt/format.h"
+
+namespace tg {
+namespace {
+
+template <class T>
+void FillFrom(const Tensor& t, const std::vector<double>& values) {
+  T* p = t.data<T>();
+  for (size_t i = 0; i < values.size(); ++i) p[i] = static_cast<T>(values[i]);
+}
+
+// Rows of a [rows, cols] matrix made orthonormal by modified Gram–Schmidt on a normal draw
+// (on the columns when rows > cols), so W W^T = I or W^T W = I.
+std::vector<double> OrthogonalValues(int64_t rows, int64_t cols, double gain, Rng& rng) {
+  bool transpose = rows > cols;
+  int64_t r = transpose ? cols : rows, c = transpose ? rows : cols;  // r <= c
+  std::vector<double> m(r * c);
+  for (double& v : m) v = rng.Normal();
+  for (int64_t i = 0; i < r; ++i) {
+    double* vi = &m[i * c];
+    for (int64_t j = 0; j < i; ++j) {
+      const double* vj = &m[j * c];
+      double dot = 0;
+      for (int64_t k = 0; k < c; ++k) dot += vi[k] * vj[k];
+      for (int64_t k = 0; k < c; ++k) vi[k] -= dot * vj[k];
+    }
+    double norm = 0;
+    for (int64_t k = 0; k < c; ++k) norm += vi[k] * vi[k];
+    norm = std::sqrt(norm);
+    for (int64_t k = 0; k < c; ++k) vi[k] /= norm;
+  }
+  std::vector<double> out(rows * cols);
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j)
+      out[i * cols + j] = gain * (transpose ? m[j * c + i] : m[i * c + j]);
+  return out;
+}
+
+}  // namespace
+
+absl::Status Initialize(const Tensor& t, const Init& init, Rng& rng) {
+  const Shape& s = t.shape();
+  int64_t n = t.num_elements();
+  std::vector<double> values(n, 0.0);
+  switch (init.kind) {
+    case Init::Kind::kZeros: break;
+    case Init::Kind::kConstant:
+      for (double& v : values) v = init.a;
+      break;
+    case Init::Kind::kUniform:
+      for (double& v : values) v = rng.Uniform(init.a, init.b);
+      break;
+    case Init::Kind::kGlorotUniform: {
+      int64_t fan_a = s.rank() >= 1 ? s[0] : 1;
+      int64_t fan_b = s.rank() >= 2 ? s.Product(1, s.rank()) : fan_a;
+      double bound = init.a * std::sqrt(6.0 / static_cast<double>(fan_a + fan_b));
+      for (double& v : values) v = rng.Uniform(-bound, bound);
+      break;
+    }
+    case Init::Kind::kOrthogonal:
+      if (s.rank() != 2) {
+        return absl::InvalidArgumentError(
+            fmt::format("orthogonal initialiser needs a 2-D shape, got {}", s));
+      }
+      values = OrthogonalValues(s[0], s[1], init.a, rng);
+      break;
+  }
+  if (t.dtype() == DType::kF32) {
+    FillFrom<float>(t, values);
+  } else {
+    FillFrom<double>(t, values);
+  }
+  return absl::OkStatus();
+}
+
+ParameterStore::ParameterStore(ParameterStoreOptions options) : rng_(options.seed) {}
+
+absl::StatusOr<Parameter> ParameterStore::Add(std::string name, Shape shape, Init init,
+                                              DType dtype) {
+  if (by_name_.contains(name)) {
+    return absl::AlreadyExistsError(fmt::format("parameter '{}' already exists", name));
+  }
+  if (!IsFloat(dtype)) {
+    return absl::InvalidArgumentError(
+        fmt::format("parameter '{}' must be f32 or f64, got {}", name, dtype));
+  }
+  for (int64_t d : shape.dims()) {
+    if (d <= 0) {
+      return absl::InvalidArgumentError(
+          fmt::format("parameter '{}' has an empty or negative shape {}", name, shape));
+    }
+  }
+  auto p = std::make_unique<ParamData>();
+  p->name = std::move(name);
+  p->dtype = dtype;
+  p->shape = std::move(shape);
+  size_t bytes = static_cast<size_t>(p->shape.num_elements()) * SizeOf(dtype);
+  p->value_buffer = AllocateAligned(bytes);
+  p->grad_buffer = AllocateAligned(bytes);
+  p->grad().SetZero();
+  absl::Status s = Initialize(p->value(), init, rng_);
+  if (!s.ok()) return absl::InvalidArgumentError(fmt::format("parameter '{}': {}", p->name, s.message()));
+  by_name_[p->name] = p.get();
+  params_.push_back(std::move(p));
+  return Parameter(params_.back().get());
+}
+
+absl::StatusOr<Parameter> ParameterStore::Find(const std::string& name) const {
+  auto it = by_name_.find(name);
+  if (it == by_name_.end()) return absl::NotFoundError(fmt::format("no parameter '{}'", name));
+  return Parameter(it->second);
+}
+
+void ParameterStore::ZeroGrad() {
+  for (auto& p : params_) p->grad().SetZero();
+}
+
+std::vector<Parameter> ParameterStore::parameters() const {
+  std::vector<Parameter> out;
+  out.reserve(params_.size());
+  for (const auto& p : params_) out.emplace_back(p.get());
+  return out;
+}
+
+int64_t ParameterStore::num_elements() const {
+  int64_t n = 0;
+  for (const auto& p : params_) n += p->shape.num_elements();
+  return n;
+}
+
+}  // namespace tg

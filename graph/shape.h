@@ -1,0 +1,74 @@
+// Shape: the dimensions of a dense row-major tensor. Prints as [32,128].
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <initializer_list>
+#include <ostream>
+#include <string>
+
+#include "absl/strings/str_format.h"
+#include "absl/types/span.h"
+#include "fmt/format.h"
+#include "graph/check.h"
+
+namespace tg {
+
+// Dimensions live inline (rank <= kMaxRank), so a Shape is trivially copyable, never
+// allocates, and GCC 12 sees every byte initialised (absl::InlinedVector set off false
+// -Wmaybe-uninitialized errors here under -Werror).
+class Shape {
+ public:
+  static constexpr int kMaxRank = 8;
+
+  Shape() = default;
+  Shape(std::initializer_list<int64_t> dims) {
+    for (int64_t d : dims) push_back(d);
+  }
+  explicit Shape(absl::Span<const int64_t> dims) {
+    for (int64_t d : dims) push_back(d);
+  }
+
+  int rank() const { return rank_; }
+  int64_t dim(int i) const { return dims_[i]; }
+  int64_t& operator[](int i) { return dims_[i]; }
+  int64_t operator[](int i) const { return dims_[i]; }
+  absl::Span<const int64_t> dims() const { return {dims_.data(), static_cast<size_t>(rank_)}; }
+  void push_back(int64_t d) {
+    TG_CHECK(rank_ < kMaxRank) << "tapegrad supports tensors of rank <= " << kMaxRank;
+    dims_[rank_++] = d;
+  }
+
+  // Product of all dimensions; 1 for a scalar (rank 0).
+  int64_t num_elements() const { return Product(0, rank_); }
+  // Product of dimensions [begin, end).
+  int64_t Product(int begin, int end) const {
+    int64_t n = 1;
+    for (int i = begin; i < end; ++i) n *= dims_[i];
+    return n;
+  }
+
+  std::string ToString() const;
+  friend bool operator==(const Shape& a, const Shape& b) { return a.dims() == b.dims(); }
+  friend std::ostream& operator<<(std::ostream& os, const Shape& s) { return os << s.ToString(); }
+
+  friend absl::FormatConvertResult<absl::FormatConversionCharSet::kString> AbslFormatConvert(
+      const Shape& s, const absl::FormatConversionSpec&, absl::FormatSink* sink) {
+    sink->Append(s.ToString());
+    return {true};
+  }
+
+ private:
+  std::array<int64_t, kMaxRank> dims_ = {};
+  int rank_ = 0;
+};
+
+}  // namespace tg
+
+template <>
+struct fmt::formatter<tg::Shape> : fmt::formatter<std::string> {
+  template <class Ctx>
+  auto format(const tg::Shape& s, Ctx& ctx) const {
+    return fmt::formatter<std::string>::format(s.ToString(), ctx);
+  }
+};

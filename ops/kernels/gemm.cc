@@ -1,0 +1,322 @@
+#include "ops/kernels/gemm.h"
+
+#include <dnnl.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <type_traits>
+
+#include "ops/kernels/simd.h"
+
+namespace tg::kernels {
+namespace {
+
+// Register tile: kMr rows x two batches of columns. 12 accumulators + 2 B
+// vectors + 1 broadcast fit the 16 AVX2 registers.
+constexpr int64_t kMr = 6;
+template <class T>
+constexpr int64_t kNr = 2 * kWidth<T>;
+// Depth of one pass: a B micro-panel (kKc x kNr, 16 KB in f32 and f64 on
+// AVX2) plus the A rows it meets stay in the 32 KB L1.
+constexpr int64_t kKc = 256;
+// Rows of A swept per packed B block (kMc x kKc f64 = 192 KB, L2-resident).
+constexpr int64_t kMc = 96;
+// Columns per packed B block: 128 KB of stack, so no allocation.
+template <class T>
+constexpr int64_t kNc = (128 * 1024) / (kKc * sizeof(T));
+
+// Below this many multiply-adds (m*n*k) a float product runs our kernel: a
+// dnnl_sgemm call costs ~0.45 us even for [1,32]x[32,128], and up to here
+// ours was as fast or faster (1 thread, Zen3) except with both operands
+// transposed, which always goes to oneDNN. See bench/gemm_bench.cc.
+constexpr int64_t kSmallSgemm = 64 * 1024;
+
+// Largest B (bytes) read in place rather than packed: a quarter of the
+// 512 KB L2, leaving room for A and C.
+constexpr int64_t kInPlaceBytes = 128 * 1024;
+// Most rows for the dot-product kernel (transposed B, one row at a time).
+constexpr int64_t kDotRows = 16;
+
+// C tile (rows x nr) = alpha * acc + beta * C, never reading C when beta == 0.
+// A partial tile goes through a padded buffer with the same SIMD arithmetic,
+// so a column's bits do not depend on where the tile boundary falls.
+template <class T>
+inline void StoreRow(Batch<T> acc, T alpha, T beta, T* c, int64_t len) {
+  constexpr int64_t w = kWidth<T>;
+  Batch<T> r = acc * Batch<T>(alpha);
+  if (len == w) {
+    if (beta != T(0)) r += Batch<T>(beta) * Batch<T>::load_unaligned(c);
+    r.store_unaligned(c);
+    return;
+  }
+  alignas(64) T buf[w] = {};
+  if (beta != T(0)) {
+    for (int64_t j = 0; j < len; ++j) buf[j] = c[j];
+    r += Batch<T>(beta) * Batch<T>::load_aligned(buf);
+  }
+  r.store_aligned(buf);
+  for (int64_t j = 0; j < len; ++j) c[j] = buf[j];
+}
+
+// R rows x NB batches of C (+)= A[R, kc] * B[kc, NB*w]. A is read in place
+// through strides (element (i,p) at a[i*a_rs + p*a_cs]) and broadcast, so it
+// needs no packing for either transpose; B rows are NB*w contiguous values
+// b_rs apart (a packed panel, or B itself). nr <= NB*w columns are stored.
+template <class T, int R, int NB>
+void MicroKernel(int64_t kc, const T* a, int64_t a_rs, int64_t a_cs, const T* b,
+                 int64_t b_rs, T alpha, T beta, T* c, int64_t ldc, int64_t nr) {
+  constexpr int64_t w = kWidth<T>;
+  Batch<T> acc[R][NB];
+  const T* ap[R];
+  for (int i = 0; i < R; ++i) {
+    for (int v = 0; v < NB; ++v) acc[i][v] = Batch<T>(T(0));
+    ap[i] = a + i * a_rs;
+  }
+  // Fully unrolled so that acc lives in registers.
+  for (int64_t p = 0, off = 0; p < kc; ++p, off += a_cs, b += b_rs) {
+    Batch<T> bv[NB];
+#pragma GCC unroll 8
+    for (int v = 0; v < NB; ++v) bv[v] = Batch<T>::load_unaligned(b + v * w);
+#pragma GCC unroll 8
+    for (int i = 0; i < R; ++i) {
+      const Batch<T> ai(ap[i][off]);
+#pragma GCC unroll 8
+      for (int v = 0; v < NB; ++v) acc[i][v] = xsimd::fma(ai, bv[v], acc[i][v]);
+    }
+  }
+  for (int i = 0; i < R; ++i) {
+    for (int v = 0; v < NB && v * w < nr; ++v) {
+      StoreRow(acc[i][v], alpha, beta, c + i * ldc + v * w,
+               std::min(w, nr - v * w));
+    }
+  }
+}
+
+// Calls f(std::integral_constant<int, R>{}) for a runtime row count R in
+// 1..kMr, so the kernels get their row count at compile time.
+template <class F>
+void WithRows(int64_t rows, F&& f) {
+  static_assert(kMr == 6, "WithRows covers 1..6 rows");
+  switch (rows) {
+    case 1:
+      return f(std::integral_constant<int, 1>{});
+    case 2:
+      return f(std::integral_constant<int, 2>{});
+    case 3:
+      return f(std::integral_constant<int, 3>{});
+    case 4:
+      return f(std::integral_constant<int, 4>{});
+    case 5:
+      return f(std::integral_constant<int, 5>{});
+    case 6:
+      return f(std::integral_constant<int, 6>{});
+  }
+}
+
+// Copies op(B)[kc, nc] (element (p,j) at b[p*rs + j*cs]) into kNr-wide
+// panels, each kc x kNr contiguous, zero-padding the last panel's columns.
+template <class T>
+void PackB(int64_t kc, int64_t nc, const T* b, int64_t rs, int64_t cs, T* dst) {
+  constexpr int64_t nr = kNr<T>;
+  for (int64_t j0 = 0; j0 < nc; j0 += nr, dst += kc * nr) {
+    const int64_t cols = std::min(nr, nc - j0);
+    for (int64_t p = 0; p < kc; ++p) {
+      for (int64_t j = cols; j < nr; ++j) dst[p * nr + j] = T(0);
+    }
+    // Walk the source along its contiguous direction.
+    if (cs == 1 && cols == nr) {
+      for (int64_t p = 0; p < kc; ++p) {
+        for (int64_t v = 0; v < nr; v += kWidth<T>) {
+          Batch<T>::load_unaligned(b + p * rs + j0 + v)
+              .store_aligned(dst + p * nr + v);
+        }
+      }
+    } else if (cs == 1) {
+      for (int64_t p = 0; p < kc; ++p) {
+        for (int64_t j = 0; j < cols; ++j) dst[p * nr + j] = b[p * rs + j0 + j];
+      }
+    } else {
+      for (int64_t j = 0; j < cols; ++j) {
+        for (int64_t p = 0; p < kc; ++p)
+          dst[p * nr + j] = b[p * rs + (j0 + j) * cs];
+      }
+    }
+  }
+}
+
+// C = beta * C (beta == 0 writes zeros without reading C).
+template <class T>
+void ScaleC(const GemmArgs& g, T* c) {
+  for (int64_t i = 0; i < g.m; ++i) {
+    for (int64_t j = 0; j < g.n; ++j) {
+      T& v = c[i * g.ldc + j];
+      v = g.beta == 0 ? T(0) : static_cast<T>(g.beta) * v;
+    }
+  }
+}
+
+// Goto-style loops: kNc columns x kKc depth of B packed once, then swept by
+// kMc-row blocks of A in kMr x kNr register tiles.
+template <class T>
+void BlockedGemm(const GemmArgs& g, const T* a, const T* b, T* c) {
+  constexpr int64_t nr_max = kNr<T>;
+  const int64_t a_rs = g.trans_a ? 1 : g.lda, a_cs = g.trans_a ? g.lda : 1;
+  const int64_t b_rs = g.trans_b ? 1 : g.ldb, b_cs = g.trans_b ? g.ldb : 1;
+  const T alpha = static_cast<T>(g.alpha);
+  alignas(64) T bpack[kKc * kNc<T>];
+  for (int64_t jc = 0; jc < g.n; jc += kNc<T>) {
+    const int64_t nc = std::min(kNc<T>, g.n - jc);
+    for (int64_t pc = 0; pc < g.k; pc += kKc) {
+      const int64_t kc = std::min(kKc, g.k - pc);
+      // Later depth blocks add onto the first one's result.
+      const T beta = pc == 0 ? static_cast<T>(g.beta) : T(1);
+      PackB(kc, nc, b + pc * b_rs + jc * b_cs, b_rs, b_cs, bpack);
+      for (int64_t ic = 0; ic < g.m; ic += kMc) {
+        const int64_t mc = std::min(kMc, g.m - ic);
+        for (int64_t jr = 0; jr < nc; jr += nr_max) {
+          const int64_t nr = std::min(nr_max, nc - jr);
+          for (int64_t ir = 0; ir < mc; ir += kMr) {
+            const int64_t i = ic + ir;
+            WithRows(std::min(kMr, mc - ir), [&](auto rows) {
+              MicroKernel<T, decltype(rows)::value, 2>(
+                  kc, a + i * a_rs + pc * a_cs, a_rs, a_cs, bpack + jr * kc,
+                  nr_max, alpha, beta, c + i * g.ldc + jc + jr, g.ldc, nr);
+            });
+          }
+        }
+      }
+    }
+  }
+}
+
+// m = R <= kMr and B untransposed: every B element meets the few A rows
+// once, so B is read in place (no packing) in tiles as wide as the registers
+// allow; more independent accumulators hide the FMA latency when R is small.
+// The last < w columns go through BlockedGemm.
+template <class T, int R>
+void FewRowsGemm(const GemmArgs& g, const T* a, const T* b, T* c) {
+  constexpr int kNb = R == 1 ? 8 : R == 2 ? 6 : R == 3 ? 4 : R == 4 ? 3 : 2;
+  constexpr int64_t w = kWidth<T>;
+  const int64_t a_rs = g.trans_a ? 1 : g.lda, a_cs = g.trans_a ? g.lda : 1;
+  const T alpha = static_cast<T>(g.alpha), beta = static_cast<T>(g.beta);
+  int64_t j = 0;
+  for (; j + kNb * w <= g.n; j += kNb * w) {
+    MicroKernel<T, R, kNb>(g.k, a, a_rs, a_cs, b + j, g.ldb, alpha, beta, c + j,
+                           g.ldc, kNb * w);
+  }
+  for (; j + w <= g.n; j += w) {
+    MicroKernel<T, R, 1>(g.k, a, a_rs, a_cs, b + j, g.ldb, alpha, beta, c + j,
+                         g.ldc, w);
+  }
+  if (j == g.n) return;
+  GemmArgs tail = g;
+  tail.n = g.n - j;
+  BlockedGemm(tail, a, b + j, c + j);
+}
+
+// !trans_b, B read in place, in row blocks of kMr (and one of fewer).
+template <class T>
+void InPlaceGemm(const GemmArgs& g, const T* a, const T* b, T* c) {
+  const int64_t a_rs = g.trans_a ? 1 : g.lda;
+  for (int64_t i = 0; i < g.m; i += kMr) {
+    GemmArgs rows = g;
+    rows.m = std::min<int64_t>(kMr, g.m - i);
+    const T* ai = a + i * a_rs;
+    T* ci = c + i * g.ldc;
+    WithRows(rows.m, [&](auto r) {
+      FewRowsGemm<T, decltype(r)::value>(rows, ai, b, ci);
+    });
+  }
+}
+
+// !trans_a, trans_b: A rows and B rows both run along k, so C is a set of
+// dot products, w columns at a time: w accumulators reduced together by haddp
+// straight into a batch of C. The k tail goes through zero-padded buffers;
+// columns past n re-read the last B row and are not stored.
+template <class T>
+void DotGemm(const GemmArgs& g, const T* a, const T* b, T* c) {
+  constexpr int64_t w = kWidth<T>;
+  const T alpha = static_cast<T>(g.alpha), beta = static_cast<T>(g.beta);
+  const int64_t k_body = g.k - g.k % w;
+  for (int64_t i = 0; i < g.m; ++i) {
+    const T* ai = a + i * g.lda;
+    alignas(64) T a_tail[w] = {};
+    for (int64_t p = k_body; p < g.k; ++p) a_tail[p - k_body] = ai[p];
+    for (int64_t j0 = 0; j0 < g.n; j0 += w) {
+      const T* bj[w];
+      for (int64_t j = 0; j < w; ++j) {
+        bj[j] = b + std::min(j0 + j, g.n - 1) * g.ldb;
+      }
+      Batch<T> acc[w];
+      for (auto& v : acc) v = Batch<T>(T(0));
+      for (int64_t p = 0; p < k_body; p += w) {
+        const Batch<T> av = Batch<T>::load_unaligned(ai + p);
+#pragma GCC unroll 16
+        for (int64_t j = 0; j < w; ++j) {
+          acc[j] = xsimd::fma(av, Batch<T>::load_unaligned(bj[j] + p), acc[j]);
+        }
+      }
+      if (k_body < g.k) {
+        const Batch<T> av = Batch<T>::load_aligned(a_tail);
+        for (int64_t j = 0; j < w; ++j) {
+          alignas(64) T b_tail[w] = {};
+          for (int64_t p = k_body; p < g.k; ++p) b_tail[p - k_body] = bj[j][p];
+          acc[j] = xsimd::fma(av, Batch<T>::load_aligned(b_tail), acc[j]);
+        }
+      }
+      StoreRow(xsimd::haddp(acc), alpha, beta, c + i * g.ldc + j0,
+               std::min(w, g.n - j0));
+    }
+  }
+}
+
+// Our kernel for any shape. B is read in place when each B element meets
+// few A rows or B stays in L2; dot products serve transposed B for up to
+// kDotRows rows (beyond that, packing B once wins).
+template <class T>
+void OwnGemm(const GemmArgs& g, const T* a, const T* b, T* c) {
+  const bool b_in_l2 =
+      g.k * g.n * static_cast<int64_t>(sizeof(T)) <= kInPlaceBytes;
+  if (!g.trans_b && (g.m <= kMr || b_in_l2)) return InPlaceGemm(g, a, b, c);
+  if (g.trans_b && !g.trans_a && g.m <= kDotRows) return DotGemm(g, a, b, c);
+  BlockedGemm(g, a, b, c);
+}
+
+// OpenMP's thread count is a per-thread setting (ICV), so the default of one
+// thread is applied once per calling thread, before its first oneDNN call.
+thread_local bool gemm_threads_set = false;
+
+void EnsureGemmThreads() {
+  if (!gemm_threads_set) SetGemmThreads(1);
+}
+
+}  // namespace
+
+void SetGemmThreads(int n) {
+  omp_set_num_threads(std::max(1, n));
+  gemm_threads_set = true;
+}
+
+void Gemm(const GemmArgs& g, const float* a, const float* b, float* c) {
+  if (g.m <= 0 || g.n <= 0) return;
+  if (g.k <= 0 || g.alpha == 0) return ScaleC(g, c);
+  if (g.m * g.n * g.k >= kSmallSgemm || (g.trans_a && g.trans_b)) {
+    EnsureGemmThreads();
+    const dnnl_status_t st =
+        dnnl_sgemm(g.trans_a ? 'T' : 'N', g.trans_b ? 'T' : 'N', g.m, g.n, g.k,
+                   static_cast<float>(g.alpha), a, g.lda, b, g.ldb,
+                   static_cast<float>(g.beta), c, g.ldc);
+    if (st == dnnl_success) return;
+    // oneDNN refused the arguments: our kernel still gives the right answer.
+  }
+  OwnGemm(g, a, b, c);
+}
+
+void Gemm(const GemmArgs& g, const double* a, const double* b, double* c) {
+  if (g.m <= 0 || g.n <= 0) return;
+  if (g.k <= 0 || g.alpha == 0) return ScaleC(g, c);
+  OwnGemm(g, a, b, c);
+}
+
+}  // namespace tg::kernels

@@ -1,0 +1,54 @@
+// Dense matrix product, row-major: C[m,n] = alpha * op(A)[m,k] * op(B)[k,n]
+// + beta * C. float goes to oneDNN's sgemm, or to our xsimd kernels when the
+// product is too small to pay for a oneDNN call; double always runs ours.
+// Our kernels are single-threaded, never allocate, and use up to 128 KB of
+// stack for packing B.
+#ifndef TAPEGRAD_OPS_KERNELS_GEMM_H_
+#define TAPEGRAD_OPS_KERNELS_GEMM_H_
+
+#include <cstdint>
+
+namespace tg::kernels {
+
+// lda/ldb/ldc are row strides of the matrices as stored: A is stored [m,k]
+// (lda >= k) when !trans_a and [k,m] (lda >= m) when trans_a; likewise B is
+// [k,n] or [n,k]; C is [m,n] with ldc >= n. beta = 0 never reads C; beta = 1
+// accumulates. m, n or k may be 0 (k = 0 gives C = beta * C).
+struct GemmArgs {
+  bool trans_a = false, trans_b = false;
+  int64_t m = 0, n = 0, k = 0;
+  double alpha = 1, beta = 0;
+  int64_t lda = 0, ldb = 0, ldc = 0;
+};
+
+// Results repeat bitwise for the same arguments and thread count.
+void Gemm(const GemmArgs& args, const float* a, const float* b, float* c);
+void Gemm(const GemmArgs& args, const double* a, const double* b, double* c);
+
+// Threads for the float products that reach oneDNN; default 1. oneDNN runs on
+// OpenMP and would otherwise take omp_get_max_threads() (all cores). This
+// calls omp_set_num_threads(n), which OpenMP keeps per calling thread, so it
+// applies to Gemm calls (and other OpenMP regions) made from this thread.
+void SetGemmThreads(int n);
+
+// Naive triple loop accumulating in double; the oracle for tests.
+template <class T>
+void GemmReference(const GemmArgs& g, const T* a, const T* b, T* c) {
+  for (int64_t i = 0; i < g.m; ++i) {
+    for (int64_t j = 0; j < g.n; ++j) {
+      double s = 0;
+      for (int64_t p = 0; p < g.k; ++p) {
+        const T av = g.trans_a ? a[p * g.lda + i] : a[i * g.lda + p];
+        const T bv = g.trans_b ? b[j * g.ldb + p] : b[p * g.ldb + j];
+        s += static_cast<double>(av) * static_cast<double>(bv);
+      }
+      T& cv = c[i * g.ldc + j];
+      const double old = g.beta == 0 ? 0.0 : g.beta * static_cast<double>(cv);
+      cv = static_cast<T>(g.alpha * s + old);
+    }
+  }
+}
+
+}  // namespace tg::kernels
+
+#endif  // TAPEGRAD_OPS_KERNELS_GEMM_H_

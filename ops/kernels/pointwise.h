@@ -1,0 +1,275 @@
+// Elementwise kernels: Unary / Binary / Ternary drivers plus one functor per
+// op. A functor's operator() is a template over B, called with Batch<T> by the
+// drivers and with a plain float/double by tests, where it takes the naive
+// std:: path (the scalar reference).
+#ifndef TAPEGRAD_OPS_KERNELS_POINTWISE_H_
+#define TAPEGRAD_OPS_KERNELS_POINTWISE_H_
+
+#include <cmath>
+#include <cstdint>
+
+#include "ops/kernels/simd.h"
+
+namespace tg::kernels {
+namespace internal {
+
+// One input of a pointwise kernel: contiguous (stride 1) or a single value
+// broadcast over all n elements (stride 0).
+template <class T>
+class Source {
+ public:
+  Source(const T* p, int64_t stride)
+      : p_(p), contiguous_(stride != 0), splat_(contiguous_ ? T(0) : *p) {}
+
+  Batch<T> Load(int64_t i) const {
+    return contiguous_ ? Batch<T>::load_unaligned(p_ + i) : splat_;
+  }
+
+  // The last partial batch, zero-padded, so the functor still sees a full
+  // batch and the tail gets the same arithmetic as the body.
+  Batch<T> LoadTail(int64_t i, int64_t len) const {
+    if (!contiguous_) return splat_;
+    alignas(64) T buf[kWidth<T>] = {};
+    for (int64_t j = 0; j < len; ++j) buf[j] = p_[i + j];
+    return Batch<T>::load_aligned(buf);
+  }
+
+ private:
+  const T* p_;
+  bool contiguous_;
+  Batch<T> splat_;
+};
+
+// out[i] (+)= f(src[i]...). Each batch is loaded before it is stored, so out
+// may alias any contiguous input.
+template <class T, class F, class... S>
+void Map(F f, T* out, int64_t n, bool accumulate, const S&... src) {
+  constexpr int64_t w = kWidth<T>;
+  int64_t i = 0;
+  if (accumulate) {
+    for (; i + w <= n; i += w) {
+      Batch<T> r = Batch<T>::load_unaligned(out + i) + f(src.Load(i)...);
+      r.store_unaligned(out + i);
+    }
+  } else {
+    for (; i + w <= n; i += w) f(src.Load(i)...).store_unaligned(out + i);
+  }
+  const int64_t len = n - i;
+  if (len <= 0) return;
+  alignas(64) T buf[w] = {};
+  Batch<T> r = f(src.LoadTail(i, len)...);
+  if (accumulate) {
+    for (int64_t j = 0; j < len; ++j) buf[j] = out[i + j];
+    r = Batch<T>::load_aligned(buf) + r;
+  }
+  r.store_aligned(buf);
+  for (int64_t j = 0; j < len; ++j) out[i + j] = buf[j];
+}
+
+}  // namespace internal
+
+// out[i] = f(x[i]), or out[i] += f(x[i]) when accumulate. Any alignment and
+// length; out may alias x.
+template <class T, class F>
+void Unary(F f, const T* x, T* out, int64_t n, bool accumulate) {
+  if (n <= 0) return;
+  internal::Map(f, out, n, accumulate, internal::Source<T>(x, 1));
+}
+
+// out[i] (+)= f(a[i], b[i]). A stride is 1 (contiguous) or 0 (a single value
+// broadcast over n).
+template <class T, class F>
+void Binary(F f, const T* a, int64_t a_stride, const T* b, int64_t b_stride,
+            T* out, int64_t n, bool accumulate) {
+  if (n <= 0) return;
+  internal::Map(f, out, n, accumulate, internal::Source<T>(a, a_stride),
+                internal::Source<T>(b, b_stride));
+}
+
+// out[i] (+)= f(a[i], b[i], c[i]); strides as in Binary.
+template <class T, class F>
+void Ternary(F f, const T* a, int64_t a_stride, const T* b, int64_t b_stride,
+             const T* c, int64_t c_stride, T* out, int64_t n, bool accumulate) {
+  if (n <= 0) return;
+  internal::Map(f, out, n, accumulate, internal::Source<T>(a, a_stride),
+                internal::Source<T>(b, b_stride),
+                internal::Source<T>(c, c_stride));
+}
+
+// ---- Functors. B is Batch<float|double> or a scalar float|double. ----
+
+struct AddFn {
+  template <class B>
+  B operator()(B a, B b) const {
+    return a + b;
+  }
+};
+
+struct SubFn {
+  template <class B>
+  B operator()(B a, B b) const {
+    return a - b;
+  }
+};
+
+struct MulFn {
+  template <class B>
+  B operator()(B a, B b) const {
+    return a * b;
+  }
+};
+
+struct DivFn {
+  template <class B>
+  B operator()(B a, B b) const {
+    return a / b;
+  }
+};
+
+struct NegFn {
+  template <class B>
+  B operator()(B x) const {
+    return -x;
+  }
+};
+
+// x * c. c is double so one functor serves both element types.
+struct ScaleFn {
+  double c;
+  template <class B>
+  B operator()(B x) const {
+    return x * Splat<B>(c);
+  }
+};
+
+// x + c.
+struct AddScalarFn {
+  double c;
+  template <class B>
+  B operator()(B x) const {
+    return x + Splat<B>(c);
+  }
+};
+
+struct SquareFn {
+  template <class B>
+  B operator()(B x) const {
+    return x * x;
+  }
+};
+
+// a * b + c; a gradient helper (e.g. dx += dy * y).
+struct MulAddFn {
+  template <class B>
+  B operator()(B a, B b, B c) const {
+    return a * b + c;
+  }
+};
+
+// max(x, 0) that propagates NaN (a NaN activation should stay visible).
+struct ReluFn {
+  template <class B>
+  B operator()(B x) const {
+    if constexpr (kIsBatch<B>) {
+      return xsimd::select(x <= B(0), B(0), x);
+    } else {
+      return x <= B(0) ? B(0) : x;
+    }
+  }
+};
+
+// (x, dy) -> x > 0 ? dy : 0.
+struct ReluGradFn {
+  template <class B>
+  B operator()(B x, B dy) const {
+    if constexpr (kIsBatch<B>) {
+      return xsimd::select(x > B(0), dy, B(0));
+    } else {
+      return x > B(0) ? dy : B(0);
+    }
+  }
+};
+
+// 1 / (1 + exp(-x)). The SIMD path evaluates z = exp(-|x|) in (0, 1], which
+// never overflows, and returns 1/(1+z) or z/(1+z): full relative accuracy in
+// both tails and exact limits 0 and 1 for huge |x|.
+struct SigmoidFn {
+  template <class B>
+  B operator()(B x) const {
+    if constexpr (kIsBatch<B>) {
+      const B one(1);
+      const B z = xsimd::exp(-xsimd::abs(x));
+      const B p = one / (one + z);
+      return xsimd::select(x >= B(0), p, z * p);
+    } else {
+      return B(1) / (B(1) + std::exp(-x));
+    }
+  }
+};
+
+// (y, dy) -> dy * y * (1 - y), with y = sigmoid(x) the forward output.
+struct SigmoidGradFn {
+  template <class B>
+  B operator()(B y, B dy) const {
+    return dy * y * (B(1) - y);
+  }
+};
+
+// xsimd::tanh is accurate to ~0.15e-6 relative in f32 (checked by
+// PointwiseKernelTest.TanhAccuracyAndLimits against long double) and
+// saturates to +-1 without overflow.
+struct TanhFn {
+  template <class B>
+  B operator()(B x) const {
+    if constexpr (kIsBatch<B>) {
+      return xsimd::tanh(x);
+    } else {
+      return std::tanh(x);
+    }
+  }
+};
+
+// (y, dy) -> dy * (1 - y*y), with y = tanh(x) the forward output.
+struct TanhGradFn {
+  template <class B>
+  B operator()(B y, B dy) const {
+    return dy * (B(1) - y * y);
+  }
+};
+
+struct ExpFn {
+  template <class B>
+  B operator()(B x) const {
+    if constexpr (kIsBatch<B>) {
+      return xsimd::exp(x);
+    } else {
+      return std::exp(x);
+    }
+  }
+};
+
+struct LogFn {
+  template <class B>
+  B operator()(B x) const {
+    if constexpr (kIsBatch<B>) {
+      return xsimd::log(x);
+    } else {
+      return std::log(x);
+    }
+  }
+};
+
+struct SqrtFn {
+  template <class B>
+  B operator()(B x) const {
+    if constexpr (kIsBatch<B>) {
+      return xsimd::sqrt(x);
+    } else {
+      return std::sqrt(x);
+    }
+  }
+};
+
+}  // namespace tg::kernels
+
+#endif  // TAPEGRAD_OPS_KERNELS_POINTWISE_H_

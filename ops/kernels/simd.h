@@ -1,0 +1,59 @@
+// The single include point of xsimd in tapegrad, plus the few aliases and
+// helpers the kernels share. Everything SIMD goes through this header.
+#ifndef TAPEGRAD_OPS_KERNELS_SIMD_H_
+#define TAPEGRAD_OPS_KERNELS_SIMD_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+// g++ 12 at -O2/-O3 -march=native reports -Wuninitialized inside its own
+// intrinsic headers when xsimd's exp/tanh are inlined (DESIGN.md section 7).
+// The warnings are false positives; silence them for xsimd only.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <xsimd/xsimd.hpp>
+#pragma GCC diagnostic pop
+
+namespace tg::kernels {
+
+// One register of T for the widest instruction set enabled at compile time
+// (AVX2: 8 floats / 4 doubles; AVX-512: 16 / 8).
+template <class T>
+using Batch = xsimd::batch<T>;
+
+template <class T>
+using BatchBool = xsimd::batch_bool<T>;
+
+// Lanes in a Batch<T>, as a signed count for index arithmetic.
+template <class T>
+inline constexpr int64_t kWidth = static_cast<int64_t>(Batch<T>::size);
+
+// True for xsimd batches, false for scalars: lets one functor body serve the
+// SIMD path and the scalar reference.
+template <class B>
+inline constexpr bool kIsBatch = !std::is_floating_point_v<B>;
+
+// Element type of a batch or a scalar.
+template <class B>
+struct ScalarOf {
+  using type = B;
+};
+template <class T, class A>
+struct ScalarOf<xsimd::batch<T, A>> {
+  using type = T;
+};
+template <class B>
+using ScalarOfT = typename ScalarOf<B>::type;
+
+// A constant as B (batch or scalar); constants in functors are stored as
+// double so one functor object serves float and double.
+template <class B>
+inline B Splat(double c) {
+  return B(static_cast<ScalarOfT<B>>(c));
+}
+
+}  // namespace tg::kernels
+
+#endif  // TAPEGRAD_OPS_KERNELS_SIMD_H_

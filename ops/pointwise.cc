@@ -1,0 +1,397 @@
+// Pointwise ops: elementwise arithmetic (binary ops broadcast as NumPy does), activations,
+// and the gradient helpers their VJPs are built from. The math of every kernel is a functor of
+// ops/kernels/pointwise.h; the templates below run it over a node's tensors (forward) or over
+// same-shape chunks a compiler hands in (tiles).
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "absl/container/inlined_vector.h"
+#include "graph/vjp_context.h"
+#include "ops/kernels/pointwise.h"
+#include "ops/op_util.h"
+#include "ops/ops.h"
+#include "ops/registry.h"
+
+namespace tg {
+namespace {
+
+// out = x: the functor of copy.
+struct CopyFn {
+  template <class B>
+  B operator()(B x) const { return x; }
+};
+
+// A functor for one node: scale and add_scalar carry their constant in attrs.scalar, every
+// other functor is stateless.
+template <class F>
+F MakeFn(const Attrs& attrs) {
+  if constexpr (requires { F{0.0}; }) {
+    return F{attrs.scalar};
+  } else {
+    return F{};
+  }
+}
+
+// ---- unary driver ----
+template <class F>
+absl::Status UnaryKernel(const KernelContext& ctx) {
+  return ops::DispatchFloat(ctx.output.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    kernels::Unary(MakeFn<F>(ctx.attrs), ctx.inputs[0].data<T>(), ctx.output.data<T>(),
+                   ctx.output.num_elements(), ctx.accumulate);
+    return absl::OkStatus();
+  });
+}
+template <class F, class T>
+void UnaryTile(absl::Span<const T* const> in, T* out, int64_t n, const Attrs& attrs,
+               bool accumulate) {
+  kernels::Unary(MakeFn<F>(attrs), in[0], out, n, accumulate);
+}
+template <class F>
+constexpr PointwiseTiles UnaryTiles() {
+  return {.f32 = UnaryTile<F, float>, .f64 = UnaryTile<F, double>};
+}
+
+// ---- binary driver, with NumPy broadcasting ----
+
+// How a broadcast binary kernel walks its output: runs of `run` contiguous output elements.
+// Within a run each operand is contiguous (inner stride 1) or one repeated value (stride 0);
+// between runs its start moves by its strides over the outer axes (0 on a broadcast axis).
+struct BroadcastPlan {
+  int64_t run = 1;
+  int64_t inner[2] = {1, 1};
+  absl::InlinedVector<int64_t, 6> dims;        // outer output axes of size > 1
+  absl::InlinedVector<int64_t, 6> strides[2];  // per operand, one per outer axis
+};
+
+BroadcastPlan PlanBroadcast(const Shape& out, const Shape& a, const Shape& b) {
+  const int rank = out.rank();
+  const Shape* in[2] = {&a, &b};
+  // Operand k's size on output axis i (shapes align at the right; missing axes are 1).
+  auto dim = [&](int k, int i) -> int64_t {
+    const int j = i - (rank - in[k]->rank());
+    return j >= 0 ? (*in[k])[j] : 1;
+  };
+  BroadcastPlan plan;
+  // Fold trailing axes into one run while each operand keeps one pattern (full on all of them,
+  // or size 1 on all of them): [3,4]+[4] runs over 4, scalar+[5] over 5, [N,H]*[N,1] over H.
+  bool full[2] = {true, true};
+  bool pattern_set = false;
+  int axis = rank;
+  for (; axis > 0; --axis) {
+    const int64_t d = out[axis - 1];
+    if (d == 1) continue;  // fits either pattern
+    const bool f0 = dim(0, axis - 1) == d, f1 = dim(1, axis - 1) == d;
+    if (pattern_set && (f0 != full[0] || f1 != full[1])) break;
+    full[0] = f0, full[1] = f1, pattern_set = true;
+    plan.run *= d;
+  }
+  // Outer axes of size 1 need no step; the others step each operand by its row-major stride,
+  // or by 0 where the operand has size 1 (broadcast). No heap use up to rank 6.
+  for (int i = 0; i < axis; ++i) {
+    if (out[i] != 1) plan.dims.push_back(out[i]);
+  }
+  for (int k = 0; k < 2; ++k) {
+    plan.inner[k] = full[k] ? 1 : 0;
+    absl::InlinedVector<int64_t, 6> stride(rank + 1, 1);
+    for (int i = rank - 1; i >= 0; --i) stride[i] = stride[i + 1] * dim(k, i);
+    for (int i = 0; i < axis; ++i) {
+      if (out[i] != 1) plan.strides[k].push_back(dim(k, i) == 1 ? 0 : stride[i + 1]);
+    }
+  }
+  return plan;
+}
+
+// out (+)= f(a, b) over the output's runs; the outer axes advance like an odometer.
+template <class T, class F>
+void BroadcastBinary(F f, const T* a, const T* b, T* out, const BroadcastPlan& plan,
+                     bool accumulate) {
+  const int outer_rank = static_cast<int>(plan.dims.size());
+  absl::InlinedVector<int64_t, 6> index(outer_rank, 0);
+  int64_t off[2] = {0, 0};
+  for (T* o = out;; o += plan.run) {
+    kernels::Binary(f, a + off[0], plan.inner[0], b + off[1], plan.inner[1], o, plan.run,
+                    accumulate);
+    int i = outer_rank - 1;
+    for (; i >= 0; --i) {
+      for (int k = 0; k < 2; ++k) off[k] += plan.strides[k][i];
+      if (++index[i] < plan.dims[i]) break;
+      for (int k = 0; k < 2; ++k) off[k] -= plan.strides[k][i] * plan.dims[i];
+      index[i] = 0;
+    }
+    if (i < 0) return;  // every outer index wrapped: done
+  }
+}
+
+template <class F>
+absl::Status BinaryKernel(const KernelContext& ctx) {
+  return ops::DispatchFloat(ctx.output.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    const Tensor& a = ctx.inputs[0];
+    const Tensor& b = ctx.inputs[1];
+    const F f = MakeFn<F>(ctx.attrs);
+    const int64_t n = ctx.output.num_elements();
+    if (a.shape() == b.shape()) {  // the common case: one pass over everything
+      kernels::Binary(f, a.data<T>(), 1, b.data<T>(), 1, ctx.output.data<T>(), n, ctx.accumulate);
+    } else if (n > 0) {
+      BroadcastBinary(f, a.data<T>(), b.data<T>(), ctx.output.data<T>(),
+                      PlanBroadcast(ctx.output.shape(), a.shape(), b.shape()), ctx.accumulate);
+    }
+    return absl::OkStatus();
+  });
+}
+template <class F, class T>
+void BinaryTile(absl::Span<const T* const> in, T* out, int64_t n, const Attrs& attrs,
+                bool accumulate) {
+  kernels::Binary(MakeFn<F>(attrs), in[0], 1, in[1], 1, out, n, accumulate);
+}
+template <class F>
+constexpr PointwiseTiles BinaryTiles() {
+  return {.f32 = BinaryTile<F, float>, .f64 = BinaryTile<F, double>};
+}
+
+// Shape rule of add/sub/mul/div: float operands of one dtype, NumPy-broadcast shapes.
+absl::StatusOr<TensorType> BroadcastFloatPair(absl::Span<const TensorType> in, const Attrs&) {
+  if (absl::Status s = ops::RequireFloat(in[0], "input 0"); !s.ok()) return s;
+  if (absl::Status s = ops::RequireSameDType(in[0], in[1]); !s.ok()) return s;
+  absl::StatusOr<Shape> shape = ops::BroadcastShapes(in[0].shape, in[1].shape);
+  if (!shape.ok()) return shape.status();
+  return TensorType{in[0].dtype, *std::move(shape)};
+}
+
+// An output-shaped gradient brought down to input i's shape: summed over the axes it was
+// broadcast along, or passed through when nothing was broadcast.
+Expr GradFor(const VjpContext& ctx, int i, Expr g) {
+  Expr x = ctx.input(i);
+  return g.shape() == x.shape() ? g : SumTo(g, x.shape());
+}
+
+Attrs ScalarAttrs(double c) {
+  Attrs attrs;
+  attrs.scalar = c;
+  return attrs;
+}
+
+}  // namespace
+
+// ---- add -----------------------------------------------------------------
+//   y = a + b          da = SumTo(dy, a.shape)     db = SumTo(dy, b.shape)
+static void AddVjp(VjpContext& ctx) {
+  if (ctx.needs_grad(0)) ctx.AccumulateGrad(0, GradFor(ctx, 0, ctx.grad_output()));
+  if (ctx.needs_grad(1)) ctx.AccumulateGrad(1, GradFor(ctx, 1, ctx.grad_output()));
+}
+const OpDef kAdd = {.name = "add", .arity = 2, .infer = BroadcastFloatPair,
+                    .forward = BinaryKernel<kernels::AddFn>, .vjp = AddVjp,
+                    .pointwise = BinaryTiles<kernels::AddFn>(), .rows = ops::PointwiseRowFacts};
+Expr Add(Expr a, Expr b) { return ops::Build(kAdd, {a, b}); }
+
+// ---- sub -----------------------------------------------------------------
+//   y = a - b          da = SumTo(dy)              db = SumTo(-dy)
+static void SubVjp(VjpContext& ctx) {
+  if (ctx.needs_grad(0)) ctx.AccumulateGrad(0, GradFor(ctx, 0, ctx.grad_output()));
+  if (ctx.needs_grad(1)) ctx.AccumulateGrad(1, GradFor(ctx, 1, Neg(ctx.grad_output())));
+}
+const OpDef kSub = {.name = "sub", .arity = 2, .infer = BroadcastFloatPair,
+                    .forward = BinaryKernel<kernels::SubFn>, .vjp = SubVjp,
+                    .pointwise = BinaryTiles<kernels::SubFn>(), .rows = ops::PointwiseRowFacts};
+Expr Sub(Expr a, Expr b) { return ops::Build(kSub, {a, b}); }
+
+// ---- mul -----------------------------------------------------------------
+//   y = a * b          da = SumTo(dy * b)          db = SumTo(dy * a)
+static void MulVjp(VjpContext& ctx) {
+  Expr dy = ctx.grad_output();
+  if (ctx.needs_grad(0)) ctx.AccumulateGrad(0, GradFor(ctx, 0, dy * ctx.input(1)));
+  if (ctx.needs_grad(1)) ctx.AccumulateGrad(1, GradFor(ctx, 1, dy * ctx.input(0)));
+}
+const OpDef kMul = {.name = "mul", .arity = 2, .infer = BroadcastFloatPair,
+                    .forward = BinaryKernel<kernels::MulFn>, .vjp = MulVjp,
+                    .pointwise = BinaryTiles<kernels::MulFn>(), .rows = ops::PointwiseRowFacts};
+Expr Mul(Expr a, Expr b) { return ops::Build(kMul, {a, b}); }
+
+// ---- div -----------------------------------------------------------------
+//   y = a / b          da = SumTo(dy / b)          db = SumTo(-dy * y / b)   (y, not a/b^2)
+static void DivVjp(VjpContext& ctx) {
+  Expr dy = ctx.grad_output(), b = ctx.input(1);
+  if (ctx.needs_grad(0)) ctx.AccumulateGrad(0, GradFor(ctx, 0, dy / b));
+  if (ctx.needs_grad(1)) ctx.AccumulateGrad(1, GradFor(ctx, 1, Neg(dy * ctx.output() / b)));
+}
+const OpDef kDiv = {.name = "div", .arity = 2, .infer = BroadcastFloatPair,
+                    .forward = BinaryKernel<kernels::DivFn>, .vjp = DivVjp,
+                    .pointwise = BinaryTiles<kernels::DivFn>(), .rows = ops::PointwiseRowFacts};
+Expr Div(Expr a, Expr b) { return ops::Build(kDiv, {a, b}); }
+
+// ---- neg -----------------------------------------------------------------
+//   y = -x             dx = -dy
+static void NegVjp(VjpContext& ctx) {
+  if (ctx.needs_grad(0)) ctx.AccumulateGrad(0, Neg(ctx.grad_output()));
+}
+const OpDef kNeg = {.name = "neg", .arity = 1, .infer = ops::SameAsFloatInput,
+                    .forward = UnaryKernel<kernels::NegFn>, .vjp = NegVjp,
+                    .pointwise = UnaryTiles<kernels::NegFn>(), .rows = ops::PointwiseRowFacts};
+Expr Neg(Expr x) { return ops::Build(kNeg, {x}); }
+
+// ---- scale (attrs.scalar = c) --------------------------------------------
+//   y = c * x          dx = c * dy
+static void ScaleVjp(VjpContext& ctx) {
+  if (ctx.needs_grad(0)) ctx.AccumulateGrad(0, Scale(ctx.grad_output(), ctx.attrs().scalar));
+}
+const OpDef kScale = {.name = "scale", .arity = 1, .infer = ops::SameAsFloatInput,
+                      .forward = UnaryKernel<kernels::ScaleFn>, .vjp = ScaleVjp,
+                      .pointwise = UnaryTiles<kernels::ScaleFn>(),
+                      .rows = ops::PointwiseRowFacts};
+Expr Scale(Expr x, double c) { return ops::Build(kScale, {x}, ScalarAttrs(c)); }
+
+// ---- add_scalar (attrs.scalar = c) ---------------------------------------
+//   y = x + c          dx = dy
+static void AddScalarVjp(VjpContext& ctx) {
+  if (ctx.needs_grad(0)) ctx.AccumulateGrad(0, ctx.grad_output());
+}
+const OpDef kAddScalar = {.name = "add_scalar", .arity = 1, .infer = ops::SameAsFloatInput,
+                          .forward = UnaryKernel<kernels::AddScalarFn>, .vjp = AddScalarVjp,
+                          .pointwise = UnaryTiles<kernels::AddScalarFn>(),
+                          .rows = ops::PointwiseRowFacts};
+Expr AddScalar(Expr x, double c) { return ops::Build(kAddScalar, {x}, ScalarAttrs(c)); }
+
+// ---- sigmoid -------------------------------------------------------------
+//   y = 1 / (1 + e^-x) dx = dy * y * (1 - y)       (uses y, so x can be freed early)
+static void SigmoidVjp(VjpContext& ctx) {
+  if (ctx.needs_grad(0)) ctx.AccumulateGrad(0, SigmoidGrad(ctx.output(), ctx.grad_output()));
+}
+const OpDef kSigmoid = {.name = "sigmoid", .arity = 1, .infer = ops::SameAsFloatInput,
+                        .forward = UnaryKernel<kernels::SigmoidFn>, .vjp = SigmoidVjp,
+                        .pointwise = UnaryTiles<kernels::SigmoidFn>(),
+                        .rows = ops::PointwiseRowFacts};
+Expr Sigmoid(Expr x) { return ops::Build(kSigmoid, {x}); }
+
+// ---- tanh ----------------------------------------------------------------
+//   y = tanh(x)        dx = dy * (1 - y^2)         (uses y, so x can be freed early)
+static void TanhVjp(VjpContext& ctx) {
+  if (ctx.needs_grad(0)) ctx.AccumulateGrad(0, TanhGrad(ctx.output(), ctx.grad_output()));
+}
+const OpDef kTanh = {.name = "tanh", .arity = 1, .infer = ops::SameAsFloatInput,
+                     .forward = UnaryKernel<kernels::TanhFn>, .vjp = TanhVjp,
+                     .pointwise = UnaryTiles<kernels::TanhFn>(), .rows = ops::PointwiseRowFacts};
+Expr Tanh(Expr x) { return ops::Build(kTanh, {x}); }
+
+// ---- relu ----------------------------------------------------------------
+//   y = max(x, 0)      dx = x > 0 ? dy : 0         (NaN stays NaN in y)
+static void ReluVjp(VjpContext& ctx) {
+  if (ctx.needs_grad(0)) ctx.AccumulateGrad(0, ReluGrad(ctx.input(0), ctx.grad_output()));
+}
+const OpDef kRelu = {.name = "relu", .arity = 1, .infer = ops::SameAsFloatInput,
+                     .forward = UnaryKernel<kernels::ReluFn>, .vjp = ReluVjp,
+                     .pointwise = UnaryTiles<kernels::ReluFn>(), .rows = ops::PointwiseRowFacts};
+Expr Relu(Expr x) { return ops::Build(kRelu, {x}); }
+
+// ---- exp -----------------------------------------------------------------
+//   y = e^x            dx = dy * y
+static void ExpVjp(VjpContext& ctx) {
+  if (ctx.needs_grad(0)) ctx.AccumulateGrad(0, ctx.grad_output() * ctx.output());
+}
+const OpDef kExp = {.name = "exp", .arity = 1, .infer = ops::SameAsFloatInput,
+                    .forward = UnaryKernel<kernels::ExpFn>, .vjp = ExpVjp,
+                    .pointwise = UnaryTiles<kernels::ExpFn>(), .rows = ops::PointwiseRowFacts};
+Expr Exp(Expr x) { return ops::Build(kExp, {x}); }
+
+// ---- log -----------------------------------------------------------------
+//   y = ln x           dx = dy / x
+static void LogVjp(VjpContext& ctx) {
+  if (ctx.needs_grad(0)) ctx.AccumulateGrad(0, ctx.grad_output() / ctx.input(0));
+}
+const OpDef kLog = {.name = "log", .arity = 1, .infer = ops::SameAsFloatInput,
+                    .forward = UnaryKernel<kernels::LogFn>, .vjp = LogVjp,
+                    .pointwise = UnaryTiles<kernels::LogFn>(), .rows = ops::PointwiseRowFacts};
+Expr Log(Expr x) { return ops::Build(kLog, {x}); }
+
+// ---- sqrt ----------------------------------------------------------------
+//   y = sqrt(x)        dx = 0.5 * dy / y
+static void SqrtVjp(VjpContext& ctx) {
+  if (ctx.needs_grad(0)) ctx.AccumulateGrad(0, Scale(ctx.grad_output() / ctx.output(), 0.5));
+}
+const OpDef kSqrt = {.name = "sqrt", .arity = 1, .infer = ops::SameAsFloatInput,
+                     .forward = UnaryKernel<kernels::SqrtFn>, .vjp = SqrtVjp,
+                     .pointwise = UnaryTiles<kernels::SqrtFn>(), .rows = ops::PointwiseRowFacts};
+Expr Sqrt(Expr x) { return ops::Build(kSqrt, {x}); }
+
+// ---- square --------------------------------------------------------------
+//   y = x^2            dx = 2 * dy * x
+static void SquareVjp(VjpContext& ctx) {
+  if (ctx.needs_grad(0)) ctx.AccumulateGrad(0, Scale(ctx.grad_output() * ctx.input(0), 2));
+}
+const OpDef kSquare = {.name = "square", .arity = 1, .infer = ops::SameAsFloatInput,
+                       .forward = UnaryKernel<kernels::SquareFn>, .vjp = SquareVjp,
+                       .pointwise = UnaryTiles<kernels::SquareFn>(),
+                       .rows = ops::PointwiseRowFacts};
+Expr Square(Expr x) { return ops::Build(kSquare, {x}); }
+
+// ---- copy ----------------------------------------------------------------
+//   y = x (a fresh buffer)     dx = dy
+static void CopyVjp(VjpContext& ctx) {
+  if (ctx.needs_grad(0)) ctx.AccumulateGrad(0, ctx.grad_output());
+}
+const OpDef kCopy = {.name = "copy", .arity = 1, .infer = ops::SameAsFloatInput,
+                     .forward = UnaryKernel<CopyFn>, .vjp = CopyVjp,
+                     .pointwise = UnaryTiles<CopyFn>(), .rows = ops::PointwiseRowFacts};
+Expr Copy(Expr x) { return ops::Build(kCopy, {x}); }
+
+// ---- tanh_grad -----------------------------------------------------------
+//   z = dy * (1 - y^2)   with incoming g:   d_dy = g * (1 - y^2)   d_y = -2 * g * dy * y
+static void TanhGradVjp(VjpContext& ctx) {
+  Expr y = ctx.input(0), dy = ctx.input(1), g = ctx.grad_output();
+  if (ctx.needs_grad(0)) ctx.AccumulateGrad(0, Scale(g * dy * y, -2));
+  if (ctx.needs_grad(1)) ctx.AccumulateGrad(1, TanhGrad(y, g));
+}
+const OpDef kTanhGrad = {.name = "tanh_grad", .arity = 2, .infer = ops::SameShapeFloatPair,
+                         .forward = BinaryKernel<kernels::TanhGradFn>, .vjp = TanhGradVjp,
+                         .pointwise = BinaryTiles<kernels::TanhGradFn>(),
+                         .rows = ops::PointwiseRowFacts};
+Expr TanhGrad(Expr y, Expr dy) { return ops::Build(kTanhGrad, {y, dy}); }
+
+// ---- sigmoid_grad --------------------------------------------------------
+//   z = dy * y * (1 - y)   with incoming g:   d_dy = g * y * (1 - y)   d_y = g * dy * (1 - 2y)
+static void SigmoidGradVjp(VjpContext& ctx) {
+  Expr y = ctx.input(0), dy = ctx.input(1), g = ctx.grad_output();
+  if (ctx.needs_grad(0)) ctx.AccumulateGrad(0, g * dy * AddScalar(Scale(y, -2), 1));
+  if (ctx.needs_grad(1)) ctx.AccumulateGrad(1, SigmoidGrad(y, g));
+}
+const OpDef kSigmoidGrad = {.name = "sigmoid_grad", .arity = 2, .infer = ops::SameShapeFloatPair,
+                            .forward = BinaryKernel<kernels::SigmoidGradFn>,
+                            .vjp = SigmoidGradVjp,
+                            .pointwise = BinaryTiles<kernels::SigmoidGradFn>(),
+                            .rows = ops::PointwiseRowFacts};
+Expr SigmoidGrad(Expr y, Expr dy) { return ops::Build(kSigmoidGrad, {y, dy}); }
+
+// ---- relu_grad -----------------------------------------------------------
+//   z = x > 0 ? dy : 0   with incoming g:   d_dy = x > 0 ? g : 0   (x is a mask: no gradient)
+static void ReluGradVjp(VjpContext& ctx) {
+  if (ctx.needs_grad(1)) ctx.AccumulateGrad(1, ReluGrad(ctx.input(0), ctx.grad_output()));
+}
+const OpDef kReluGrad = {.name = "relu_grad", .arity = 2, .infer = ops::SameShapeFloatPair,
+                         .forward = BinaryKernel<kernels::ReluGradFn>, .vjp = ReluGradVjp,
+                         .no_grad_inputs = 1u << 0,
+                         .pointwise = BinaryTiles<kernels::ReluGradFn>(),
+                         .rows = ops::PointwiseRowFacts};
+Expr ReluGrad(Expr x, Expr dy) { return ops::Build(kReluGrad, {x, dy}); }
+
+// ---- operators: each is one of the ops above ----
+Expr operator+(Expr a, Expr b) { return Add(a, b); }
+Expr operator-(Expr a, Expr b) { return Sub(a, b); }
+Expr operator*(Expr a, Expr b) { return Mul(a, b); }
+Expr operator/(Expr a, Expr b) { return Div(a, b); }
+Expr operator-(Expr x) { return Neg(x); }
+Expr operator+(Expr x, double c) { return AddScalar(x, c); }
+Expr operator+(double c, Expr x) { return AddScalar(x, c); }
+Expr operator-(Expr x, double c) { return AddScalar(x, -c); }
+Expr operator-(double c, Expr x) { return AddScalar(Neg(x), c); }
+Expr operator*(Expr x, double c) { return Scale(x, c); }
+Expr operator*(double c, Expr x) { return Scale(x, c); }
+Expr operator/(Expr x, double c) { return Scale(x, 1.0 / c); }
+
+std::vector<const OpDef*> PointwiseOps() {
+  return {&kAdd,  &kSub,  &kMul,  &kDiv,  &kNeg,    &kScale, &kAddScalar, &kSigmoid,  &kTanh,
+          &kRelu, &kExp,  &kLog,  &kSqrt, &kSquare, &kCopy,  &kTanhGrad,  &kSigmoidGrad,
+          &kReluGrad};
+}
+
+}  // namespace tg

@@ -1,0 +1,412 @@
+// Reductions and broadcasts: sum (all elements or one axis), sum_to and broadcast_to (each
+// the other's gradient), and softmax / log_softmax over the last axis. Mean is a composition.
+#include <algorithm>
+#include <cstdint>
+#include <initializer_list>
+#include <utility>
+#include <vector>
+
+#include "fmt/format.h"
+#include "graph/graph.h"
+#include "graph/op_def.h"
+#include "graph/status_macros.h"
+#include "graph/vjp_context.h"
+#include "ops/kernels/pointwise.h"
+#include "ops/kernels/reduce.h"
+#include "ops/op_util.h"
+#include "ops/ops.h"
+#include "ops/registry.h"
+
+namespace tg {
+namespace {
+
+using ops::BroadcastShapes;
+using ops::DispatchFloat;
+using ops::NormalizeAxis;
+using ops::RequireFloat;
+
+using ops::Build;
+
+// Shape rules build their result in place: with GCC 12, moving a TensorType whose Shape has
+// unused inline slots trips a -Wuninitialized false positive inside absl::InlinedVector.
+absl::StatusOr<TensorType> TypeOf(DType dtype, const Shape& shape) {
+  absl::StatusOr<TensorType> type(absl::in_place, dtype, shape);
+  return type;
+}
+
+// ---- broadcast runs (shared by sum_to and broadcast_to) ---------------------
+// Kernels walk the full shape with a fixed stack of counters (they never allocate), which
+// bounds the rank.
+constexpr int kMaxRank = Shape::kMaxRank;
+
+// The full shape `big` as runs of adjacent dimensions that `small` (which broadcasts to
+// `big`) either keeps or broadcasts, 1-dims dropped, innermost run last. Merging runs keeps
+// the loops few and the innermost one long: [T,B,H] -> [H] is one outer run of T*B rows.
+struct BroadcastRuns {
+  int count = 0;
+  int64_t size[kMaxRank];
+  int64_t big_stride[kMaxRank];    // in elements of the big tensor
+  int64_t small_stride[kMaxRank];  // in elements of the small tensor; 0 on a broadcast run
+};
+
+BroadcastRuns MakeRuns(const Shape& small, const Shape& big) {
+  BroadcastRuns r;
+  const int offset = big.rank() - small.rank();
+  int64_t big_stride = 1, small_stride = 1;
+  for (int i = big.rank() - 1; i >= 0; --i) {  // innermost first, reversed below
+    const int64_t d = big[i];
+    if (d == 1) continue;
+    const bool kept = i >= offset && small[i - offset] == d;
+    if (r.count > 0 && (r.small_stride[r.count - 1] != 0) == kept) {
+      r.size[r.count - 1] *= d;  // strides are products of inner dims: the run stays dense
+    } else {
+      r.size[r.count] = d;
+      r.big_stride[r.count] = big_stride;
+      r.small_stride[r.count] = kept ? small_stride : 0;
+      ++r.count;
+    }
+    big_stride *= d;
+    if (kept) small_stride *= d;
+  }
+  if (r.count == 0) {  // every dimension is 1: a single element
+    r.size[0] = r.big_stride[0] = r.small_stride[0] = 1;
+    r.count = 1;
+  }
+  std::reverse(r.size, r.size + r.count);
+  std::reverse(r.big_stride, r.big_stride + r.count);
+  std::reverse(r.small_stride, r.small_stride + r.count);
+  return r;
+}
+
+// Calls f(big_offset, small_offset) at the start of every innermost run, in row-major order
+// (a fixed order: results repeat bitwise). The big tensor must not be empty.
+template <class F>
+void ForEachInnerRun(const BroadcastRuns& r, F&& f) {
+  int64_t index[kMaxRank] = {};
+  int64_t big = 0, small = 0;
+  for (;;) {
+    f(big, small);
+    int d = r.count - 2;
+    for (; d >= 0; --d) {
+      big += r.big_stride[d];
+      small += r.small_stride[d];
+      if (++index[d] < r.size[d]) break;
+      big -= r.big_stride[d] * r.size[d];
+      small -= r.small_stride[d] * r.size[d];
+      index[d] = 0;
+    }
+    if (d < 0) return;
+  }
+}
+
+absl::Status RequireRankAtMost(const Shape& s, std::string_view what) {
+  if (s.rank() <= kMaxRank) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      fmt::format("{} {} has rank {}; at most {} is supported", what, s, s.rank(), kMaxRank));
+}
+
+// ---- sum ------------------------------------------------------------------
+//   attrs.ints = {}:                y = sum_i x_i (shape [])          dx = broadcast(dy)
+//   attrs.ints = {axis, keepdims}:  y = sum_a x[..., a, ...]          dx = broadcast(dy with
+//                                   (axis dropped unless keepdims)         a 1 at axis)
+bool SumsAll(const Attrs& attrs) { return attrs.ints.empty(); }
+
+absl::StatusOr<TensorType> SumInfer(absl::Span<const TensorType> in, const Attrs& attrs) {
+  TG_RETURN_IF_ERROR(RequireFloat(in[0], "input"));
+  if (SumsAll(attrs)) return TypeOf(in[0].dtype, Shape{});
+  const Shape& x = in[0].shape;
+  TG_ASSIGN_OR_RETURN(const int axis, NormalizeAxis(attrs.ints[0], x.rank()));
+  absl::StatusOr<TensorType> y = TypeOf(in[0].dtype, Shape{});
+  for (int i = 0; i < x.rank(); ++i) {
+    if (i != axis) y->shape.push_back(x[i]);
+    else if (attrs.Int(1) != 0) y->shape.push_back(1);
+  }
+  return y;
+}
+
+template <class T>
+absl::Status SumTyped(const KernelContext& ctx) {
+  const Tensor& x = ctx.inputs[0];
+  T* out = ctx.output.data<T>();
+  if (SumsAll(ctx.attrs)) {
+    const T s = kernels::Sum(x.data<T>(), x.num_elements());
+    *out = ctx.accumulate ? *out + s : s;
+    return absl::OkStatus();
+  }
+  const Shape& shape = x.shape();
+  int axis = static_cast<int>(ctx.attrs.ints[0]);
+  if (axis < 0) axis += shape.rank();
+  kernels::SumAxis(x.data<T>(), out, shape.Product(0, axis), shape[axis],
+                   shape.Product(axis + 1, shape.rank()), ctx.accumulate);
+  return absl::OkStatus();
+}
+
+absl::Status SumKernel(const KernelContext& ctx) {
+  return DispatchFloat(ctx.output.dtype(), [&]<class T>(T) { return SumTyped<T>(ctx); });
+}
+
+void SumVjp(VjpContext& ctx) {
+  if (!ctx.needs_grad(0)) return;
+  const Shape x_shape = ctx.input(0).shape();
+  Expr dy = ctx.grad_output();
+  if (!SumsAll(ctx.attrs()) && ctx.attrs().Int(1) == 0) {
+    int axis = static_cast<int>(ctx.attrs().ints[0]);
+    if (axis < 0) axis += x_shape.rank();
+    Shape kept = x_shape;
+    kept[axis] = 1;
+    dy = Reshape(dy, kept);
+  }
+  ctx.AccumulateGrad(0, BroadcastTo(dy, x_shape));
+}
+
+// Summing an axis other than the leading one leaves row r of the output a function of row r
+// of x alone.
+RowFacts SumRows(const Attrs& attrs, absl::Span<const TensorType> in) {
+  if (SumsAll(attrs) || in[0].shape.rank() < 2) return {};
+  int64_t axis = attrs.ints[0];
+  if (axis < 0) axis += in[0].shape.rank();
+  return axis != 0 ? ops::RowsFromOperand0(attrs, in) : RowFacts{};
+}
+
+const OpDef kSum = {
+    .name = "sum",
+    .arity = 1,
+    .infer = SumInfer,
+    .forward = SumKernel,
+    .vjp = SumVjp,
+    .rows = SumRows,
+};
+
+// ---- sum_to ---------------------------------------------------------------
+//   attrs.shape = target, which broadcasts to x.shape:
+//   y = x summed over every broadcast dimension (leading extra ones too; target's 1-dims kept)
+//   dx = broadcast_to(dy, x.shape)
+absl::StatusOr<TensorType> SumToInfer(absl::Span<const TensorType> in, const Attrs& attrs) {
+  TG_RETURN_IF_ERROR(RequireFloat(in[0], "input"));
+  TG_RETURN_IF_ERROR(RequireRankAtMost(in[0].shape, "input"));
+  absl::StatusOr<Shape> b = BroadcastShapes(attrs.shape, in[0].shape);
+  if (!b.ok() || !(*b == in[0].shape)) {
+    return absl::InvalidArgumentError(fmt::format(
+        "cannot sum {} to {}: the target must broadcast to the input", in[0].shape,
+        attrs.shape));
+  }
+  return TypeOf(in[0].dtype, attrs.shape);
+}
+
+// One pass over x in row-major order, adding into out at the mapped index: no scratch
+// buffer, whatever the number of reduced dimensions.
+template <class T>
+absl::Status SumToTyped(const KernelContext& ctx) {
+  const Tensor& x = ctx.inputs[0];
+  const T* xs = x.data<T>();
+  T* out = ctx.output.data<T>();
+  if (!ctx.accumulate) std::fill_n(out, ctx.output.num_elements(), T(0));
+  if (x.num_elements() == 0) return absl::OkStatus();
+  const BroadcastRuns r = MakeRuns(ctx.output.shape(), x.shape());
+  const int64_t n = r.size[r.count - 1];
+  if (r.small_stride[r.count - 1] != 0) {  // innermost dims kept: add whole rows
+    ForEachInnerRun(r, [&](int64_t b, int64_t s) {
+      kernels::Binary(kernels::AddFn{}, out + s, 1, xs + b, 1, out + s, n, false);
+    });
+  } else {  // innermost dims reduced: one dense sum per run
+    ForEachInnerRun(r, [&](int64_t b, int64_t s) { out[s] += kernels::Sum(xs + b, n); });
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SumToKernel(const KernelContext& ctx) {
+  return DispatchFloat(ctx.output.dtype(), [&]<class T>(T) { return SumToTyped<T>(ctx); });
+}
+
+void SumToVjp(VjpContext& ctx) {
+  if (!ctx.needs_grad(0)) return;
+  ctx.AccumulateGrad(0, BroadcastTo(ctx.grad_output(), ctx.input(0).shape()));
+}
+
+const OpDef kSumTo = {
+    .name = "sum_to",
+    .arity = 1,
+    .infer = SumToInfer,
+    .forward = SumToKernel,
+    .vjp = SumToVjp,
+};
+
+// ---- broadcast_to ---------------------------------------------------------
+//   attrs.shape = target; NumPy rules (align at the right, 1-dims stretch, leading dims added)
+//   y[i] = x[broadcast index of i]      dx = sum_to(dy, x.shape)
+absl::StatusOr<TensorType> BroadcastToInfer(absl::Span<const TensorType> in,
+                                            const Attrs& attrs) {
+  TG_RETURN_IF_ERROR(RequireFloat(in[0], "input"));
+  TG_RETURN_IF_ERROR(RequireRankAtMost(attrs.shape, "target"));
+  absl::StatusOr<Shape> b = BroadcastShapes(in[0].shape, attrs.shape);
+  if (!b.ok() || !(*b == attrs.shape)) {
+    return absl::InvalidArgumentError(
+        fmt::format("cannot broadcast {} to {}", in[0].shape, attrs.shape));
+  }
+  return TypeOf(in[0].dtype, attrs.shape);
+}
+
+template <class T>
+absl::Status BroadcastToTyped(const KernelContext& ctx) {
+  const T* xs = ctx.inputs[0].data<T>();
+  T* out = ctx.output.data<T>();
+  if (ctx.output.num_elements() == 0) return absl::OkStatus();
+  const BroadcastRuns r = MakeRuns(ctx.inputs[0].shape(), ctx.output.shape());
+  const int64_t n = r.size[r.count - 1];
+  // Innermost dims kept: copy (or add) rows of x; broadcast: fill (or add) one value.
+  const int64_t stride = r.small_stride[r.count - 1] != 0 ? 1 : 0;
+  ForEachInnerRun(r, [&](int64_t b, int64_t s) {
+    if (ctx.accumulate) {
+      kernels::Binary(kernels::AddFn{}, out + b, 1, xs + s, stride, out + b, n, false);
+    } else if (stride == 1) {
+      std::copy_n(xs + s, n, out + b);
+    } else {
+      std::fill_n(out + b, n, xs[s]);
+    }
+  });
+  return absl::OkStatus();
+}
+
+absl::Status BroadcastToKernel(const KernelContext& ctx) {
+  return DispatchFloat(ctx.output.dtype(),
+                       [&]<class T>(T) { return BroadcastToTyped<T>(ctx); });
+}
+
+void BroadcastToVjp(VjpContext& ctx) {
+  if (!ctx.needs_grad(0)) return;
+  ctx.AccumulateGrad(0, SumTo(ctx.grad_output(), ctx.input(0).shape()));
+}
+
+const OpDef kBroadcastTo = {
+    .name = "broadcast_to",
+    .arity = 1,
+    .infer = BroadcastToInfer,
+    .forward = BroadcastToKernel,
+    .vjp = BroadcastToVjp,
+};
+
+// ---- softmax and log_softmax (shared pieces) ------------------------------
+// Both run over the last axis of a rank >= 1 tensor, seen as [rows, cols].
+absl::StatusOr<TensorType> LastAxisInfer(absl::Span<const TensorType> in, const Attrs&) {
+  TG_RETURN_IF_ERROR(RequireFloat(in[0], "input"));
+  if (in[0].shape.rank() == 0) {
+    return absl::InvalidArgumentError("needs an input of rank >= 1, got a scalar []");
+  }
+  return in[0];
+}
+
+// Rows are the leading dimension only when there is one besides the softmax axis.
+RowFacts LastAxisRows(const Attrs& attrs, absl::Span<const TensorType> in) {
+  return in[0].shape.rank() >= 2 ? ops::RowsFromOperand0(attrs, in) : RowFacts{};
+}
+
+template <class T, bool kLog>
+absl::Status LastAxisTyped(const KernelContext& ctx) {
+  const Shape& s = ctx.inputs[0].shape();
+  const int64_t rows = s.Product(0, s.rank() - 1), cols = s[s.rank() - 1];
+  const T* x = ctx.inputs[0].data<T>();
+  T* out = ctx.output.data<T>();
+  if constexpr (kLog) {
+    kernels::LogSoftmaxRows(x, out, rows, cols, ctx.accumulate);
+  } else {
+    kernels::SoftmaxRows(x, out, rows, cols, ctx.accumulate);
+  }
+  return absl::OkStatus();
+}
+
+// ---- softmax --------------------------------------------------------------
+//   y = exp(x - max) / sum(exp(x - max))   over the last axis
+//   dx = y * (dy - sum(dy * y, -1, keepdims))
+absl::Status SoftmaxKernel(const KernelContext& ctx) {
+  return DispatchFloat(ctx.output.dtype(),
+                       [&]<class T>(T) { return LastAxisTyped<T, false>(ctx); });
+}
+
+void SoftmaxVjp(VjpContext& ctx) {
+  if (!ctx.needs_grad(0)) return;
+  const Expr y = ctx.output(), dy = ctx.grad_output();
+  ctx.AccumulateGrad(0, Mul(y, Sub(dy, Sum(Mul(dy, y), -1, {.keepdims = true}))));
+}
+
+const OpDef kSoftmax = {
+    .name = "softmax",
+    .arity = 1,
+    .infer = LastAxisInfer,
+    .forward = SoftmaxKernel,
+    .vjp = SoftmaxVjp,
+    .rows = LastAxisRows,
+};
+
+// ---- log_softmax ----------------------------------------------------------
+//   y = (x - max) - log(sum(exp(x - max)))   over the last axis
+//   dx = dy - exp(y) * sum(dy, -1, keepdims)
+absl::Status LogSoftmaxKernel(const KernelContext& ctx) {
+  return DispatchFloat(ctx.output.dtype(),
+                       [&]<class T>(T) { return LastAxisTyped<T, true>(ctx); });
+}
+
+void LogSoftmaxVjp(VjpContext& ctx) {
+  if (!ctx.needs_grad(0)) return;
+  const Expr y = ctx.output(), dy = ctx.grad_output();
+  ctx.AccumulateGrad(0, Sub(dy, Mul(Exp(y), Sum(dy, -1, {.keepdims = true}))));
+}
+
+const OpDef kLogSoftmax = {
+    .name = "log_softmax",
+    .arity = 1,
+    .infer = LastAxisInfer,
+    .forward = LogSoftmaxKernel,
+    .vjp = LogSoftmaxVjp,
+    .rows = LastAxisRows,
+};
+
+// A negative axis is normalised here when x's rank allows; otherwise it is passed on as
+// given, so the shape rule reports the axis the caller wrote.
+int64_t BuilderAxis(Expr x, int axis) {
+  const int rank = x.shape().rank();
+  return axis < 0 && axis >= -rank ? axis + rank : axis;
+}
+
+}  // namespace
+
+Expr Sum(Expr x) { return Build(kSum, {x}); }
+
+Expr Sum(Expr x, int axis, ReduceOptions options) {
+  Attrs attrs;
+  attrs.ints = {BuilderAxis(x, axis), options.keepdims ? 1 : 0};
+  return Build(kSum, {x}, attrs);
+}
+
+Expr Mean(Expr x) {
+  const int64_t count = x.shape().num_elements();
+  return Scale(Sum(x), 1.0 / static_cast<double>(count));  // NaN when empty, as in NumPy
+}
+
+Expr Mean(Expr x, int axis, ReduceOptions options) {
+  const int64_t a = BuilderAxis(x, axis);
+  const Shape& s = x.shape();
+  const int64_t dim = a >= 0 && a < s.rank() ? s[static_cast<int>(a)] : 1;
+  return Scale(Sum(x, axis, options), 1.0 / static_cast<double>(dim));
+}
+
+Expr SumTo(Expr x, Shape shape) {
+  Attrs attrs;
+  attrs.shape = std::move(shape);
+  return Build(kSumTo, {x}, attrs);
+}
+
+Expr BroadcastTo(Expr x, Shape shape) {
+  Attrs attrs;
+  attrs.shape = std::move(shape);
+  return Build(kBroadcastTo, {x}, attrs);
+}
+
+Expr Softmax(Expr x) { return Build(kSoftmax, {x}); }
+
+Expr LogSoftmax(Expr x) { return Build(kLogSoftmax, {x}); }
+
+std::vector<const OpDef*> ReduceOps() {
+  return {&kSum, &kSumTo, &kBroadcastTo, &kSoftmax, &kLogSoftmax};
+}
+
+}  // namespace tg

@@ -1,0 +1,22 @@
+// The built-in ops, family by family, and their registration with the op registry.
+#pragma once
+
+#include <vector>
+
+#include "absl/status/status.h"
+#include "graph/op_def.h"
+
+namespace tg {
+
+std::vector<const OpDef*> PointwiseOps();  // ops/pointwise.cc
+std::vector<const OpDef*> MatMulOps();     // ops/matmul.cc
+std::vector<const OpDef*> ReduceOps();     // ops/reduce.cc
+std::vector<const OpDef*> ShapeOps();      // ops/shape_ops.cc
+std::vector<const OpDef*> NnOps();         // ops/nn.cc
+
+// Every built-in op, in the order above.
+std::vector<const OpDef*> BuiltinOps();
+// Registers every built-in op with tg::RegisterOp; idempotent.
+absl::Status RegisterBuiltinOps();
+
+}  // namespace tg

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that tapegrad's build, tests and examples need.
+# Idempotent: runs apt-get only when something is missing. Must run as root (or via sudo).
+set -euo pipefail
+
+packages=(
+  build-essential cmake ccache pkg-config
+  libabsl-dev libxsimd-dev xtl-dev libfmt-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libdnnl-dev ocl-icd-opencl-dev
+  nlohmann-json3-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update
+$SUDO apt-get install -y --no-install-recommends "${missing[@]}"

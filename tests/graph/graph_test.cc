@@ -1,0 +1,145 @@
+#include "graph/graph.h"
+
+#include <cmath>
+#include <cstdint>
+
+#include "absl/strings/str_format.h"
+#include "fmt/format.h"
+#include "graph/status_macros.h"
+#include "gtest/gtest.h"
+#include "ops/ops.h"
+
+namespace tg {
+namespace {
+
+TEST(ShapeTest, PrintsAsBracketedListThroughFmtAndAbsl) {
+  Shape s = {32, 128};
+  EXPECT_EQ(fmt::format("{}", s), "[32,128]");
+  EXPECT_EQ(absl::StrFormat("%s", s), "[32,128]");
+  EXPECT_EQ(fmt::format("{}", Shape{}), "[]");
+  EXPECT_EQ(Shape{}.num_elements(), 1);
+  EXPECT_EQ(fmt::format("{}", DType::kI32), "i32");
+}
+
+TEST(ArenaTest, AlignsAndReusesItsMemoryAfterReset) {
+  Arena arena(1024);
+  for (size_t bytes : {1, 3, 64, 100, 5000}) {
+    void* p = arena.Allocate(bytes);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % 64, 0u);
+  }
+  EXPECT_GT(arena.num_chunks(), 1);
+  size_t capacity = arena.capacity_bytes();
+  arena.Reset();
+  EXPECT_EQ(arena.num_chunks(), 1);  // folded into one chunk of the total size
+  EXPECT_EQ(arena.capacity_bytes(), capacity);
+  for (size_t bytes : {1, 3, 64, 100, 5000}) arena.Allocate(bytes);
+  EXPECT_EQ(arena.num_chunks(), 1);
+  EXPECT_EQ(arena.capacity_bytes(), capacity);
+}
+
+TEST(GraphTest, ReadsValuesBackAsTypedVectors) {
+  Graph g;
+  std::vector<float> v = {1, 2, 3};
+  Expr x = g.Input({3}, v);
+  EXPECT_EQ(*x.ToVector<float>(), v);
+  EXPECT_EQ(x.ToVector<double>().status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(fmt::format("{}", x), "[3]");
+}
+
+TEST(GraphTest, AnExprUsedAfterClearIsAnErrorNotAnAlias) {
+  Graph g;
+  std::vector<float> v = {1, 2, 3};
+  Expr old = g.Input({3}, v);
+  g.Clear();
+  Expr fresh = g.Input({3}, v);
+  EXPECT_EQ(old.value().status().code(), absl::StatusCode::kFailedPrecondition);
+  Expr bad = Add(old, fresh);
+  EXPECT_FALSE(g.status().ok());
+  EXPECT_NE(g.status().message().find("Graph::Clear()"), std::string::npos) << g.status();
+  EXPECT_FALSE(bad.value().ok());
+}
+
+TEST(GraphTest, ShapeErrorsNameTheOpTheShapesAndTheScopePath) {
+  Graph g;
+  std::vector<float> a(32 * 8), b(16 * 128);
+  Expr x = g.Input({32, 8}, a), w = g.Input({16, 128}, b);
+  Expr y;
+  {
+    auto step = g.Scope("step_3");
+    auto cell = g.Scope("lstm");
+    y = MatMul(x, w);
+  }
+  std::string msg(g.status().message());
+  EXPECT_EQ(g.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(msg.find("matmul"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("[32,8]"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("[16,128]"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("step_3/lstm/matmul"), std::string::npos) << msg;
+  // Later nodes are poisoned and the first error stays.
+  Expr z = Tanh(y);
+  EXPECT_FALSE(z.value().ok());
+  EXPECT_EQ(std::string(g.status().message()), msg);
+  EXPECT_EQ(g.NodePath(x.id()), "input");
+}
+
+TEST(GraphTest, InputWithTheWrongNumberOfValuesIsAnError) {
+  Graph g;
+  std::vector<float> v(5);
+  Expr x = g.Input({2, 3}, v);
+  EXPECT_FALSE(x.value().ok());
+  EXPECT_NE(g.status().message().find("5 values given for shape [2,3]"), std::string::npos)
+      << g.status();
+}
+
+TEST(GraphTest, InferenceModeRecordsNoGradientAndClearKeepsMemory) {
+  ParameterStore store;
+  Parameter w = *store.Add("w", {4, 4}, Init::Constant(0.1));
+  Graph g({.mode = ExecMode::kInference});
+  std::vector<float> x(4, 1.0f);
+  size_t capacity = 0;
+  for (int chunk = 0; chunk < 5; ++chunk) {
+    g.Clear();
+    Expr h = g.Input({1, 4}, x);
+    for (int t = 0; t < 20; ++t) h = Tanh(MatMul(h, g.Param(w)));
+    EXPECT_FALSE(g.node(h.id()).requires_grad);
+    ASSERT_TRUE(h.value().ok());
+    if (chunk == 1) capacity = g.arena().capacity_bytes();
+    if (chunk > 1) {
+      EXPECT_EQ(g.arena().capacity_bytes(), capacity);  // constant memory
+    }
+  }
+}
+
+TEST(GraphTest, TheSameParameterGivesTheSameNodeAndAliasesItsValue) {
+  ParameterStore store;
+  Parameter w = *store.Add("w", {2, 2}, Init::Constant(1.5));
+  Graph g;
+  Expr a = g.Param(w), b = g.Param(w);
+  EXPECT_EQ(a.id(), b.id());
+  EXPECT_EQ(a.value()->raw(), w.value().raw());
+  EXPECT_TRUE(g.node(a.id()).requires_grad);
+}
+
+absl::StatusOr<int> Half(int x) {
+  if (x % 2 != 0) return absl::InvalidArgumentError("odd");
+  return x / 2;
+}
+absl::StatusOr<int> Quarter(int x) {
+  TG_ASSIGN_OR_RETURN(int h, Half(x));
+  TG_ASSIGN_OR_RETURN(int q, Half(h));
+  return q;
+}
+absl::Status CheckEven(int x) {
+  TG_RETURN_IF_ERROR(Half(x).status());
+  return absl::OkStatus();
+}
+
+TEST(StatusMacrosTest, PropagateErrorsAndUnwrapValues) {
+  EXPECT_EQ(*Quarter(8), 2);
+  EXPECT_EQ(Quarter(6).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(CheckEven(4).ok());
+  EXPECT_FALSE(CheckEven(3).ok());
+}
+
+}  // namespace
+}  // namespace tg

@@ -1,0 +1,207 @@
+#include "ops/kernels/gemm.h"
+
+#include <gtest/gtest.h>
+#include <omp.h>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <thread>
+#include <vector>
+
+namespace tg::kernels {
+namespace {
+
+template <class T>
+std::vector<T> Uniform(int64_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<T> v(n);
+  for (auto& x : v) {
+    x = static_cast<T>(static_cast<double>(rng() >> 11) * 0x1p-52 - 1.0);
+  }
+  return v;
+}
+
+struct Case {
+  int64_t m, k, n;
+  bool trans_a, trans_b;
+  double alpha, beta;
+  int64_t pad = 0;  // extra row stride on A, B and C
+};
+
+// Runs Gemm and GemmReference on the same inputs. The bound is relative to
+// |alpha| * sum_p |a||b| + |beta * c0| per entry; padding in C must survive.
+template <class T>
+void Check(const Case& t, double rtol) {
+  GemmArgs g{.trans_a = t.trans_a,
+             .trans_b = t.trans_b,
+             .m = t.m,
+             .n = t.n,
+             .k = t.k,
+             .alpha = t.alpha,
+             .beta = t.beta};
+  g.lda = (t.trans_a ? t.m : t.k) + t.pad;
+  g.ldb = (t.trans_b ? t.k : t.n) + t.pad;
+  g.ldc = t.n + t.pad;
+  const int64_t a_rows = t.trans_a ? t.k : t.m, b_rows = t.trans_b ? t.n : t.k;
+  const std::vector<T> a = Uniform<T>(a_rows * g.lda, 1),
+                       b = Uniform<T>(b_rows * g.ldb, 2);
+  std::vector<T> c = Uniform<T>(t.m * g.ldc, 3);
+  if (t.beta == 0) {
+    // beta = 0 must not read C: NaN there may not leak into the result.
+    for (int64_t i = 0; i < t.m; ++i) {
+      for (int64_t j = 0; j < t.n; ++j)
+        c[i * g.ldc + j] = std::numeric_limits<T>::quiet_NaN();
+    }
+  }
+  std::vector<T> want = c, got = c;
+  GemmReference(g, a.data(), b.data(), want.data());
+  Gemm(g, a.data(), b.data(), got.data());
+
+  std::vector<double> abs_a(a.begin(), a.end()), abs_b(b.begin(), b.end());
+  for (auto& v : abs_a) v = std::fabs(v);
+  for (auto& v : abs_b) v = std::fabs(v);
+  GemmArgs gb = g;
+  gb.alpha = std::fabs(t.alpha), gb.beta = 0;
+  std::vector<double> bound(t.m * g.ldc);
+  GemmReference(gb, abs_a.data(), abs_b.data(), bound.data());
+
+  int failures = 0;
+  for (int64_t i = 0; i < t.m; ++i) {
+    for (int64_t j = 0; j < g.ldc; ++j) {
+      const int64_t idx = i * g.ldc + j;
+      if (j >= t.n) {
+        ASSERT_EQ(got[idx], c[idx]) << "padding written at " << i << "," << j;
+        continue;
+      }
+      const double old = t.beta == 0 ? 0 : std::fabs(t.beta * c[idx]);
+      const double tol = rtol * (bound[idx] + old) + 1e-30;
+      if (!(std::fabs(got[idx] - want[idx]) <= tol) && ++failures < 5) {
+        ADD_FAILURE() << "m=" << t.m << " k=" << t.k << " n=" << t.n
+                      << " ta=" << t.trans_a << " tb=" << t.trans_b << " at "
+                      << i << "," << j << ": got " << got[idx] << " want "
+                      << want[idx] << " tol " << tol;
+      }
+    }
+  }
+  EXPECT_EQ(failures, 0);
+}
+
+// (m, k, n) shapes that hit tails in every blocking dimension.
+const int64_t kShapes[][3] = {{1, 256, 512},  {3, 5, 7},      {17, 33, 9},
+                              {1, 1, 1},      {6, 16, 16},    {7, 300, 70},
+                              {5, 300, 150},  {20, 100, 130}, {100, 300, 130},
+                              {64, 256, 512}, {2, 513, 3},    {5, 37, 19},
+                              {16, 20, 100},  {12, 40, 100},  {40, 70, 23}};
+
+template <class T>
+void CheckAllShapes(double rtol) {
+  for (const auto& s : kShapes) {
+    for (int tr = 0; tr < 4; ++tr) {
+      Check<T>({s[0], s[1], s[2], (tr & 1) != 0, (tr & 2) != 0, 1.0, 0.0},
+               rtol);
+    }
+  }
+}
+
+TEST(GemmTest, MatchesReferenceF32) { CheckAllShapes<float>(1e-5); }
+TEST(GemmTest, MatchesReferenceF64) { CheckAllShapes<double>(1e-12); }
+
+TEST(GemmTest, LargeF32) {
+  Check<float>({64, 1024, 2048, false, false, 1.0, 0.0}, 1e-5);
+  Check<float>({64, 1024, 2048, true, true, 1.0, 1.0}, 1e-5);
+}
+
+template <class T>
+void CheckAlphaBetaPadding(double rtol) {
+  for (const auto& s : kShapes) {
+    for (int tr = 0; tr < 4; ++tr) {
+      const bool ta = (tr & 1) != 0, tb = (tr & 2) != 0;
+      Check<T>({s[0], s[1], s[2], ta, tb, 1.0, 1.0}, rtol);      // accumulate
+      Check<T>({s[0], s[1], s[2], ta, tb, -0.5, 2.0, 3}, rtol);  // padded
+      Check<T>({s[0], s[1], s[2], ta, tb, 1.0, 0.0, 5}, rtol);
+    }
+  }
+}
+
+TEST(GemmTest, AlphaBetaAndPaddedStridesF32) {
+  CheckAlphaBetaPadding<float>(1e-5);
+}
+TEST(GemmTest, AlphaBetaAndPaddedStridesF64) {
+  CheckAlphaBetaPadding<double>(1e-12);
+}
+
+TEST(GemmTest, BetaOneAccumulatesRepeatedProducts) {
+  // Like dW accumulated over T steps: C += A_t^T B_t.
+  const int64_t m = 33, k = 8, n = 40;
+  const std::vector<float> a = Uniform<float>(k * m, 4),
+                           b = Uniform<float>(k * n, 5);
+  std::vector<float> c(m * n, 0.0f), want(m * n, 0.0f);
+  GemmArgs g{.trans_a = true,
+             .m = m,
+             .n = n,
+             .k = k,
+             .beta = 1,
+             .lda = m,
+             .ldb = n,
+             .ldc = n};
+  for (int step = 0; step < 3; ++step) {
+    Gemm(g, a.data(), b.data(), c.data());
+    GemmReference(g, a.data(), b.data(), want.data());
+  }
+  for (int64_t i = 0; i < m * n; ++i) EXPECT_NEAR(c[i], want[i], 1e-5 * 3 * k);
+}
+
+TEST(GemmTest, EmptyDimensions) {
+  std::vector<double> a(12, 1.0), b(12, 1.0), c(12, 2.0);
+  GemmArgs g{.m = 3, .n = 4, .k = 0, .beta = 0.5, .lda = 1, .ldb = 4, .ldc = 4};
+  Gemm(g, a.data(), b.data(), c.data());
+  for (double v : c) EXPECT_EQ(v, 1.0);
+  std::vector<float> af(12, 1.0f), bf(12, 1.0f), cf(12, std::nanf(""));
+  g.beta = 0;
+  Gemm(g, af.data(), bf.data(), cf.data());
+  for (float v : cf) EXPECT_EQ(v, 0.0f);
+  g.m = 0, g.k = 3;
+  cf.assign(12, 7.0f);
+  Gemm(g, af.data(), bf.data(), cf.data());
+  g.m = 3, g.n = 0;
+  Gemm(g, af.data(), bf.data(), cf.data());
+  for (float v : cf) EXPECT_EQ(v, 7.0f);
+}
+
+TEST(GemmTest, RepeatsBitwise) {
+  for (const auto& s : kShapes) {
+    const int64_t m = s[0], k = s[1], n = s[2];
+    const std::vector<float> a = Uniform<float>(m * k, 6),
+                             b = Uniform<float>(k * n, 7);
+    std::vector<float> c1(m * n), c2(m * n);
+    GemmArgs g{.m = m, .n = n, .k = k, .lda = k, .ldb = n, .ldc = n};
+    Gemm(g, a.data(), b.data(), c1.data());
+    Gemm(g, a.data(), b.data(), c2.data());
+    EXPECT_EQ(c1, c2);
+  }
+}
+
+// oneDNN would take every core; the default is one thread per calling thread.
+TEST(GemmTest, DefaultsToOneThreadInEveryCallingThread) {
+  auto run = [] {
+    const int64_t s = 128;
+    std::vector<float> a(s * s, 1.0f), b(s * s, 1.0f), c(s * s);
+    Gemm(GemmArgs{.m = s, .n = s, .k = s, .lda = s, .ldb = s, .ldc = s},
+         a.data(), b.data(), c.data());
+    EXPECT_EQ(c[0], static_cast<float>(s));
+    return omp_get_max_threads();
+  };
+  EXPECT_EQ(run(), 1);
+  int other = 0;
+  std::thread t([&] { other = run(); });
+  t.join();
+  EXPECT_EQ(other, 1);
+  SetGemmThreads(2);
+  EXPECT_EQ(omp_get_max_threads(), 2);
+  SetGemmThreads(1);
+}
+
+}  // namespace
+}  // namespace tg::kernels

@@ -1,0 +1,375 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "ops/kernels/pointwise.h"
+#include "ops/kernels/reduce.h"
+
+namespace tg::kernels {
+namespace {
+
+const int64_t kSizes[] = {1, 3, 17, 33, 1000};
+
+// Uniform in [lo, hi) from a fixed generator (no std:: distributions: their
+// output is implementation-defined).
+template <class T>
+std::vector<T> Uniform(int64_t n, double lo, double hi, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<T> v(n);
+  for (auto& x : v) {
+    const double u = static_cast<double>(rng() >> 11) * 0x1p-53;
+    x = static_cast<T>(lo + (hi - lo) * u);
+  }
+  return v;
+}
+
+template <class T>
+double Rtol() {
+  return std::is_same_v<T, float> ? 2e-6 : 1e-14;
+}
+
+template <class T>
+void ExpectClose(double got, double want, double scale, const char* what,
+                 int64_t i) {
+  const double tol = Rtol<T>() * scale + 1e-37;
+  EXPECT_NEAR(got, want, tol) << what << " at " << i;
+}
+
+// Unary(f) against the scalar path of f at every size, from an aligned and an
+// unaligned start, plain and accumulating.
+template <class T, class F>
+void CheckUnary(F f, double lo, double hi) {
+  for (int64_t n : kSizes) {
+    for (int64_t offset : {0, 1}) {
+      for (bool acc : {false, true}) {
+        std::vector<T> xs = Uniform<T>(n + 1, lo, hi, 7 + n);
+        std::vector<T> out = Uniform<T>(n + 1, -1, 1, 9 + n);
+        const std::vector<T> out0 = out;
+        Unary(f, xs.data() + offset, out.data() + offset, n, acc);
+        for (int64_t i = 0; i < n; ++i) {
+          const T fx = f(xs[offset + i]);
+          const T base = acc ? out0[offset + i] : T(0);
+          ExpectClose<T>(out[offset + i], base + fx,
+                         std::fabs(base) + std::fabs(fx), "unary", i);
+        }
+        if (offset == 1) {
+          EXPECT_EQ(out[0], out0[0]) << "wrote before start";
+        }
+      }
+    }
+  }
+}
+
+template <class T>
+void CheckAllUnary() {
+  CheckUnary<T>(NegFn{}, -3, 3);
+  CheckUnary<T>(ScaleFn{-1.5}, -3, 3);
+  CheckUnary<T>(AddScalarFn{0.25}, -3, 3);
+  CheckUnary<T>(SquareFn{}, -3, 3);
+  CheckUnary<T>(SigmoidFn{}, -20, 20);
+  CheckUnary<T>(TanhFn{}, -5, 5);
+  CheckUnary<T>(ReluFn{}, -3, 3);
+  CheckUnary<T>(ExpFn{}, -30, 30);
+  CheckUnary<T>(LogFn{}, 1e-3, 1e3);
+  CheckUnary<T>(SqrtFn{}, 0, 1e3);
+}
+
+TEST(PointwiseKernelTest, UnaryMatchesScalarReferenceF32) {
+  CheckAllUnary<float>();
+}
+TEST(PointwiseKernelTest, UnaryMatchesScalarReferenceF64) {
+  CheckAllUnary<double>();
+}
+
+// Binary(f) with every stride combination (1 = contiguous, 0 = broadcast).
+template <class T, class F>
+void CheckBinary(F f, double lo, double hi) {
+  for (int64_t n : kSizes) {
+    for (int64_t sa : {0, 1}) {
+      for (int64_t sb : {0, 1}) {
+        for (bool acc : {false, true}) {
+          std::vector<T> a = Uniform<T>(n + 1, lo, hi, 11 + n);
+          std::vector<T> b = Uniform<T>(n + 1, lo, hi, 13 + n);
+          std::vector<T> out = Uniform<T>(n + 1, -1, 1, 17 + n);
+          const std::vector<T> out0 = out;
+          Binary(f, a.data() + 1, sa, b.data() + 1, sb, out.data() + 1, n, acc);
+          for (int64_t i = 0; i < n; ++i) {
+            const T fx = f(a[1 + i * sa], b[1 + i * sb]);
+            const T base = acc ? out0[1 + i] : T(0);
+            ExpectClose<T>(out[1 + i], base + fx,
+                           std::fabs(base) + std::fabs(fx), "binary", i);
+          }
+        }
+      }
+    }
+  }
+}
+
+template <class T>
+void CheckAllBinary() {
+  CheckBinary<T>(AddFn{}, -3, 3);
+  CheckBinary<T>(SubFn{}, -3, 3);
+  CheckBinary<T>(MulFn{}, -3, 3);
+  CheckBinary<T>(DivFn{}, 0.5, 2);
+  CheckBinary<T>(TanhGradFn{}, -1, 1);
+  CheckBinary<T>(SigmoidGradFn{}, 0, 1);
+  CheckBinary<T>(ReluGradFn{}, -3, 3);
+}
+
+TEST(PointwiseKernelTest, BinaryMatchesScalarReferenceF32) {
+  CheckAllBinary<float>();
+}
+TEST(PointwiseKernelTest, BinaryMatchesScalarReferenceF64) {
+  CheckAllBinary<double>();
+}
+
+template <class T>
+void CheckTernary() {
+  for (int64_t n : kSizes) {
+    for (int s = 0; s < 8; ++s) {
+      const int64_t sa = s & 1, sb = (s >> 1) & 1, sc = (s >> 2) & 1;
+      std::vector<T> a = Uniform<T>(n, -2, 2, 1), b = Uniform<T>(n, -2, 2, 2);
+      std::vector<T> c = Uniform<T>(n, -2, 2, 3), out(n, T(5));
+      Ternary(MulAddFn{}, a.data(), sa, b.data(), sb, c.data(), sc, out.data(),
+              n, /*accumulate=*/true);
+      for (int64_t i = 0; i < n; ++i) {
+        const T fx = a[i * sa] * b[i * sb] + c[i * sc];
+        ExpectClose<T>(out[i], 5 + fx, 5 + std::fabs(fx), "ternary", i);
+      }
+    }
+  }
+}
+
+TEST(PointwiseKernelTest, TernaryBroadcastsAndAccumulates) {
+  CheckTernary<float>();
+  CheckTernary<double>();
+}
+
+// The zero-padded tail runs the same arithmetic as the body: element i gets
+// the same bits whatever n is.
+TEST(PointwiseKernelTest, TailBitsMatchBody) {
+  const std::vector<float> x = Uniform<float>(64, -30, 30, 5);
+  std::vector<float> full(64);
+  Unary(SigmoidFn{}, x.data(), full.data(), 64, false);
+  for (int64_t n = 1; n <= 40; ++n) {
+    std::vector<float> part(n);
+    Unary(SigmoidFn{}, x.data(), part.data(), n, false);
+    for (int64_t i = 0; i < n; ++i)
+      ASSERT_EQ(part[i], full[i]) << n << " " << i;
+  }
+}
+
+TEST(PointwiseKernelTest, OutputMayAliasInput) {
+  std::vector<double> x = Uniform<double>(37, -4, 4, 3);
+  const std::vector<double> x0 = x;
+  Unary(TanhFn{}, x.data(), x.data(), 37, false);
+  for (int i = 0; i < 37; ++i) EXPECT_NEAR(x[i], std::tanh(x0[i]), 1e-15);
+}
+
+// Sweep -100..100 densely plus the edges; the error bound is
+// rtol * |ref| + 1e-37 against long double, and nothing may be NaN or Inf.
+template <class T, class F, class R>
+void CheckAccuracy(F f, R ref, double rtol) {
+  std::vector<T> xs;
+  for (int64_t i = -200000; i <= 200000; ++i)
+    xs.push_back(static_cast<T>(i * 5e-4));
+  for (double e :
+       {1e4, 1e3, 100.0, 89.0, 88.0, 20.0, 1e-3, 1e-7, 1e-30, 1e-40}) {
+    xs.push_back(static_cast<T>(e));
+    xs.push_back(static_cast<T>(-e));
+  }
+  std::vector<T> out(xs.size());
+  Unary(f, xs.data(), out.data(), static_cast<int64_t>(xs.size()), false);
+  for (size_t i = 0; i < xs.size(); ++i) {
+    ASSERT_TRUE(std::isfinite(out[i])) << xs[i];
+    const long double want = ref(static_cast<long double>(xs[i]));
+    const long double err = std::fabs(static_cast<long double>(out[i]) - want);
+    ASSERT_LE(err, rtol * std::fabs(want) + 1e-37L) << "x=" << xs[i];
+  }
+}
+
+long double SigmoidRef(long double x) { return 1.0L / (1.0L + std::exp(-x)); }
+long double TanhRef(long double x) { return std::tanh(x); }
+
+TEST(PointwiseKernelTest, SigmoidAccuracyAndLimits) {
+  CheckAccuracy<float>(SigmoidFn{}, SigmoidRef, 1e-6);
+  CheckAccuracy<double>(SigmoidFn{}, SigmoidRef, 1e-14);
+  for (float x : {1e4f, 1e3f, 89.f}) {
+    float in[2] = {x, -x}, out[2];
+    Unary(SigmoidFn{}, in, out, 2, false);
+    EXPECT_EQ(out[0], 1.0f);
+    EXPECT_GE(out[1], 0.0f);
+    EXPECT_LE(out[1], 1e-37f);
+  }
+  const float in[2] = {1e4f, -1e4f};
+  float out[2];
+  Unary(SigmoidFn{}, in, out, 2, false);
+  EXPECT_EQ(out[1], 0.0f);
+}
+
+TEST(PointwiseKernelTest, TanhAccuracyAndLimits) {
+  CheckAccuracy<float>(TanhFn{}, TanhRef, 1e-6);
+  CheckAccuracy<double>(TanhFn{}, TanhRef, 1e-14);
+  const double in[4] = {1e4, -1e4, 1e-30, -1e-300};
+  double out[4];
+  Unary(TanhFn{}, in, out, 4, false);
+  EXPECT_EQ(out[0], 1.0);
+  EXPECT_EQ(out[1], -1.0);
+  EXPECT_EQ(out[2], 1e-30);
+  EXPECT_EQ(out[3], -1e-300);
+}
+
+// ---- Reductions ----
+
+template <class T>
+void CheckSum() {
+  for (int64_t n : {0, 1, 3, 17, 33, 1000, 4099}) {
+    const std::vector<T> x = Uniform<T>(n + 1, -1, 1, 21 + n);
+    long double want = 0, scale = 0;
+    for (int64_t i = 0; i < n; ++i)
+      want += x[1 + i], scale += std::fabs(x[1 + i]);
+    const T got = Sum(x.data() + 1, n);
+    EXPECT_NEAR(got, want, Rtol<T>() * scale + 1e-30) << n;
+    // Same values at another alignment give the same bits.
+    std::vector<T> shifted(n + 3);
+    std::memcpy(shifted.data() + 3, x.data() + 1, n * sizeof(T));
+    EXPECT_EQ(Sum(shifted.data() + 3, n), got) << n;
+  }
+}
+
+TEST(ReduceKernelTest, SumIsAccurateAndAlignmentIndependent) {
+  CheckSum<float>();
+  CheckSum<double>();
+}
+
+template <class T>
+void CheckSumAxis() {
+  const int64_t shapes[][3] = {{1, 5, 1},   {3, 17, 1},   {2, 7, 3}, {2, 5, 33},
+                               {3, 4, 100}, {1, 1000, 1}, {2, 0, 5}, {2, 9, 8}};
+  for (const auto& s : shapes) {
+    const int64_t outer = s[0], axis = s[1], inner = s[2];
+    const std::vector<T> x = Uniform<T>(outer * axis * inner + 1, -1, 1, 3);
+    for (bool acc : {false, true}) {
+      std::vector<T> out = Uniform<T>(outer * inner, -1, 1, 4);
+      const std::vector<T> out0 = out;
+      SumAxis(x.data() + 1, out.data(), outer, axis, inner, acc);
+      for (int64_t o = 0; o < outer; ++o) {
+        for (int64_t i = 0; i < inner; ++i) {
+          long double want = acc ? out0[o * inner + i] : 0,
+                      scale = std::fabs(want);
+          for (int64_t a = 0; a < axis; ++a) {
+            const T v = x[1 + (o * axis + a) * inner + i];
+            want += v, scale += std::fabs(v);
+          }
+          EXPECT_NEAR(out[o * inner + i], want, Rtol<T>() * scale + 1e-30)
+              << outer << "," << axis << "," << inner << " at " << o << ","
+              << i;
+        }
+      }
+    }
+  }
+}
+
+TEST(ReduceKernelTest, SumAxisMatchesReference) {
+  CheckSumAxis<float>();
+  CheckSumAxis<double>();
+}
+
+// Logits around `center` with a spread of `spread`, rows x cols.
+template <class T>
+std::vector<T> Logits(int64_t rows, int64_t cols, double center,
+                      double spread) {
+  return Uniform<T>(rows * cols, center - spread, center + spread,
+                    rows * 31 + cols);
+}
+
+template <class T>
+void CheckSoftmax(double center, double spread) {
+  for (int64_t cols : kSizes) {
+    const int64_t rows = 3;
+    const std::vector<T> x = Logits<T>(rows, cols, center, spread);
+    for (bool acc : {false, true}) {
+      std::vector<T> sm(rows * cols, T(acc ? 0.5 : 0)), lsm = sm;
+      SoftmaxRows(x.data(), sm.data(), rows, cols, acc);
+      LogSoftmaxRows(x.data(), lsm.data(), rows, cols, acc);
+      const T base = acc ? T(0.5) : T(0);
+      for (int64_t r = 0; r < rows; ++r) {
+        const T* xr = x.data() + r * cols;
+        long double m = xr[0], s = 0;
+        for (int64_t i = 0; i < cols; ++i) m = std::max<long double>(m, xr[i]);
+        for (int64_t i = 0; i < cols; ++i) s += std::exp(xr[i] - m);
+        for (int64_t i = 0; i < cols; ++i) {
+          const long double lp = (xr[i] - m) - std::log(s);
+          const T got_p = sm[r * cols + i] - base,
+                  got_lp = lsm[r * cols + i] - base;
+          ASSERT_TRUE(std::isfinite(got_p) && std::isfinite(got_lp));
+          EXPECT_NEAR(got_p, std::exp(lp), 4 * Rtol<T>()) << cols << " " << i;
+          EXPECT_NEAR(got_lp, lp,
+                      4 * Rtol<T>() * (1 + std::fabs(lp) + std::fabs(m)))
+              << cols << " " << i;
+        }
+      }
+    }
+  }
+}
+
+TEST(ReduceKernelTest, SoftmaxAndLogSoftmaxAreStable) {
+  for (double center : {0.0, 1000.0, -1000.0}) {
+    CheckSoftmax<float>(center, 5);
+    CheckSoftmax<double>(center, 5);
+  }
+  CheckSoftmax<float>(0, 1000);
+  CheckSoftmax<double>(0, 1000);
+}
+
+TEST(ReduceKernelTest, SoftmaxOfOneColumnIsExact) {
+  const float x[2] = {1000.f, -3.f};
+  float p[2], lp[2];
+  SoftmaxRows(x, p, 2, 1, false);
+  LogSoftmaxRows(x, lp, 2, 1, false);
+  for (int r = 0; r < 2; ++r) {
+    EXPECT_EQ(p[r], 1.0f);
+    EXPECT_EQ(lp[r], 0.0f);
+  }
+}
+
+template <class T>
+void CheckXent(double center, double spread) {
+  for (int64_t cols : kSizes) {
+    const int64_t rows = 4;
+    const std::vector<T> x = Logits<T>(rows, cols, center, spread);
+    std::vector<int32_t> targets(rows);
+    for (int64_t r = 0; r < rows; ++r)
+      targets[r] = static_cast<int32_t>((r * 7) % cols);
+    std::vector<T> loss(rows);
+    SoftmaxCrossEntropyRows(x.data(), targets.data(), rows, cols, loss.data());
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* xr = x.data() + r * cols;
+      long double m = xr[0], s = 0;
+      for (int64_t i = 0; i < cols; ++i) m = std::max<long double>(m, xr[i]);
+      for (int64_t i = 0; i < cols; ++i) s += std::exp(xr[i] - m);
+      const long double want = m + std::log(s) - xr[targets[r]];
+      ASSERT_TRUE(std::isfinite(loss[r]));
+      EXPECT_GE(loss[r], T(0));
+      EXPECT_NEAR(loss[r], want, 4 * Rtol<T>() * (1 + want))
+          << cols << " " << r;
+    }
+  }
+}
+
+TEST(ReduceKernelTest, SoftmaxCrossEntropyIsStable) {
+  for (double center : {0.0, 500.0, -500.0}) {
+    CheckXent<float>(center, 3);
+    CheckXent<double>(center, 3);
+  }
+  CheckXent<float>(0, 500);
+  CheckXent<double>(0, 500);
+}
+
+}  // namespace
+}  // namespace tg::kernels

@@ -1,0 +1,497 @@
+// Pointwise ops through the graph (values against std:: references, broadcasting, errors) and
+// through their OpDefs directly (unaligned views, accumulation, tiles equal to kernels).
+// Gradients are checked by the registry-driven finite-difference test, not here.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <set>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/match.h"
+#include "graph/graph.h"
+#include "graph/op_def.h"
+#include "ops/ops.h"
+#include "ops/registry.h"
+
+namespace tg {
+namespace {
+
+const int64_t kSizes[] = {1, 3, 17, 33};
+
+// Uniform in [lo, hi) from a fixed generator (std:: distributions are implementation-defined).
+template <class T>
+std::vector<T> Uniform(int64_t n, double lo, double hi, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<T> v(n);
+  for (T& x : v) x = static_cast<T>(lo + (hi - lo) * static_cast<double>(rng() >> 11) * 0x1p-53);
+  return v;
+}
+
+template <class T>
+const char* DTypeLabel() {
+  return std::is_same_v<T, float> ? "f32" : "f64";
+}
+
+// Tolerance relative to max(|want|, 1): the kernels' own accuracy is tested in kernels_test;
+// here the point is that each op runs the right math on the right elements.
+template <class T>
+double Tol() {
+  return std::is_same_v<T, float> ? 2e-6 : 1e-13;
+}
+
+template <class T>
+void ExpectAllClose(const std::vector<T>& got, const std::vector<double>& want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_NEAR(got[i], want[i], Tol<T>() * std::max(1.0, std::fabs(want[i]))) << "at " << i;
+  }
+}
+
+template <class T>
+std::vector<T> Values(Expr e) {
+  absl::StatusOr<std::vector<T>> v = e.ToVector<T>();
+  EXPECT_TRUE(v.ok()) << v.status();
+  return v.ok() ? *std::move(v) : std::vector<T>{};
+}
+
+// ---- every op against a std:: reference, through the graph ----
+
+struct UnaryCase {
+  const char* name;
+  Expr (*op)(Expr);
+  double (*ref)(double);
+  double lo, hi;
+};
+const UnaryCase kUnaryCases[] = {
+    {"neg", Neg, [](double x) { return -x; }, -3, 3},
+    {"scale", [](Expr x) { return Scale(x, -1.5); }, [](double x) { return -1.5 * x; }, -3, 3},
+    {"add_scalar", [](Expr x) { return AddScalar(x, 0.25); }, [](double x) { return x + 0.25; },
+     -3, 3},
+    {"sigmoid", Sigmoid, [](double x) { return 1 / (1 + std::exp(-x)); }, -8, 8},
+    {"tanh", Tanh, [](double x) { return std::tanh(x); }, -4, 4},
+    {"relu", Relu, [](double x) { return std::max(x, 0.0); }, -3, 3},
+    {"exp", Exp, [](double x) { return std::exp(x); }, -5, 5},
+    {"log", Log, [](double x) { return std::log(x); }, 0.01, 10},
+    {"sqrt", Sqrt, [](double x) { return std::sqrt(x); }, 0, 10},
+    {"square", Square, [](double x) { return x * x; }, -3, 3},
+    {"copy", Copy, [](double x) { return x; }, -3, 3},
+};
+
+struct BinaryCase {
+  const char* name;
+  Expr (*op)(Expr, Expr);
+  double (*ref)(double, double);
+  double lo0, hi0, lo1, hi1;  // input ranges (div keeps b away from 0)
+};
+const BinaryCase kBinaryCases[] = {
+    {"add", Add, [](double a, double b) { return a + b; }, -3, 3, -3, 3},
+    {"sub", Sub, [](double a, double b) { return a - b; }, -3, 3, -3, 3},
+    {"mul", Mul, [](double a, double b) { return a * b; }, -3, 3, -3, 3},
+    {"div", Div, [](double a, double b) { return a / b; }, -3, 3, 0.5, 3},
+    {"tanh_grad", TanhGrad, [](double y, double dy) { return dy * (1 - y * y); }, -1, 1, -3, 3},
+    {"sigmoid_grad", SigmoidGrad, [](double y, double dy) { return dy * y * (1 - y); }, 0, 1, -3,
+     3},
+    {"relu_grad", ReluGrad, [](double x, double dy) { return x > 0 ? dy : 0.0; }, -3, 3, -3, 3},
+};
+
+template <class T>
+void CheckUnaryOps() {
+  for (const UnaryCase& c : kUnaryCases) {
+    for (int64_t n : kSizes) {
+      SCOPED_TRACE(fmt::format("{} {} n={}", c.name, DTypeLabel<T>(), n));
+      Graph g;
+      const std::vector<T> x = Uniform<T>(n, c.lo, c.hi, 11 + n);
+      std::vector<double> want(n);
+      for (int64_t i = 0; i < n; ++i) want[i] = c.ref(x[i]);
+      ExpectAllClose(Values<T>(c.op(g.Input(Shape{n}, x))), want);
+      EXPECT_TRUE(g.status().ok()) << g.status();
+    }
+  }
+}
+
+template <class T>
+void CheckBinaryOps() {
+  for (const BinaryCase& c : kBinaryCases) {
+    for (int64_t n : kSizes) {
+      SCOPED_TRACE(fmt::format("{} {} n={}", c.name, DTypeLabel<T>(), n));
+      Graph g;
+      const std::vector<T> a = Uniform<T>(n, c.lo0, c.hi0, 21 + n);
+      const std::vector<T> b = Uniform<T>(n, c.lo1, c.hi1, 31 + n);
+      std::vector<double> want(n);
+      for (int64_t i = 0; i < n; ++i) want[i] = c.ref(a[i], b[i]);
+      ExpectAllClose(Values<T>(c.op(g.Input(Shape{n}, a), g.Input(Shape{n}, b))), want);
+      EXPECT_TRUE(g.status().ok()) << g.status();
+    }
+  }
+}
+
+TEST(PointwiseOpsTest, UnaryOpsMatchStdInF32AndF64) {
+  CheckUnaryOps<float>();
+  CheckUnaryOps<double>();
+}
+
+TEST(PointwiseOpsTest, BinaryOpsAndGradHelpersMatchStdInF32AndF64) {
+  CheckBinaryOps<float>();
+  CheckBinaryOps<double>();
+}
+
+TEST(PointwiseOpsTest, OperatorsAreTheirOps) {
+  Graph g;
+  const std::vector<double> xs = {-2, -0.5, 0.25, 3}, ys = {1.5, -4, 2, 0.5};
+  Expr x = g.Input(Shape{4}, xs), y = g.Input(Shape{4}, ys);
+  struct Case {
+    const char* what;
+    Expr e;
+    double (*ref)(double, double);
+  };
+  const Case cases[] = {
+      {"x + y", x + y, [](double a, double b) { return a + b; }},
+      {"x - y", x - y, [](double a, double b) { return a - b; }},
+      {"x * y", x * y, [](double a, double b) { return a * b; }},
+      {"x / y", x / y, [](double a, double b) { return a / b; }},
+      {"-x", -x, [](double a, double) { return -a; }},
+      {"x + 1.5", x + 1.5, [](double a, double) { return a + 1.5; }},
+      {"1.5 + x", 1.5 + x, [](double a, double) { return 1.5 + a; }},
+      {"x - 1.5", x - 1.5, [](double a, double) { return a - 1.5; }},
+      {"1.5 - x", 1.5 - x, [](double a, double) { return 1.5 - a; }},
+      {"x * 3", x * 3.0, [](double a, double) { return a * 3; }},
+      {"3 * x", 3.0 * x, [](double a, double) { return 3 * a; }},
+      {"x / 4", x / 4.0, [](double a, double) { return a / 4; }},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    std::vector<double> want(4);
+    for (int i = 0; i < 4; ++i) want[i] = c.ref(xs[i], ys[i]);
+    ExpectAllClose(Values<double>(c.e), want);
+  }
+  EXPECT_TRUE(g.status().ok()) << g.status();
+}
+
+// ---- broadcasting ----
+
+// NumPy broadcasting by explicit multi-indices: the reference for the kernel's run plan.
+std::vector<double> BroadcastReference(const Shape& as, const std::vector<double>& a,
+                                       const Shape& bs, const std::vector<double>& b,
+                                       const Shape& os, double (*f)(double, double)) {
+  std::vector<double> out(os.num_elements());
+  auto operand_index = [&](const Shape& s, const std::vector<int64_t>& idx) {
+    int64_t linear = 0;
+    for (int i = 0; i < s.rank(); ++i) {
+      const int64_t j = idx[os.rank() - s.rank() + i];
+      linear = linear * s[i] + (s[i] == 1 ? 0 : j);
+    }
+    return linear;
+  };
+  std::vector<int64_t> idx(os.rank());
+  for (int64_t o = 0; o < os.num_elements(); ++o) {
+    int64_t rest = o;
+    for (int i = os.rank() - 1; i >= 0; --i) idx[i] = rest % os[i], rest /= os[i];
+    out[o] = f(a[operand_index(as, idx)], b[operand_index(bs, idx)]);
+  }
+  return out;
+}
+
+template <class T>
+void CheckBroadcasting() {
+  struct Case {
+    Shape a, b, out;
+  };
+  const Case cases[] = {
+      {{3, 4}, {4}, {3, 4}},          {{4}, {3, 4}, {3, 4}},
+      {{3, 1}, {1, 4}, {3, 4}},       {{1, 4}, {3, 1}, {3, 4}},
+      {{}, {5}, {5}},                 {{5}, {}, {5}},
+      {{2, 3, 4}, {3, 1}, {2, 3, 4}}, {{3, 1}, {2, 3, 4}, {2, 3, 4}},
+      {{2, 1, 4}, {3, 1}, {2, 3, 4}}, {{2, 3, 1}, {1, 3, 17}, {2, 3, 17}},
+      {{33, 1}, {1}, {33, 1}},        {{1, 1, 3}, {2, 1, 1}, {2, 1, 3}},
+      {{4, 33}, {4, 1}, {4, 33}},
+  };
+  for (const BinaryCase& op : kBinaryCases) {
+    if (std::string_view(op.name).find("grad") != std::string_view::npos) continue;
+    for (const Case& c : cases) {
+      SCOPED_TRACE(fmt::format("{} {} {} {}", op.name, DTypeLabel<T>(), c.a, c.b));
+      Graph g;
+      const std::vector<T> a = Uniform<T>(c.a.num_elements(), op.lo0, op.hi0, 41);
+      const std::vector<T> b = Uniform<T>(c.b.num_elements(), op.lo1, op.hi1, 43);
+      Expr y = op.op(g.Input(c.a, a), g.Input(c.b, b));
+      ASSERT_TRUE(g.status().ok()) << g.status();
+      EXPECT_EQ(y.shape().ToString(), c.out.ToString());
+      ExpectAllClose(Values<T>(y),
+                     BroadcastReference(c.a, std::vector<double>(a.begin(), a.end()), c.b,
+                                        std::vector<double>(b.begin(), b.end()), c.out, op.ref));
+    }
+  }
+}
+
+TEST(PointwiseOpsTest, BinaryOpsBroadcastAsNumPyInF32AndF64) {
+  CheckBroadcasting<float>();
+  CheckBroadcasting<double>();
+}
+
+// ---- kernels and tiles, called through the OpDefs ----
+
+const OpDef& FindPointwiseOp(std::string_view name) {
+  for (const OpDef* op : PointwiseOps()) {
+    if (op->name == name) return *op;
+  }
+  ADD_FAILURE() << "no op " << name;
+  return *PointwiseOps()[0];
+}
+
+// Inputs for a direct kernel call: in the op's domain, so no NaN hides a wrong element.
+template <class T>
+std::vector<std::vector<T>> KernelInputs(const OpDef& op, int64_t n) {
+  const bool positive = op.name == "log" || op.name == "sqrt";
+  std::vector<std::vector<T>> in;
+  for (int k = 0; k < op.arity; ++k) {
+    in.push_back(Uniform<T>(n, positive ? 0.1 : -2, 2, 51 + 7 * k + n));
+  }
+  return in;
+}
+
+Attrs KernelAttrs() {
+  Attrs attrs;
+  attrs.scalar = 0.75;  // read by scale and add_scalar, ignored by the rest
+  return attrs;
+}
+
+// Runs op's kernel with each input starting `in_offset` elements into its buffer and the output
+// starting `out_offset` elements into its buffer, pre-filled with `out_init`; returns the output.
+// Checks that nothing before the output's start was written.
+template <class T>
+std::vector<T> RunKernel(const OpDef& op, const std::vector<std::vector<T>>& in,
+                         const std::vector<Shape>& shapes, const Shape& out_shape,
+                         const std::vector<T>& out_init, int64_t in_offset, int64_t out_offset,
+                         bool accumulate) {
+  std::vector<std::vector<T>> buffers;
+  std::vector<Tensor> inputs;
+  buffers.reserve(in.size());
+  for (size_t k = 0; k < in.size(); ++k) {
+    std::vector<T>& buf = buffers.emplace_back(in_offset, T(-77));
+    buf.insert(buf.end(), in[k].begin(), in[k].end());
+    inputs.emplace_back(buf.data() + in_offset, DTypeOf<T>(), shapes[k]);
+  }
+  std::vector<T> out_buf(out_offset, T(-99));
+  out_buf.insert(out_buf.end(), out_init.begin(), out_init.end());
+  const Tensor output(out_buf.data() + out_offset, DTypeOf<T>(), out_shape);
+  const Attrs attrs = KernelAttrs();
+  const ExecOptions options;
+  absl::Status s = op.forward(KernelContext{inputs, output, attrs, accumulate, options});
+  EXPECT_TRUE(s.ok()) << s;
+  for (int64_t i = 0; i < out_offset; ++i) EXPECT_EQ(out_buf[i], T(-99)) << "wrote before start";
+  return std::vector<T>(out_buf.begin() + out_offset, out_buf.end());
+}
+
+bool SameBits(const void* a, const void* b, size_t bytes) { return std::memcmp(a, b, bytes) == 0; }
+
+// (input offset, output offset) pairs, in elements.
+const std::pair<int64_t, int64_t> kOffsets[] = {{1, 0}, {0, 1}, {1, 1}, {3, 5}};
+
+template <class T>
+void CheckUnalignedViews() {
+  for (const OpDef* op : PointwiseOps()) {
+    for (int64_t n : kSizes) {
+      SCOPED_TRACE(fmt::format("{} {} n={}", op->name, DTypeLabel<T>(), n));
+      const auto in = KernelInputs<T>(*op, n);
+      const std::vector<Shape> shapes(op->arity, Shape{n});
+      const std::vector<T> init(n, T(0));
+      const std::vector<T> aligned = RunKernel(*op, in, shapes, Shape{n}, init, 0, 0, false);
+      for (auto [in_off, out_off] : kOffsets) {
+        const std::vector<T> got =
+            RunKernel(*op, in, shapes, Shape{n}, init, in_off, out_off, false);
+        EXPECT_TRUE(SameBits(got.data(), aligned.data(), n * sizeof(T)))
+            << "input offset " << in_off << ", output offset " << out_off;
+      }
+    }
+  }
+  // A broadcast operand read through an unaligned view: [3,4] + [4], both starting at element 1.
+  const OpDef& add = FindPointwiseOp("add");
+  const std::vector<std::vector<T>> in = {Uniform<T>(12, -2, 2, 61), Uniform<T>(4, -2, 2, 62)};
+  const std::vector<T> got =
+      RunKernel(add, in, {Shape{3, 4}, Shape{4}}, Shape{3, 4}, std::vector<T>(12), 1, 1, false);
+  for (int64_t i = 0; i < 12; ++i) EXPECT_EQ(got[i], in[0][i] + in[1][i % 4]) << "at " << i;
+}
+
+TEST(PointwiseOpsTest, KernelsTakeUnalignedViewsInF32AndF64) {
+  CheckUnalignedViews<float>();
+  CheckUnalignedViews<double>();
+}
+
+template <class T>
+void CheckAccumulation() {
+  for (const OpDef* op : PointwiseOps()) {
+    for (int64_t n : kSizes) {
+      SCOPED_TRACE(fmt::format("{} {} n={}", op->name, DTypeLabel<T>(), n));
+      const auto in = KernelInputs<T>(*op, n);
+      const std::vector<Shape> shapes(op->arity, Shape{n});
+      const std::vector<T> old = Uniform<T>(n, -5, 5, 71 + n);
+      // Overwriting ignores whatever the output held.
+      const std::vector<T> result = RunKernel(*op, in, shapes, Shape{n}, old, 0, 0, false);
+      const std::vector<T> fresh =
+          RunKernel(*op, in, shapes, Shape{n}, std::vector<T>(n, T(0)), 0, 0, false);
+      EXPECT_TRUE(SameBits(result.data(), fresh.data(), n * sizeof(T)));
+      const std::vector<T> sum = RunKernel(*op, in, shapes, Shape{n}, old, 0, 1, true);
+      for (int64_t i = 0; i < n; ++i) {
+        // One rounding of old + result (the compiler may fuse it into an FMA).
+        const double tol = 4 * std::numeric_limits<T>::epsilon() *
+                           (std::fabs(old[i]) + std::fabs(result[i]));
+        EXPECT_NEAR(sum[i], double(old[i]) + double(result[i]), tol) << "at " << i;
+      }
+    }
+  }
+  // Accumulating through the broadcast path: [3,1] * [1,4] into a pre-filled [3,4].
+  const OpDef& mul = FindPointwiseOp("mul");
+  const std::vector<std::vector<T>> in = {Uniform<T>(3, -2, 2, 81), Uniform<T>(4, -2, 2, 82)};
+  const std::vector<T> old = Uniform<T>(12, -2, 2, 83);
+  const std::vector<T> got =
+      RunKernel(mul, in, {Shape{3, 1}, Shape{1, 4}}, Shape{3, 4}, old, 0, 1, true);
+  for (int64_t i = 0; i < 12; ++i) {
+    const double product = double(in[0][i / 4]) * double(in[1][i % 4]);
+    const double tol =
+        4 * std::numeric_limits<T>::epsilon() * (std::fabs(old[i]) + std::fabs(product));
+    EXPECT_NEAR(got[i], double(old[i]) + product, tol) << "at " << i;
+  }
+}
+
+TEST(PointwiseOpsTest, KernelsAccumulateInF32AndF64) {
+  CheckAccumulation<float>();
+  CheckAccumulation<double>();
+}
+
+template <class T>
+TileFn<T> TileOf(const OpDef& op) {
+  if constexpr (std::is_same_v<T, float>) {
+    return op.pointwise.f32;
+  } else {
+    return op.pointwise.f64;
+  }
+}
+
+template <class T>
+void CheckTiles() {
+  for (const OpDef* op : PointwiseOps()) {
+    ASSERT_TRUE(TileOf<T>(*op) != nullptr) << op->name << " has no " << DTypeLabel<T>() << " tile";
+    for (int64_t n : kSizes) {
+      for (bool accumulate : {false, true}) {
+        SCOPED_TRACE(fmt::format("{} {} n={} accumulate={}", op->name, DTypeLabel<T>(), n,
+                                 accumulate));
+        const auto in = KernelInputs<T>(*op, n);
+        const std::vector<T> old = Uniform<T>(n, -5, 5, 91 + n);
+        const std::vector<T> want =
+            RunKernel(*op, in, std::vector<Shape>(op->arity, Shape{n}), Shape{n}, old, 0, 0,
+                      accumulate);
+        std::vector<const T*> ptrs;
+        for (const std::vector<T>& v : in) ptrs.push_back(v.data());
+        std::vector<T> got = old;
+        const TileFn<T> tile = TileOf<T>(*op);
+        tile(ptrs, got.data(), n, KernelAttrs(), accumulate);
+        EXPECT_TRUE(SameBits(got.data(), want.data(), n * sizeof(T)));
+      }
+    }
+  }
+}
+
+TEST(PointwiseOpsTest, TilesEqualKernelsInF32AndF64) {
+  CheckTiles<float>();
+  CheckTiles<double>();
+}
+
+TEST(PointwiseOpsTest, FamilyListsEveryOpWithItsFacts) {
+  std::set<std::string> names;
+  for (const OpDef* op : PointwiseOps()) {
+    names.insert(std::string(op->name));
+    EXPECT_NE(op->infer, nullptr) << op->name;
+    EXPECT_NE(op->forward, nullptr) << op->name;
+    EXPECT_NE(op->vjp, nullptr) << op->name;
+    EXPECT_NE(op->rows, nullptr) << op->name;
+    EXPECT_FALSE(op->is_leaf) << op->name;
+  }
+  EXPECT_EQ(names, (std::set<std::string>{"add", "sub", "mul", "div", "neg", "scale",
+                                          "add_scalar", "sigmoid", "tanh", "relu", "exp", "log",
+                                          "sqrt", "square", "copy", "tanh_grad", "sigmoid_grad",
+                                          "relu_grad"}));
+  EXPECT_EQ(FindPointwiseOp("relu_grad").no_grad_inputs, 1u);
+  EXPECT_FALSE(FindPointwiseOp("relu_grad").Differentiable(0));
+  EXPECT_TRUE(FindPointwiseOp("relu_grad").Differentiable(1));
+  // Row facts: every full-shape operand carries rows; a broadcast row vector does not.
+  const TensorType full{DType::kF32, Shape{8, 4}}, row{DType::kF32, Shape{4}};
+  const RowFacts facts = FindPointwiseOp("add").rows({}, {full, row});
+  EXPECT_EQ(facts.kind, RowKind::kIndependent);
+  EXPECT_EQ(facts.row_operands, 1u);
+}
+
+// ---- errors ----
+
+TEST(PointwiseOpsTest, BadBroadcastNamesOpShapesAndPath) {
+  Graph g;
+  Expr a = g.Input(Shape{3, 4}, std::vector<float>(12, 1.0f));
+  Expr b = g.Input(Shape{5}, std::vector<float>(5, 1.0f));
+  Expr bad;
+  {
+    auto scope = g.Scope("step_3");
+    bad = Add(a, b);
+  }
+  ASSERT_EQ(g.status().code(), absl::StatusCode::kInvalidArgument) << g.status();
+  const std::string message(g.status().message());
+  EXPECT_TRUE(absl::StartsWith(message, "add: ")) << message;
+  EXPECT_TRUE(absl::StrContains(message, "[3,4]")) << message;
+  EXPECT_TRUE(absl::StrContains(message, "[5]")) << message;
+  EXPECT_TRUE(absl::StrContains(message, "step_3/add")) << message;
+  EXPECT_FALSE(bad.value().ok());
+}
+
+TEST(PointwiseOpsTest, LaterOpsOnAPoisonedResultKeepTheFirstError) {
+  Graph g;
+  Expr a = g.Input(Shape{3, 4}, std::vector<float>(12, 1.0f));
+  Expr bad = Mul(a, g.Input(Shape{5}, std::vector<float>(5, 1.0f)));
+  const absl::Status first = g.status();
+  ASSERT_FALSE(first.ok());
+  Expr later = Tanh(bad) + a;
+  EXPECT_EQ(g.status(), first);
+  EXPECT_FALSE(later.value().ok());
+  // A fresh, unrelated error does not replace the first one either.
+  Sub(g.Input(Shape{2}, std::vector<float>(2)), g.Input(Shape{3}, std::vector<float>(3)));
+  EXPECT_EQ(g.status(), first);
+  EXPECT_TRUE(absl::StrContains(g.status().message(), "mul")) << g.status();
+}
+
+TEST(PointwiseOpsTest, MixedDTypesAreRefused) {
+  Graph g;
+  Add(g.Input(Shape{3}, std::vector<float>(3)), g.Input(Shape{3}, std::vector<double>(3)));
+  EXPECT_EQ(g.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(g.status().message(), "dtypes differ: f32 and f64")) << g.status();
+}
+
+TEST(PointwiseOpsTest, IntInputsAreRefused) {
+  {
+    Graph g;
+    Tanh(g.Input(Shape{3}, std::vector<int32_t>{1, 2, 3}));
+    EXPECT_EQ(g.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_TRUE(absl::StrContains(g.status().message(), "i32")) << g.status();
+  }
+  {
+    Graph g;
+    Expr ids = g.Input(Shape{3}, std::vector<int32_t>{1, 2, 3});
+    Add(ids, ids);
+    EXPECT_EQ(g.status().code(), absl::StatusCode::kInvalidArgument);
+  }
+}
+
+TEST(PointwiseOpsTest, GradHelpersRequireEqualShapes) {
+  Graph g;
+  TanhGrad(g.Input(Shape{3}, std::vector<float>(3)), g.Input(Shape{1}, std::vector<float>(1)));
+  EXPECT_EQ(g.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(g.status().message(), "tanh_grad")) << g.status();
+  EXPECT_TRUE(absl::StrContains(g.status().message(), "shapes differ")) << g.status();
+}
+
+}  // namespace
+}  // namespace tg
