@@ -29,7 +29,9 @@ class BackwardPass final : public GradSink {
  public:
   BackwardPass(Graph& g, BackwardOptions options) : g_(g), options_(options) {}
 
-  absl::Status Run(Expr loss, bool sink_params) {
+  // Differentiates `loss` with respect to `wrt` (node ids), or to every parameter when
+  // `sink_params` is set (their gradients then land in the store).
+  absl::Status Run(Expr loss, absl::Span<const Expr> wrt, bool sink_params) {
     TG_RETURN_IF_ERROR(g_.status());
     if (g_.mode() == ExecMode::kInference) {
       return absl::FailedPreconditionError(
@@ -46,7 +48,7 @@ class BackwardPass final : public GradSink {
     }
     end_ = loss.id() + 1;
     slots_.assign(end_, GradSlot{});
-    MarkReach(loss.id());
+    MarkReach(loss.id(), wrt, sink_params);
     if (!reach_[loss.id()]) return absl::OkStatus();  // nothing upstream wants a gradient
 
     if (sink_params && !options_.create_graph) {
@@ -87,6 +89,8 @@ class BackwardPass final : public GradSink {
     return s.expr;
   }
 
+  bool Wants(NodeId id) const override { return id < end_ && reach_[id]; }
+
   // GradSink: called by VJP rules. Recorded, and resolved in Flush once the rule returns,
   // because only then is it known which new nodes other new nodes consume.
   void Accumulate(NodeId node, int input, Expr grad) override {
@@ -114,15 +118,30 @@ class BackwardPass final : public GradSink {
     Expr grad;
   };
 
-  void MarkReach(NodeId loss) {
+  // The needs-grad mask: a node needs a gradient if the loss depends on it through
+  // differentiable inputs and it depends on a target (a wanted Expr or a parameter).
+  void MarkReach(NodeId loss, absl::Span<const Expr> wrt, bool sink_params) {
+    std::vector<bool> from_target(end_, false);
+    for (const Expr& x : wrt) {
+      if (x.id() < end_) from_target[x.id()] = true;
+    }
+    for (NodeId v = 0; v < end_; ++v) {
+      const Node& n = g_.node(v);
+      if (!n.requires_grad) continue;
+      if (sink_params && n.param != nullptr) from_target[v] = true;
+      for (size_t i = 0; i < n.inputs.size() && !from_target[v]; ++i) {
+        from_target[v] = from_target[n.inputs[i]] && n.op->Differentiable(static_cast<int>(i));
+      }
+    }
     reach_.assign(end_, false);
-    reach_[loss] = g_.node(loss).requires_grad;
+    reach_[loss] = g_.node(loss).requires_grad && from_target[loss];
     for (NodeId v = loss; v >= 0; --v) {
       if (!reach_[v]) continue;
       const Node& n = g_.node(v);
       for (size_t i = 0; i < n.inputs.size(); ++i) {
         NodeId in = n.inputs[i];
-        if (g_.node(in).requires_grad && n.op->Differentiable(static_cast<int>(i))) {
+        if (from_target[in] && g_.node(in).requires_grad &&
+            n.op->Differentiable(static_cast<int>(i))) {
           reach_[in] = true;
         }
       }
@@ -290,7 +309,7 @@ absl::Status Backward(Expr loss, BackwardOptions options) {
   Graph* g = GraphOf(loss);
   if (g == nullptr) return absl::InvalidArgumentError("Backward: an empty Expr was given");
   BackwardPass pass(*g, options);
-  return pass.Run(loss, /*sink_params=*/true);
+  return pass.Run(loss, {}, /*sink_params=*/true);
 }
 
 absl::StatusOr<std::vector<Expr>> Backward(Expr loss, absl::Span<const Expr> wrt,
@@ -299,7 +318,7 @@ absl::StatusOr<std::vector<Expr>> Backward(Expr loss, absl::Span<const Expr> wrt
   if (g == nullptr) return absl::InvalidArgumentError("Backward: an empty Expr was given");
   for (const Expr& x : wrt) TG_RETURN_IF_ERROR(g->Lookup(x).status());
   BackwardPass pass(*g, options);
-  TG_RETURN_IF_ERROR(pass.Run(loss, /*sink_params=*/false));
+  TG_RETURN_IF_ERROR(pass.Run(loss, wrt, /*sink_params=*/false));
   std::vector<Expr> grads;
   for (const Expr& x : wrt) {
     if (x.id() > loss.id()) {

@@ -15,7 +15,8 @@ Expr VjpContext::output() const { return graph_.ExprOf(node_); }
 const Attrs& VjpContext::attrs() const { return graph_.node(node_).attrs; }
 bool VjpContext::needs_grad(int i) const {
   const Node& n = graph_.node(node_);
-  return graph_.node(n.inputs[i]).requires_grad && n.op->Differentiable(i);
+  return graph_.node(n.inputs[i]).requires_grad && n.op->Differentiable(i) &&
+         sink_.Wants(n.inputs[i]);
 }
 
 }  // namespace tg

@@ -12,6 +12,9 @@ class GradSink {
  public:
   virtual ~GradSink() = default;
   virtual void Accumulate(NodeId node, int input, Expr grad) = 0;
+  // Whether Backward wants the gradient of node `id` at all (it lies between the loss and
+  // what is being differentiated for).
+  virtual bool Wants(NodeId id) const = 0;
 };
 
 class VjpContext {

@@ -150,5 +150,36 @@ TEST(BackwardTest, SquareThroughMulAndPassThroughAdd) {
   EXPECT_EQ(Values((*grads)[0]), (std::vector<double>{4, -3}));
 }
 
+
+// Bytes Backward allocates for an Elman RNN of T steps (hidden 64, batch 1): gradient
+// products for W land in the parameter's gradient (GEMM with beta = 1), so backward does not
+// hold T copies of dW, and the steps split out of x [T,1,64] share one gradient buffer.
+size_t BackwardBytes(int T) {
+  ParameterStore store({.seed = 2});
+  Parameter w = *store.Add("w", {64, 64}, Init::Orthogonal(0.9));
+  Parameter u = *store.Add("u", {64, 64}, Init::GlorotUniform());
+  Graph g;
+  std::vector<float> xv(T * 64, 0.5f);
+  Expr x = g.Input({T, 1, 64}, xv, {.requires_grad = true});
+  Expr h = g.Fill({1, 64}, 0.0);
+  for (Expr step : Split(x, T, 0)) {
+    h = Tanh(MatMul(Reshape(step, {1, 64}), g.Param(u)) + MatMul(h, g.Param(w)));
+  }
+  Expr loss = Sum(h);
+  size_t before = g.arena().used_bytes();
+  EXPECT_TRUE(Backward(loss, {x}).ok());
+  EXPECT_TRUE(Backward(loss).ok());
+  return g.arena().used_bytes() - before;
+}
+
+TEST(BackwardTest, GradientMemoryGrowsWithActivationsNotWithCopiesOfWeights) {
+  const size_t weight_bytes = 64 * 64 * sizeof(float);
+  size_t b32 = BackwardBytes(32), b64 = BackwardBytes(64);
+  // Two backward passes over 64 steps: far below even one dW copy per step.
+  EXPECT_LT(b64, 64 * weight_bytes / 8) << b64;
+  // Linear in T: doubling the steps at most about doubles the bytes (no T^2 term).
+  EXPECT_LT(b64, 2 * b32 + weight_bytes) << b32 << " " << b64;
+}
+
 }  // namespace
 }  // namespace tg
