@@ -28,16 +28,7 @@ using ops::Build;
 using ops::DispatchFloat;
 using ops::RequireFloat;
 
-// dst[0..n) = src[0..n), or += when accumulating. Rows may start at any element.
-template <class T>
-void Move(const T* src, T* dst, int64_t n, bool accumulate) {
-  if (n <= 0) return;
-  if (!accumulate) {
-    std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(T));
-    return;
-  }
-  for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
-}
+using ops::CopyOrAdd;
 
 absl::Status RequireI32(const TensorType& t, std::string_view what) {
   if (t.dtype == DType::kI32) return absl::OkStatus();
@@ -89,7 +80,7 @@ static absl::Status EmbeddingKernel(const KernelContext& ctx) {
     const int32_t* id = ids.data<int32_t>();
     T* out = ctx.output.data<T>();
     for (int64_t p = 0; p < ids.num_elements(); ++p) {
-      Move(rows + id[p] * d, out + p * d, d, ctx.accumulate);
+      CopyOrAdd(rows + id[p] * d, out + p * d, d, ctx.accumulate);
     }
     return absl::OkStatus();
   });
@@ -146,7 +137,7 @@ static absl::Status EmbeddingGradKernel(const KernelContext& ctx) {
     T* out = ctx.output.data<T>();
     // In position order, so repeated ids sum in a fixed order (deterministic bits).
     for (int64_t p = 0; p < ids.num_elements(); ++p) {
-      Move(src + p * d, out + id[p] * d, d, /*accumulate=*/true);
+      CopyOrAdd(src + p * d, out + id[p] * d, d, /*accumulate=*/true);
     }
     return absl::OkStatus();
   });
@@ -283,7 +274,7 @@ static absl::StatusOr<TensorType> SameType(absl::Span<const TensorType> in, cons
 template <class T>
 static absl::Status CopyTyped(const KernelContext& ctx) {
   const Tensor& x = ctx.inputs[0];
-  Move(x.data<T>(), ctx.output.data<T>(), x.num_elements(), ctx.accumulate);
+  CopyOrAdd(x.data<T>(), ctx.output.data<T>(), x.num_elements(), ctx.accumulate);
   return absl::OkStatus();
 }
 

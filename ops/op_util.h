@@ -2,6 +2,7 @@
 // pieces and the declared row facts. Internal to ops/ (not part of the public API).
 #pragma once
 
+#include <cstring>
 #include <initializer_list>
 #include <string>
 #include <vector>
@@ -57,6 +58,18 @@ inline absl::StatusOr<int> NormalizeAxis(int64_t axis, int rank) {
         fmt::format("axis {} is out of range for rank {}", axis, rank));
   }
   return static_cast<int>(axis < 0 ? axis + rank : axis);
+}
+
+// dst[0..n) = src[0..n), or += when accumulating. Views start at any element, so nothing
+// here assumes more than element alignment.
+template <class T>
+void CopyOrAdd(const T* src, T* dst, int64_t n, bool accumulate) {
+  if (n <= 0) return;
+  if (!accumulate) {
+    std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(T));
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
 }
 
 // NumPy broadcasting of two shapes (aligned at the right; 1 stretches).

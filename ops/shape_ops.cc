@@ -34,17 +34,7 @@ absl::Status DispatchAll(DType dtype, Body&& body) {
   return absl::InternalError("unknown dtype");
 }
 
-// dst[0..n) = src[0..n), or += when accumulating. Views start at any element, so nothing
-// here assumes more than element alignment.
-template <class T>
-void Move(const T* src, T* dst, int64_t n, bool accumulate) {
-  if (n <= 0) return;
-  if (!accumulate) {
-    std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(T));
-    return;
-  }
-  for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
-}
+using ops::CopyOrAdd;
 
 // An attribute axis (ints[0]) the builder normally normalised; kernels, VJPs and row facts
 // read it after the shape rule accepted it.
@@ -80,7 +70,7 @@ RowFacts RowsIfNotAxis0(const Attrs& attrs, absl::Span<const TensorType> in, int
 absl::Status CopyKernel(const KernelContext& ctx) {
   const Tensor& x = ctx.inputs[0];
   return DispatchAll(x.dtype(), [&]<class T>(T) {
-    Move(x.data<T>(), ctx.output.data<T>(), x.num_elements(), ctx.accumulate);
+    CopyOrAdd(x.data<T>(), ctx.output.data<T>(), x.num_elements(), ctx.accumulate);
     return absl::OkStatus();
   });
 }
@@ -189,7 +179,7 @@ static absl::Status SliceKernel(const KernelContext& ctx) {
     const T* in = x.data<T>() + begin * p.inner;
     T* out = ctx.output.data<T>();
     for (int64_t o = 0; o < p.outer; ++o) {
-      Move(in + o * p.dim * p.inner, out + o * n, n, ctx.accumulate);
+      CopyOrAdd(in + o * p.dim * p.inner, out + o * n, n, ctx.accumulate);
     }
     return absl::OkStatus();
   });
@@ -240,7 +230,7 @@ static absl::Status SliceGradKernel(const KernelContext& ctx) {
     const T* in = dy.data<T>();
     T* out = ctx.output.data<T>() + begin * p.inner;
     for (int64_t o = 0; o < p.outer; ++o) {
-      Move(in + o * n, out + o * p.dim * p.inner, n, ctx.accumulate);
+      CopyOrAdd(in + o * n, out + o * p.dim * p.inner, n, ctx.accumulate);
     }
     return absl::OkStatus();
   });
@@ -363,7 +353,7 @@ static absl::Status ConcatKernel(const KernelContext& ctx) {
     for (int64_t o = 0; o < p.outer; ++o) {
       for (const Tensor& x : ctx.inputs) {  // each input's block of this leading index
         const int64_t n = x.shape()[axis] * p.inner;
-        Move(x.data<T>() + o * n, out, n, ctx.accumulate);
+        CopyOrAdd(x.data<T>() + o * n, out, n, ctx.accumulate);
         out += n;
       }
     }

@@ -16,11 +16,16 @@
 #include "graph/graph.h"
 #include "ops/ops.h"
 #include "ops/registry.h"
+#include "tests/ops/op_test_util.h"
 
 namespace tg {
 namespace {
 
 using ::testing::HasSubstr;
+using testing::ExpectError;
+using testing::Op;
+using testing::Read;
+using testing::RunKernel;
 
 const int64_t kSizes[] = {1, 3, 17, 33};
 
@@ -37,33 +42,6 @@ std::vector<int32_t> Ids(int64_t n, int64_t limit) {
   std::vector<int32_t> ids(n);
   for (int64_t p = 0; p < n; ++p) ids[p] = static_cast<int32_t>((p * 7 + 3) % limit);
   return ids;
-}
-
-template <class T>
-std::vector<T> Read(Expr e) {
-  absl::StatusOr<std::vector<T>> v = e.ToVector<T>();
-  EXPECT_TRUE(v.ok()) << v.status();
-  return v.ok() ? *v : std::vector<T>();
-}
-
-const OpDef& Op(std::string_view name) {
-  for (const OpDef* op : NnOps()) {
-    if (op->name == name) return *op;
-  }
-  ADD_FAILURE() << "no op " << name;
-  return *NnOps()[0];
-}
-
-absl::Status RunKernel(const OpDef& op, std::vector<Tensor> inputs, const Tensor& out,
-                       const Attrs& attrs, bool accumulate) {
-  const ExecOptions options;
-  return op.forward(KernelContext{inputs, out, attrs, accumulate, options});
-}
-
-void ExpectError(const Graph& g, std::initializer_list<std::string_view> parts) {
-  EXPECT_EQ(g.status().code(), absl::StatusCode::kInvalidArgument) << g.status();
-  const std::string message(g.status().message());
-  for (std::string_view p : parts) EXPECT_THAT(message, HasSubstr(std::string(p)));
 }
 
 template <class T>

@@ -15,11 +15,16 @@
 #include "graph/graph.h"
 #include "ops/ops.h"
 #include "ops/registry.h"
+#include "tests/ops/op_test_util.h"
 
 namespace tg {
 namespace {
 
 using ::testing::HasSubstr;
+using testing::ExpectError;
+using testing::Op;
+using testing::Read;
+using testing::RunKernel;
 
 const int64_t kSizes[] = {1, 3, 17, 33};
 
@@ -31,37 +36,10 @@ std::vector<T> Values(int64_t n, int seed = 0) {
   return v;
 }
 
-template <class T>
-std::vector<T> Read(Expr e) {
-  absl::StatusOr<std::vector<T>> v = e.ToVector<T>();
-  EXPECT_TRUE(v.ok()) << v.status();
-  return v.ok() ? *v : std::vector<T>();
-}
-
 // Where e's value starts, in bytes past where base's value starts.
 int64_t ByteOffset(Expr e, Expr base) {
   return static_cast<const std::byte*>(e.value()->raw()) -
          static_cast<const std::byte*>(base.value()->raw());
-}
-
-const OpDef& Op(std::string_view name) {
-  for (const OpDef* op : ShapeOps()) {
-    if (op->name == name) return *op;
-  }
-  ADD_FAILURE() << "no op " << name;
-  return *ShapeOps()[0];
-}
-
-absl::Status RunKernel(const OpDef& op, std::vector<Tensor> inputs, const Tensor& out,
-                       const Attrs& attrs, bool accumulate) {
-  const ExecOptions options;
-  return op.forward(KernelContext{inputs, out, attrs, accumulate, options});
-}
-
-void ExpectError(const Graph& g, std::initializer_list<std::string_view> parts) {
-  EXPECT_EQ(g.status().code(), absl::StatusCode::kInvalidArgument) << g.status();
-  const std::string message(g.status().message());
-  for (std::string_view p : parts) EXPECT_THAT(message, HasSubstr(std::string(p)));
 }
 
 template <class T>
