@@ -69,6 +69,9 @@ class BackwardPass final : public GradSink {
       if (n.op->is_leaf || n.op->vjp == nullptr) continue;
       if (slots_[v].root >= 0 && slots_[v].root != v) continue;  // a view: already in its base
       pending_start_ = g_.num_nodes();
+      // Gradient nodes are named after what they differentiate: "step_3/lstm/mul_backward/mul".
+      auto scope = g_.EnterScopeOf(v);
+      auto backward_scope = g_.Scope(fmt::format("{}_backward", n.op->name));
       VjpContext ctx(g_, v, Read(v), *this);
       n.op->vjp(ctx);
       Flush();

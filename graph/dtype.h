@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <ostream>
 #include <string_view>
 
 #include "absl/strings/string_view.h"
@@ -24,6 +25,8 @@ constexpr std::string_view DTypeName(DType t) {
   }
   return "?";
 }
+
+inline std::ostream& operator<<(std::ostream& os, DType t) { return os << DTypeName(t); }
 
 // The DType that holds a C++ element type, for typed views.
 template <class T> constexpr DType DTypeOf();

@@ -1,5 +1,6 @@
 #include "graph/graph.h"
 
+#include <cmath>
 #include <cstring>
 
 #include "absl/strings/str_join.h"
@@ -22,6 +23,26 @@ std::string DescribeTypes(absl::Span<const TensorType> types) {
   return absl::StrJoin(types, ", ", [](std::string* out, const TensorType& t) {
     out->append(fmt::format("{} {}", t.shape, t.dtype));
   });
+}
+
+// The first NaN or Inf in a float tensor, as an error naming the element.
+absl::Status CheckFinite(const Tensor& t) {
+  auto scan = [&](auto* data) -> absl::Status {
+    for (int64_t i = 0; i < t.num_elements(); ++i) {
+      if (!std::isfinite(data[i])) {
+        return absl::FailedPreconditionError(fmt::format(
+            "check_numerics: {} at element {} of the output", std::isnan(data[i]) ? "NaN" : "Inf",
+            i));
+      }
+    }
+    return absl::OkStatus();
+  };
+  switch (t.dtype()) {
+    case DType::kF32: return scan(t.data<float>());
+    case DType::kF64: return scan(t.data<double>());
+    case DType::kI32: return absl::OkStatus();
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -66,6 +87,11 @@ Graph::ScopeGuard Graph::Scope(std::string_view name) {
   auto [it, inserted] = scope_ids_.try_emplace(path, static_cast<int32_t>(scope_paths_.size()));
   if (inserted) scope_paths_.push_back(path);
   scope_stack_.push_back(it->second);
+  return ScopeGuard(this);
+}
+
+Graph::ScopeGuard Graph::EnterScopeOf(NodeId id) {
+  scope_stack_.push_back(nodes_[id].scope);
   return ScopeGuard(this);
 }
 
@@ -261,6 +287,7 @@ absl::Status Graph::RunNode(NodeId id) {
     values.push_back(src.value);
   }
   absl::Status s = Execute(n, values, arena_, options_.exec);
+  if (s.ok() && options_.exec.check_numerics) s = CheckFinite(n.value);
   n.ran = true;
   if (!s.ok()) {
     absl::InlinedVector<TensorType, 3> types;

@@ -27,6 +27,9 @@ enum class ExecMode {
 
 struct ExecOptions {
   int num_threads = 1;  // intra-op threads (GEMM); the one place the count comes from
+  // Fail at the first NaN or Inf a node produces (forward or backward), naming the op, its
+  // node path (which includes the time step: "step_17/lstm/mul") and its input shapes.
+  bool check_numerics = false;
 };
 
 struct GraphOptions {
@@ -75,6 +78,9 @@ class Graph {
     Graph* graph_;
   };
   [[nodiscard]] ScopeGuard Scope(std::string_view name);
+  // Re-enters the scope node `id` was recorded in (Backward puts a node's gradient nodes
+  // under "<its scope>/backward").
+  [[nodiscard]] ScopeGuard EnterScopeOf(NodeId id);
 
   // While a Deferred guard lives, eager nodes are recorded but not run; RunPending() runs
   // them in order. Backward uses this to redirect a gradient node's output before it runs.

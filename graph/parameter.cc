@@ -78,7 +78,38 @@ absl::Status Initialize(const Tensor& t, const Init& init, Rng& rng) {
   return absl::OkStatus();
 }
 
-ParameterStore::ParameterStore(ParameterStoreOptions options) : rng_(options.seed) {}
+ParameterStore::ParameterStore(ParameterStoreOptions options)
+    : options_(options), rng_(options.seed) {}
+
+absl::StatusOr<Parameter> ParameterStore::GetOrAdd(const std::string& name, Shape shape,
+                                                   Init init, DType dtype) {
+  auto it = by_name_.find(name);
+  if (it == by_name_.end()) return Add(name, std::move(shape), init, dtype);
+  if (!(it->second->shape == shape)) {
+    return absl::InvalidArgumentError(fmt::format(
+        "parameter '{}' exists with shape {}, but {} was asked for", name, it->second->shape,
+        shape));
+  }
+  return Parameter(it->second);
+}
+
+ParameterStore ParameterStore::CloneAs(DType dtype) const {
+  ParameterStore copy(options_);
+  for (const auto& p : params_) {
+    Parameter q = *copy.Add(p->name, p->shape, Init::Zeros(), dtype);
+    q.set_frozen(p->frozen);
+    Tensor from = p->value(), to = q.value();
+    for (int64_t i = 0; i < from.num_elements(); ++i) {
+      double v = from.dtype() == DType::kF32 ? from.data<float>()[i] : from.data<double>()[i];
+      if (dtype == DType::kF32) {
+        to.data<float>()[i] = static_cast<float>(v);
+      } else {
+        to.data<double>()[i] = v;
+      }
+    }
+  }
+  return copy;
+}
 
 absl::StatusOr<Parameter> ParameterStore::Add(std::string name, Shape shape, Init init,
                                               DType dtype) {

@@ -35,9 +35,7 @@ struct ParamData {
   DType dtype = DType::kF32;
   Shape shape;
   AlignedBuffer value_buffer, grad_buffer;
-  bool frozen = false;  // no gradient; optimizers skip it
-  // Optimizer state tensors (momentum, Adam moments), created by the optimizer on demand.
-  std::vector<AlignedBuffer> state;
+  bool frozen = false;  // no gradient; optimizers skip it (their state lives in the optimizer)
 
   Tensor value() const { return Tensor(value_buffer.get(), dtype, shape); }
   Tensor grad() const { return Tensor(grad_buffer.get(), dtype, shape); }
@@ -69,10 +67,19 @@ struct ParameterStoreOptions {
 class ParameterStore {
  public:
   explicit ParameterStore(ParameterStoreOptions options = {});
+  ParameterStore(ParameterStore&&) = default;
+  ParameterStore& operator=(ParameterStore&&) = default;
 
   // Creates a parameter; fails on a duplicate name, an empty shape or a non-float dtype.
   absl::StatusOr<Parameter> Add(std::string name, Shape shape, Init init = Init::Zeros(),
                                 DType dtype = DType::kF32);
+  // The parameter `name` if it exists (its shape must equal `shape`, else InvalidArgument
+  // naming both), otherwise Add(...). Building a model on a CloneAs() copy binds to the copy.
+  absl::StatusOr<Parameter> GetOrAdd(const std::string& name, Shape shape,
+                                     Init init = Init::Zeros(), DType dtype = DType::kF32);
+  // A new store with the same names, values and frozen flags in `dtype` (f32 -> f64 for a
+  // gradient check of an f32 model); gradients are zero and optimizer state is not copied.
+  ParameterStore CloneAs(DType dtype) const;
   // Looks a parameter up by name; NotFound names it.
   absl::StatusOr<Parameter> Find(const std::string& name) const;
 
@@ -83,6 +90,7 @@ class ParameterStore {
   Rng& rng() { return rng_; }
 
  private:
+  ParameterStoreOptions options_;
   Rng rng_;
   std::vector<std::unique_ptr<ParamData>> params_;
   absl::flat_hash_map<std::string, ParamData*> by_name_;

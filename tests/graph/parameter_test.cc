@@ -71,3 +71,25 @@ TEST(ParameterStoreTest, RefusesDuplicateNamesAndEmptyShapes) {
 
 }  // namespace
 }  // namespace tg
+
+namespace tg {
+namespace {
+
+TEST(ParameterStoreTest, CloneAsCopiesValuesAndGetOrAddBindsToTheCopy) {
+  ParameterStore s({.seed = 5});
+  Parameter w = *s.Add("lstm.weight_hh_l0", {3, 2}, Init::Uniform(-1, 1));
+  w.set_frozen(true);
+  ParameterStore d = s.CloneAs(DType::kF64);
+  Parameter w64 = *d.GetOrAdd("lstm.weight_hh_l0", {3, 2});
+  EXPECT_EQ(w64.dtype(), DType::kF64);
+  EXPECT_TRUE(w64.frozen());
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_EQ(w64.value().data<double>()[i], static_cast<double>(w.value().data<float>()[i]));
+  }
+  EXPECT_FALSE(d.GetOrAdd("lstm.weight_hh_l0", {2, 3}).ok());  // shape mismatch named
+  EXPECT_TRUE(d.GetOrAdd("new", {2}).ok());
+  EXPECT_EQ(d.num_parameters(), 2);
+}
+
+}  // namespace
+}  // namespace tg

@@ -1,0 +1,89 @@
+#include "models/layers.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "fmt/format.h"
+#include "graph/status_macros.h"
+#include "ops/ops.h"
+
+namespace tg {
+
+absl::StatusOr<Parameter> GetOrAddParam(ParameterStore& store, const std::string& name,
+                                        Shape shape, Init init, DType dtype) {
+  TG_ASSIGN_OR_RETURN(Parameter p, store.GetOrAdd(name, std::move(shape), init, dtype));
+  if (p.dtype() != dtype) {
+    return absl::InvalidArgumentError(fmt::format(
+        "parameter '{}' is {}, but the model was asked to be {} (build an f64 model on "
+        "store.CloneAs(DType::kF64))",
+        name, p.dtype(), dtype));
+  }
+  return p;
+}
+
+Expr HostConstant(Graph& g, Shape shape, absl::Span<const double> values, DType dtype) {
+  if (dtype == DType::kF64) return g.Constant(std::move(shape), values);
+  std::vector<float> f(values.begin(), values.end());
+  return g.Constant(std::move(shape), f);
+}
+
+absl::StatusOr<Linear> Linear::Create(ParameterStore& store, const LinearOptions& options) {
+  double bound = 1.0 / std::sqrt(static_cast<double>(std::max<int64_t>(options.in_features, 1)));
+  Linear l;
+  TG_ASSIGN_OR_RETURN(l.weight_, GetOrAddParam(store, options.prefix + ".weight",
+                                               {options.out_features, options.in_features},
+                                               Init::Uniform(-bound, bound), options.dtype));
+  if (options.bias) {
+    TG_ASSIGN_OR_RETURN(l.bias_, GetOrAddParam(store, options.prefix + ".bias",
+                                               {options.out_features},
+                                               Init::Uniform(-bound, bound), options.dtype));
+  }
+  return l;
+}
+
+Expr Linear::operator()(Graph& g, Expr x) const {
+  Expr y = MatMul(x, g.Param(weight_), {.transpose_b = true});
+  return bias_.valid() ? y + g.Param(bias_) : y;
+}
+
+absl::StatusOr<EmbeddingLayer> EmbeddingLayer::Create(ParameterStore& store,
+                                                      const EmbeddingOptions& options) {
+  EmbeddingLayer e;
+  TG_ASSIGN_OR_RETURN(e.weight_, GetOrAddParam(store, options.prefix + ".weight",
+                                               {options.num_embeddings, options.embedding_dim},
+                                               options.init, options.dtype));
+  return e;
+}
+
+Expr EmbeddingLayer::operator()(Graph& g, Expr ids) const {
+  return Embedding(g.Param(weight_), ids);
+}
+
+Expr DropoutMask(Graph& g, Shape shape, double p, DType dtype, Rng& rng) {
+  if (p < 0 || p >= 1) {
+    g.RecordError(absl::InvalidArgumentError(
+        fmt::format("dropout: p must lie in [0, 1), got {}", p)));
+  }
+  int64_t n = shape.num_elements();
+  std::vector<double> mask(n, 1.0);
+  // No draws when dropout is off, so turning it off does not shift later random streams.
+  if (p > 0 && p < 1 && g.mode() != ExecMode::kInference) {
+    const double keep = 1.0 / (1.0 - p);
+    for (double& m : mask) m = rng.Uniform() < p ? 0.0 : keep;
+  }
+  return HostConstant(g, std::move(shape), mask, dtype);
+}
+
+Expr Dropout(Graph& g, Expr x, double p, Rng& rng) {
+  if (p == 0 || g.mode() == ExecMode::kInference) return x;
+  return x * DropoutMask(g, x.shape(), p, x.dtype(), rng);
+}
+
+Expr LayerNorm(Expr x, Expr gain, Expr bias, double eps) {
+  Expr centred = x - Mean(x, -1, {.keepdims = true});
+  Expr var = Mean(Square(centred), -1, {.keepdims = true});
+  return centred / Sqrt(var + eps) * gain + bias;
+}
+
+}  // namespace tg

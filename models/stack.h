@@ -1,0 +1,112 @@
+// Multi-layer and bidirectional recurrent networks over any cells, laid out as PyTorch's
+// nn.RNN / nn.LSTM / nn.GRU with num_layers and bidirectional: layer l runs over the whole
+// sequence before layer l+1 (the reverse direction needs all of it), and parameter names
+// are <prefix>.weight_ih_l<l>[_reverse] etc.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "graph/graph.h"
+#include "graph/parameter.h"
+#include "graph/random.h"
+#include "models/cell.h"
+#include "models/unroll.h"
+
+namespace tg {
+
+enum class CellKind { kRnnTanh, kRnnRelu, kLstm, kGru };
+
+struct CellSpec {
+  CellKind kind = CellKind::kLstm;
+  int64_t input_size = 0;
+  int64_t hidden_size = 0;
+  std::string prefix = "rnn";
+  int layer = 0;
+  bool reverse = false;
+  DType dtype = DType::kF32;
+  double forget_bias = 0;  // LSTM only
+};
+
+// One built-in cell of `spec.kind` (RnnCell, LstmCell or GruCell) on `store`.
+absl::StatusOr<AnyCell> MakeCell(ParameterStore& store, const CellSpec& spec);
+
+struct BidirectionalResult {
+  std::vector<Expr> outputs;  // T of [B, H_fwd + H_bwd]: Concat(forward_t, backward_t, axis 1)
+  State forward_final;        // after step T-1 (or each example's last step)
+  State backward_final;       // after step 0
+};
+
+// Runs `forward` over t = 0..T-1 (scope "forward") and `backward` over t = T-1..0 (scope
+// "reverse"), each via Unroll with `options` (lengths, recurrent dropout).
+class Bidirectional {
+ public:
+  Bidirectional(AnyCell forward, AnyCell backward)
+      : forward_(std::move(forward)), backward_(std::move(backward)) {}
+
+  BidirectionalResult Run(Graph& g, absl::Span<const Expr> xs, const State& forward_s0,
+                          const State& backward_s0, const UnrollOptions& options = {}) const;
+  int64_t output_size() const { return forward_.hidden_size() + backward_.hidden_size(); }
+  const AnyCell& forward() const { return forward_; }
+  const AnyCell& backward() const { return backward_; }
+
+ private:
+  AnyCell forward_, backward_;
+};
+
+struct StackedRnnOptions {
+  CellKind kind = CellKind::kLstm;
+  int64_t input_size = 0;
+  int64_t hidden_size = 0;
+  int num_layers = 1;
+  bool bidirectional = false;
+  double dropout = 0;  // on each layer's outputs except the last layer's, as in PyTorch
+  std::string prefix = "rnn";
+  DType dtype = DType::kF32;
+  double forget_bias = 0;  // LSTM only
+};
+
+struct StackRunOptions {
+  // One State per layer and direction, in PyTorch's h_0 order (index layer * D + direction);
+  // empty: zeros.
+  std::vector<State> initial = {};
+  std::vector<int32_t> lengths = {};  // per example, as UnrollOptions::lengths
+  double recurrent_dropout = 0;       // variational, per layer and direction
+  Rng* rng = nullptr;  // draws the dropout masks; needed when training with dropout > 0
+};
+
+struct StackResult {
+  std::vector<Expr> outputs;  // T of [B, D*H]: the last layer's outputs
+  std::vector<State> final;   // num_layers * D states, PyTorch's h_n / c_n order
+};
+
+class StackedRnn {
+ public:
+  // L layers of built-in cells; layer l > 0 takes D*H inputs. Creation order (and so the
+  // store's order and RNG draws) is PyTorch's: l0, l0_reverse, l1, ...
+  static absl::StatusOr<StackedRnn> Create(ParameterStore& store,
+                                           const StackedRnnOptions& options);
+  // Layers from cells of any kind: forward[l], and backward[l] when bidirectional (then both
+  // lists have the same length). Input widths are the caller's business.
+  static absl::StatusOr<StackedRnn> FromCells(std::vector<AnyCell> forward,
+                                              std::vector<AnyCell> backward = {},
+                                              double dropout = 0);
+
+  // xs: T inputs [B,I]. Layer l runs in scope "l<l>"; errors (bad initial count, lengths,
+  // widths, dropout without an rng) are recorded on g and poison the outputs.
+  StackResult Run(Graph& g, absl::Span<const Expr> xs, const StackRunOptions& options = {}) const;
+  std::vector<State> ZeroState(Graph& g, int64_t batch) const;
+
+  int num_layers() const { return static_cast<int>(forward_.size()); }
+  bool bidirectional() const { return !backward_.empty(); }
+  int64_t output_size() const;
+
+ private:
+  std::vector<AnyCell> forward_, backward_;
+  double dropout_ = 0;
+};
+
+}  // namespace tg
