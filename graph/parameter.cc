@@ -85,10 +85,10 @@ absl::StatusOr<Parameter> ParameterStore::GetOrAdd(const std::string& name, Shap
                                                    Init init, DType dtype) {
   auto it = by_name_.find(name);
   if (it == by_name_.end()) return Add(name, std::move(shape), init, dtype);
-  if (!(it->second->shape == shape)) {
+  if (!(it->second->shape == shape) || it->second->dtype != dtype) {
     return absl::InvalidArgumentError(fmt::format(
-        "parameter '{}' exists with shape {}, but {} was asked for", name, it->second->shape,
-        shape));
+        "parameter '{}' exists as {} {}, but {} {} was asked for", name, it->second->shape,
+        it->second->dtype, shape, dtype));
   }
   return Parameter(it->second);
 }

@@ -73,8 +73,8 @@ class ParameterStore {
   // Creates a parameter; fails on a duplicate name, an empty shape or a non-float dtype.
   absl::StatusOr<Parameter> Add(std::string name, Shape shape, Init init = Init::Zeros(),
                                 DType dtype = DType::kF32);
-  // The parameter `name` if it exists (its shape must equal `shape`, else InvalidArgument
-  // naming both), otherwise Add(...). Building a model on a CloneAs() copy binds to the copy.
+  // The parameter `name` if it exists (its shape and dtype must equal those asked for, else
+  // InvalidArgument naming both), otherwise Add(...). Building a model on a CloneAs() copy binds to the copy.
   absl::StatusOr<Parameter> GetOrAdd(const std::string& name, Shape shape,
                                      Init init = Init::Zeros(), DType dtype = DType::kF32);
   // A new store with the same names, values and frozen flags in `dtype` (f32 -> f64 for a

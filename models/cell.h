@@ -37,8 +37,8 @@ class AnyCell {
  public:
   AnyCell() = default;
   template <class C>
-    requires(!std::same_as<std::remove_cvref_t<C>, AnyCell> && Cell<std::remove_cvref_t<C>>)
-  AnyCell(C&& cell)  // NOLINT(google-explicit-constructor): any cell converts, as to std::function
+  requires(!std::same_as<std::remove_cvref_t<C>, AnyCell> && Cell<std::remove_cvref_t<C>>) AnyCell(
+      C&& cell)  // NOLINT(google-explicit-constructor): any cell converts, as to std::function
       : impl_(std::make_unique<Model<std::remove_cvref_t<C>>>(std::forward<C>(cell))) {}
   AnyCell(const AnyCell& other) : impl_(other.impl_ ? other.impl_->Clone() : nullptr) {}
   AnyCell(AnyCell&&) noexcept = default;

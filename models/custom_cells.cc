@@ -21,19 +21,19 @@ Init RecurrentInit(int64_t hidden) {
 
 }  // namespace
 
-absl::StatusOr<LayerNormLstmCell> LayerNormLstmCell::Create(
-    ParameterStore& store, const LayerNormLstmCellOptions& o) {
+absl::StatusOr<LayerNormLstmCell> LayerNormLstmCell::Create(ParameterStore& store,
+                                                            const LayerNormLstmCellOptions& o) {
   const std::string s = Suffix(o.layer, o.reverse);
   const int64_t h = o.hidden_size;
   auto param = [&](const std::string& name, Shape shape, Init init) {
     return GetOrAddParam(store, o.prefix + "." + name, std::move(shape), init, o.dtype);
   };
   LayerNormLstmCell cell;
-  TG_ASSIGN_OR_RETURN(cell.weight_ih_, param("weight_ih" + s, {4 * h, o.input_size},
-                                             RecurrentInit(h)));
+  TG_ASSIGN_OR_RETURN(cell.weight_ih_,
+                      param("weight_ih" + s, {4 * h, o.input_size}, RecurrentInit(h)));
   TG_ASSIGN_OR_RETURN(cell.weight_hh_, param("weight_hh" + s, {4 * h, h}, RecurrentInit(h)));
-  TG_ASSIGN_OR_RETURN(cell.gates_gain_, param("ln_gates" + s + ".weight", {4 * h},
-                                              Init::Constant(1)));
+  TG_ASSIGN_OR_RETURN(cell.gates_gain_,
+                      param("ln_gates" + s + ".weight", {4 * h}, Init::Constant(1)));
   TG_ASSIGN_OR_RETURN(cell.gates_bias_, param("ln_gates" + s + ".bias", {4 * h}, Init::Zeros()));
   TG_ASSIGN_OR_RETURN(cell.cell_gain_, param("ln_cell" + s + ".weight", {h}, Init::Constant(1)));
   TG_ASSIGN_OR_RETURN(cell.cell_bias_, param("ln_cell" + s + ".bias", {h}, Init::Zeros()));

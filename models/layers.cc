@@ -10,14 +10,14 @@
 
 namespace tg {
 
-absl::StatusOr<Parameter> GetOrAddParam(ParameterStore& store, const std::string& name,
-                                        Shape shape, Init init, DType dtype) {
+absl::StatusOr<Parameter> GetOrAddParam(ParameterStore& store, const std::string& name, Shape shape,
+                                        Init init, DType dtype) {
   TG_ASSIGN_OR_RETURN(Parameter p, store.GetOrAdd(name, std::move(shape), init, dtype));
   if (p.dtype() != dtype) {
-    return absl::InvalidArgumentError(fmt::format(
-        "parameter '{}' is {}, but the model was asked to be {} (build an f64 model on "
-        "store.CloneAs(DType::kF64))",
-        name, p.dtype(), dtype));
+    return absl::InvalidArgumentError(
+        fmt::format("parameter '{}' is {}, but the model was asked to be {} (build an f64 model on "
+                    "store.CloneAs(DType::kF64))",
+                    name, p.dtype(), dtype));
   }
   return p;
 }
@@ -35,9 +35,9 @@ absl::StatusOr<Linear> Linear::Create(ParameterStore& store, const LinearOptions
                                                {options.out_features, options.in_features},
                                                Init::Uniform(-bound, bound), options.dtype));
   if (options.bias) {
-    TG_ASSIGN_OR_RETURN(l.bias_, GetOrAddParam(store, options.prefix + ".bias",
-                                               {options.out_features},
-                                               Init::Uniform(-bound, bound), options.dtype));
+    TG_ASSIGN_OR_RETURN(l.bias_,
+                        GetOrAddParam(store, options.prefix + ".bias", {options.out_features},
+                                      Init::Uniform(-bound, bound), options.dtype));
   }
   return l;
 }
@@ -62,8 +62,8 @@ Expr EmbeddingLayer::operator()(Graph& g, Expr ids) const {
 
 Expr DropoutMask(Graph& g, Shape shape, double p, DType dtype, Rng& rng) {
   if (p < 0 || p >= 1) {
-    g.RecordError(absl::InvalidArgumentError(
-        fmt::format("dropout: p must lie in [0, 1), got {}", p)));
+    g.RecordError(
+        absl::InvalidArgumentError(fmt::format("dropout: p must lie in [0, 1), got {}", p)));
   }
   int64_t n = shape.num_elements();
   std::vector<double> mask(n, 1.0);

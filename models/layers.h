@@ -17,8 +17,8 @@ namespace tg {
 
 // store.GetOrAdd, plus an error naming the parameter when an existing one has another dtype
 // (an f64 model built on an f32 store would otherwise mix dtypes at the first op).
-absl::StatusOr<Parameter> GetOrAddParam(ParameterStore& store, const std::string& name,
-                                        Shape shape, Init init, DType dtype);
+absl::StatusOr<Parameter> GetOrAddParam(ParameterStore& store, const std::string& name, Shape shape,
+                                        Init init, DType dtype);
 
 // A constant tensor of `dtype` (f32 or f64) from host doubles; for masks and weights.
 Expr HostConstant(Graph& g, Shape shape, absl::Span<const double> values, DType dtype);
@@ -46,8 +46,8 @@ class Linear {
 };
 
 struct EmbeddingOptions {
-  int64_t num_embeddings = 0;  // V
-  int64_t embedding_dim = 0;   // D
+  int64_t num_embeddings = 0;        // V
+  int64_t embedding_dim = 0;         // D
   std::string prefix = "embedding";  // parameter <prefix>.weight [V,D]
   DType dtype = DType::kF32;
   // Unit variance, as PyTorch's N(0,1), but uniform: Init has no normal kind.

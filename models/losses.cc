@@ -27,9 +27,9 @@ Expr MaskedSoftmaxCrossEntropy(Graph& g, Expr logits, Expr targets,
   const int64_t rows = logits.shape().rank() == 2 ? logits.shape()[0] : -1;
   const int64_t batch = static_cast<int64_t>(lengths.size());
   if (batch == 0 || rows < 0 || rows % batch != 0) {
-    g.RecordError(absl::InvalidArgumentError(fmt::format(
-        "MaskedSoftmaxCrossEntropy: logits {} are not T*B rows for {} lengths", logits.shape(),
-        batch)));
+    g.RecordError(absl::InvalidArgumentError(
+        fmt::format("MaskedSoftmaxCrossEntropy: logits {} are not T*B rows for {} lengths",
+                    logits.shape(), batch)));
     return Expr();
   }
   Expr weights = HostConstant(g, {rows}, SequenceWeights(lengths, rows / batch), logits.dtype());

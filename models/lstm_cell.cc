@@ -20,8 +20,7 @@ void AddToRange(const Parameter& p, int64_t begin, int64_t end, double v) {
 
 }  // namespace
 
-absl::StatusOr<LstmCell> LstmCell::Create(ParameterStore& store,
-                                          const LstmCellOptions& options) {
+absl::StatusOr<LstmCell> LstmCell::Create(ParameterStore& store, const LstmCellOptions& options) {
   // The bias is shifted only when created here: a clone or a loaded model keeps its values.
   const bool fresh =
       !store.Find(RecurrentParamName(options.prefix, "bias_ih", options.layer, options.reverse))

@@ -14,8 +14,8 @@ std::string RecurrentParamName(std::string_view prefix, std::string_view what, i
   return fmt::format("{}.{}_l{}{}", prefix, what, layer, reverse ? "_reverse" : "");
 }
 
-absl::StatusOr<RecurrentWeights> RecurrentWeights::Create(
-    ParameterStore& store, const RecurrentWeightsOptions& o) {
+absl::StatusOr<RecurrentWeights> RecurrentWeights::Create(ParameterStore& store,
+                                                          const RecurrentWeightsOptions& o) {
   const int64_t rows = o.gates * o.hidden_size;
   // PyTorch: every weight and bias ~ U(-k, k), k = 1/sqrt(H).
   const double k = 1.0 / std::sqrt(static_cast<double>(o.hidden_size > 0 ? o.hidden_size : 1));

@@ -17,25 +17,35 @@ absl::StatusOr<AnyCell> MakeCell(ParameterStore& store, const CellSpec& s) {
     case CellKind::kRnnTanh:
     case CellKind::kRnnRelu:
       return RnnCell::Create(
-          store, {.input_size = s.input_size, .hidden_size = s.hidden_size, .prefix = s.prefix,
-                  .layer = s.layer, .reverse = s.reverse, .dtype = s.dtype,
-                  .activation = s.kind == CellKind::kRnnRelu ? RnnActivation::kRelu
-                                                             : RnnActivation::kTanh});
+          store, {.input_size = s.input_size,
+                  .hidden_size = s.hidden_size,
+                  .prefix = s.prefix,
+                  .layer = s.layer,
+                  .reverse = s.reverse,
+                  .dtype = s.dtype,
+                  .activation =
+                      s.kind == CellKind::kRnnRelu ? RnnActivation::kRelu : RnnActivation::kTanh});
     case CellKind::kLstm:
-      return LstmCell::Create(
-          store, {.input_size = s.input_size, .hidden_size = s.hidden_size, .prefix = s.prefix,
-                  .layer = s.layer, .reverse = s.reverse, .dtype = s.dtype,
-                  .forget_bias = s.forget_bias});
+      return LstmCell::Create(store, {.input_size = s.input_size,
+                                      .hidden_size = s.hidden_size,
+                                      .prefix = s.prefix,
+                                      .layer = s.layer,
+                                      .reverse = s.reverse,
+                                      .dtype = s.dtype,
+                                      .forget_bias = s.forget_bias});
     case CellKind::kGru:
-      return GruCell::Create(
-          store, {.input_size = s.input_size, .hidden_size = s.hidden_size, .prefix = s.prefix,
-                  .layer = s.layer, .reverse = s.reverse, .dtype = s.dtype});
+      return GruCell::Create(store, {.input_size = s.input_size,
+                                     .hidden_size = s.hidden_size,
+                                     .prefix = s.prefix,
+                                     .layer = s.layer,
+                                     .reverse = s.reverse,
+                                     .dtype = s.dtype});
   }
   return absl::InvalidArgumentError("MakeCell: unknown cell kind");
 }
 
-BidirectionalResult Bidirectional::Run(Graph& g, absl::Span<const Expr> xs,
-                                       const State& forward_s0, const State& backward_s0,
+BidirectionalResult Bidirectional::Run(Graph& g, absl::Span<const Expr> xs, const State& forward_s0,
+                                       const State& backward_s0,
                                        const UnrollOptions& options) const {
   UnrollResult fwd, bwd;
   {
@@ -48,16 +58,15 @@ BidirectionalResult Bidirectional::Run(Graph& g, absl::Span<const Expr> xs,
     reverse.reverse = true;
     bwd = Unroll(g, backward_, xs, backward_s0, reverse);
   }
-  BidirectionalResult result{.outputs = {}, .forward_final = fwd.final,
-                             .backward_final = bwd.final};
+  BidirectionalResult result{
+      .outputs = {}, .forward_final = fwd.final, .backward_final = bwd.final};
   for (size_t t = 0; t < xs.size(); ++t) {
     result.outputs.push_back(Concat({fwd.outputs[t], bwd.outputs[t]}, /*axis=*/1));
   }
   return result;
 }
 
-absl::StatusOr<StackedRnn> StackedRnn::Create(ParameterStore& store,
-                                              const StackedRnnOptions& o) {
+absl::StatusOr<StackedRnn> StackedRnn::Create(ParameterStore& store, const StackedRnnOptions& o) {
   if (o.num_layers < 1) {
     return absl::InvalidArgumentError(
         fmt::format("StackedRnn '{}': num_layers must be >= 1, got {}", o.prefix, o.num_layers));
@@ -85,8 +94,7 @@ absl::StatusOr<StackedRnn> StackedRnn::Create(ParameterStore& store,
 }
 
 absl::StatusOr<StackedRnn> StackedRnn::FromCells(std::vector<AnyCell> forward,
-                                                 std::vector<AnyCell> backward,
-                                                 double dropout) {
+                                                 std::vector<AnyCell> backward, double dropout) {
   if (forward.empty()) return absl::InvalidArgumentError("StackedRnn: no layers");
   if (!backward.empty() && backward.size() != forward.size()) {
     return absl::InvalidArgumentError(fmt::format(
@@ -105,8 +113,7 @@ absl::StatusOr<StackedRnn> StackedRnn::FromCells(std::vector<AnyCell> forward,
 
 int64_t StackedRnn::output_size() const {
   const AnyCell& last = forward_.back();
-  return bidirectional() ? last.hidden_size() + backward_.back().hidden_size()
-                         : last.hidden_size();
+  return bidirectional() ? last.hidden_size() + backward_.back().hidden_size() : last.hidden_size();
 }
 
 std::vector<State> StackedRnn::ZeroState(Graph& g, int64_t batch) const {
@@ -147,8 +154,8 @@ StackResult StackedRnn::Run(Graph& g, absl::Span<const Expr> xs,
     auto scope = g.Scope(fmt::format("l{}", l));
     std::vector<Expr> out;
     if (bidirectional()) {
-      BidirectionalResult r = Bidirectional(forward_[l], backward_[l])
-                                  .Run(g, in, s0[2 * l], s0[2 * l + 1], unroll);
+      BidirectionalResult r =
+          Bidirectional(forward_[l], backward_[l]).Run(g, in, s0[2 * l], s0[2 * l + 1], unroll);
       out = std::move(r.outputs);
       result.final.push_back(r.forward_final);
       result.final.push_back(r.backward_final);

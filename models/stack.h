@@ -87,16 +87,15 @@ class StackedRnn {
  public:
   // L layers of built-in cells; layer l > 0 takes D*H inputs. Creation order (and so the
   // store's order and RNG draws) is PyTorch's: l0, l0_reverse, l1, ...
-  static absl::StatusOr<StackedRnn> Create(ParameterStore& store,
-                                           const StackedRnnOptions& options);
+  static absl::StatusOr<StackedRnn> Create(ParameterStore& store, const StackedRnnOptions& options);
   // Layers from cells of any kind: forward[l], and backward[l] when bidirectional (then both
   // lists have the same length). Input widths are the caller's business.
   static absl::StatusOr<StackedRnn> FromCells(std::vector<AnyCell> forward,
                                               std::vector<AnyCell> backward = {},
                                               double dropout = 0);
 
-  // xs: T inputs [B,I]. Layer l runs in scope "l<l>"; errors (bad initial count, lengths,
-  // widths, dropout without an rng) are recorded on g and poison the outputs.
+  // xs: T inputs [B,I]. Layer l runs in scope "l<l>" ("l1/reverse/step_2/lstm/matmul"); errors
+  // (initial count, lengths, widths, dropout without an rng) are recorded on g, as Unroll's.
   StackResult Run(Graph& g, absl::Span<const Expr> xs, const StackRunOptions& options = {}) const;
   std::vector<State> ZeroState(Graph& g, int64_t batch) const;
 

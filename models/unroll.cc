@@ -22,14 +22,13 @@ absl::Status ValidateUnroll(absl::Span<const Expr> xs, const State& s0,
   const int64_t batch = h_shape[0], steps = static_cast<int64_t>(xs.size());
   if (!options.lengths.empty()) {
     if (static_cast<int64_t>(options.lengths.size()) != batch) {
-      return absl::InvalidArgumentError(fmt::format(
-          "Unroll: {} lengths given for a batch of {}", options.lengths.size(), batch));
+      return absl::InvalidArgumentError(
+          fmt::format("Unroll: {} lengths given for a batch of {}", options.lengths.size(), batch));
     }
     for (size_t b = 0; b < options.lengths.size(); ++b) {
       if (options.lengths[b] < 0 || options.lengths[b] > steps) {
-        return absl::InvalidArgumentError(
-            fmt::format("Unroll: length {} of example {} is outside [0, {}]", options.lengths[b],
-                        b, steps));
+        return absl::InvalidArgumentError(fmt::format(
+            "Unroll: length {} of example {} is outside [0, {}]", options.lengths[b], b, steps));
       }
     }
   }
@@ -98,8 +97,7 @@ State FeedIn(Graph& g, const HostState& s) {
 }
 
 absl::StatusOr<TbpttResult> TruncatedBptt(Graph& g, const TbpttOptions& options,
-                                          const TbpttBuildFn& build,
-                                          const TbpttUpdateFn& update) {
+                                          const TbpttBuildFn& build, const TbpttUpdateFn& update) {
   if (options.num_steps <= 0 || options.chunk_steps <= 0) {
     return absl::InvalidArgumentError(
         fmt::format("TruncatedBptt: num_steps ({}) and chunk_steps ({}) must be positive",

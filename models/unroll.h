@@ -45,8 +45,7 @@ absl::Status ValidateUnroll(absl::Span<const Expr> xs, const State& s0,
                             const UnrollOptions& options);
 // The [B,1] mask (1 while t < length) of step t and its complement 1 - mask; empty Exprs
 // when every example is still running (no masking ops are then recorded).
-std::pair<Expr, Expr> StepMask(Graph& g, absl::Span<const int32_t> lengths, int64_t t,
-                               DType dtype);
+std::pair<Expr, Expr> StepMask(Graph& g, absl::Span<const int32_t> lengths, int64_t t, DType dtype);
 // new where mask is 1, old where it is 0 (mask * new + keep * old; exact for 0/1 masks).
 State SelectState(Expr mask, Expr keep, const State& updated, const State& old);
 // A [T,B,I] tensor as T steps [B,I] (views); a non-3-D input is an error on its graph.
@@ -54,8 +53,9 @@ std::vector<Expr> SplitSteps(Expr xs);
 // T outputs [B,H] stacked into [T*B, H] (time-major rows), e.g. for one Linear over all steps.
 Expr StackSteps(absl::Span<const Expr> steps);
 
-// Applies `cell` to xs[0..T) from s0. Errors (bad lengths, a wrong input width inside the
-// cell: "step_0/lstm/matmul") are recorded on g and poison the outputs.
+// Applies `cell` to xs[0..T) from s0. Errors are recorded on g (Backward returns them): a
+// wrong input width inside the cell names its node ("step_0/lstm/matmul") and poisons what
+// follows; bad options (lengths, a missing rng) leave every output an empty Expr.
 template <Cell C>
 UnrollResult Unroll(Graph& g, const C& cell, absl::Span<const Expr> xs, State s0,
                     const UnrollOptions& options = {}) {
@@ -119,8 +119,8 @@ using TbpttBuildFn =
 using TbpttUpdateFn = std::function<absl::Status(const TbpttChunk& chunk, double loss)>;
 
 struct TbpttOptions {
-  int64_t num_steps = 0;    // T, the whole sequence
-  int64_t chunk_steps = 0;  // k, steps per chunk (the gradient horizon)
+  int64_t num_steps = 0;                      // T, the whole sequence
+  int64_t chunk_steps = 0;                    // k, steps per chunk (the gradient horizon)
   std::vector<HostState> initial_state = {};  // e.g. a previous run's final_state
 };
 

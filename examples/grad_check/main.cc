@@ -1,5 +1,6 @@
-// Runs CheckGradients in float64 over every op's sample inputs and prints one row per sample:
-// op, input shapes, max absolute and relative error, pass. Exit status 1 if any failed.
+// Runs CheckGradients in float64 over every op's sample inputs and every cell (4 BPTT steps)
+// and prints one row each: name, inputs, max absolute and relative error, pass. Exit status 1
+// if any failed.
 #include <cstdio>
 #include <set>
 #include <string>
@@ -7,13 +8,14 @@
 #include "absl/strings/str_join.h"
 #include "fmt/format.h"
 #include "ops/registry.h"
+#include "tests/models/cell_samples.h"
 #include "tests/ops/op_samples.h"
 
 int main() {
   using tg::testing::OpSample;
   int passed = 0, failed = 0;
   std::set<std::string> covered;
-  std::printf("%-15s %-28s %-22s %10s %10s  %s\n", "op", "variant", "inputs", "max abs",
+  std::printf("%-18s %-26s %-22s %10s %10s  %s\n", "op", "variant", "inputs", "max abs",
               "max rel", "result");
   for (const OpSample& sample : tg::testing::OpSamples()) {
     std::string shapes = absl::StrJoin(sample.inputs, " ", [](std::string* out, const auto& in) {
@@ -23,7 +25,7 @@ int main() {
     absl::Status s = tg::testing::CheckOpSample(sample, {}, &report);
     s.ok() ? ++passed : ++failed;
     covered.insert(sample.op);
-    std::printf("%-15s %-28s %-22s %10.2e %10.2e  %s\n", sample.op.c_str(),
+    std::printf("%-18s %-26s %-22s %10.2e %10.2e  %s\n", sample.op.c_str(),
                 sample.variant.c_str(), shapes.c_str(), report.max_abs_error,
                 report.max_rel_error, s.ok() ? "pass" : "FAIL");
     if (!s.ok()) std::printf("%s\n", std::string(s.message()).c_str());
@@ -35,7 +37,18 @@ int main() {
       ++failed;
     }
   }
-  std::printf("ops covered: %zu\n", covered.size());
+  // Every cell and recurrent wrapper, through 4 BPTT steps, over parameters and inputs.
+  for (const tg::testing::CellCheck& check : tg::testing::CellChecks()) {
+    tg::GradCheckReport report;
+    absl::Status s = check.run(&report);
+    s.ok() ? ++passed : ++failed;
+    std::printf("%-18s %-26s %-22s %10.2e %10.2e  %s\n", check.cell.c_str(),
+                check.variant.c_str(), "x[4,3,3] h0[3,4]", report.max_abs_error,
+                report.max_rel_error, s.ok() ? "pass" : "FAIL");
+    if (!s.ok()) std::printf("%s\n", std::string(s.message()).c_str());
+  }
+  std::printf("ops covered: %zu, cells checked: %zu\n", covered.size(),
+              tg::testing::CellChecks().size());
   std::printf("grad_check: %d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }

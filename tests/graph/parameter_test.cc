@@ -80,13 +80,14 @@ TEST(ParameterStoreTest, CloneAsCopiesValuesAndGetOrAddBindsToTheCopy) {
   Parameter w = *s.Add("lstm.weight_hh_l0", {3, 2}, Init::Uniform(-1, 1));
   w.set_frozen(true);
   ParameterStore d = s.CloneAs(DType::kF64);
-  Parameter w64 = *d.GetOrAdd("lstm.weight_hh_l0", {3, 2});
+  Parameter w64 = *d.GetOrAdd("lstm.weight_hh_l0", {3, 2}, Init::Zeros(), DType::kF64);
   EXPECT_EQ(w64.dtype(), DType::kF64);
   EXPECT_TRUE(w64.frozen());
   for (int i = 0; i < 6; ++i) {
     EXPECT_EQ(w64.value().data<double>()[i], static_cast<double>(w.value().data<float>()[i]));
   }
-  EXPECT_FALSE(d.GetOrAdd("lstm.weight_hh_l0", {2, 3}).ok());  // shape mismatch named
+  EXPECT_FALSE(d.GetOrAdd("lstm.weight_hh_l0", {2, 3}, Init::Zeros(), DType::kF64).ok());
+  EXPECT_FALSE(d.GetOrAdd("lstm.weight_hh_l0", {3, 2}).ok());  // f32 asked of an f64 copy
   EXPECT_TRUE(d.GetOrAdd("new", {2}).ok());
   EXPECT_EQ(d.num_parameters(), 2);
 }

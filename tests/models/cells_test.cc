@@ -74,8 +74,8 @@ void ExpectGradientsMatch(const CellFactory& make, bool has_c, uint64_t seed = 1
 
 CellFactory Rnn(RnnActivation act) {
   return [act](ParameterStore& st, DType dt) -> absl::StatusOr<AnyCell> {
-    return RnnCell::Create(st, {.input_size = kInput, .hidden_size = kHidden, .dtype = dt,
-                                .activation = act});
+    return RnnCell::Create(
+        st, {.input_size = kInput, .hidden_size = kHidden, .dtype = dt, .activation = act});
   };
 }
 absl::StatusOr<AnyCell> Lstm(ParameterStore& st, DType dt) {
@@ -92,8 +92,10 @@ TEST(CellTest, RnnTanhGradientsMatchFiniteDifferences) {
 TEST(CellTest, RnnReluGradientsMatchFiniteDifferences) {
   // relu has a kink at 0: first make sure no pre-activation of this seed is near it.
   ParameterStore store({.seed = 1});
-  auto cell = RnnCell::Create(store, {.input_size = kInput, .hidden_size = kHidden,
-                                      .dtype = DType::kF64, .activation = RnnActivation::kRelu});
+  auto cell = RnnCell::Create(store, {.input_size = kInput,
+                                      .hidden_size = kHidden,
+                                      .dtype = DType::kF64,
+                                      .activation = RnnActivation::kRelu});
   ASSERT_TRUE(cell.ok());
   std::vector<GradCheckInput> in = SequenceInputs(false, 11);
   Graph g;
@@ -157,8 +159,7 @@ double Sig(double v) { return 1 / (1 + std::exp(-v)); }
 // One step for example 0, from the formulas in torch.nn.{RNN,LSTM,GRU}'s documentation.
 void ReferenceStep(char kind, const RecurrentWeights& w, const std::vector<double>& x,
                    std::vector<double>& h, std::vector<double>& c) {
-  Matrix wi = Rows(w.weight_ih), wh = Rows(w.weight_hh), bi = Rows(w.bias_ih),
-         bh = Rows(w.bias_hh);
+  Matrix wi = Rows(w.weight_ih), wh = Rows(w.weight_hh), bi = Rows(w.bias_ih), bh = Rows(w.bias_hh);
   const int64_t n = static_cast<int64_t>(h.size());
   std::vector<double> h2(n), c2(n);
   auto gi = [&](int64_t j) { return Affine(x, wi, bi, j); };
@@ -209,7 +210,9 @@ void ExpectMatchesReference(char kind, const CellFactory& make) {
   }
 }
 
-TEST(CellTest, RnnMatchesPyTorchEquations) { ExpectMatchesReference('r', Rnn(RnnActivation::kTanh)); }
+TEST(CellTest, RnnMatchesPyTorchEquations) {
+  ExpectMatchesReference('r', Rnn(RnnActivation::kTanh));
+}
 TEST(CellTest, LstmMatchesPyTorchEquations) { ExpectMatchesReference('l', Lstm); }
 TEST(CellTest, GruMatchesPyTorchEquations) { ExpectMatchesReference('g', Gru); }
 
@@ -217,17 +220,22 @@ TEST(CellTest, GruMatchesPyTorchEquations) { ExpectMatchesReference('g', Gru); }
 
 TEST(CellTest, ParametersHavePyTorchNamesShapesAndInit) {
   ParameterStore store({.seed = 7});
-  ASSERT_TRUE(GruCell::Create(store, {.input_size = 6, .hidden_size = 16, .prefix = "enc.gru",
-                                      .layer = 1, .reverse = true}).ok());
-  std::vector<std::pair<std::string, Shape>> want = {
-      {"enc.gru.weight_ih_l1_reverse", {48, 6}}, {"enc.gru.weight_hh_l1_reverse", {48, 16}},
-      {"enc.gru.bias_ih_l1_reverse", {48}}, {"enc.gru.bias_hh_l1_reverse", {48}}};
+  ASSERT_TRUE(
+      GruCell::Create(
+          store,
+          {.input_size = 6, .hidden_size = 16, .prefix = "enc.gru", .layer = 1, .reverse = true})
+          .ok());
+  std::vector<std::pair<std::string, Shape>> want = {{"enc.gru.weight_ih_l1_reverse", {48, 6}},
+                                                     {"enc.gru.weight_hh_l1_reverse", {48, 16}},
+                                                     {"enc.gru.bias_ih_l1_reverse", {48}},
+                                                     {"enc.gru.bias_hh_l1_reverse", {48}}};
   ASSERT_EQ(store.num_parameters(), 4);
   for (size_t i = 0; i < want.size(); ++i) {
     Parameter p = store.parameters()[i];
     EXPECT_EQ(p.name(), want[i].first);
     EXPECT_EQ(p.shape(), want[i].second) << p.name();
-    for (float v : p.value().span<float>()) EXPECT_LE(std::abs(v), 0.25f) << p.name();  // 1/sqrt(16)
+    for (float v : p.value().span<float>())
+      EXPECT_LE(std::abs(v), 0.25f) << p.name();  // 1/sqrt(16)
   }
 }
 
@@ -254,9 +262,9 @@ TEST(CellTest, F32ModelIsGradientCheckedInF64ThroughCloneAs) {
             static_cast<double>(store.Find("lstm.weight_hh_l0")->value().data<float>()[3]));
   std::vector<GradCheckInput> in = SequenceInputs(true, 21);
   absl::Status s = CheckGradients(f64, [&](Graph& g) {
-    return SequenceLoss(g, *cell, {g.Input(in[0].shape, in[0].values),
-                                   g.Input(in[1].shape, in[1].values),
-                                   g.Input(in[2].shape, in[2].values)});
+    return SequenceLoss(g, *cell,
+                        {g.Input(in[0].shape, in[0].values), g.Input(in[1].shape, in[1].values),
+                         g.Input(in[2].shape, in[2].values)});
   });
   EXPECT_TRUE(s.ok()) << s;
   // Asking for f64 on the f32 store itself names the parameter.

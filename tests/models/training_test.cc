@@ -40,14 +40,15 @@ constexpr int kT = 8, kK = 4, kB = 2, kI = 2, kH = 3;
 
 struct TbpttSetup {
   ParameterStore store{{.seed = 9}};
-  LstmCell cell = *LstmCell::Create(store, {.input_size = kI, .hidden_size = kH,
-                                            .dtype = DType::kF64});
+  LstmCell cell =
+      *LstmCell::Create(store, {.input_size = kI, .hidden_size = kH, .dtype = DType::kF64});
   std::vector<double> xs = Draw(kT * kB * kI, 10);
 
   // Steps [begin, end) as one input [(end-begin)*B, I].
   GradCheckInput ChunkInput(int64_t begin, int64_t end) const {
-    return {.shape = {(end - begin) * kB, kI},
-            .values = std::vector<double>(xs.begin() + begin * kB * kI, xs.begin() + end * kB * kI)};
+    return {
+        .shape = {(end - begin) * kB, kI},
+        .values = std::vector<double>(xs.begin() + begin * kB * kI, xs.begin() + end * kB * kI)};
   }
   // Sum over the chunk's steps of <h_t, K>; the final state goes to *out.
   Expr Loss(Graph& g, Expr chunk_xs, const State& s_in, State* out) const {
@@ -207,8 +208,8 @@ TEST(LossTest, MaskedCrossEntropyIsTheWeightedMeanOfRowLosses) {
               1e-14);
   // Lengths {2, 1} over T = 2 time-major rows weight (t0,b0), (t0,b1), (t1,b0) only.
   Expr by_lengths = MaskedSoftmaxCrossEntropy(g, logits, targets, std::vector<int32_t>{2, 1});
-  Expr by_weights = MaskedSoftmaxCrossEntropy(g, logits, targets,
-                                              g.Input({4}, std::vector<double>{1, 1, 1, 0}));
+  Expr by_weights =
+      MaskedSoftmaxCrossEntropy(g, logits, targets, g.Input({4}, std::vector<double>{1, 1, 1, 0}));
   EXPECT_EQ(*by_lengths.Scalar(), *by_weights.Scalar());
   MaskedSoftmaxCrossEntropy(g, logits, targets, std::vector<int32_t>{1, 1, 1});
   EXPECT_NE(g.status().message().find("not T*B rows"), std::string::npos) << g.status();
@@ -249,8 +250,8 @@ TEST(TrainingTest, LstmFitsANoisySineForecast) {
   }
   ParameterStore store({.seed = 2});
   LstmCell lstm = *LstmCell::Create(store, {.input_size = 1, .hidden_size = kHidden});
-  Linear head = *Linear::Create(store, {.in_features = kHidden, .out_features = 1,
-                                        .prefix = "head"});
+  Linear head =
+      *Linear::Create(store, {.in_features = kHidden, .out_features = 1, .prefix = "head"});
   Adam adam(store, {.learning_rate = 1e-2});
   Graph g;
   absl::Span<const float> all(series);
@@ -258,7 +259,8 @@ TEST(TrainingTest, LstmFitsANoisySineForecast) {
   for (int it = 0; it < kIters; ++it) {
     g.Clear();
     std::vector<Expr> xs;
-    for (int t = 0; t < kSteps; ++t) xs.push_back(g.Input({kBatch, 1}, all.subspan(t * kBatch, kBatch)));
+    for (int t = 0; t < kSteps; ++t)
+      xs.push_back(g.Input({kBatch, 1}, all.subspan(t * kBatch, kBatch)));
     Expr target = g.Input({kSteps * kBatch, 1}, all.subspan(kBatch, kSteps * kBatch));
     UnrollResult r = Unroll(g, lstm, xs, lstm.ZeroState(g, kBatch));
     last = TrainStep(MseLoss(head(g, StackSteps(r.outputs)), target), store, adam);
@@ -281,11 +283,11 @@ TEST(TrainingTest, GruLearnsTheNextSymbolOfAPattern) {
   std::vector<double> weights = SequenceWeights(lengths, kSteps);
   for (int b = 0; b < kBatch; ++b) weights[b] = 0;
   ParameterStore store({.seed = 3});
-  EmbeddingLayer embed = *EmbeddingLayer::Create(store, {.num_embeddings = kVocab,
-                                                         .embedding_dim = 8});
+  EmbeddingLayer embed =
+      *EmbeddingLayer::Create(store, {.num_embeddings = kVocab, .embedding_dim = 8});
   GruCell gru = *GruCell::Create(store, {.input_size = 8, .hidden_size = 16});
-  Linear head = *Linear::Create(store, {.in_features = 16, .out_features = kVocab,
-                                        .prefix = "head"});
+  Linear head =
+      *Linear::Create(store, {.in_features = 16, .out_features = kVocab, .prefix = "head"});
   Adam adam(store, {.learning_rate = 2e-2});
   Graph g;
   absl::Span<const int32_t> all(ids);
@@ -297,9 +299,9 @@ TEST(TrainingTest, GruLearnsTheNextSymbolOfAPattern) {
       xs.push_back(embed(g, g.Input({kBatch}, all.subspan(t * kBatch, kBatch))));
     }
     UnrollResult r = Unroll(g, gru, xs, gru.ZeroState(g, kBatch), {.lengths = lengths});
-    Expr loss = MaskedSoftmaxCrossEntropy(
-        g, head(g, StackSteps(r.outputs)), g.Input({kSteps * kBatch}, all.subspan(kBatch)),
-        HostConstant(g, {kSteps * kBatch}, weights, DType::kF32));
+    Expr loss = MaskedSoftmaxCrossEntropy(g, head(g, StackSteps(r.outputs)),
+                                          g.Input({kSteps * kBatch}, all.subspan(kBatch)),
+                                          HostConstant(g, {kSteps * kBatch}, weights, DType::kF32));
     last = TrainStep(loss, store, adam);
     if (it == 0) first = last;
   }

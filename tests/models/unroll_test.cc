@@ -1,5 +1,7 @@
 // Unroll (scopes, errors, per-example lengths, recurrent dropout), stacks, the bidirectional
 // wrapper and Dropout. Gradient checks run in f64 over parameters and inputs.
+#include "models/unroll.h"
+
 #include <cmath>
 #include <vector>
 
@@ -11,7 +13,6 @@
 #include "models/layers.h"
 #include "models/lstm_cell.h"
 #include "models/stack.h"
-#include "models/unroll.h"
 #include "ops/ops.h"
 
 namespace tg {
@@ -62,8 +63,8 @@ void ExpectGradientsMatch(ParameterStore& store,
 
 TEST(UnrollTest, MatchesAHandWrittenLoopAndScopesEachStep) {
   ParameterStore store({.seed = 1});
-  LstmCell cell = *LstmCell::Create(store, {.input_size = kI, .hidden_size = kH,
-                                            .dtype = DType::kF64});
+  LstmCell cell =
+      *LstmCell::Create(store, {.input_size = kI, .hidden_size = kH, .dtype = DType::kF64});
   Graph g;
   std::vector<Expr> xs = Steps(g.Input(kXs.shape, kXs.values));
   UnrollResult r = Unroll(g, cell, xs, cell.ZeroState(g, kB));
@@ -107,8 +108,8 @@ TEST(UnrollTest, WrongLengthsAreErrors) {
 
 TEST(UnrollTest, MaskedVariableLengthGradientsMatchFiniteDifferences) {
   ParameterStore store({.seed = 2});
-  LstmCell cell = *LstmCell::Create(store, {.input_size = kI, .hidden_size = kH,
-                                            .dtype = DType::kF64});
+  LstmCell cell =
+      *LstmCell::Create(store, {.input_size = kI, .hidden_size = kH, .dtype = DType::kF64});
   ExpectGradientsMatch(store, [&](Graph& g, Expr xs) {
     UnrollResult r = Unroll(g, cell, Steps(xs), cell.ZeroState(g, kB), {.lengths = {4, 2, 3}});
     return ReadoutLoss(g, r.outputs, {r.final});
@@ -119,14 +120,14 @@ TEST(UnrollTest, MaskedVariableLengthGradientsMatchFiniteDifferences) {
 // its own length; outputs past the end are exactly zero.
 TEST(UnrollTest, MaskedBatchEqualsEachExampleRunAlone) {
   ParameterStore store({.seed = 3});
-  LstmCell cell = *LstmCell::Create(store, {.input_size = kI, .hidden_size = kH,
-                                            .dtype = DType::kF64});
+  LstmCell cell =
+      *LstmCell::Create(store, {.input_size = kI, .hidden_size = kH, .dtype = DType::kF64});
   const std::vector<int32_t> lengths = {4, 2, 3};
   for (bool reverse : {false, true}) {
     Graph g;
     Expr xs = g.Input(kXs.shape, kXs.values);
-    UnrollResult r = Unroll(g, cell, Steps(xs), cell.ZeroState(g, kB),
-                            {.lengths = lengths, .reverse = reverse});
+    UnrollResult r =
+        Unroll(g, cell, Steps(xs), cell.ZeroState(g, kB), {.lengths = lengths, .reverse = reverse});
     for (int b = 0; b < kB; ++b) {
       std::vector<Expr> own;
       for (int t = 0; t < lengths[b]; ++t) own.push_back(Slice(xs, 0, t * kB + b, t * kB + b + 1));
@@ -167,7 +168,9 @@ TEST(UnrollTest, SplitStepsCutsTimeMajorInputAndStackStepsJoinsIt) {
 // A user's cell that passes h through: its output shows the h Unroll handed it.
 struct PassThroughCell {
   State Step(Graph&, Expr, const State& s) const { return {.h = Copy(s.h), .c = Expr()}; }
-  State ZeroState(Graph& g, int64_t batch) const { return {.h = g.Fill({batch, 50}, 1.0), .c = Expr()}; }
+  State ZeroState(Graph& g, int64_t batch) const {
+    return {.h = g.Fill({batch, 50}, 1.0), .c = Expr()};
+  }
   int64_t hidden_size() const { return 50; }
 };
 
@@ -176,8 +179,8 @@ TEST(UnrollTest, RecurrentDropoutUsesOneMaskForTheWholeSequence) {
   PassThroughCell cell;
   std::vector<Expr> xs(kT, g.Fill({kB, 1}, 0));
   Rng rng(4);
-  UnrollResult r = Unroll(g, cell, xs, cell.ZeroState(g, kB),
-                          {.recurrent_dropout = 0.5, .rng = &rng});
+  UnrollResult r =
+      Unroll(g, cell, xs, cell.ZeroState(g, kB), {.recurrent_dropout = 0.5, .rng = &rng});
   // h_t = m^(t+1): the same units are dropped at every step, the rest grow by 2 per step.
   std::vector<float> first = *r.outputs[0].ToVector<float>();
   int dropped = 0;
@@ -202,9 +205,12 @@ TEST(UnrollTest, RecurrentDropoutUsesOneMaskForTheWholeSequence) {
 
 TEST(StackTest, TwoLayerBidirectionalLstmHasPyTorchNamesAndShapes) {
   ParameterStore store;
-  auto rnn = StackedRnn::Create(store, {.kind = CellKind::kLstm, .input_size = 10,
-                                        .hidden_size = 20, .num_layers = 2,
-                                        .bidirectional = true, .prefix = "encoder.lstm"});
+  auto rnn = StackedRnn::Create(store, {.kind = CellKind::kLstm,
+                                        .input_size = 10,
+                                        .hidden_size = 20,
+                                        .num_layers = 2,
+                                        .bidirectional = true,
+                                        .prefix = "encoder.lstm"});
   ASSERT_TRUE(rnn.ok()) << rnn.status();
   std::vector<std::pair<std::string, Shape>> want;
   for (std::string l : {"l0", "l0_reverse", "l1", "l1_reverse"}) {
@@ -225,9 +231,12 @@ TEST(StackTest, TwoLayerBidirectionalLstmHasPyTorchNamesAndShapes) {
 
 TEST(StackTest, TwoLayerStackWithDropoutGradientsMatchFiniteDifferences) {
   ParameterStore store({.seed = 4});
-  StackedRnn rnn = *StackedRnn::Create(store, {.kind = CellKind::kGru, .input_size = kI,
-                                               .hidden_size = kH, .num_layers = 2,
-                                               .dropout = 0.3, .dtype = DType::kF64});
+  StackedRnn rnn = *StackedRnn::Create(store, {.kind = CellKind::kGru,
+                                               .input_size = kI,
+                                               .hidden_size = kH,
+                                               .num_layers = 2,
+                                               .dropout = 0.3,
+                                               .dtype = DType::kF64});
   ExpectGradientsMatch(store, [&](Graph& g, Expr xs) {
     Rng rng(11);  // fresh per evaluation: the same masks every time
     StackResult r = rnn.Run(g, Steps(xs), {.rng = &rng});
@@ -237,10 +246,10 @@ TEST(StackTest, TwoLayerStackWithDropoutGradientsMatchFiniteDifferences) {
 
 TEST(StackTest, StackOfCustomCellsGradientsMatchFiniteDifferences) {
   ParameterStore store({.seed = 8});
-  auto ln = LayerNormLstmCell::Create(store, {.input_size = kI, .hidden_size = kH,
-                                              .dtype = DType::kF64});
-  auto peep = PeepholeLstmCell::Create(store, {.input_size = kH, .hidden_size = kH, .layer = 1,
-                                               .dtype = DType::kF64});
+  auto ln =
+      LayerNormLstmCell::Create(store, {.input_size = kI, .hidden_size = kH, .dtype = DType::kF64});
+  auto peep = PeepholeLstmCell::Create(
+      store, {.input_size = kH, .hidden_size = kH, .layer = 1, .dtype = DType::kF64});
   ASSERT_TRUE(ln.ok() && peep.ok());
   StackedRnn rnn = *StackedRnn::FromCells({*ln, *peep});
   ExpectGradientsMatch(store, [&](Graph& g, Expr xs) {
@@ -252,8 +261,10 @@ TEST(StackTest, StackOfCustomCellsGradientsMatchFiniteDifferences) {
 
 TEST(StackTest, BidirectionalGradientsMatchFiniteDifferences) {
   ParameterStore store({.seed = 5});
-  StackedRnn rnn = *StackedRnn::Create(store, {.kind = CellKind::kLstm, .input_size = kI,
-                                               .hidden_size = kH, .bidirectional = true,
+  StackedRnn rnn = *StackedRnn::Create(store, {.kind = CellKind::kLstm,
+                                               .input_size = kI,
+                                               .hidden_size = kH,
+                                               .bidirectional = true,
                                                .dtype = DType::kF64});
   ExpectGradientsMatch(store, [&](Graph& g, Expr xs) {
     StackResult r = rnn.Run(g, Steps(xs), {.lengths = {4, 2, 3}});
@@ -263,10 +274,13 @@ TEST(StackTest, BidirectionalGradientsMatchFiniteDifferences) {
 
 TEST(StackTest, BidirectionalConcatenatesForwardAndReversedRuns) {
   ParameterStore store({.seed = 6});
-  AnyCell f = *MakeCell(store, {.kind = CellKind::kGru, .input_size = kI, .hidden_size = kH,
+  AnyCell f = *MakeCell(
+      store, {.kind = CellKind::kGru, .input_size = kI, .hidden_size = kH, .dtype = DType::kF64});
+  AnyCell b = *MakeCell(store, {.kind = CellKind::kRnnTanh,
+                                .input_size = kI,
+                                .hidden_size = 2,
+                                .reverse = true,
                                 .dtype = DType::kF64});
-  AnyCell b = *MakeCell(store, {.kind = CellKind::kRnnTanh, .input_size = kI, .hidden_size = 2,
-                                .reverse = true, .dtype = DType::kF64});
   Graph g;
   std::vector<Expr> xs = Steps(g.Input(kXs.shape, kXs.values));
   BidirectionalResult r = Bidirectional(f, b).Run(g, xs, f.ZeroState(g, kB), b.ZeroState(g, kB));
@@ -282,16 +296,19 @@ TEST(StackTest, BidirectionalConcatenatesForwardAndReversedRuns) {
 
 TEST(StackTest, DropoutOnlyBetweenLayersAndOnlyWhenTraining) {
   ParameterStore store({.seed = 7});
-  StackedRnnOptions o{.kind = CellKind::kLstm, .input_size = kI, .hidden_size = kH,
-                      .num_layers = 2, .dropout = 0.5};
+  StackedRnnOptions o{.kind = CellKind::kLstm,
+                      .input_size = kI,
+                      .hidden_size = kH,
+                      .num_layers = 2,
+                      .dropout = 0.5};
   StackedRnn dropped = *StackedRnn::Create(store, o);
   o.dropout = 0;
   StackedRnn plain = *StackedRnn::Create(store, o);  // same parameters (GetOrAdd)
   auto run = [&](const StackedRnn& rnn, ExecMode mode, uint64_t seed) {
     Graph g({.mode = mode});
     Rng rng(seed);
-    std::vector<Expr> xs = Steps(g.Input(kXs.shape, std::vector<float>(kXs.values.begin(),
-                                                                      kXs.values.end())));
+    std::vector<Expr> xs =
+        Steps(g.Input(kXs.shape, std::vector<float>(kXs.values.begin(), kXs.values.end())));
     return *rnn.Run(g, xs, {.rng = &rng}).outputs[kT - 1].ToVector<float>();
   };
   EXPECT_EQ(run(dropped, ExecMode::kEager, 1), run(dropped, ExecMode::kEager, 1));
@@ -308,8 +325,10 @@ TEST(StackTest, DropoutOnlyBetweenLayersAndOnlyWhenTraining) {
 
 TEST(StackTest, BadInitialStatesOrMissingRngAreErrors) {
   ParameterStore store;
-  StackedRnn rnn = *StackedRnn::Create(store, {.kind = CellKind::kGru, .input_size = kI,
-                                               .hidden_size = kH, .num_layers = 2,
+  StackedRnn rnn = *StackedRnn::Create(store, {.kind = CellKind::kGru,
+                                               .input_size = kI,
+                                               .hidden_size = kH,
+                                               .num_layers = 2,
                                                .dropout = 0.2});
   Graph g;
   std::vector<Expr> xs(kT, g.Fill({kB, kI}, 0.1));

@@ -1,0 +1,139 @@
+#include "tests/models/cell_samples.h"
+
+#include "graph/random.h"
+#include "graph/status_macros.h"
+#include "models/custom_cells.h"
+#include "models/stack.h"
+#include "models/unroll.h"
+#include "ops/ops.h"
+
+namespace tg::testing {
+namespace {
+
+constexpr int64_t kSteps = 4, kBatch = 3, kInput = 3, kHidden = 4;
+
+std::vector<double> Draw(int64_t n, uint64_t seed, double scale) {
+  Rng rng(seed);
+  std::vector<double> v(n);
+  for (double& x : v) x = scale * rng.Uniform(-1, 1);
+  return v;
+}
+
+// loss = sum over steps of sum(w_t * output_t): every step's output and the carried state
+// reach the loss, so the check runs through all of BPTT.
+Expr WeightedSum(Graph& g, absl::Span<const Expr> outputs) {
+  Expr loss;
+  for (size_t t = 0; t < outputs.size(); ++t) {
+    Shape s = outputs[t].shape();
+    Expr term = Sum(outputs[t] * g.Constant(s, Draw(s.num_elements(), 100 + t, 1.0)));
+    loss = loss.valid() ? loss + term : term;
+  }
+  return loss;
+}
+
+// Builds the outputs of one recurrent model from x [T,B,I] and h0 [B,H] (c0 = h0 * 0.5 for
+// cells that have c).
+using ModelFn = std::function<std::vector<Expr>(Graph&, ParameterStore&, Expr x, Expr h0)>;
+
+absl::Status RunCheck(const ModelFn& model, GradCheckReport* report) {
+  ParameterStore store({.seed = 21});
+  const std::vector<double> x = Draw(kSteps * kBatch * kInput, 1, 1.0);
+  const std::vector<double> h0 = Draw(kBatch * kHidden, 2, 0.5);
+  auto loss = [&](Graph& g, Expr xe, Expr he) { return WeightedSum(g, model(g, store, xe, he)); };
+  GradCheckReport params;
+  TG_RETURN_IF_ERROR(CheckGradients(
+      store,
+      [&](Graph& g) {
+        return loss(g, g.Input({kSteps, kBatch, kInput}, x), g.Input({kBatch, kHidden}, h0));
+      },
+      {.max_coords_per_param = 24}, &params));
+  TG_RETURN_IF_ERROR(CheckGradients(
+      [&](Graph& g, absl::Span<const Expr> in) { return loss(g, in[0], in[1]); },
+      {{.shape = {kSteps, kBatch, kInput}, .values = x}, {.shape = {kBatch, kHidden}, .values = h0}},
+      {}, report));
+  report->num_checked += params.num_checked;
+  report->max_abs_error = std::max(report->max_abs_error, params.max_abs_error);
+  report->max_rel_error = std::max(report->max_rel_error, params.max_rel_error);
+  return absl::OkStatus();
+}
+
+State InitialState(Expr h0, bool has_c) { return {.h = h0, .c = has_c ? h0 * 0.5 : Expr()}; }
+
+template <class MakeCell>
+ModelFn UnrollOf(MakeCell make, bool has_c, UnrollOptions options = {}) {
+  return [=](Graph& g, ParameterStore& store, Expr x, Expr h0) {
+    auto cell = make(store);
+    if (!cell.ok()) {
+      g.RecordError(cell.status());
+      return std::vector<Expr>{};
+    }
+    return Unroll(g, *cell, SplitSteps(x), InitialState(h0, has_c), options).outputs;
+  };
+}
+
+CellSpec Spec(CellKind kind, const std::string& prefix) {
+  return {.kind = kind, .input_size = kInput, .hidden_size = kHidden, .prefix = prefix,
+          .dtype = DType::kF64};
+}
+
+std::vector<CellCheck> BuildChecks() {
+  std::vector<CellCheck> checks;
+  auto add = [&](std::string cell, std::string variant, ModelFn model) {
+    checks.push_back({cell, variant, [model](GradCheckReport* r) { return RunCheck(model, r); }});
+  };
+  add("rnn_tanh", "4 steps", UnrollOf([](ParameterStore& s) {
+        return MakeCell(s, Spec(CellKind::kRnnTanh, "rnn"));
+      }, false));
+  add("rnn_relu", "4 steps", UnrollOf([](ParameterStore& s) {
+        return MakeCell(s, Spec(CellKind::kRnnRelu, "rnn"));
+      }, false));
+  add("lstm", "4 steps", UnrollOf([](ParameterStore& s) {
+        return MakeCell(s, Spec(CellKind::kLstm, "lstm"));
+      }, true));
+  add("gru", "4 steps", UnrollOf([](ParameterStore& s) {
+        return MakeCell(s, Spec(CellKind::kGru, "gru"));
+      }, false));
+  add("ln_lstm", "4 steps", UnrollOf([](ParameterStore& s) {
+        return LayerNormLstmCell::Create(
+            s, {.input_size = kInput, .hidden_size = kHidden, .dtype = DType::kF64});
+      }, true));
+  add("peephole_lstm", "4 steps", UnrollOf([](ParameterStore& s) {
+        return PeepholeLstmCell::Create(
+            s, {.input_size = kInput, .hidden_size = kHidden, .dtype = DType::kF64});
+      }, true));
+  add("lstm", "lengths {4,2,3}", UnrollOf([](ParameterStore& s) {
+        return MakeCell(s, Spec(CellKind::kLstm, "lstm"));
+      }, true, {.lengths = {4, 2, 3}}));
+  add("stacked_gru", "2 layers", [](Graph& g, ParameterStore& store, Expr x, Expr h0) {
+    auto stack = StackedRnn::Create(store, {.kind = CellKind::kGru, .input_size = kInput,
+                                            .hidden_size = kHidden, .num_layers = 2,
+                                            .prefix = "gru", .dtype = DType::kF64});
+    if (!stack.ok()) {
+      g.RecordError(stack.status());
+      return std::vector<Expr>{};
+    }
+    return stack->Run(g, SplitSteps(x), {.initial = {{.h = h0}, {.h = h0 * 0.5}}}).outputs;
+  });
+  add("bidirectional_lstm", "forward + backward", [](Graph& g, ParameterStore& store, Expr x,
+                                                     Expr h0) {
+    auto stack = StackedRnn::Create(store, {.kind = CellKind::kLstm, .input_size = kInput,
+                                            .hidden_size = kHidden, .bidirectional = true,
+                                            .prefix = "lstm", .dtype = DType::kF64});
+    if (!stack.ok()) {
+      g.RecordError(stack.status());
+      return std::vector<Expr>{};
+    }
+    State s = InitialState(h0, true);
+    return stack->Run(g, SplitSteps(x), {.initial = {s, s}}).outputs;
+  });
+  return checks;
+}
+
+}  // namespace
+
+const std::vector<CellCheck>& CellChecks() {
+  static const std::vector<CellCheck>* checks = new std::vector<CellCheck>(BuildChecks());
+  return *checks;
+}
+
+}  // namespace tg::testing
