@@ -70,8 +70,7 @@ class BackwardPass final : public GradSink {
       if (slots_[v].root >= 0 && slots_[v].root != v) continue;  // a view: already in its base
       pending_start_ = g_.num_nodes();
       // Gradient nodes are named after what they differentiate: "step_3/lstm/mul_backward/mul".
-      auto scope = g_.EnterScopeOf(v);
-      auto backward_scope = g_.Scope(fmt::format("{}_backward", n.op->name));
+      auto scope = g_.EnterScope(g_.ChildScope(n.scope, BackwardScopeName(*n.op)));
       VjpContext ctx(g_, v, Read(v), *this);
       n.op->vjp(ctx);
       Flush();
@@ -235,8 +234,9 @@ class BackwardPass final : public GradSink {
   }
 
   void Flush() {
-    std::vector<Record> records = std::move(records_);
+    std::swap(flushing_, records_);  // both keep their capacity across flushes
     records_.clear();
+    const std::vector<Record>& records = flushing_;
     if (options_.create_graph) {
       for (const Record& r : records) {
         GradSlot& s = slots_[r.target];
@@ -246,15 +246,20 @@ class BackwardPass final : public GradSink {
       return;
     }
     // A new node may take over a gradient buffer only if nothing else reads its value.
-    absl::flat_hash_map<NodeId, int> uses;
+    // (Only new nodes can be taken over, so only their uses are counted.)
+    uses_.assign(g_.num_nodes() - pending_start_, 0);
+    auto count_use = [&](NodeId id) {
+      if (id >= pending_start_) ++uses_[id - pending_start_];
+    };
     for (NodeId id = pending_start_; id < g_.num_nodes(); ++id) {
-      for (NodeId in : g_.node(id).inputs) ++uses[in];
+      for (NodeId in : g_.node(id).inputs) count_use(in);
     }
-    for (const Record& r : records) ++uses[r.grad.id()];
+    for (const Record& r : records) count_use(r.grad.id());
     auto retargetable = [&](NodeId id) {
+      if (id < pending_start_) return false;
       const Node& n = g_.node(id);
-      return id >= pending_start_ && !n.ran && !n.poisoned && !n.op->is_leaf &&
-             n.op->view == nullptr && !n.value.has_data() && uses[id] == 1;
+      return !n.ran && !n.poisoned && !n.op->is_leaf && n.op->view == nullptr &&
+             !n.value.has_data() && uses_[id - pending_start_] == 1;
     };
     for (const Record& r : records) {
       NodeId x = r.target, gid = r.grad.id();
@@ -302,6 +307,16 @@ class BackwardPass final : public GradSink {
   std::vector<bool> reach_;
   std::vector<GradSlot> slots_;
   std::vector<Record> records_;
+  std::vector<Record> flushing_;  // the batch being resolved by Flush
+  std::vector<int32_t> uses_;
+  absl::flat_hash_map<const OpDef*, std::string> backward_scope_names_;
+
+  // "<op>_backward", made once per op kind.
+  std::string_view BackwardScopeName(const OpDef& op) {
+    auto [it, inserted] = backward_scope_names_.try_emplace(&op);
+    if (inserted) it->second = fmt::format("{}_backward", op.name);
+    return it->second;
+  }
 };
 
 Graph* GraphOf(Expr e) { return e.graph(); }

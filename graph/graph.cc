@@ -48,8 +48,7 @@ absl::Status CheckFinite(const Tensor& t) {
 }  // namespace
 
 Graph::Graph(GraphOptions options) : options_(options) {
-  scope_paths_.push_back("");
-  scope_ids_[""] = 0;
+  scopes_.push_back({"", {}});
   scope_stack_.push_back(0);
 }
 
@@ -59,7 +58,7 @@ void Graph::RecordError(absl::Status status) {
 
 std::string Graph::NodePath(NodeId id) const {
   const Node& n = nodes_[id];
-  const std::string& scope = scope_paths_[n.scope];
+  const std::string& scope = scopes_[n.scope].path;
   return scope.empty() ? std::string(n.op->name) : fmt::format("{}/{}", scope, n.op->name);
 }
 
@@ -81,19 +80,29 @@ absl::StatusOr<const Node*> Graph::Lookup(Expr e) const {
   return &nodes_[e.id()];
 }
 
-Graph::ScopeGuard Graph::Scope(std::string_view name) {
-  const std::string& parent = scope_paths_[scope_stack_.back()];
-  std::string path = parent.empty() ? std::string(name) : fmt::format("{}/{}", parent, name);
-  auto [it, inserted] = scope_ids_.try_emplace(path, static_cast<int32_t>(scope_paths_.size()));
-  if (inserted) scope_paths_.push_back(path);
-  scope_stack_.push_back(it->second);
+int32_t Graph::ChildScope(int32_t parent, std::string_view name) {
+  absl::string_view key(name.data(), name.size());
+  auto it = scopes_[parent].children.find(key);
+  if (it != scopes_[parent].children.end()) return it->second;
+  int32_t id = static_cast<int32_t>(scopes_.size());
+  const std::string& parent_path = scopes_[parent].path;
+  std::string path =
+      parent_path.empty() ? std::string(name) : fmt::format("{}/{}", parent_path, name);
+  scopes_[parent].children.emplace(std::string(name), id);
+  scopes_.push_back({std::move(path), {}});
+  return id;
+}
+
+Graph::ScopeGuard Graph::EnterScope(int32_t scope) {
+  scope_stack_.push_back(scope);
   return ScopeGuard(this);
 }
 
-Graph::ScopeGuard Graph::EnterScopeOf(NodeId id) {
-  scope_stack_.push_back(nodes_[id].scope);
-  return ScopeGuard(this);
+Graph::ScopeGuard Graph::Scope(std::string_view name) {
+  return EnterScope(ChildScope(scope_stack_.back(), name));
 }
+
+Graph::ScopeGuard Graph::EnterScopeOf(NodeId id) { return EnterScope(nodes_[id].scope); }
 
 Graph::ScopeGuard::~ScopeGuard() {
   if (graph_ != nullptr && graph_->scope_stack_.size() > 1) graph_->scope_stack_.pop_back();

@@ -78,6 +78,9 @@ class Graph {
     Graph* graph_;
   };
   [[nodiscard]] ScopeGuard Scope(std::string_view name);
+  // The same by id: the child scope `name` of scope `parent` (interned), and entering one.
+  int32_t ChildScope(int32_t parent, std::string_view name);
+  [[nodiscard]] ScopeGuard EnterScope(int32_t scope);
   // Re-enters the scope node `id` was recorded in (Backward puts a node's gradient nodes
   // under "<its scope>/backward").
   [[nodiscard]] ScopeGuard EnterScopeOf(NodeId id);
@@ -134,9 +137,14 @@ class Graph {
   GraphOptions options_;
   Arena arena_;
   std::vector<Node> nodes_;
-  std::vector<std::string> scope_paths_;  // index 0 is the root ""
+  // Scopes form a tree of interned names; a node stores its scope's id, and the path string
+  // is spelled out only for errors. Entering a known scope allocates nothing.
+  struct ScopeEntry {
+    std::string path;  // "step_3/lstm"; "" for the root (index 0)
+    absl::flat_hash_map<std::string, int32_t> children;
+  };
+  std::vector<ScopeEntry> scopes_;
   std::vector<int32_t> scope_stack_;
-  absl::flat_hash_map<std::string, int32_t> scope_ids_;
   absl::flat_hash_map<const ParamData*, NodeId> param_nodes_;
   absl::Status status_;
   uint32_t generation_ = 1;
