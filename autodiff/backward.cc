@@ -71,6 +71,7 @@ class BackwardPass final : public GradSink {
       pending_start_ = g_.num_nodes();
       // Gradient nodes are named after what they differentiate: "step_3/lstm/mul_backward/mul".
       auto scope = g_.EnterScope(g_.ChildScope(n.scope, BackwardScopeName(*n.op)));
+      records_.reserve(n.inputs.size());  // one allocation at most, even for a T-way concat
       VjpContext ctx(g_, v, Read(v), *this);
       n.op->vjp(ctx);
       Flush();

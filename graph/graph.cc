@@ -240,6 +240,7 @@ Expr Graph::Poisoned(const OpDef& op, absl::Span<const Expr> inputs, Attrs attrs
 
 Expr Graph::AddNode(const OpDef& op, absl::Span<const Expr> inputs, Attrs attrs) {
   absl::InlinedVector<TensorType, 3> types;
+  types.reserve(inputs.size());  // one allocation at most (a T-way concat), never log T
   bool poisoned_input = false;
   for (size_t i = 0; i < inputs.size(); ++i) {
     absl::StatusOr<const Node*> in = Lookup(inputs[i]);
@@ -275,6 +276,7 @@ Expr Graph::AddNode(const OpDef& op, absl::Span<const Expr> inputs, Attrs attrs)
   n.attrs = std::move(attrs);
   n.type = *std::move(type);
   n.scope = scope_stack_.back();
+  n.inputs.reserve(inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
     n.inputs.push_back(inputs[i].id());
     n.requires_grad |= nodes_[inputs[i].id()].requires_grad && op.Differentiable(static_cast<int>(i));
@@ -286,6 +288,7 @@ Expr Graph::AddNode(const OpDef& op, absl::Span<const Expr> inputs, Attrs attrs)
 absl::Status Graph::RunNode(NodeId id) {
   Node& n = nodes_[id];
   absl::InlinedVector<Tensor, 3> values;
+  values.reserve(n.inputs.size());
   for (NodeId in : n.inputs) {
     const Node& src = nodes_[in];
     if (src.poisoned) {

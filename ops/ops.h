@@ -80,11 +80,12 @@ Expr SliceGrad(Expr dy, Shape input_shape, int axis, int64_t begin);
 std::vector<Expr> Split(Expr x, absl::Span<const int64_t> sizes, int axis);
 // Cuts x into `parts` equal pieces along `axis`.
 std::vector<Expr> Split(Expr x, int parts, int axis);
+// Cuts x into pieces.size() equal pieces along `axis`, written into `pieces`.
+void SplitInto(Expr x, int axis, absl::Span<Expr> pieces);
 template <int N>
 std::array<Expr, N> Split(Expr x, int axis) {
-  std::vector<Expr> v = Split(x, N, axis);
   std::array<Expr, N> out;
-  for (int i = 0; i < N; ++i) out[i] = i < static_cast<int>(v.size()) ? v[i] : Expr();
+  SplitInto(x, axis, absl::MakeSpan(out));
   return out;
 }
 Expr Concat(absl::Span<const Expr> xs, int axis);  // joins along `axis`

@@ -290,35 +290,43 @@ static absl::StatusOr<TensorType> SplitCheckInfer(absl::Span<const TensorType> i
 const OpDef kSplitCheck = {.name = "split", .arity = 1, .infer = SplitCheckInfer};
 
 // The pieces `attrs` asks for, or `count` poisoned handles if x or the split is bad.
-static std::vector<Expr> SplitPieces(Expr x, const Attrs& attrs, size_t count) {
+// Writes the pieces into `out` (one per piece), so Split<N> needs no heap vector.
+static void SplitPieces(Expr x, const Attrs& attrs, absl::Span<Expr> out) {
   Graph* g = x.graph();
-  if (g == nullptr) return std::vector<Expr>(count);
+  if (g == nullptr) return;
   absl::StatusOr<const Node*> node = g->Lookup(x);
   if (!node.ok() || (*node)->poisoned || !ValidateSplit(x.shape(), attrs).ok()) {
-    return std::vector<Expr>(count, Build(kSplitCheck, {x}, attrs));
+    Expr failed = Build(kSplitCheck, {x}, attrs);
+    for (Expr& e : out) e = failed;
+    return;
   }
   const Shape s = x.shape();  // a copy: adding the slices may move the graph's nodes
   const int a = AttrAxis(attrs, s.rank());
-  std::vector<Expr> pieces;
   int64_t begin = 0;
-  for (size_t i = 0; i < count; ++i) {
+  for (size_t i = 0; i < out.size(); ++i) {
     const int64_t n = attrs.Int(1) == kByParts ? s[a] / attrs.Int(2)
                                                : attrs.Int(2 + static_cast<int>(i));
-    pieces.push_back(Slice(x, a, begin, begin + n));
+    out[i] = Slice(x, a, begin, begin + n);
     begin += n;
   }
-  return pieces;
 }
 std::vector<Expr> Split(Expr x, absl::Span<const int64_t> sizes, int axis) {
   Attrs attrs;
   attrs.ints = {axis, kBySizes};
   attrs.ints.insert(attrs.ints.end(), sizes.begin(), sizes.end());
-  return SplitPieces(x, attrs, sizes.size());
+  std::vector<Expr> pieces(sizes.size());
+  SplitPieces(x, attrs, absl::MakeSpan(pieces));
+  return pieces;
+}
+void SplitInto(Expr x, int axis, absl::Span<Expr> pieces) {
+  Attrs attrs;
+  attrs.ints = {axis, kByParts, static_cast<int64_t>(pieces.size())};
+  SplitPieces(x, attrs, pieces);
 }
 std::vector<Expr> Split(Expr x, int parts, int axis) {
-  Attrs attrs;
-  attrs.ints = {axis, kByParts, parts};
-  return SplitPieces(x, attrs, static_cast<size_t>(std::max(parts, 0)));
+  std::vector<Expr> pieces(static_cast<size_t>(std::max(parts, 0)));
+  SplitInto(x, axis, absl::MakeSpan(pieces));
+  return pieces;
 }
 
 // ---- concat -----------------------------------------------------------------------------
