@@ -1,0 +1,112 @@
+// The machine's FP32 FMA peak, measured: independent FMA chains on full SIMD registers, one
+// std::thread per core, each timed by its own CPU clock (robust on a shared machine). Shared
+// by fma_peak, rnn_bench and onednn_lstm so that every "fraction of peak" divides by a figure
+// taken on the same machine, in the same process.
+#ifndef TAPEGRAD_BENCH_FMA_H_
+#define TAPEGRAD_BENCH_FMA_H_
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <ctime>
+#include <thread>
+#include <vector>
+
+#include "ops/kernels/simd.h"
+
+namespace tg::bench {
+
+// Zen3 and Skylake: 2 FMA pipes x 4-cycle latency = 8 chains in flight; 12 leave slack and
+// still fit in 16 registers (12 accumulators + 2 constants).
+inline constexpr int kFmaChains = 12;
+
+// Runs `iterations` rounds of kFmaChains independent FMAs; returns a value that depends on
+// every chain so the compiler cannot drop them. Not inlined, so the loop is compiled once.
+[[gnu::noinline]] inline float FmaChains(int64_t iterations, float seed) {
+  using B = kernels::Batch<float>;
+  std::array<B, kFmaChains> acc;
+  for (int c = 0; c < kFmaChains; ++c) acc[c] = B(seed + 0.001f * static_cast<float>(c));
+  // acc -> acc * m + a converges to a / (1 - m) = 1: no overflow, no denormals.
+  const B m(0.999999f), a(0.000001f);
+  for (int64_t i = 0; i < iterations; ++i) {
+#pragma GCC unroll 12
+    for (int c = 0; c < kFmaChains; ++c) acc[c] = xsimd::fma(acc[c], m, a);
+  }
+  B sum = acc[0];
+  for (int c = 1; c < kFmaChains; ++c) sum += acc[c];
+  return xsimd::hadd(sum);
+}
+
+// FLOPs of one FmaChains iteration: an FMA is 2 FLOPs per lane.
+inline constexpr double kFlopsPerIteration =
+    2.0 * kFmaChains * static_cast<double>(kernels::kWidth<float>);
+
+struct FmaPeak {
+  // Sum over the threads of FLOPs / the thread's own CPU time: the rate while on a core, so
+  // a neighbour that takes the core away for a while does not lower it. The denominator for
+  // "fraction of peak".
+  double gflops = 0;
+  // FLOPs of all threads / wall time: what the machine delivered at that moment (a busy
+  // second core shows here, and in the 2-thread benchmark rows).
+  double wall_gflops = 0;
+};
+
+inline double ThreadCpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+// `threads` threads running FmaChains at once, `trials` times for about `seconds` each;
+// the best trial of each measure (a peak is a ceiling: interference only ever lowers it).
+inline FmaPeak MeasureFmaPeak(int threads, double seconds = 0.05, int trials = 8) {
+  using Clock = std::chrono::steady_clock;
+  threads = std::max(1, threads);
+  // Calibrate the iteration count on one thread so that a trial lasts about `seconds`.
+  int64_t iterations = 1 << 14;
+  for (;;) {
+    const double t0 = ThreadCpuSeconds();
+    volatile float sink = FmaChains(iterations, 1.0f);
+    (void)sink;
+    const double dt = ThreadCpuSeconds() - t0;
+    if (dt > seconds / 4 || iterations > (int64_t{1} << 40)) {
+      iterations = static_cast<int64_t>(static_cast<double>(iterations) * seconds / dt) + 1;
+      break;
+    }
+    iterations *= 4;
+  }
+  const double flops = static_cast<double>(iterations) * kFlopsPerIteration;
+  FmaPeak best;
+  for (int trial = 0; trial < trials; ++trial) {
+    std::atomic<int> ready{0};
+    std::atomic<bool> go{false};
+    std::vector<double> cpu_seconds(threads);
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) {
+      pool.emplace_back([&, t] {
+        ready.fetch_add(1);
+        while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
+        const double t0 = ThreadCpuSeconds();
+        volatile float sink = FmaChains(iterations, 1.0f + static_cast<float>(t));
+        (void)sink;
+        cpu_seconds[t] = ThreadCpuSeconds() - t0;
+      });
+    }
+    while (ready.load() < threads) std::this_thread::yield();
+    const auto t0 = Clock::now();
+    go.store(true, std::memory_order_release);
+    for (auto& th : pool) th.join();
+    const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
+    double on_core = 0;
+    for (double cs : cpu_seconds) on_core += flops / cs * 1e-9;
+    best.gflops = std::max(best.gflops, on_core);
+    best.wall_gflops = std::max(best.wall_gflops, threads * flops / wall * 1e-9);
+  }
+  return best;
+}
+
+}  // namespace tg::bench
+
+#endif  // TAPEGRAD_BENCH_FMA_H_

@@ -1,0 +1,241 @@
+// What rnn_bench and onednn_lstm share: the S/M/L configurations, list flags, the timing
+// loop (warm-up, adaptive repeat count, median), peak-RSS probing and the output row, so
+// that both print the same format and compare_pytorch.py reads them alike.
+#ifndef TAPEGRAD_BENCH_HARNESS_H_
+#define TAPEGRAD_BENCH_HARNESS_H_
+
+#include <malloc.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
+#include "bench/fma.h"
+#include "graph/status_macros.h"
+
+namespace tg::bench {
+
+struct BenchConfig {
+  std::string name;
+  int64_t seq, batch, input, hidden;
+};
+
+// S: per-op overhead dominates; M: a typical character model; L: PyTorch's fastrnns default.
+inline const std::vector<BenchConfig>& AllConfigs() {
+  static const auto* configs = new std::vector<BenchConfig>{
+      {"S", 100, 1, 16, 32}, {"M", 50, 32, 64, 256}, {"L", 100, 64, 512, 512}};
+  return *configs;
+}
+
+// GEMM FLOPs of one forward+backward: forward 2*T*B*G*H*(I+H), backward twice that.
+inline double GemmFlops(const BenchConfig& c, int gates) {
+  return 3.0 * 2.0 * static_cast<double>(c.seq * c.batch * gates * c.hidden) *
+         static_cast<double>(c.input + c.hidden);
+}
+
+// Splits a comma list and checks each entry against `allowed` (empty: anything goes).
+inline absl::StatusOr<std::vector<std::string>> ParseList(const std::string& flag,
+                                                          absl::string_view what,
+                                                          const std::vector<std::string>& allowed) {
+  std::vector<std::string> out;
+  for (absl::string_view s : absl::StrSplit(flag, ',', absl::SkipEmpty())) {
+    if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), s) == allowed.end()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown ", what, " '", s, "' (known: ", absl::StrJoin(allowed, ","), ")"));
+    }
+    out.emplace_back(s);
+  }
+  if (out.empty()) return absl::InvalidArgumentError(absl::StrCat("no ", what, " selected"));
+  return out;
+}
+
+inline absl::StatusOr<std::vector<BenchConfig>> ParseConfigs(const std::string& flag) {
+  std::vector<std::string> names;
+  for (const BenchConfig& c : AllConfigs()) names.push_back(c.name);
+  TG_ASSIGN_OR_RETURN(std::vector<std::string> picked, ParseList(flag, "config", names));
+  std::vector<BenchConfig> out;
+  for (const std::string& n : picked) {
+    for (const BenchConfig& c : AllConfigs()) {
+      if (c.name == n) out.push_back(c);
+    }
+  }
+  return out;
+}
+
+inline absl::StatusOr<std::vector<int>> ParseThreads(const std::string& flag) {
+  std::vector<int> out;
+  for (absl::string_view s : absl::StrSplit(flag, ',', absl::SkipEmpty())) {
+    int n = 0;
+    if (!absl::SimpleAtoi(s, &n) || n < 1) {
+      return absl::InvalidArgumentError(absl::StrCat("bad thread count '", s, "'"));
+    }
+    out.push_back(n);
+  }
+  if (out.empty()) return absl::InvalidArgumentError("no thread count selected");
+  return out;
+}
+
+// ---- memory ----
+
+// A field of /proc/self/status in kB ("VmRSS", "VmHWM"); -1 if unreadable.
+inline double ProcStatusKb(absl::string_view field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (absl::StartsWith(line, field) && line.size() > field.size() && line[field.size()] == ':') {
+      double kb = -1;
+      absl::string_view rest =
+          absl::StripAsciiWhitespace(absl::string_view(line).substr(field.size() + 1));
+      if (absl::ConsumeSuffix(&rest, " kB") && absl::SimpleAtod(rest, &kb)) return kb;
+    }
+  }
+  return -1;
+}
+
+// High-water RSS from Start() on, minus the RSS at Start(). Start() resets the kernel's
+// high-water mark (clear_refs "5"); where that is not permitted, the peak is the largest
+// VmRSS seen by Sample() (called after each run, while the run's buffers are still held).
+class RssProbe {
+ public:
+  void Start() {
+    malloc_trim(0);  // memory freed by an earlier row must not hide this row's growth
+    std::ofstream clear("/proc/self/clear_refs");
+    clear << "5";
+    clear.flush();
+    exact_ = clear.good();
+    base_kb_ = ProcStatusKb("VmRSS");
+    sampled_kb_ = base_kb_;
+  }
+  void Sample() { sampled_kb_ = std::max(sampled_kb_, ProcStatusKb("VmRSS")); }
+  double PeakMb() const {
+    const double top = exact_ ? ProcStatusKb("VmHWM") : sampled_kb_;
+    return base_kb_ < 0 || top < 0 ? -1 : (top - base_kb_) / 1024.0;
+  }
+  const char* method() const { return exact_ ? "hwm" : "sampled"; }
+
+ private:
+  bool exact_ = false;
+  double base_kb_ = -1, sampled_kb_ = -1;
+};
+
+// ---- timing ----
+
+struct TimingOptions {
+  double budget_s = 1.0;  // time for the timed runs, which sets their count
+  int min_runs = 3;
+  int max_runs = 200;
+};
+
+struct Timing {
+  double median_ms = 0, min_ms = 0;
+  int runs = 0;
+  double peak_rss_mb = -1;
+  const char* rss_method = "";
+};
+
+// Warm-up (one run when a run is long, else at least two and 0.1 s), then timed runs until
+// the budget is spent; the median resists the odd slow run that a shared machine produces. The
+// RSS baseline is taken before the warm-up: an arena that keeps its memory after the first
+// iteration (tapegrad's) would otherwise read as costing nothing.
+inline absl::StatusOr<Timing> TimeRuns(const std::function<absl::Status()>& run,
+                                       const TimingOptions& options) {
+  using Clock = std::chrono::steady_clock;
+  auto timed = [&](double* ms) -> absl::Status {
+    auto t0 = Clock::now();
+    absl::Status s = run();
+    *ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    return s;
+  };
+  RssProbe rss;
+  rss.Start();
+  double last_ms = 0, warm_ms = 0;
+  for (int i = 0;; ++i) {
+    if (absl::Status s = timed(&last_ms); !s.ok()) return s;
+    rss.Sample();
+    warm_ms += last_ms;
+    if (last_ms > 250 * options.budget_s || (i >= 1 && warm_ms >= 100)) break;
+  }
+  // Timed runs until the budget is spent (at least min_runs, at most max_runs).
+  std::vector<double> ms;
+  for (double spent = 0;
+       static_cast<int>(ms.size()) < options.min_runs ||
+       (spent < options.budget_s * 1e3 && static_cast<int>(ms.size()) < options.max_runs);) {
+    if (absl::Status s = timed(&ms.emplace_back()); !s.ok()) return s;
+    rss.Sample();
+    spent += ms.back();
+  }
+  const int runs = static_cast<int>(ms.size());
+  std::sort(ms.begin(), ms.end());
+  Timing t;
+  t.runs = runs;
+  t.min_ms = ms.front();
+  t.median_ms = runs % 2 == 1 ? ms[runs / 2] : 0.5 * (ms[runs / 2 - 1] + ms[runs / 2]);
+  t.peak_rss_mb = rss.PeakMb();
+  t.rss_method = rss.method();
+  return t;
+}
+
+// The FMA peak for `threads`, measured once per process and thread count.
+inline double PeakGflops(int threads) {
+  static auto* cache = new std::map<int, double>();
+  auto [it, fresh] = cache->try_emplace(threads, 0.0);
+  if (fresh) it->second = MeasureFmaPeak(threads).gflops;
+  return it->second;
+}
+
+// ---- output ----
+
+struct Row {
+  std::string bench, config, cell, mode;
+  int threads = 1;
+  const BenchConfig* shape = nullptr;
+  int gates = 1;
+  Timing timing;
+  std::string rss_key = "peak_rss_mb";  // rnn_bench: tapegrad_peak_rss_mb
+};
+
+inline void PrintRow(const Row& r, bool json) {
+  const double flops = GemmFlops(*r.shape, r.gates);
+  const double gflops = flops / (r.timing.median_ms * 1e-3) * 1e-9;
+  const double peak = PeakGflops(r.threads);
+  if (json) {
+    std::printf(
+        "{\"bench\": \"%s\", \"config\": \"%s\", \"cell\": \"%s\", \"mode\": \"%s\", "
+        "\"threads\": %d, \"seq\": %lld, \"batch\": %lld, \"input\": %lld, \"hidden\": %lld, "
+        "\"runs\": %d, \"ms\": %.4f, \"min_ms\": %.4f, \"gflops\": %.2f, \"peak_gflops\": %.1f, "
+        "\"fraction_of_peak\": %.4f, \"%s\": %.1f, \"rss_method\": \"%s\"}\n",
+        r.bench.c_str(), r.config.c_str(), r.cell.c_str(), r.mode.c_str(), r.threads,
+        static_cast<long long>(r.shape->seq), static_cast<long long>(r.shape->batch),
+        static_cast<long long>(r.shape->input), static_cast<long long>(r.shape->hidden),
+        r.timing.runs, r.timing.median_ms, r.timing.min_ms, gflops, peak, gflops / peak,
+        r.rss_key.c_str(), r.timing.peak_rss_mb, r.timing.rss_method);
+  } else {
+    std::printf(
+        "%-12s %-2s %-7s %-8s thr=%d  %10.3f ms (min %.3f, %3d runs)  %7.2f GFLOP/s  "
+        "%5.1f%% of %.0f  rss +%.1f MB\n",
+        r.bench.c_str(), r.config.c_str(), r.cell.c_str(), r.mode.c_str(), r.threads,
+        r.timing.median_ms, r.timing.min_ms, r.timing.runs, gflops, 100 * gflops / peak, peak,
+        r.timing.peak_rss_mb);
+  }
+  std::fflush(stdout);
+}
+
+}  // namespace tg::bench
+
+#endif  // TAPEGRAD_BENCH_HARNESS_H_

@@ -1,0 +1,154 @@
+// Forward+backward of one recurrent layer over a sequence, loss = sum of all outputs h_t,
+// in tapegrad's eager mode: one Graph reused across iterations (Clear() keeps the arena),
+// so steady state is what is timed. Prints ms, GFLOP/s (GEMM FLOPs only), fraction of the
+// FMA peak measured in this process, and the peak RSS of training.
+//   rnn_bench [--configs=S,M,L] [--cells=rnn,lstm,gru,lnlstm] [--modes=eager]
+//             [--threads=1,2] [--json] [--budget_s=1]
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "autodiff/backward.h"
+#include "bench/harness.h"
+#include "graph/graph.h"
+#include "graph/parameter.h"
+#include "graph/status_macros.h"
+#include "models/cell.h"
+#include "models/custom_cells.h"
+#include "models/gru_cell.h"
+#include "models/lstm_cell.h"
+#include "models/rnn_cell.h"
+#include "models/unroll.h"
+#include "ops/ops.h"
+
+ABSL_FLAG(std::string, configs, "S,M,L", "configurations: S, M, L");
+ABSL_FLAG(std::string, cells, "rnn,lstm,gru,lnlstm", "cells: rnn, lstm, gru, lnlstm");
+ABSL_FLAG(std::string, modes, "eager", "execution modes: eager (compiled: not built yet)");
+ABSL_FLAG(std::string, threads, "1,2", "intra-op thread counts (GraphOptions.exec.num_threads)");
+ABSL_FLAG(bool, json, false, "one JSON object per line");
+ABSL_FLAG(double, budget_s, 1.0, "seconds of timed runs per row (at least 3 runs)");
+
+namespace tg::bench {
+namespace {
+
+constexpr uint64_t kSeed = 20240501;
+
+// GEMM gate blocks G of each cell (the FLOP count's factor).
+int Gates(const std::string& cell) {
+  if (cell == "rnn") return 1;
+  if (cell == "gru") return 3;
+  return 4;  // lstm, lnlstm
+}
+
+absl::StatusOr<AnyCell> MakeCell(const std::string& name, ParameterStore& store,
+                                 const BenchConfig& c) {
+  if (name == "rnn") {
+    TG_ASSIGN_OR_RETURN(RnnCell cell,
+                        RnnCell::Create(store, {.input_size = c.input, .hidden_size = c.hidden}));
+    return AnyCell(cell);
+  }
+  if (name == "lstm") {
+    TG_ASSIGN_OR_RETURN(LstmCell cell,
+                        LstmCell::Create(store, {.input_size = c.input, .hidden_size = c.hidden}));
+    return AnyCell(cell);
+  }
+  if (name == "gru") {
+    TG_ASSIGN_OR_RETURN(GruCell cell,
+                        GruCell::Create(store, {.input_size = c.input, .hidden_size = c.hidden}));
+    return AnyCell(cell);
+  }
+  TG_ASSIGN_OR_RETURN(
+      LayerNormLstmCell cell,
+      LayerNormLstmCell::Create(store, {.input_size = c.input, .hidden_size = c.hidden}));
+  return AnyCell(cell);
+}
+
+// Fixed inputs in [-1, 1): the same values on every run and machine.
+std::vector<float> FixedInputs(const BenchConfig& c) {
+  std::vector<float> xs(c.seq * c.batch * c.input);
+  for (size_t i = 0; i < xs.size(); ++i) {
+    xs[i] = static_cast<float>(std::sin(0.37 * static_cast<double>(i) + 0.1));
+  }
+  return xs;
+}
+
+absl::StatusOr<Timing> BenchEager(const BenchConfig& c, const std::string& cell_name, int threads,
+                                  const TimingOptions& timing) {
+  ParameterStore store({.seed = kSeed});
+  TG_ASSIGN_OR_RETURN(AnyCell cell, MakeCell(cell_name, store, c));
+  const std::vector<float> xs = FixedInputs(c);
+  Graph g({.mode = ExecMode::kEager, .exec = {.num_threads = threads}});
+  // One training iteration minus the optimizer: build, BPTT, zero the gradients.
+  auto iteration = [&]() -> absl::Status {
+    g.Clear();
+    Expr x = g.Input({c.seq, c.batch, c.input}, xs);
+    UnrollResult r = Unroll(g, cell, SplitSteps(x), cell.ZeroState(g, c.batch));
+    TG_RETURN_IF_ERROR(Backward(Sum(StackSteps(r.outputs))));
+    store.ZeroGrad();
+    return absl::OkStatus();
+  };
+  return TimeRuns(iteration, timing);
+}
+
+int Main() {
+  auto configs = ParseConfigs(absl::GetFlag(FLAGS_configs));
+  auto cells = ParseList(absl::GetFlag(FLAGS_cells), "cell", {"rnn", "lstm", "gru", "lnlstm"});
+  auto modes = ParseList(absl::GetFlag(FLAGS_modes), "mode", {"eager", "compiled"});
+  auto threads = ParseThreads(absl::GetFlag(FLAGS_threads));
+  for (const absl::Status& s :
+       {configs.status(), cells.status(), modes.status(), threads.status()}) {
+    if (!s.ok()) {
+      std::fprintf(stderr, "rnn_bench: %s\n", std::string(s.message()).c_str());
+      return 2;
+    }
+  }
+  const bool json = absl::GetFlag(FLAGS_json);
+  const TimingOptions timing = {.budget_s = absl::GetFlag(FLAGS_budget_s)};
+  // Peaks first, before any OpenMP pool exists to compete with the FMA threads.
+  for (int t : *threads) PeakGflops(t);
+  int failures = 0, rows = 0;
+  for (const std::string& mode : *modes) {
+    if (mode == "compiled") {
+      std::fprintf(stderr, "rnn_bench: mode 'compiled' not built yet; skipped\n");
+      continue;
+    }
+    for (const BenchConfig& c : *configs) {
+      for (const std::string& cell : *cells) {
+        for (int t : *threads) {
+          absl::StatusOr<Timing> result = BenchEager(c, cell, t, timing);
+          if (!result.ok()) {
+            std::fprintf(stderr, "rnn_bench: %s %s threads=%d: %s\n", c.name.c_str(), cell.c_str(),
+                         t, std::string(result.status().message()).c_str());
+            ++failures;
+            continue;
+          }
+          PrintRow({.bench = "rnn_bench",
+                    .config = c.name,
+                    .cell = cell,
+                    .mode = mode,
+                    .threads = t,
+                    .shape = &c,
+                    .gates = Gates(cell),
+                    .timing = *result,
+                    .rss_key = "tapegrad_peak_rss_mb"},
+                   json);
+          ++rows;
+        }
+      }
+    }
+  }
+  return failures > 0 ? 1 : (rows == 0 ? 3 : 0);
+}
+
+}  // namespace
+}  // namespace tg::bench
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  return tg::bench::Main();
+}
