@@ -65,15 +65,17 @@ class BackwardPass final : public GradSink {
     Graph::DeferredGuard deferred(&g_);
     for (NodeId v = loss.id(); v >= 0; --v) {
       if (!reach_[v] || slots_[v].state == GradSlot::State::kEmpty) continue;
-      const Node& n = g_.node(v);
-      if (n.op->is_leaf || n.op->vjp == nullptr) continue;
+      // Copies, not a Node reference: Read() and the rule add nodes, which may move them.
+      const OpDef* op = g_.node(v).op;
+      const int32_t node_scope = g_.node(v).scope;
+      if (op->is_leaf || op->vjp == nullptr) continue;
       if (slots_[v].root >= 0 && slots_[v].root != v) continue;  // a view: already in its base
       pending_start_ = g_.num_nodes();
       // Gradient nodes are named after what they differentiate: "step_3/lstm/mul_backward/mul".
-      auto scope = g_.EnterScope(g_.ChildScope(n.scope, BackwardScopeName(*n.op)));
-      records_.reserve(n.inputs.size());  // one allocation at most, even for a T-way concat
+      auto scope = g_.EnterScope(g_.ChildScope(node_scope, BackwardScopeName(*op)));
+      records_.reserve(g_.node(v).inputs.size());  // one allocation at most (a T-way concat)
       VjpContext ctx(g_, v, Read(v), *this);
-      n.op->vjp(ctx);
+      op->vjp(ctx);
       Flush();
       TG_RETURN_IF_ERROR(g_.RunPending());
     }
