@@ -61,13 +61,7 @@ State LayerNormLstmCell::ZeroState(Graph& g, int64_t batch) const {
 absl::StatusOr<PeepholeLstmCell> PeepholeLstmCell::Create(ParameterStore& store,
                                                           const PeepholeLstmCellOptions& o) {
   PeepholeLstmCell cell;
-  TG_ASSIGN_OR_RETURN(cell.weights_, RecurrentWeights::Create(store, {.prefix = o.prefix,
-                                                                      .layer = o.layer,
-                                                                      .reverse = o.reverse,
-                                                                      .gates = 4,
-                                                                      .input_size = o.input_size,
-                                                                      .hidden_size = o.hidden_size,
-                                                                      .dtype = o.dtype}));
+  TG_ASSIGN_OR_RETURN(cell.weights_, RecurrentWeights::Create(store, WeightsOptionsOf(o, 4)));
   const std::string s = Suffix(o.layer, o.reverse);
   auto peephole = [&](const char* name) {
     return GetOrAddParam(store, o.prefix + "." + name + s, {o.hidden_size},

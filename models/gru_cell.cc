@@ -8,13 +8,7 @@ namespace tg {
 absl::StatusOr<GruCell> GruCell::Create(ParameterStore& store, const GruCellOptions& options) {
   GruCell cell;
   TG_ASSIGN_OR_RETURN(cell.weights_,
-                      RecurrentWeights::Create(store, {.prefix = options.prefix,
-                                                       .layer = options.layer,
-                                                       .reverse = options.reverse,
-                                                       .gates = 3,
-                                                       .input_size = options.input_size,
-                                                       .hidden_size = options.hidden_size,
-                                                       .dtype = options.dtype}));
+                      RecurrentWeights::Create(store, WeightsOptionsOf(options, 3)));
   return cell;
 }
 

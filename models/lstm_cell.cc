@@ -27,13 +27,7 @@ absl::StatusOr<LstmCell> LstmCell::Create(ParameterStore& store, const LstmCellO
            .ok();
   LstmCell cell;
   TG_ASSIGN_OR_RETURN(cell.weights_,
-                      RecurrentWeights::Create(store, {.prefix = options.prefix,
-                                                       .layer = options.layer,
-                                                       .reverse = options.reverse,
-                                                       .gates = 4,
-                                                       .input_size = options.input_size,
-                                                       .hidden_size = options.hidden_size,
-                                                       .dtype = options.dtype}));
+                      RecurrentWeights::Create(store, WeightsOptionsOf(options, 4)));
   if (fresh && options.forget_bias != 0) {
     const int64_t h = options.hidden_size;
     AddToRange(cell.weights_.bias_ih, h, 2 * h, options.forget_bias);

@@ -43,13 +43,7 @@ Expr RecurrentWeights::HiddenProjection(Graph& g, Expr h) const {
 absl::StatusOr<RnnCell> RnnCell::Create(ParameterStore& store, const RnnCellOptions& options) {
   RnnCell cell;
   TG_ASSIGN_OR_RETURN(cell.weights_,
-                      RecurrentWeights::Create(store, {.prefix = options.prefix,
-                                                       .layer = options.layer,
-                                                       .reverse = options.reverse,
-                                                       .gates = 1,
-                                                       .input_size = options.input_size,
-                                                       .hidden_size = options.hidden_size,
-                                                       .dtype = options.dtype}));
+                      RecurrentWeights::Create(store, WeightsOptionsOf(options, 1)));
   cell.activation_ = options.activation;
   return cell;
 }

@@ -43,6 +43,19 @@ struct RecurrentWeights {
   DType dtype() const { return weight_hh.valid() ? weight_hh.dtype() : DType::kF32; }
 };
 
+// The weight options of any cell's options struct: every cell names its layer with the same
+// fields (input_size, hidden_size, prefix, layer, reverse, dtype).
+template <class CellOptions>
+RecurrentWeightsOptions WeightsOptionsOf(const CellOptions& o, int64_t gates) {
+  return {.prefix = o.prefix,
+          .layer = o.layer,
+          .reverse = o.reverse,
+          .gates = gates,
+          .input_size = o.input_size,
+          .hidden_size = o.hidden_size,
+          .dtype = o.dtype};
+}
+
 enum class RnnActivation { kTanh, kRelu };
 
 struct RnnCellOptions {

@@ -12,34 +12,35 @@
 
 namespace tg {
 
+namespace {
+
+// `o` with the layer fields every cell's options share copied from the spec.
+template <class CellOptions>
+CellOptions WithLayerOf(const CellSpec& s, CellOptions o = {}) {
+  o.input_size = s.input_size;
+  o.hidden_size = s.hidden_size;
+  o.prefix = s.prefix;
+  o.layer = s.layer;
+  o.reverse = s.reverse;
+  o.dtype = s.dtype;
+  return o;
+}
+
+}  // namespace
+
 absl::StatusOr<AnyCell> MakeCell(ParameterStore& store, const CellSpec& s) {
   switch (s.kind) {
     case CellKind::kRnnTanh:
     case CellKind::kRnnRelu:
       return RnnCell::Create(
-          store, {.input_size = s.input_size,
-                  .hidden_size = s.hidden_size,
-                  .prefix = s.prefix,
-                  .layer = s.layer,
-                  .reverse = s.reverse,
-                  .dtype = s.dtype,
-                  .activation =
-                      s.kind == CellKind::kRnnRelu ? RnnActivation::kRelu : RnnActivation::kTanh});
+          store, WithLayerOf<RnnCellOptions>(
+                     s, {.activation = s.kind == CellKind::kRnnRelu ? RnnActivation::kRelu
+                                                                    : RnnActivation::kTanh}));
     case CellKind::kLstm:
-      return LstmCell::Create(store, {.input_size = s.input_size,
-                                      .hidden_size = s.hidden_size,
-                                      .prefix = s.prefix,
-                                      .layer = s.layer,
-                                      .reverse = s.reverse,
-                                      .dtype = s.dtype,
-                                      .forget_bias = s.forget_bias});
+      return LstmCell::Create(store,
+                              WithLayerOf<LstmCellOptions>(s, {.forget_bias = s.forget_bias}));
     case CellKind::kGru:
-      return GruCell::Create(store, {.input_size = s.input_size,
-                                     .hidden_size = s.hidden_size,
-                                     .prefix = s.prefix,
-                                     .layer = s.layer,
-                                     .reverse = s.reverse,
-                                     .dtype = s.dtype});
+      return GruCell::Create(store, WithLayerOf<GruCellOptions>(s));
   }
   return absl::InvalidArgumentError("MakeCell: unknown cell kind");
 }
