@@ -1,0 +1,304 @@
+// char_lm: a character-level language model trained on any UTF-8 text (Moby-Dick by
+// default), with truncated BPTT across batches, validation bits per character on the held-out
+// tail, checkpoints (periodic and on Ctrl-C), --resume and temperature sampling.
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <numbers>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "autodiff/backward.h"
+#include "examples/char_lm/batches.h"
+#include "examples/char_lm/evaluate.h"
+#include "examples/char_lm/model.h"
+#include "examples/char_lm/run_info.h"
+#include "examples/common/csv_writer.h"
+#include "examples/common/interrupt.h"
+#include "examples/common/plot.h"
+#include "examples/common/progress.h"
+#include "examples/common/text_data.h"
+#include "graph/dot.h"
+#include "graph/status_macros.h"
+#include "models/checkpoint.h"
+#include "models/optimizers.h"
+#include "models/unroll.h"
+#include "ops/ops.h"
+
+ABSL_FLAG(std::string, data, "data/moby_dick.txt", "UTF-8 text to train on (scripts/fetch_data.sh fetches Moby-Dick)");
+ABSL_FLAG(std::string, cell, "lstm", "recurrent cell: lstm, gru, rnn (tanh) or lnlstm (layer-normalised LSTM)");
+ABSL_FLAG(int, layers, 1, "recurrent layers");
+ABSL_FLAG(int64_t, embedding, 64, "embedding size");
+ABSL_FLAG(int64_t, hidden, 256, "hidden size of each layer");
+ABSL_FLAG(double, dropout, 0, "dropout between layers");
+ABSL_FLAG(int64_t, seq, 100, "characters per update and stream (the BPTT horizon)");
+ABSL_FLAG(int64_t, batch, 32, "parallel streams per update");
+ABSL_FLAG(double, lr, 2e-3, "Adam learning rate");
+ABSL_FLAG(double, clip, 5, "global gradient-norm clipping");
+ABSL_FLAG(int, threads, 2, "threads for matrix products");
+ABSL_FLAG(double, minutes, 3, "training time budget in minutes (evaluation and checkpoints not counted)");
+ABSL_FLAG(int64_t, max_updates, 0, "stop after this many updates in all (0: no limit)");
+ABSL_FLAG(int64_t, eval_every, 500, "updates between validation scores (0: only at the end)");
+ABSL_FLAG(double, valid_fraction, 0.1, "the text's tail held out for validation");
+ABSL_FLAG(int64_t, valid_streams, 1, "score the held-out text as this many contiguous streams (1: one stream)");
+ABSL_FLAG(std::string, checkpoint, "", "checkpoint file (default <out_dir>/char_lm.safetensors)");
+ABSL_FLAG(double, checkpoint_minutes, 5, "minutes between checkpoints (one is also written at the end and on Ctrl-C)");
+ABSL_FLAG(bool, resume, false, "continue from --checkpoint (model shape and vocabulary come from it)");
+ABSL_FLAG(int64_t, sample, 300, "characters to sample at the end (0: none)");
+ABSL_FLAG(std::string, prime, "Call me", "text the sample starts from");
+ABSL_FLAG(double, temperature, 0.8, "sampling temperature (> 0; lower is more conservative)");
+ABSL_FLAG(uint64_t, seed, 1, "seed for initialisation and sampling");
+ABSL_FLAG(std::string, out_dir, "results/char_lm", "where the CSV learning curve, plots and checkpoint go");
+ABSL_FLAG(bool, plot, false, "write the learning curve as a PNG (needs gnuplot)");
+ABSL_FLAG(std::string, dot, "", "write the graph of one LSTM step and its backward in Graphviz DOT");
+ABSL_FLAG(double, expect_bpc_below, 0, "exit with status 1 unless the final validation bits/char is below this (tests)");
+
+namespace tg::examples {
+namespace {
+
+struct Data {
+  CharVocab vocab;
+  std::vector<int32_t> train, valid;
+};
+
+absl::StatusOr<Data> LoadData(const std::string& path, const std::string& saved_vocab) {
+  TG_ASSIGN_OR_RETURN(std::string text, LoadUtf8Text(path));
+  Data data;
+  if (saved_vocab.empty()) {
+    data.vocab = CharVocab::FromText(text);
+  } else {
+    TG_ASSIGN_OR_RETURN(data.vocab, CharVocab::Deserialize(saved_vocab));
+  }
+  TG_ASSIGN_OR_RETURN(std::vector<int32_t> ids, data.vocab.Encode(text));
+  const double fraction = absl::GetFlag(FLAGS_valid_fraction);
+  const auto split = static_cast<size_t>(static_cast<double>(ids.size()) * (1 - fraction));
+  data.train.assign(ids.begin(), ids.begin() + split);
+  data.valid.assign(ids.begin() + split, ids.end());
+  const int64_t need = absl::GetFlag(FLAGS_batch) * absl::GetFlag(FLAGS_seq) + 1;
+  if (static_cast<int64_t>(data.train.size()) < need || data.valid.size() < 2) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "'%s' is too short: %d training characters for batch x seq = %d, %d held out", path,
+        data.train.size(), need, data.valid.size()));
+  }
+  return data;
+}
+
+// The optimizer's step count, which a checkpoint restores: the number of updates done.
+int64_t UpdatesDone(Optimizer& optimizer) {
+  for (auto& [name, tensor] : optimizer.StateTensors()) {
+    if (name == "optimizer.step") return static_cast<int64_t>(*tensor.data<double>());
+  }
+  return 0;
+}
+
+double ToBits(double nats) { return nats / std::numbers::ln2; }
+
+class Trainer {
+ public:
+  Trainer(const Data& data, CharModel model, ParameterStore& store, Adam& adam, RunInfo info)
+      : data_(data), model_(std::move(model)), store_(store), adam_(adam), info_(std::move(info)),
+        batcher_(data.train, absl::GetFlag(FLAGS_batch), absl::GetFlag(FLAGS_seq)),
+        graph_({.exec = {.num_threads = absl::GetFlag(FLAGS_threads)}}) {}
+
+  absl::Status Run();
+
+ private:
+  absl::Status Update();
+  absl::StatusOr<double> Validate();
+  absl::Status Checkpoint(const std::string& why);
+
+  const Data& data_;
+  CharModel model_;
+  ParameterStore& store_;
+  Adam& adam_;
+  RunInfo info_;
+  StreamBatcher batcher_;
+  Graph graph_;
+  std::vector<HostState> carried_;
+  std::vector<int32_t> inputs_, targets_;
+  int64_t updates_ = 0;
+  double last_loss_ = 0;
+  double train_seconds_ = 0;  // this run's training time, excluding validation and checkpoints
+};
+
+absl::Status Trainer::Update() {
+  const int64_t chunk = updates_ % batcher_.chunks_per_epoch();
+  if (chunk == 0) carried_.clear();  // a new pass over the text starts from zero state
+  batcher_.Chunk(chunk, &inputs_, &targets_);
+  Graph& g = graph_;
+  g.Clear();
+  std::vector<State> initial;
+  for (const HostState& s : carried_) initial.push_back(FeedIn(g, s));
+  const int64_t steps = batcher_.steps(), batch = batcher_.batch();
+  CharModel::Output out = model_.Run(g, g.Input({steps, batch}, inputs_), initial, nullptr);
+  Expr loss = SoftmaxCrossEntropy(out.logits, g.Input({steps * batch}, targets_));
+  TG_RETURN_IF_ERROR(Backward(loss));
+  ClipGradNorm(store_, absl::GetFlag(FLAGS_clip));
+  TG_RETURN_IF_ERROR(adam_.Step());
+  store_.ZeroGrad();
+  TG_ASSIGN_OR_RETURN(last_loss_, loss.Scalar());
+  carried_.clear();
+  for (const State& s : out.final) {
+    TG_ASSIGN_OR_RETURN(HostState h, CopyOut(s));
+    carried_.push_back(std::move(h));
+  }
+  if (updates_ == 0 && !absl::GetFlag(FLAGS_dot).empty()) {
+    // One step of the first layer with its backward: the whole update has thousands of nodes.
+    TG_RETURN_IF_ERROR(WriteDot(g, absl::GetFlag(FLAGS_dot), {.title = "char_lm: one step and its backward",
+                                                              .only_scope = "l0/step_1"}));
+  }
+  ++updates_;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<double> Trainer::Validate() {
+  return BitsPerChar(model_, data_.valid, {.streams = absl::GetFlag(FLAGS_valid_streams),
+                                           .steps = absl::GetFlag(FLAGS_seq),
+                                           .num_threads = absl::GetFlag(FLAGS_threads)});
+}
+
+absl::Status Trainer::Checkpoint(const std::string& why) {
+  const std::string& path = absl::GetFlag(FLAGS_checkpoint);
+  info_.train_seconds += train_seconds_;
+  train_seconds_ = 0;
+  TG_RETURN_IF_ERROR(SaveRunInfo(path, info_));
+  TG_RETURN_IF_ERROR(SaveCheckpoint(path, store_, &adam_));
+  std::printf("checkpoint (%s): %s at update %lld\n", why.c_str(), path.c_str(),
+              static_cast<long long>(updates_));
+  return absl::OkStatus();
+}
+
+absl::Status Trainer::Run() {
+  const std::string out_dir = absl::GetFlag(FLAGS_out_dir);
+  const std::string curve_path = absl::StrCat(out_dir, "/curve.csv");
+  TG_ASSIGN_OR_RETURN(CsvWriter curve, CsvWriter::Open(curve_path, {"update", "train_seconds", "train_bpc", "valid_bpc"}));
+  updates_ = UpdatesDone(adam_);
+  const int64_t first_update = updates_;
+  const double budget = absl::GetFlag(FLAGS_minutes) * 60;
+  const int64_t max_updates = absl::GetFlag(FLAGS_max_updates);
+  const int64_t eval_every = absl::GetFlag(FLAGS_eval_every);
+  const double checkpoint_every = absl::GetFlag(FLAGS_checkpoint_minutes) * 60;
+  const double chars_per_update = static_cast<double>(batcher_.steps() * batcher_.batch());
+  Progress progress({.total = max_updates > 0 ? max_updates - first_update : 0,
+                     .budget_seconds = budget, .unit = "chars"});
+  std::printf("training %s: %lld parameters, vocabulary %lld, %zu training / %zu validation characters\n",
+              model_.options().cell.c_str(), static_cast<long long>(store_.num_elements()),
+              static_cast<long long>(data_.vocab.size()), data_.train.size(), data_.valid.size());
+  auto record = [&](double valid_bpc) -> absl::Status {
+    const double seconds = info_.train_seconds + train_seconds_;
+    progress.Print(absl::StrFormat("update %d  train %.3f  validation %.3f bits/char  (%s of training)",
+                                   updates_, ToBits(last_loss_), valid_bpc, FormatDuration(seconds)));
+    return curve.Row({static_cast<double>(updates_), seconds, ToBits(last_loss_), valid_bpc});
+  };
+
+  double since_checkpoint = 0;
+  while (train_seconds_ < budget && (max_updates == 0 || updates_ < max_updates)) {
+    if (InterruptRequested()) {
+      progress.Finish();
+      std::printf("interrupted\n");
+      break;
+    }
+    const auto start = std::chrono::steady_clock::now();
+    TG_RETURN_IF_ERROR(Update());
+    const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    train_seconds_ += took;
+    since_checkpoint += took;
+    progress.Update(updates_ - first_update, chars_per_update * static_cast<double>(updates_ - first_update),
+                    {{"bits/char", ToBits(last_loss_)}});
+    if (eval_every > 0 && updates_ % eval_every == 0) {
+      TG_ASSIGN_OR_RETURN(double valid_bpc, Validate());
+      TG_RETURN_IF_ERROR(record(valid_bpc));
+    }
+    if (since_checkpoint >= checkpoint_every) {
+      TG_RETURN_IF_ERROR(Checkpoint("periodic"));
+      since_checkpoint = 0;
+    }
+  }
+  progress.Finish();
+  const double run_seconds = train_seconds_;
+  std::printf("trained %lld updates in %.1f s: %.0f chars/s\n", static_cast<long long>(updates_ - first_update),
+              run_seconds, chars_per_update * static_cast<double>(updates_ - first_update) / std::max(run_seconds, 1e-9));
+  TG_RETURN_IF_ERROR(Checkpoint(InterruptRequested() ? "interrupted" : "final"));
+  TG_ASSIGN_OR_RETURN(double valid_bpc, Validate());
+  if (eval_every == 0 || updates_ % eval_every != 0) TG_RETURN_IF_ERROR(record(valid_bpc));
+
+  if (absl::GetFlag(FLAGS_plot)) {
+    const std::string png = absl::StrCat(out_dir, "/curve.png");
+    TG_RETURN_IF_ERROR(WritePlot({.png = png, .title = absl::StrCat("char_lm: ", model_.options().cell, " on ", absl::GetFlag(FLAGS_data)),
+                                  .xlabel = "update", .ylabel = "bits per character",
+                                  .series = {{.csv = curve_path, .x = "update", .y = "train_bpc", .title = "training batch"},
+                                             {.csv = curve_path, .x = "update", .y = "valid_bpc", .title = "validation", .style = "linespoints"}}}));
+    std::printf("plot: %s\n", png.c_str());
+  }
+  if (const int64_t n = absl::GetFlag(FLAGS_sample); n > 0) {
+    std::printf("sample (temperature %.2f):\n%s", absl::GetFlag(FLAGS_temperature), absl::GetFlag(FLAGS_prime).c_str());
+    TG_ASSIGN_OR_RETURN(std::string text,
+                        Sample(model_, data_.vocab, absl::GetFlag(FLAGS_prime),
+                               {.length = n, .temperature = absl::GetFlag(FLAGS_temperature),
+                                .seed = absl::GetFlag(FLAGS_seed), .num_threads = absl::GetFlag(FLAGS_threads)},
+                               [](const std::string& ch) { std::fputs(ch.c_str(), stdout); std::fflush(stdout); }));
+    std::printf("\n");
+  }
+  std::printf("validation: %.3f bits/char\n", valid_bpc);
+  const double expect = absl::GetFlag(FLAGS_expect_bpc_below);
+  if (expect > 0 && !(valid_bpc < expect)) {
+    return absl::FailedPreconditionError(absl::StrFormat("validation %.3f bits/char is not below %.3f", valid_bpc, expect));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Main() {
+  const std::string out_dir = absl::GetFlag(FLAGS_out_dir);
+  std::error_code ec;
+  std::filesystem::create_directories(out_dir, ec);
+  if (ec) return absl::InvalidArgumentError(absl::StrCat("cannot create --out_dir '", out_dir, "': ", ec.message()));
+  if (absl::GetFlag(FLAGS_checkpoint).empty()) {
+    absl::SetFlag(&FLAGS_checkpoint, absl::StrCat(out_dir, "/char_lm.safetensors"));
+  }
+  const std::string checkpoint = absl::GetFlag(FLAGS_checkpoint);
+  RunInfo info;
+  if (absl::GetFlag(FLAGS_resume)) {
+    TG_ASSIGN_OR_RETURN(info, LoadRunInfo(checkpoint));
+  } else {
+    info.model = {.cell = absl::GetFlag(FLAGS_cell), .num_layers = absl::GetFlag(FLAGS_layers),
+                  .embedding_dim = absl::GetFlag(FLAGS_embedding), .hidden_size = absl::GetFlag(FLAGS_hidden),
+                  .dropout = absl::GetFlag(FLAGS_dropout)};
+  }
+  TG_ASSIGN_OR_RETURN(Data data, LoadData(absl::GetFlag(FLAGS_data), info.vocab));
+  info.vocab = data.vocab.Serialize();
+  info.model.vocab_size = data.vocab.size();
+
+  ParameterStore store({.seed = absl::GetFlag(FLAGS_seed)});
+  TG_ASSIGN_OR_RETURN(CharModel model, CharModel::Create(store, info.model));
+  TG_ASSIGN_OR_RETURN(Adam adam, Adam::Create(store, {.learning_rate = absl::GetFlag(FLAGS_lr)}));
+  if (absl::GetFlag(FLAGS_resume)) {
+    TG_RETURN_IF_ERROR(LoadCheckpoint(checkpoint, store, &adam));
+    std::printf("resumed from %s at update %lld (%s of training so far)\n", checkpoint.c_str(),
+                static_cast<long long>(UpdatesDone(adam)), FormatDuration(info.train_seconds).c_str());
+  }
+  Trainer trainer(data, std::move(model), store, adam, std::move(info));
+  return trainer.Run();
+}
+
+}  // namespace
+}  // namespace tg::examples
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Trains a character-level language model on UTF-8 text and samples from it.\n"
+      "  scripts/fetch_data.sh && build/examples/char_lm --minutes=10\n"
+      "  build/examples/char_lm --resume --minutes=5        # continue from the checkpoint\n"
+      "  build/examples/char_lm --resume --max_updates=0 --sample=500 --prime=\"Call me\"");
+  absl::ParseCommandLine(argc, argv);
+  tg::examples::InstallInterruptHandler();
+  if (absl::Status s = tg::examples::Main(); !s.ok()) {
+    std::fprintf(stderr, "char_lm: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
+  return 0;
+}
