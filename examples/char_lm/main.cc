@@ -44,6 +44,7 @@ ABSL_FLAG(int, threads, 2, "threads for matrix products");
 ABSL_FLAG(double, minutes, 3, "training time budget in minutes (evaluation and checkpoints not counted)");
 ABSL_FLAG(int64_t, max_updates, 0, "stop after this many updates in all (0: no limit)");
 ABSL_FLAG(int64_t, eval_every, 500, "updates between validation scores (0: only at the end)");
+ABSL_FLAG(std::vector<std::string>, eval_at, {}, "also score validation after these update counts, e.g. 638,1050,2623,4846");
 ABSL_FLAG(double, valid_fraction, 0.1, "the text's tail held out for validation");
 ABSL_FLAG(int64_t, valid_streams, 1, "score the held-out text as this many contiguous streams (1: one stream)");
 ABSL_FLAG(std::string, checkpoint, "", "checkpoint file (default <out_dir>/char_lm.safetensors)");
@@ -97,6 +98,16 @@ int64_t UpdatesDone(Optimizer& optimizer) {
 }
 
 double ToBits(double nats) { return nats / std::numbers::ln2; }
+
+// Whether validation is scored after `updates` updates (--eval_every, --eval_at).
+bool EvaluateNow(int64_t updates) {
+  const int64_t every = absl::GetFlag(FLAGS_eval_every);
+  if (every > 0 && updates % every == 0) return true;
+  for (const std::string& at : absl::GetFlag(FLAGS_eval_at)) {
+    if (at == absl::StrCat(updates)) return true;
+  }
+  return false;
+}
 
 class Trainer {
  public:
@@ -181,7 +192,6 @@ absl::Status Trainer::Run() {
   const int64_t first_update = updates_;
   const double budget = absl::GetFlag(FLAGS_minutes) * 60;
   const int64_t max_updates = absl::GetFlag(FLAGS_max_updates);
-  const int64_t eval_every = absl::GetFlag(FLAGS_eval_every);
   const double checkpoint_every = absl::GetFlag(FLAGS_checkpoint_minutes) * 60;
   const double chars_per_update = static_cast<double>(batcher_.steps() * batcher_.batch());
   Progress progress({.total = max_updates > 0 ? max_updates - first_update : 0,
@@ -210,7 +220,7 @@ absl::Status Trainer::Run() {
     since_checkpoint += took;
     progress.Update(updates_ - first_update, chars_per_update * static_cast<double>(updates_ - first_update),
                     {{"bits/char", ToBits(last_loss_)}});
-    if (eval_every > 0 && updates_ % eval_every == 0) {
+    if (EvaluateNow(updates_)) {
       TG_ASSIGN_OR_RETURN(double valid_bpc, Validate());
       TG_RETURN_IF_ERROR(record(valid_bpc));
     }
@@ -225,7 +235,7 @@ absl::Status Trainer::Run() {
               run_seconds, chars_per_update * static_cast<double>(updates_ - first_update) / std::max(run_seconds, 1e-9));
   TG_RETURN_IF_ERROR(Checkpoint(InterruptRequested() ? "interrupted" : "final"));
   TG_ASSIGN_OR_RETURN(double valid_bpc, Validate());
-  if (eval_every == 0 || updates_ % eval_every != 0) TG_RETURN_IF_ERROR(record(valid_bpc));
+  if (!EvaluateNow(updates_)) TG_RETURN_IF_ERROR(record(valid_bpc));
 
   if (absl::GetFlag(FLAGS_plot)) {
     const std::string png = absl::StrCat(out_dir, "/curve.png");
