@@ -33,5 +33,10 @@ fetch_moby_dick() {
 
 fetch_moby_dick
 if [ "${1:-}" = "--sunspots" ]; then
-  scripts/fetch_sunspots.sh data/sunspots.csv
+  if ! command -v Rscript >/dev/null 2>&1; then  # R's datasets hold the series (~26 MB)
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update && $SUDO apt-get install -y --no-install-recommends r-base-core
+  fi
+  scripts/fetch_sunspots.sh data
 fi

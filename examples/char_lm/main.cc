@@ -9,8 +9,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "autodiff/backward.h"
@@ -19,6 +17,7 @@
 #include "examples/char_lm/model.h"
 #include "examples/char_lm/run_info.h"
 #include "examples/common/csv_writer.h"
+#include "examples/common/flags.h"
 #include "examples/common/interrupt.h"
 #include "examples/common/plot.h"
 #include "examples/common/progress.h"
@@ -299,12 +298,11 @@ absl::Status Main() {
 }  // namespace tg::examples
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "Trains a character-level language model on UTF-8 text and samples from it.\n"
+  tg::examples::ParseFlags(argc, argv, "char_lm",
+      "trains a character-level language model on UTF-8 text and samples from it.\n"
       "  scripts/fetch_data.sh && build/examples/char_lm --minutes=10\n"
       "  build/examples/char_lm --resume --minutes=5        # continue from the checkpoint\n"
       "  build/examples/char_lm --resume --max_updates=0 --sample=500 --prime=\"Call me\"");
-  absl::ParseCommandLine(argc, argv);
   tg::examples::InstallInterruptHandler();
   if (absl::Status s = tg::examples::Main(); !s.ok()) {
     std::fprintf(stderr, "char_lm: %s\n", std::string(s.message()).c_str());

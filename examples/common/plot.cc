@@ -67,7 +67,7 @@ absl::Status PlotScript(const PlotSpec& spec, std::string* script) {
   absl::StrAppend(&s, "set output ", Quoted(spec.png), "\n");
   absl::StrAppend(&s, "set title ", Quoted(spec.title), "\n");
   absl::StrAppend(&s, "set xlabel ", Quoted(spec.xlabel), "\nset ylabel ", Quoted(spec.ylabel), "\n");
-  absl::StrAppend(&s, "set grid\nset key top right\n");
+  absl::StrAppend(&s, "set grid\nset key ", spec.key, "\n");
   if (spec.logx) absl::StrAppend(&s, "set logscale x\n");
   if (spec.logy) absl::StrAppend(&s, "set logscale y\n");
   absl::StrAppend(&s, "plot ");

@@ -30,6 +30,7 @@ struct PlotSpec {
   std::string title = "";
   std::string xlabel = "";
   std::string ylabel = "";
+  std::string key = "top right";  // gnuplot legend placement: "bottom left", "outside", ...
   bool logx = false;
   bool logy = false;
   int width = 900, height = 540;
