@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "autodiff/backward.h"
@@ -44,6 +45,7 @@ ABSL_FLAG(double, minutes, 3, "training time budget in minutes (evaluation and c
 ABSL_FLAG(int64_t, max_updates, 0, "stop after this many updates in all (0: no limit)");
 ABSL_FLAG(int64_t, eval_every, 500, "updates between validation scores (0: only at the end)");
 ABSL_FLAG(std::vector<std::string>, eval_at, {}, "also score validation after these update counts, e.g. 638,1050,2623,4846");
+ABSL_FLAG(std::vector<std::string>, eval_at_minutes, {}, "also score validation when training time passes these minutes, e.g. 1,2,5");
 ABSL_FLAG(double, valid_fraction, 0.1, "the text's tail held out for validation");
 ABSL_FLAG(int64_t, valid_streams, 1, "score the held-out text as this many contiguous streams (1: one stream)");
 ABSL_FLAG(std::string, checkpoint, "", "checkpoint file (default <out_dir>/char_lm.safetensors)");
@@ -98,6 +100,15 @@ int64_t UpdatesDone(Optimizer& optimizer) {
 
 double ToBits(double nats) { return nats / std::numbers::ln2; }
 
+// Whether training time crossed one of --eval_at_minutes during the last update.
+bool PassedMinuteMark(double before_seconds, double after_seconds) {
+  for (const std::string& at : absl::GetFlag(FLAGS_eval_at_minutes)) {
+    double minutes = 0;
+    if (absl::SimpleAtod(at, &minutes) && before_seconds < minutes * 60 && after_seconds >= minutes * 60) return true;
+  }
+  return false;
+}
+
 // Whether validation is scored after `updates` updates (--eval_every, --eval_at).
 bool EvaluateNow(int64_t updates) {
   const int64_t every = absl::GetFlag(FLAGS_eval_every);
@@ -134,6 +145,7 @@ class Trainer {
   int64_t updates_ = 0;
   double last_loss_ = 0;
   double train_seconds_ = 0;  // this run's training time, excluding validation and checkpoints
+  double earlier_seconds_ = 0;  // training time of the runs this one resumed
 };
 
 absl::Status Trainer::Update() {
@@ -174,8 +186,7 @@ absl::StatusOr<double> Trainer::Validate() {
 
 absl::Status Trainer::Checkpoint(const std::string& why) {
   const std::string& path = absl::GetFlag(FLAGS_checkpoint);
-  info_.train_seconds += train_seconds_;
-  train_seconds_ = 0;
+  info_.train_seconds = earlier_seconds_ + train_seconds_;
   TG_RETURN_IF_ERROR(SaveRunInfo(path, info_));
   TG_RETURN_IF_ERROR(SaveCheckpoint(path, store_, &adam_));
   std::printf("checkpoint (%s): %s at update %lld\n", why.c_str(), path.c_str(),
@@ -188,6 +199,7 @@ absl::Status Trainer::Run() {
   const std::string curve_path = absl::StrCat(out_dir, "/curve.csv");
   TG_ASSIGN_OR_RETURN(CsvWriter curve, CsvWriter::Open(curve_path, {"update", "train_seconds", "train_bpc", "valid_bpc"}));
   updates_ = UpdatesDone(adam_);
+  earlier_seconds_ = info_.train_seconds;
   const int64_t first_update = updates_;
   const double budget = absl::GetFlag(FLAGS_minutes) * 60;
   const int64_t max_updates = absl::GetFlag(FLAGS_max_updates);
@@ -199,7 +211,7 @@ absl::Status Trainer::Run() {
               model_.options().cell.c_str(), static_cast<long long>(store_.num_elements()),
               static_cast<long long>(data_.vocab.size()), data_.train.size(), data_.valid.size());
   auto record = [&](double valid_bpc) -> absl::Status {
-    const double seconds = info_.train_seconds + train_seconds_;
+    const double seconds = earlier_seconds_ + train_seconds_;
     progress.Print(absl::StrFormat("update %d  train %.3f  validation %.3f bits/char  (%s of training)",
                                    updates_, ToBits(last_loss_), valid_bpc, FormatDuration(seconds)));
     return curve.Row({static_cast<double>(updates_), seconds, ToBits(last_loss_), valid_bpc});
@@ -219,7 +231,7 @@ absl::Status Trainer::Run() {
     since_checkpoint += took;
     progress.Update(updates_ - first_update, chars_per_update * static_cast<double>(updates_ - first_update),
                     {{"bits/char", ToBits(last_loss_)}});
-    if (EvaluateNow(updates_)) {
+    if (EvaluateNow(updates_) || PassedMinuteMark(earlier_seconds_ + train_seconds_ - took, earlier_seconds_ + train_seconds_)) {
       TG_ASSIGN_OR_RETURN(double valid_bpc, Validate());
       TG_RETURN_IF_ERROR(record(valid_bpc));
     }
