@@ -11,7 +11,6 @@
 #include "absl/flags/flag.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
@@ -160,6 +159,7 @@ absl::Status Plot(const std::string& dir, const std::string& title, int64_t wind
                     .title = absl::StrCat(title, ": forecasts on the test tail"),
                     .xlabel = "sample",
                     .ylabel = "value",
+                    .key = "outside bottom center horizontal",
                     .series = {{.csv = csv, .x = "index", .y = "truth", .title = "truth"},
                                {.csv = csv, .x = "index", .y = "lstm", .title = "LSTM"},
                                {.csv = csv, .x = "index", .y = "linear_ar",
