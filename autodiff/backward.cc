@@ -1,5 +1,6 @@
 #include "autodiff/backward.h"
 
+#include <cstddef>
 #include <optional>
 
 #include "absl/container/flat_hash_map.h"
@@ -23,11 +24,14 @@ struct GradSlot {
   Tensor buffer;     // kOwned: the buffer contributions add into
   NodeId root = -1;  // kOwned: the slot that owns the memory (itself, or a view's base)
   NodeId writer = -1;  // pending node that writes (not adds) the owned buffer, if any
+  std::byte* held = nullptr;      // the arena block this slot keeps alive (see Keep)
+  std::byte* released = nullptr;  // the block it let go of in this step, if any
 };
 
 class BackwardPass final : public GradSink {
  public:
-  BackwardPass(Graph& g, BackwardOptions options) : g_(g), options_(options) {}
+  BackwardPass(Graph& g, BackwardOptions options)
+      : g_(g), options_(options), recycle_(!options.create_graph && options.reuse_buffers) {}
 
   // Differentiates `loss` with respect to `wrt` (node ids), or to every parameter when
   // `sink_params` is set (their gradients then land in the store).
@@ -47,6 +51,7 @@ class BackwardPass final : public GradSink {
           g_.NodeLabel(loss.id())));
     }
     end_ = loss.id() + 1;
+    wrt_ = wrt;
     slots_.assign(end_, GradSlot{});
     MarkReach(loss.id(), wrt, sink_params);
     if (!reach_[loss.id()]) return absl::OkStatus();  // nothing upstream wants a gradient
@@ -77,7 +82,9 @@ class BackwardPass final : public GradSink {
       VjpContext ctx(g_, v, Read(v), *this);
       op->vjp(ctx);
       Flush();
+      if (recycle_) AssignBuffers();
       TG_RETURN_IF_ERROR(g_.RunPending());
+      if (recycle_) ReleaseDead(v);
     }
     if (sink_params && options_.create_graph) SinkParamsByValue();
     return g_.RunPending();
@@ -92,6 +99,17 @@ class BackwardPass final : public GradSink {
     }
     if (!s.expr.valid()) s.expr = g_.AliasLeaf(s.buffer);
     return s.expr;
+  }
+
+  // The gradient of x handed to the caller. Without create_graph it is a leaf over the
+  // gradient's memory: the nodes that computed it may have had their inputs recycled, so they
+  // must not be differentiated again (as in PyTorch, such a gradient does not require grad).
+  Expr Result(NodeId x) {
+    Expr e = Read(x);
+    const Node& n = g_.node(e.id());
+    if (options_.create_graph || n.op->is_leaf || n.poisoned || !n.ran) return e;
+    const Tensor value = n.value;  // a copy: AliasLeaf adds a node
+    return g_.AliasLeaf(value);
   }
 
   bool Wants(NodeId id) const override { return id < end_ && reach_[id]; }
@@ -162,11 +180,7 @@ class BackwardPass final : public GradSink {
     s.writer = writer;
   }
 
-  Tensor Allocate(NodeId v) {
-    const TensorType& t = g_.node(v).type;
-    return Tensor(g_.arena().Allocate(SizeOf(t.dtype) * t.shape.num_elements()), t.dtype,
-                  t.shape);
-  }
+  Tensor Allocate(NodeId v) { return NewBuffer(g_.node(v).type); }
 
   // Makes slot v own a buffer that further contributions can add into.
   void EnsureOwned(NodeId v) {
@@ -191,9 +205,7 @@ class BackwardPass final : public GradSink {
     if (n.op->view == nullptr || n.inputs.empty() || !n.op->Differentiable(0)) return {};
     NodeId base = n.inputs[0];
     if (!reach_[base]) return {};
-    absl::InlinedVector<TensorType, 3> types;
-    for (NodeId in : n.inputs) types.push_back(g_.node(in).type);
-    std::optional<int64_t> offset = n.op->view(n.attrs, types);
+    std::optional<int64_t> offset = ViewOffset(v);
     if (!offset.has_value()) return {};
     view_offset_ = *offset;
     return base;
@@ -289,6 +301,93 @@ class BackwardPass final : public GradSink {
     }
   }
 
+  // ---- Recycling gradient memory (not with create_graph) ----
+  // Every buffer this pass's nodes need is an arena block (a recycled one of the same size
+  // when one is free). A block stays alive while a slot keeps it: an owned slot its buffer, a
+  // borrowed slot the block its expr's value lies in (views included: blocks are found by
+  // address). Nothing else can read a block once a step's nodes have run, since later steps
+  // reach gradients only through Read(slot). Forward values and the store's gradients are
+  // not blocks, so they are never recycled.
+  Tensor NewBuffer(const TensorType& t) {
+    const size_t bytes = SizeOf(t.dtype) * static_cast<size_t>(t.shape.num_elements());
+    void* p = recycle_ ? g_.arena().AllocateBlock(bytes).data : g_.arena().Allocate(bytes);
+    return Tensor(p, t.dtype, t.shape);
+  }
+
+  // The element offset in input 0 if node v's output is a view of it (the executor then
+  // allocates nothing for it).
+  std::optional<int64_t> ViewOffset(NodeId v) const {
+    const Node& n = g_.node(v);
+    if (n.op->view == nullptr || n.inputs.empty()) return {};
+    absl::InlinedVector<TensorType, 3> types;
+    for (NodeId in : n.inputs) types.push_back(g_.node(in).type);
+    return n.op->view(n.attrs, types);
+  }
+
+  // Gives every new node that would allocate its output a buffer from NewBuffer, so that
+  // what the executor would allocate reuses dead blocks too.
+  void AssignBuffers() {
+    for (NodeId id = pending_start_; id < g_.num_nodes(); ++id) {
+      const Node& n = g_.node(id);
+      if (n.ran || n.poisoned || n.op->is_leaf || n.value.has_data() || ViewOffset(id)) continue;
+      Tensor buffer = NewBuffer(n.type);
+      g_.mutable_node(id).value = buffer;
+    }
+  }
+
+  // Makes slot x keep the block its gradient lies in, and no other. The block it let go of
+  // is only noted: it may be the one another slot is about to keep.
+  void Keep(NodeId x) {
+    GradSlot& s = slots_[x];
+    const void* p = s.state == GradSlot::State::kOwned      ? s.buffer.raw()
+                    : s.state == GradSlot::State::kBorrowed ? g_.node(s.expr.id()).value.raw()
+                                                            : nullptr;
+    Arena::Block* b = g_.arena().FindBlock(p);
+    std::byte* held = b == nullptr ? nullptr : b->data;
+    if (held == s.held) return;
+    if (b != nullptr) ++b->refs;
+    if (s.held != nullptr) --g_.arena().FindBlock(s.held)->refs;
+    s.released = s.held;
+    s.held = held;
+  }
+
+  void RecycleIfDead(const void* p) {
+    Arena::Block* b = g_.arena().FindBlock(p);
+    if (b != nullptr && b->refs == 0 && !b->free) g_.arena().Recycle(*b);
+  }
+
+  // Gradients handed back to the caller (and the base buffers they are views of) outlive
+  // the pass.
+  bool Returned(NodeId v) const {
+    for (const Expr& x : wrt_) {
+      if (x.id() == v || (x.id() < end_ && slots_[x.id()].root == v)) return true;
+    }
+    return false;
+  }
+
+  // Step v's nodes have all run. The slots it fed keep what they now hold (a view's memory
+  // is kept by its base's slot); v's own gradient has been read for the last time (every
+  // consumer of v came later on the tape, so was walked earlier); blocks nothing keeps, the
+  // step's intermediates included, go back to the arena.
+  void ReleaseDead(NodeId v) {
+    auto keeper = [&](NodeId x) { return slots_[x].root >= 0 ? slots_[x].root : x; };
+    for (const Record& r : flushing_) Keep(keeper(r.target));
+    for (const Record& r : flushing_) {
+      GradSlot& s = slots_[keeper(r.target)];
+      RecycleIfDead(s.released);
+      s.released = nullptr;
+    }
+    GradSlot& s = slots_[v];
+    if (s.held != nullptr && !Returned(v)) {
+      --g_.arena().FindBlock(s.held)->refs;
+      RecycleIfDead(s.held);
+      s.held = nullptr;
+    }
+    for (NodeId id = pending_start_; id < g_.num_nodes(); ++id) {
+      RecycleIfDead(g_.node(id).value.raw());
+    }
+  }
+
   // With create_graph, parameter gradients are Exprs: add their values into the store.
   void SinkParamsByValue() {
     for (NodeId v = 0; v < end_; ++v) {
@@ -304,6 +403,8 @@ class BackwardPass final : public GradSink {
 
   Graph& g_;
   BackwardOptions options_;
+  bool recycle_;
+  absl::Span<const Expr> wrt_;
   NodeId end_ = 0;
   NodeId pending_start_ = 0;
   int64_t view_offset_ = 0;
@@ -345,7 +446,7 @@ absl::StatusOr<std::vector<Expr>> Backward(Expr loss, absl::Span<const Expr> wrt
     if (x.id() > loss.id()) {
       grads.push_back(g->Fill(x.shape(), 0.0, x.dtype()));
     } else {
-      grads.push_back(pass.Read(x.id()));
+      grads.push_back(pass.Result(x.id()));
     }
   }
   TG_RETURN_IF_ERROR(g->RunPending());

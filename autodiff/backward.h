@@ -13,8 +13,12 @@ namespace tg {
 
 struct BackwardOptions {
   // Build the gradients as ordinary, differentiable nodes (summed with Add) so that they can
-  // be differentiated again. Off: gradients accumulate in place into one buffer per tensor.
+  // be differentiated again. Off: gradients accumulate in place into one buffer per tensor,
+  // and a gradient buffer is reused for later gradients once nothing can read it any more
+  // (forward values, returned gradients and the store's gradients are never reused).
   bool create_graph = false;
+  // Without create_graph: reuse dead gradient buffers (above). Off only to compare against.
+  bool reuse_buffers = true;
 };
 
 // Adds d loss / d p into the gradient of every parameter (not frozen) that `loss` depends on;
@@ -24,7 +28,8 @@ absl::Status Backward(Expr loss, BackwardOptions options = {});
 
 // Returns d loss / d x for each x in `wrt` (inputs made with requires_grad, parameters or any
 // intermediate node of the same graph; zeros where loss does not depend on x). Parameter
-// gradients in the store are left untouched.
+// gradients in the store are left untouched. Without create_graph the returned gradients are
+// leaves (they do not require a gradient themselves); they stay valid until Graph::Clear().
 absl::StatusOr<std::vector<Expr>> Backward(Expr loss, absl::Span<const Expr> wrt,
                                            BackwardOptions options = {});
 

@@ -37,6 +37,39 @@ void Arena::Reset() {
   current_ = 0;
   offset_ = 0;
   used_ = 0;
+  blocks_.clear();
+  for (auto& [size, free] : free_) free.clear();
+}
+
+Arena::Block& Arena::AllocateBlock(size_t bytes) {
+  bytes = RoundUp64(std::max<size_t>(bytes, 1));
+  std::vector<std::byte*>& free = free_[bytes];
+  if (!free.empty()) {
+    Block* b = FindBlock(free.back());
+    free.pop_back();
+    b->free = false;
+    b->refs = 0;
+    return *b;
+  }
+  auto* p = static_cast<std::byte*>(Allocate(bytes));
+  auto it = std::lower_bound(blocks_.begin(), blocks_.end(), p,
+                             [](const Block& b, const std::byte* q) { return b.data < q; });
+  return *blocks_.insert(it, Block{.data = p, .bytes = bytes});
+}
+
+Arena::Block* Arena::FindBlock(const void* p) {
+  const auto* q = static_cast<const std::byte*>(p);
+  if (q == nullptr) return nullptr;
+  auto it = std::upper_bound(blocks_.begin(), blocks_.end(), q,
+                             [](const std::byte* a, const Block& b) { return a < b.data; });
+  if (it == blocks_.begin()) return nullptr;
+  --it;
+  return q < it->data + it->bytes ? &*it : nullptr;
+}
+
+void Arena::Recycle(Block& b) {
+  b.free = true;
+  free_[b.bytes].push_back(b.data);
 }
 
 size_t Arena::capacity_bytes() const {

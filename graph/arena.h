@@ -2,11 +2,17 @@
 // aligned. Reset() rewinds without returning memory, and folds several chunks into one
 // of their total size, so a training loop that clears its graph each step stops
 // allocating after the first step or two.
+//
+// Blocks are for memory that dies before Reset (Backward's gradient buffers): the caller says
+// when one is dead (Recycle) and AllocateBlock hands it out again for the same size. Plain
+// Allocate never takes recycled memory, so forward values are never reused.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "graph/tensor.h"
 
 namespace tg {
@@ -18,7 +24,23 @@ class Arena {
   Arena& operator=(const Arena&) = delete;
 
   void* Allocate(size_t bytes);
-  void Reset();
+  void Reset();  // also forgets all blocks and the free lists
+
+  // A block is found again by any address inside it (views). `refs` is for the caller to
+  // count with (Backward: the gradient slots keeping it); the arena only resets it.
+  struct Block {
+    std::byte* data = nullptr;
+    size_t bytes = 0;  // rounded up to 64
+    int32_t refs = 0;
+    bool free = false;  // on the free list
+  };
+  // A recycled block of this (rounded) size if there is one, else a new one; refs is 0.
+  // Block references and pointers are good until the next AllocateBlock or Reset.
+  Block& AllocateBlock(size_t bytes);
+  // The block address p lies in, or nullptr (memory from Allocate, or not the arena's).
+  Block* FindBlock(const void* p);
+  // b is dead: AllocateBlock may hand it out again.
+  void Recycle(Block& b);
 
   size_t capacity_bytes() const;       // bytes held from the system
   size_t used_bytes() const { return used_; }  // bytes handed out since the last Reset
@@ -34,6 +56,11 @@ class Arena {
   size_t offset_ = 0;   // bytes used in chunks_[current_]
   size_t used_ = 0;
   size_t min_chunk_;
+  std::vector<Block> blocks_;  // sorted by address
+  // Exact size classes: a BPTT loop asks for the same sizes every step. LIFO, so the block
+  // handed out is the one most likely still in cache. Reset() empties the lists but keeps
+  // their memory, so steady state allocates nothing here.
+  absl::flat_hash_map<size_t, std::vector<std::byte*>> free_;
 };
 
 }  // namespace tg

@@ -4,6 +4,8 @@
 
 #include "autodiff/grad_check.h"
 #include "gtest/gtest.h"
+#include "models/lstm_cell.h"
+#include "models/unroll.h"
 #include "ops/ops.h"
 
 namespace tg {
@@ -179,6 +181,116 @@ TEST(BackwardTest, GradientMemoryGrowsWithActivationsNotWithCopiesOfWeights) {
   EXPECT_LT(b64, 64 * weight_bytes / 8) << b64;
   // Linear in T: doubling the steps at most about doubles the bytes (no T^2 term).
   EXPECT_LT(b64, 2 * b32 + weight_bytes) << b32 << " " << b64;
+}
+
+// Arena bytes of Backward(loss, {x}) for a tanh RNN h_t = tanh(x_t U + h_{t-1} W) of T steps,
+// batch B, hidden H (input size H too).
+struct RnnBackwardBytes {
+  size_t arena = 0;   // growth of the arena's used bytes during Backward
+  size_t step = 0;    // bytes of one [B,H] gradient
+  size_t x_grad = 0;  // bytes of dx [T,B,H] (returned, so kept)
+};
+RnnBackwardBytes TanhRnnBackwardBytes(int T, bool reuse) {
+  const int B = 4, H = 64;
+  ParameterStore store({.seed = 3});
+  Parameter w = *store.Add("w", {H, H}, Init::Orthogonal(0.9));
+  Parameter u = *store.Add("u", {H, H}, Init::GlorotUniform());
+  Graph g;
+  std::vector<float> xv(T * B * H, 0.25f);
+  Expr x = g.Input({T, B, H}, xv, {.requires_grad = true});
+  Expr h = g.Fill({B, H}, 0.0);
+  for (Expr step : Split(x, T, 0)) {
+    h = Tanh(MatMul(Reshape(step, {B, H}), g.Param(u)) + MatMul(h, g.Param(w)));
+  }
+  Expr loss = Sum(h);
+  const size_t before = g.arena().used_bytes();
+  EXPECT_TRUE(Backward(loss, {x}, {.reuse_buffers = reuse}).ok());
+  return {.arena = g.arena().used_bytes() - before,
+          .step = B * H * sizeof(float),
+          .x_grad = T * B * H * sizeof(float)};
+}
+
+// Backward frees each gradient buffer once nothing can read it, so BPTT's gradient memory is
+// one step's worth, not T steps'. Each step t needs two fresh [B,H] buffers: the tanh
+// derivative product g_t * (1 - h_t^2) and dh_{t-1} (dx_t lands in dx's own buffer). Kept
+// until the end, that is >= 2 T [B,H] besides dx. With reuse, at most three [B,H] gradients
+// are alive at once (dh_t, its tanh product, dh_{t-1}), so the arena grows by dx, at most
+// three [B,H] and the loss's seed (one 64-byte block): independent of T, and for T = 64 over
+// 30x below 2 T [B,H]. The bound allows four.
+TEST(BackwardTest, GradientBuffersAreReusedSoBpttMemoryDoesNotGrowWithT) {
+  for (int T : {16, 64}) {
+    RnnBackwardBytes with = TanhRnnBackwardBytes(T, /*reuse=*/true);
+    EXPECT_LE(with.arena, with.x_grad + 4 * with.step + 64) << "T=" << T;
+    RnnBackwardBytes without = TanhRnnBackwardBytes(T, /*reuse=*/false);
+    EXPECT_GE(without.arena, without.x_grad + 2 * T * without.step) << "T=" << T;
+  }
+}
+
+// Everything Backward can hand out, as host vectors: parameter gradients from the store,
+// returned gradients (for x and for views of an intermediate) and the forward values, which
+// are read after Backward.
+std::vector<std::vector<float>> LstmResults(bool reuse) {
+  const int T = 24, B = 3, I = 5, H = 8;
+  ParameterStore store({.seed = 4});
+  LstmCell cell = *LstmCell::Create(store, {.input_size = I, .hidden_size = H});
+  std::vector<float> xv(T * B * I), zv(T * B * I);
+  for (size_t i = 0; i < xv.size(); ++i) {
+    xv[i] = static_cast<float>(std::sin(0.7 * static_cast<double>(i)));
+    zv[i] = static_cast<float>(std::cos(0.3 * static_cast<double>(i)));
+  }
+  std::vector<std::vector<float>> out;
+  Graph g;
+  // z's tanh comes first on the tape, so its derivative is allocated last in Backward: a
+  // [T,B,I] buffer, the size of y's gradient. y's gradient must survive it, because the
+  // returned gradients of y's steps are views of it.
+  Expr z = g.Input({T, B, I}, zv, {.requires_grad = true});
+  Expr a = Tanh(z);
+  Expr x = g.Input({T, B, I}, xv, {.requires_grad = true});
+  Expr y = Tanh(x);
+  std::vector<Expr> steps = SplitSteps(y);
+  UnrollResult r = Unroll(g, cell, steps, cell.ZeroState(g, B));
+  Expr loss = Sum(StackSteps(r.outputs)) + Sum(a * a);
+  auto forward = [&] {
+    std::vector<std::vector<float>> values;
+    for (Expr e : {loss, r.outputs[3], r.final.c, y}) values.push_back(*e.ToVector<float>());
+    return values;
+  };
+  const std::vector<std::vector<float>> forward_before = forward();
+  EXPECT_TRUE(Backward(loss, {.reuse_buffers = reuse}).ok());
+  auto grads = Backward(loss, {x, steps[2], steps[T - 1], z}, {.reuse_buffers = reuse});
+  EXPECT_TRUE(grads.ok()) << grads.status();
+  if (!grads.ok()) return out;
+  for (Expr e : *grads) out.push_back(*e.ToVector<float>());
+  for (const Parameter& p : store.parameters()) {
+    std::span<float> gr = p.grad().span<float>();
+    out.emplace_back(gr.begin(), gr.end());
+  }
+  EXPECT_EQ(forward(), forward_before);  // forward values are never reused
+  return out;
+}
+
+// Reuse changes where gradients live, never what they are: the same bits as without it.
+TEST(BackwardTest, ReusedGradientBuffersGiveExactlyTheSameGradients) {
+  std::vector<std::vector<float>> with = LstmResults(true), without = LstmResults(false);
+  ASSERT_EQ(with.size(), without.size());
+  for (size_t k = 0; k < with.size(); ++k) EXPECT_EQ(with[k], without[k]) << "result " << k;
+}
+
+// A longer recurrence than the op samples, with dx and dW both returned, against finite
+// differences (float64).
+TEST(BackwardTest, TanhRnnOf24StepsWithReuseMatchesFiniteDifferences) {
+  const int T = 24, B = 2, H = 3;
+  GradCheckInput x{.shape = {T, B, H}}, w{.shape = {H, H}};
+  for (int i = 0; i < T * B * H; ++i) x.values.push_back(std::sin(0.9 * i));
+  for (int i = 0; i < H * H; ++i) w.values.push_back(0.4 * std::cos(1.3 * i));
+  absl::Status s = CheckGradients(
+      [&](Graph& g, absl::Span<const Expr> in) {
+        Expr h = g.Fill({B, H}, 0.0, DType::kF64);
+        for (Expr step : Split(in[0], T, 0)) h = Tanh(Reshape(step, {B, H}) + MatMul(h, in[1]));
+        return Sum(h * h);
+      },
+      {x, w}, {.max_coords_per_input = 1000});
+  EXPECT_TRUE(s.ok()) << s;
 }
 
 }  // namespace

@@ -37,6 +37,25 @@ TEST(ArenaTest, AlignsAndReusesItsMemoryAfterReset) {
   EXPECT_EQ(arena.capacity_bytes(), capacity);
 }
 
+TEST(ArenaTest, RecycledBlocksComeBackForTheSameSizeOnly) {
+  Arena arena(1024);
+  Arena::Block& a = arena.AllocateBlock(100);  // rounded to 128
+  std::byte* data = a.data;
+  EXPECT_EQ(a.bytes, 128u);
+  EXPECT_EQ(arena.FindBlock(data + 127), &a);  // found by any address inside it
+  EXPECT_EQ(arena.FindBlock(arena.Allocate(128)), nullptr);  // plain memory is no block
+  arena.Recycle(*arena.FindBlock(data));
+  EXPECT_NE(arena.AllocateBlock(256).data, data);  // another size class
+  size_t used = arena.used_bytes();
+  EXPECT_EQ(arena.AllocateBlock(128).data, data);  // 100 and 128 share a class
+  EXPECT_EQ(arena.used_bytes(), used);             // reuse does not bump
+  arena.Recycle(*arena.FindBlock(data));
+  arena.Reset();  // forgets the free list: its memory is rewound with the rest
+  EXPECT_EQ(arena.FindBlock(data), nullptr);
+  arena.AllocateBlock(128);
+  EXPECT_EQ(arena.used_bytes(), 128u);
+}
+
 TEST(GraphTest, ReadsValuesBackAsTypedVectors) {
   Graph g;
   std::vector<float> v = {1, 2, 3};
