@@ -1,6 +1,10 @@
-// Single-thread GEMM throughput. float shapes above the small-product
-// threshold run oneDNN's sgemm; the tiny ones run our xsimd kernels.
+// GEMM throughput (wall time). float shapes above the small-product threshold
+// run oneDNN's sgemm; the tiny ones run our xsimd kernels. thr > 1 splits C
+// across ThreadPool::Shared() (thread_pool.h). BM_OmpSgemm is the path this
+// replaced, for comparison: one dnnl_sgemm call parallelised by OpenMP.
 #include <benchmark/benchmark.h>
+#include <dnnl.h>
+#include <omp.h>
 
 #include <cstdint>
 #include <vector>
@@ -10,47 +14,91 @@
 namespace tg::kernels {
 namespace {
 
+// Args are (M, K, N, trans_a, trans_b, threads).
 template <class T>
-void BM_Gemm(benchmark::State& state) {
+GemmArgs Setup(const benchmark::State& state, std::vector<T>& a,
+               std::vector<T>& b, std::vector<T>& c) {
   const int64_t m = state.range(0), k = state.range(1), n = state.range(2);
-  const bool trans_b = state.range(3) != 0;
-  std::vector<T> a(m * k), b(k * n), c(m * n);
+  const bool trans_a = state.range(3) != 0, trans_b = state.range(4) != 0;
+  a.resize(m * k), b.resize(k * n), c.resize(m * n);
   for (size_t i = 0; i < a.size(); ++i)
     a[i] = static_cast<T>((i % 7) * 0.25 - 0.75);
   for (size_t i = 0; i < b.size(); ++i)
     b[i] = static_cast<T>((i % 5) * 0.125 - 0.25);
-  SetGemmThreads(1);
-  const GemmArgs g{.trans_b = trans_b,
-                   .m = m,
-                   .n = n,
-                   .k = k,
-                   .lda = k,
-                   .ldb = trans_b ? k : n,
-                   .ldc = n};
+  return {.trans_a = trans_a,
+          .trans_b = trans_b,
+          .m = m,
+          .n = n,
+          .k = k,
+          .lda = trans_a ? m : k,
+          .ldb = trans_b ? k : n,
+          .ldc = n,
+          .threads = static_cast<int>(state.range(5))};
+}
+
+void SetCounters(benchmark::State& state, const GemmArgs& g) {
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      2.0 * g.m * g.n * g.k, benchmark::Counter::kIsIterationInvariantRate,
+      benchmark::Counter::kIs1000);
+}
+
+template <class T>
+void BM_Gemm(benchmark::State& state) {
+  std::vector<T> a, b, c;
+  const GemmArgs g = Setup(state, a, b, c);
   for (auto _ : state) {
     Gemm(g, a.data(), b.data(), c.data());
     benchmark::DoNotOptimize(c.data());
     benchmark::ClobberMemory();
   }
-  state.counters["GFLOP/s"] = benchmark::Counter(
-      2.0 * m * n * k, benchmark::Counter::kIsIterationInvariantRate,
-      benchmark::Counter::kIs1000);
+  SetCounters(state, g);
 }
 
-// Args are (M, K, N, trans_b).
+void BM_OmpSgemm(benchmark::State& state) {
+  std::vector<float> a, b, c;
+  const GemmArgs g = Setup(state, a, b, c);
+  omp_set_num_threads(g.threads);
+  for (auto _ : state) {
+    dnnl_sgemm(g.trans_a ? 'T' : 'N', g.trans_b ? 'T' : 'N', g.m, g.n, g.k,
+               1.0f, a.data(), g.lda, b.data(), g.ldb, 0.0f, c.data(), g.ldc);
+    benchmark::DoNotOptimize(c.data());
+    benchmark::ClobberMemory();
+  }
+  omp_set_num_threads(1);
+  SetCounters(state, g);
+}
+
+// LSTM-sized products ([batch 32, hidden 256, 4 gates]: x W, h U, dG U^T,
+// X^T dG) and smaller ones around the threading threshold, 1 and 2 threads.
+void ThreadedShapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"M", "K", "N", "tA", "tB", "thr"})->UseRealTime();
+  for (int thr : {1, 2}) {
+    b->Args({64, 1024, 2048, 0, 0, thr});
+    b->Args({32, 64, 1024, 0, 0, thr});
+    b->Args({32, 256, 1024, 0, 0, thr});
+    b->Args({32, 1024, 256, 0, 1, thr});
+    b->Args({256, 32, 1024, 1, 0, thr});
+    b->Args({32, 256, 512, 0, 0, thr});
+    b->Args({16, 128, 512, 0, 0, thr});
+    b->Args({16, 128, 256, 0, 0, thr});
+    b->Args({8, 128, 256, 0, 0, thr});
+  }
+}
+
+BENCHMARK(BM_Gemm<float>)->Apply(ThreadedShapes);
+BENCHMARK(BM_OmpSgemm)->Apply(ThreadedShapes);
 BENCHMARK(BM_Gemm<float>)
-    ->ArgNames({"M", "K", "N", "tB"})
-    ->Args({64, 1024, 2048, 0})
-    ->Args({32, 256, 512, 0})
-    ->Args({1, 256, 512, 0})
-    ->Args({16, 128, 512, 0})
-    ->Args({1, 32, 128, 0})  // tiny: ours
-    ->Args({1, 128, 32, 1})  // tiny, dX = dY W^T: ours
-    ->Args({4, 64, 64, 0});  // tiny: ours
+    ->ArgNames({"M", "K", "N", "tA", "tB", "thr"})
+    ->Args({1, 256, 512, 0, 0, 1})
+    ->Args({1, 32, 128, 0, 0, 1})  // tiny: ours
+    ->Args({1, 128, 32, 0, 1, 1})  // tiny, dX = dY W^T: ours
+    ->Args({4, 64, 64, 0, 0, 1});  // tiny: ours
 BENCHMARK(BM_Gemm<double>)
-    ->ArgNames({"M", "K", "N", "tB"})
-    ->Args({64, 256, 512, 0})
-    ->Args({64, 256, 512, 1});
+    ->ArgNames({"M", "K", "N", "tA", "tB", "thr"})
+    ->UseRealTime()
+    ->Args({64, 256, 512, 0, 0, 1})
+    ->Args({64, 256, 512, 0, 1, 1})
+    ->Args({64, 256, 512, 0, 0, 2});
 
 }  // namespace
 }  // namespace tg::kernels

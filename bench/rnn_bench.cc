@@ -109,7 +109,7 @@ int Main() {
   }
   const bool json = absl::GetFlag(FLAGS_json);
   const TimingOptions timing = {.budget_s = absl::GetFlag(FLAGS_budget_s)};
-  // Peaks first, before any OpenMP pool exists to compete with the FMA threads.
+  // Peaks first, before GEMM pool workers exist to compete with the FMA threads.
   for (int t : *threads) PeakGflops(t);
   int failures = 0, rows = 0;
   for (const std::string& mode : *modes) {

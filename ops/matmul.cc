@@ -57,16 +57,6 @@ absl::StatusOr<TensorType> MatMulInfer(absl::Span<const TensorType> in, const At
   return TensorType{in[0].dtype, Shape{m, n}};
 }
 
-// OpenMP keeps its thread count per calling thread, so the last value set is cached per
-// thread too: the common case (unchanged count) costs one compare.
-void UseGemmThreads(int n) {
-  thread_local int current = 0;
-  if (n != current) {
-    kernels::SetGemmThreads(n);
-    current = n;
-  }
-}
-
 template <class T>
 absl::Status MatMulTyped(const KernelContext& ctx) {
   const Tensor& a = ctx.inputs[0];
@@ -85,13 +75,13 @@ absl::Status MatMulTyped(const KernelContext& ctx) {
       .lda = std::max<int64_t>(1, a.shape()[1]),
       .ldb = std::max<int64_t>(1, b.shape()[1]),
       .ldc = std::max<int64_t>(1, c[1]),
+      .threads = ctx.options.num_threads,
   };
   kernels::Gemm(args, a.data<T>(), b.data<T>(), ctx.output.data<T>());
   return absl::OkStatus();
 }
 
 absl::Status MatMulKernel(const KernelContext& ctx) {
-  UseGemmThreads(ctx.options.num_threads);
   return DispatchFloat(ctx.output.dtype(), [&]<class T>(T) { return MatMulTyped<T>(ctx); });
 }
 

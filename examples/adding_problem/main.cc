@@ -52,8 +52,8 @@ ABSL_FLAG(int64_t, eval_every, 50, "evaluate the test set every this many update
 ABSL_FLAG(int64_t, test_size, 1000, "sequences in the fixed test set");
 ABSL_FLAG(int64_t, eval_batch, 200, "test sequences per forward pass when evaluating");
 ABSL_FLAG(int, threads, 1,
-          "intra-op threads for the GEMMs (ExecOptions::num_threads); on a busy machine set "
-          "OMP_WAIT_POLICY=passive with more than 1 (OpenMP threads otherwise spin)");
+          "intra-op threads for the GEMMs (ExecOptions::num_threads; tapegrad's own pool, "
+          "safe on a busy machine)");
 ABSL_FLAG(uint64_t, seed, 1, "seed of the initial weights, the training data and the test set");
 ABSL_FLAG(std::string, out_dir, "results/adding_problem", "where the CSV files (and plots) go");
 ABSL_FLAG(bool, plot, false, "also write adding_problem.png (test MSE vs sequences) via gnuplot");

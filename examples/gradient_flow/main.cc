@@ -55,8 +55,8 @@ ABSL_FLAG(double, forget_bias, 1.0,
           "forget gate starts at 0.5 and lets the LSTM's gradient at init vanish about as fast "
           "as the RNN's)");
 ABSL_FLAG(int, threads, 1,
-          "intra-op threads for the GEMMs (ExecOptions::num_threads); on a busy machine set "
-          "OMP_WAIT_POLICY=passive with more than 1 (OpenMP threads otherwise spin)");
+          "intra-op threads for the GEMMs (ExecOptions::num_threads; tapegrad's own pool, "
+          "safe on a busy machine)");
 ABSL_FLAG(uint64_t, seed, 1, "seed of the initial weights and of the data");
 ABSL_FLAG(std::string, out_dir, "results/gradient_flow", "where the CSV files (and plot) go");
 ABSL_FLAG(bool, plot, false,

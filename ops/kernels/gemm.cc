@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "ops/kernels/simd.h"
+#include "ops/kernels/thread_pool.h"
 
 namespace tg::kernels {
 namespace {
@@ -31,6 +32,14 @@ constexpr int64_t kNc = (128 * 1024) / (kKc * sizeof(T));
 // ours was as fast or faster (1 thread, Zen3) except with both operands
 // transposed, which always goes to oneDNN. See bench/gemm_bench.cc.
 constexpr int64_t kSmallSgemm = 64 * 1024;
+
+// Below this many multiply-adds a product runs on the calling thread alone:
+// handing out chunks costs a few us, and smaller blocks run less efficiently.
+// See bench/gemm_bench.cc (threads 1 vs 2).
+constexpr int64_t kParallelGemm = 512 * 1024;
+// Elements per 64-byte cache line.
+template <class T>
+constexpr int64_t kLineElems = 64 / sizeof(T);
 
 // Largest B (bytes) read in place rather than packed: a quarter of the
 // 512 KB L2, leaving room for A and C.
@@ -283,26 +292,20 @@ void OwnGemm(const GemmArgs& g, const T* a, const T* b, T* c) {
   BlockedGemm(g, a, b, c);
 }
 
-// OpenMP's thread count is a per-thread setting (ICV), so the default of one
-// thread is applied once per calling thread, before its first oneDNN call.
-thread_local bool gemm_threads_set = false;
-
-void EnsureGemmThreads() {
-  if (!gemm_threads_set) SetGemmThreads(1);
+// oneDNN parallelises with OpenMP, whose thread count is a per-thread setting
+// that defaults to every core. Our threads come from ThreadPool, so each
+// thread that reaches oneDNN (callers and pool workers) sets its own to 1.
+void UseOneOmpThread() {
+  thread_local bool set = false;
+  if (!set) {
+    omp_set_num_threads(1);
+    set = true;
+  }
 }
 
-}  // namespace
-
-void SetGemmThreads(int n) {
-  omp_set_num_threads(std::max(1, n));
-  gemm_threads_set = true;
-}
-
-void Gemm(const GemmArgs& g, const float* a, const float* b, float* c) {
-  if (g.m <= 0 || g.n <= 0) return;
-  if (g.k <= 0 || g.alpha == 0) return ScaleC(g, c);
+void SerialGemm(const GemmArgs& g, const float* a, const float* b, float* c) {
   if (g.m * g.n * g.k >= kSmallSgemm || (g.trans_a && g.trans_b)) {
-    EnsureGemmThreads();
+    UseOneOmpThread();
     const dnnl_status_t st =
         dnnl_sgemm(g.trans_a ? 'T' : 'N', g.trans_b ? 'T' : 'N', g.m, g.n, g.k,
                    static_cast<float>(g.alpha), a, g.lda, b, g.ldb,
@@ -313,10 +316,63 @@ void Gemm(const GemmArgs& g, const float* a, const float* b, float* c) {
   OwnGemm(g, a, b, c);
 }
 
+void SerialGemm(const GemmArgs& g, const double* a, const double* b, double* c) {
+  OwnGemm(g, a, b, c);
+}
+
+// Splits C into blocks, one chunk each on ThreadPool::Shared(), each block a
+// serial product; below kParallelGemm (or with threads = 1) one serial call.
+// The split depends only on the arguments, so results repeat bitwise.
+template <class T>
+void ParallelGemm(const GemmArgs& g, const T* a, const T* b, T* c) {
+  const GemmSplit s = SplitGemm(g, kLineElems<T>);
+  if (s.blocks <= 1) return SerialGemm(g, a, b, c);
+  ThreadPool::Shared().ParallelFor(s.blocks, g.threads, [&](int i) {
+    GemmArgs sub = g;
+    const int64_t lo = i * s.size;
+    if (s.columns) {
+      sub.n = std::min(s.size, g.n - lo);
+      SerialGemm(sub, a, b + (g.trans_b ? lo * g.ldb : lo), c + lo);
+    } else {
+      sub.m = std::min(s.size, g.m - lo);
+      SerialGemm(sub, a + (g.trans_a ? lo : lo * g.lda), b, c + lo * g.ldc);
+    }
+  });
+}
+
+}  // namespace
+
+GemmSplit SplitGemm(const GemmArgs& g, int64_t align) {
+  const int64_t threads = std::max(1, g.threads);
+  if (threads == 1 || g.m * g.n * g.k < kParallelGemm) return {};
+  // Column blocks are whole cache lines of C (and of untransposed B), so no
+  // two threads write one line and each block is as aligned as the full one.
+  const int64_t cols = (g.n + threads - 1) / threads;
+  const int64_t col_size = (cols + align - 1) / align * align;
+  const int64_t col_blocks = (g.n + col_size - 1) / col_size;
+  if (col_blocks == threads) {
+    return {.columns = true, .blocks = static_cast<int>(threads), .size = col_size};
+  }
+  // Too few columns: rows, in multiples of the kernels' register tile.
+  const int64_t rows = (g.m + threads - 1) / threads;
+  const int64_t row_size = (rows + kMr - 1) / kMr * kMr;
+  const int64_t row_blocks = (g.m + row_size - 1) / row_size;
+  if (row_blocks >= col_blocks) {
+    return {.columns = false, .blocks = static_cast<int>(row_blocks), .size = row_size};
+  }
+  return {.columns = true, .blocks = static_cast<int>(col_blocks), .size = col_size};
+}
+
+void Gemm(const GemmArgs& g, const float* a, const float* b, float* c) {
+  if (g.m <= 0 || g.n <= 0) return;
+  if (g.k <= 0 || g.alpha == 0) return ScaleC(g, c);
+  ParallelGemm(g, a, b, c);
+}
+
 void Gemm(const GemmArgs& g, const double* a, const double* b, double* c) {
   if (g.m <= 0 || g.n <= 0) return;
   if (g.k <= 0 || g.alpha == 0) return ScaleC(g, c);
-  OwnGemm(g, a, b, c);
+  ParallelGemm(g, a, b, c);
 }
 
 }  // namespace tg::kernels

@@ -1,8 +1,9 @@
 // Dense matrix product, row-major: C[m,n] = alpha * op(A)[m,k] * op(B)[k,n]
 // + beta * C. float goes to oneDNN's sgemm, or to our xsimd kernels when the
 // product is too small to pay for a oneDNN call; double always runs ours.
-// Our kernels are single-threaded, never allocate, and use up to 128 KB of
-// stack for packing B.
+// Our kernels never allocate and use up to 128 KB of stack for packing B.
+// With threads > 1 a large product is split into blocks of C, each a
+// single-threaded call, run on ThreadPool::Shared() (thread_pool.h).
 #ifndef TAPEGRAD_OPS_KERNELS_GEMM_H_
 #define TAPEGRAD_OPS_KERNELS_GEMM_H_
 
@@ -19,17 +20,25 @@ struct GemmArgs {
   int64_t m = 0, n = 0, k = 0;
   double alpha = 1, beta = 0;
   int64_t lda = 0, ldb = 0, ldc = 0;
+  int threads = 1;  // the calling thread plus up to threads - 1 pool workers
 };
 
-// Results repeat bitwise for the same arguments and thread count.
+// Results repeat bitwise for the same arguments (thread count included):
+// neither the pool's load nor which thread runs a block changes them. Safe to
+// call from several threads at once (a busy pool runs a call's blocks on its
+// caller). oneDNN runs with one OpenMP thread on every thread that calls it.
 void Gemm(const GemmArgs& args, const float* a, const float* b, float* c);
 void Gemm(const GemmArgs& args, const double* a, const double* b, double* c);
 
-// Threads for the float products that reach oneDNN; default 1. oneDNN runs on
-// OpenMP and would otherwise take omp_get_max_threads() (all cores). This
-// calls omp_set_num_threads(n), which OpenMP keeps per calling thread, so it
-// applies to Gemm calls (and other OpenMP regions) made from this thread.
-void SetGemmThreads(int n);
+// How Gemm splits C for args.threads: `blocks` blocks of `size` columns (or
+// rows; the last may be smaller). blocks <= 1: not split. Column blocks are
+// multiples of `align` elements. Exposed for tests.
+struct GemmSplit {
+  bool columns = true;
+  int blocks = 1;
+  int64_t size = 0;
+};
+GemmSplit SplitGemm(const GemmArgs& args, int64_t align);
 
 // Naive triple loop accumulating in double; the oracle for tests.
 template <class T>

@@ -28,6 +28,7 @@ struct Case {
   bool trans_a, trans_b;
   double alpha, beta;
   int64_t pad = 0;  // extra row stride on A, B and C
+  int threads = 1;
 };
 
 // Runs Gemm and GemmReference on the same inputs. The bound is relative to
@@ -40,7 +41,8 @@ void Check(const Case& t, double rtol) {
              .n = t.n,
              .k = t.k,
              .alpha = t.alpha,
-             .beta = t.beta};
+             .beta = t.beta,
+             .threads = t.threads};
   g.lda = (t.trans_a ? t.m : t.k) + t.pad;
   g.ldb = (t.trans_b ? t.k : t.n) + t.pad;
   g.ldc = t.n + t.pad;
@@ -183,14 +185,93 @@ TEST(GemmTest, RepeatsBitwise) {
   }
 }
 
-// oneDNN would take every core; the default is one thread per calling thread.
-TEST(GemmTest, DefaultsToOneThreadInEveryCallingThread) {
+// Large enough to be split (SplitGemm), with odd sizes so blocks end
+// mid-tile, and few columns or rows so splits fall back to rows or to fewer
+// blocks than threads.
+const int64_t kThreadedShapes[][3] = {{33, 300, 130}, {7, 1000, 90},
+                                      {200, 50, 61},  {2000, 100, 5},
+                                      {3, 4000, 45},  {64, 256, 1024}};
+
+template <class T>
+void CheckThreaded(double rtol) {
+  for (const auto& s : kThreadedShapes) {
+    for (int tr = 0; tr < 4; ++tr) {
+      const bool ta = (tr & 1) != 0, tb = (tr & 2) != 0;
+      for (int threads : {2, 3, 8}) {
+        SCOPED_TRACE(testing::Message() << "threads " << threads);
+        Check<T>({s[0], s[1], s[2], ta, tb, 1.0, 0.0, 0, threads}, rtol);
+        Check<T>({s[0], s[1], s[2], ta, tb, 1.0, 1.0, 0, threads}, rtol);
+        Check<T>({s[0], s[1], s[2], ta, tb, -0.5, 2.0, 3, threads}, rtol);
+      }
+    }
+  }
+}
+
+TEST(GemmTest, ThreadedMatchesReferenceF32) { CheckThreaded<float>(1e-5); }
+TEST(GemmTest, ThreadedMatchesReferenceF64) { CheckThreaded<double>(1e-12); }
+
+// Blocks tile C exactly, column blocks are whole cache lines, and there are
+// never more blocks than threads.
+TEST(GemmTest, SplitCoversC) {
+  for (const auto& s : kThreadedShapes) {
+    for (int threads : {1, 2, 3, 8, 64}) {
+      const GemmArgs g{.m = s[0], .n = s[2], .k = s[1], .threads = threads};
+      const GemmSplit split = SplitGemm(g, 16);
+      if (threads == 1) {
+        EXPECT_LE(split.blocks, 1);
+      }
+      if (split.blocks <= 1) continue;
+      EXPECT_LE(split.blocks, threads);
+      const int64_t extent = split.columns ? g.n : g.m;
+      EXPECT_LT((split.blocks - 1) * split.size, extent);
+      EXPECT_GE(split.blocks * split.size, extent);
+      if (split.columns) {
+        EXPECT_EQ(split.size % 16, 0);
+      }
+    }
+  }
+  const GemmSplit tiny = SplitGemm({.m = 8, .n = 8, .k = 8, .threads = 2}, 16);
+  EXPECT_LE(tiny.blocks, 1);
+}
+
+std::vector<float> RunGemm(const GemmArgs& g, const std::vector<float>& a,
+                           const std::vector<float>& b) {
+  std::vector<float> c(g.m * g.ldc);
+  Gemm(g, a.data(), b.data(), c.data());
+  return c;
+}
+
+// The split depends only on the arguments: the same bits whether the pool
+// ran the blocks or (busy with another caller) the caller ran them all.
+TEST(GemmTest, ThreadedRepeatsBitwiseAcrossConcurrentCallers) {
+  const int64_t m = 32, k = 256, n = 1000;
+  const std::vector<float> a = Uniform<float>(m * k, 8),
+                           b = Uniform<float>(k * n, 9);
+  const GemmArgs g{.m = m, .n = n, .k = k, .lda = k, .ldb = n, .ldc = n,
+                   .threads = 2};
+  const std::vector<float> want = RunGemm(g, a, b);
+  std::vector<std::thread> callers;
+  std::vector<int> mismatches(4, 0);
+  for (int t = 0; t < 4; ++t) {
+    callers.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) mismatches[t] += RunGemm(g, a, b) != want;
+    });
+  }
+  for (std::thread& t : callers) t.join();
+  for (int t = 0; t < 4; ++t) EXPECT_EQ(mismatches[t], 0) << "caller " << t;
+}
+
+// oneDNN would take every core through OpenMP; Gemm keeps it at one OpenMP
+// thread on every calling thread (threads come from the pool instead).
+TEST(GemmTest, OneDnnUsesOneOmpThreadInEveryCallingThread) {
   auto run = [] {
     const int64_t s = 128;
     std::vector<float> a(s * s, 1.0f), b(s * s, 1.0f), c(s * s);
-    Gemm(GemmArgs{.m = s, .n = s, .k = s, .lda = s, .ldb = s, .ldc = s},
+    Gemm(GemmArgs{.m = s, .n = s, .k = s, .lda = s, .ldb = s, .ldc = s,
+                  .threads = 2},
          a.data(), b.data(), c.data());
     EXPECT_EQ(c[0], static_cast<float>(s));
+    EXPECT_EQ(c[s * s - 1], static_cast<float>(s));
     return omp_get_max_threads();
   };
   EXPECT_EQ(run(), 1);
@@ -198,9 +279,6 @@ TEST(GemmTest, DefaultsToOneThreadInEveryCallingThread) {
   std::thread t([&] { other = run(); });
   t.join();
   EXPECT_EQ(other, 1);
-  SetGemmThreads(2);
-  EXPECT_EQ(omp_get_max_threads(), 2);
-  SetGemmThreads(1);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -110,6 +111,28 @@ TEST(MatMulOpTest, ThreadCountFromExecOptions) {
     ASSERT_TRUE(got.ok()) << got.status();
     ExpectNear(*got, want, bound, 1e-5, fmt::format("{} threads", threads));
   }
+}
+
+// Two graphs on two user threads, both asking for 2 GEMM threads, share one pool: neither
+// deadlocks, and both get the same values as one thread would.
+TEST(MatMulOpTest, ThreadedGraphsOnTwoUserThreads) {
+  const int64_t m = 100, k = 100, n = 100;  // large enough to be split
+  const std::vector<float> a = Uniform<float>(m * k, 9), b = Uniform<float>(k * n, 10);
+  std::vector<double> bound;
+  const std::vector<double> want = Reference(a, b, m, k, n, false, false, &bound);
+  auto run = [&](int id) {
+    Graph g({.exec = {.num_threads = 2}});
+    for (int i = 0; i < 50; ++i) {
+      g.Clear();
+      Expr c = MatMul(g.Input({m, k}, a), g.Input({k, n}, b));
+      absl::StatusOr<std::vector<float>> got = c.ToVector<float>();
+      ASSERT_TRUE(got.ok()) << got.status();
+      ExpectNear(*got, want, bound, 1e-5, fmt::format("thread {} run {}", id, i));
+    }
+  };
+  std::thread other(run, 1);
+  run(0);
+  other.join();
 }
 
 // The kernel called directly: out = old + A B with accumulate, with A starting one element
