@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the README's figures and measured outputs under docs/figures/ by running the
 # examples with the settings the README quotes (after scripts/test.sh has built them).
-#   scripts/make_figures.sh [dot] [time_series] [gradient_flow] [adding] [char_lm]
+#   scripts/make_figures.sh [dot] [time_series] [gradient_flow] [adding_lstm] [adding_rnn] [char_lm]
 # (no argument: all of them, which takes about an hour on 2 cores: char_lm trains for 10
 # minutes and each adding-problem run may use its 10-minute budget).
 # Each part writes <part>.txt (the program's output) and its PNGs.
@@ -11,7 +11,7 @@ BUILD_DIR=${BUILD_DIR:-build}
 OUT=docs/figures
 mkdir -p "$OUT"
 parts=("$@")
-[ ${#parts[@]} -eq 0 ] && parts=(dot time_series gradient_flow adding char_lm)
+[ ${#parts[@]} -eq 0 ] && parts=(dot time_series gradient_flow adding_lstm adding_rnn char_lm)
 
 run() {  # run <name> <command...>: output shown and kept in $OUT/<name>.txt, with the time taken
   local name=$1; shift
@@ -34,17 +34,18 @@ for part in "${parts[@]}"; do
     gradient_flow)
       run gradient_flow "$BUILD_DIR"/examples/gradient_flow --plot --out_dir=results/gradient_flow
       cp results/gradient_flow/*.png "$OUT/" ;;
-    adding)
-      run adding_lstm "$BUILD_DIR"/examples/adding_problem --cells=lstm --lengths=50,100,200 \
-        --threads=2 --plot --out_dir=results/adding_lstm
-      run adding_rnn "$BUILD_DIR"/examples/adding_problem --cells=rnn --lengths=10,50,100 \
-        --threads=2 --plot --out_dir=results/adding_rnn
-      for f in results/adding_lstm/*.png; do cp "$f" "$OUT/adding_lstm_$(basename "$f")"; done
-      for f in results/adding_rnn/*.png; do cp "$f" "$OUT/adding_rnn_$(basename "$f")"; done ;;
+    adding_lstm|adding_rnn)  # the two can run at once, one core each
+      cell=${part#adding_}
+      lengths=50,100,200
+      [ "$cell" = rnn ] && lengths=10,50,100
+      run "$part" "$BUILD_DIR"/examples/adding_problem --cells="$cell" --lengths="$lengths" \
+        --threads=1 --plot --out_dir="results/$part"
+      cp "results/$part/adding_problem.png" "$OUT/$part.png" ;;
     char_lm)
       scripts/fetch_data.sh
       run char_lm "$BUILD_DIR"/examples/char_lm --minutes=10 --threads=2 \
-        --eval_every=0 --eval_at=638,1050,2623,4846 --plot --out_dir=results/char_lm
+        --eval_every=0 --eval_at=638,1050,2623,4846 --eval_at_minutes=1,2,5 --plot \
+        --out_dir=results/char_lm
       cp results/char_lm/curve.png "$OUT/char_lm_curve.png" ;;
     *) echo "make_figures: unknown part '$part'" >&2; exit 2 ;;
   esac
