@@ -26,7 +26,8 @@ enum class ExecMode {
 };
 
 struct ExecOptions {
-  int num_threads = 1;  // intra-op threads (GEMM); the one place the count comes from
+  // Intra-op threads (GEMM, large pointwise ops); the one place the count comes from.
+  int num_threads = 1;
   // Fail at the first NaN or Inf a node produces (forward or backward), naming the op, its
   // node path (which includes the time step: "step_17/lstm/mul") and its input shapes.
   bool check_numerics = false;

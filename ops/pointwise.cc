@@ -2,6 +2,7 @@
 // and the gradient helpers their VJPs are built from. The math of every kernel is a functor of
 // ops/kernels/pointwise.h; the templates below run it over a node's tensors (forward) or over
 // same-shape chunks a compiler hands in (tiles).
+#include <algorithm>
 #include <cstdint>
 #include <utility>
 #include <vector>
@@ -39,7 +40,7 @@ absl::Status UnaryKernel(const KernelContext& ctx) {
   return ops::DispatchFloat(ctx.output.dtype(), [&](auto zero) {
     using T = decltype(zero);
     kernels::Unary(MakeFn<F>(ctx.attrs), ctx.inputs[0].data<T>(), ctx.output.data<T>(),
-                   ctx.output.num_elements(), ctx.accumulate);
+                   ctx.output.num_elements(), ctx.accumulate, ctx.options.num_threads);
     return absl::OkStatus();
   });
 }
@@ -103,24 +104,33 @@ BroadcastPlan PlanBroadcast(const Shape& out, const Shape& a, const Shape& b) {
   return plan;
 }
 
-// out (+)= f(a, b) over the output's runs; the outer axes advance like an odometer.
+// out[begin, end) (+)= f(a, b): the runs, or pieces of runs, that cover that range of the
+// output; the outer axes advance like an odometer, started at run begin / plan.run.
 template <class T, class F>
 void BroadcastBinary(F f, const T* a, const T* b, T* out, const BroadcastPlan& plan,
-                     bool accumulate) {
+                     bool accumulate, int64_t begin, int64_t end) {
   const int outer_rank = static_cast<int>(plan.dims.size());
   absl::InlinedVector<int64_t, 6> index(outer_rank, 0);
   int64_t off[2] = {0, 0};
-  for (T* o = out;; o += plan.run) {
-    kernels::Binary(f, a + off[0], plan.inner[0], b + off[1], plan.inner[1], o, plan.run,
+  for (int64_t r = begin / plan.run, i = outer_rank - 1; i >= 0; --i) {
+    index[i] = r % plan.dims[i];
+    r /= plan.dims[i];
+    for (int k = 0; k < 2; ++k) off[k] += index[i] * plan.strides[k][i];
+  }
+  int64_t within = begin % plan.run;  // the first piece starts inside its run
+  for (int64_t pos = begin; pos < end;) {
+    const int64_t len = std::min(plan.run - within, end - pos);
+    kernels::Binary(f, a + off[0] + within * plan.inner[0], plan.inner[0],
+                    b + off[1] + within * plan.inner[1], plan.inner[1], out + pos, len,
                     accumulate);
-    int i = outer_rank - 1;
-    for (; i >= 0; --i) {
+    pos += len;
+    within = 0;
+    for (int i = outer_rank - 1; i >= 0; --i) {
       for (int k = 0; k < 2; ++k) off[k] += plan.strides[k][i];
       if (++index[i] < plan.dims[i]) break;
       for (int k = 0; k < 2; ++k) off[k] -= plan.strides[k][i] * plan.dims[i];
       index[i] = 0;
     }
-    if (i < 0) return;  // every outer index wrapped: done
   }
 }
 
@@ -132,11 +142,18 @@ absl::Status BinaryKernel(const KernelContext& ctx) {
     const Tensor& b = ctx.inputs[1];
     const F f = MakeFn<F>(ctx.attrs);
     const int64_t n = ctx.output.num_elements();
+    const int threads = ctx.options.num_threads;
+    T* out = ctx.output.data<T>();
     if (a.shape() == b.shape()) {  // the common case: one pass over everything
-      kernels::Binary(f, a.data<T>(), 1, b.data<T>(), 1, ctx.output.data<T>(), n, ctx.accumulate);
+      kernels::Binary(f, a.data<T>(), 1, b.data<T>(), 1, out, n, ctx.accumulate, threads);
     } else if (n > 0) {
-      BroadcastBinary(f, a.data<T>(), b.data<T>(), ctx.output.data<T>(),
-                      PlanBroadcast(ctx.output.shape(), a.shape(), b.shape()), ctx.accumulate);
+      const BroadcastPlan plan = PlanBroadcast(ctx.output.shape(), a.shape(), b.shape());
+      kernels::ParallelRanges<T>(
+          n, threads,
+          [&](int64_t begin, int64_t end) {
+            BroadcastBinary(f, a.data<T>(), b.data<T>(), out, plan, ctx.accumulate, begin, end);
+          },
+          plan.run);
     }
     return absl::OkStatus();
   });

@@ -2,13 +2,20 @@
 // op. A functor's operator() is a template over B, called with Batch<T> by the
 // drivers and with a plain float/double by tests, where it takes the naive
 // std:: path (the scalar reference).
+//
+// With threads > 1, work over at least kParallelPointwise output elements is
+// split into ranges run on ThreadPool::Shared() (thread_pool.h). Range
+// boundaries fall on whole SIMD batches (SplitPointwise), so results are
+// bitwise the same for any thread count.
 #ifndef TAPEGRAD_OPS_KERNELS_POINTWISE_H_
 #define TAPEGRAD_OPS_KERNELS_POINTWISE_H_
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
 #include "ops/kernels/simd.h"
+#include "ops/kernels/thread_pool.h"
 
 namespace tg::kernels {
 namespace internal {
@@ -32,6 +39,13 @@ class Source {
     alignas(64) T buf[kWidth<T>] = {};
     for (int64_t j = 0; j < len; ++j) buf[j] = p_[i + j];
     return Batch<T>::load_aligned(buf);
+  }
+
+  // This source from element i on.
+  Source Advanced(int64_t i) const {
+    Source s = *this;
+    if (contiguous_) s.p_ += i;
+    return s;
   }
 
  private:
@@ -68,32 +82,111 @@ void Map(F f, T* out, int64_t n, bool accumulate, const S&... src) {
 
 }  // namespace internal
 
+// Pointwise work over fewer output elements than this runs on the caller
+// alone, whatever the thread count, and never touches the pool. Measured on a
+// 2-core AVX2 machine (bench/pointwise_bench.cc, f32 add and tanh, 1 vs 2
+// threads): below ~64K elements waking a worker costs about what it saves.
+inline constexpr int64_t kParallelPointwise = int64_t{1} << 16;
+
+// How ParallelRanges splits [0, n) of T for `threads`: `chunks` ranges, the
+// c-th from Begin(c) to Begin(c + 1) (Begin(chunks) = n). chunks == 1: one
+// range [0, n) on the caller. Exposed for tests.
+//
+// The output may be made of runs of `run` elements, each mapped by its own
+// call (broadcasting); run = 0 means one run of n. A boundary sits a multiple
+// of `line` elements (64 bytes, a whole number of SIMD batches) past the start
+// of its run, so each element lands in the same batch, with the same
+// neighbours, as on one thread, and a range ends in a partial batch only where
+// the run ends: bitwise the same results even where the compiler contracts
+// the accumulating add into an FMA in the body but not in the tail. (For an
+// output that starts on a cache line, ranges also never share a line.)
+struct PointwiseSplit {
+  int chunks = 1;
+  int64_t size = 0;  // nominal range length, a multiple of line
+  int64_t run = 0;
+  int64_t line = 1;
+  int64_t Begin(int c, int64_t n) const {
+    if (c >= chunks) return n;
+    const int64_t x = c * size;
+    return run > 0 ? x - x % run % line : x;
+  }
+};
+
+// min_parallel: kParallelPointwise except in tests and
+// bench/pointwise_bench.cc.
+template <class T>
+PointwiseSplit SplitPointwise(int64_t n, int threads, int64_t run = 0,
+                              int64_t min_parallel = kParallelPointwise) {
+  constexpr int64_t line = std::max<int64_t>(64 / sizeof(T), kWidth<T>);
+  if (threads <= 1 || n < std::max(min_parallel, 2 * line)) {
+    return {.chunks = 1, .size = n, .run = 0, .line = line};
+  }
+  // A few ranges per thread: claimed dynamically, they let the caller and a
+  // worker that starts late still finish together.
+  const int64_t want = std::min<int64_t>(4 * int64_t{threads}, 4095);
+  int64_t size = (n + want - 1) / want;
+  size = (size + line - 1) / line * line;
+  const int64_t chunks = (n + size - 1) / size;
+  return {.chunks = static_cast<int>(chunks), .size = size,
+          .run = run >= n ? 0 : run, .line = line};
+}
+
+// Calls body(begin, end) on ranges covering [0, n) once each, as
+// SplitPointwise<T>(n, threads, run) says: on the caller and pool workers, or
+// on the caller alone as body(0, n).
+template <class T, class Body>
+void ParallelRanges(int64_t n, int threads, Body&& body, int64_t run = 0,
+                    int64_t min_parallel = kParallelPointwise) {
+  const PointwiseSplit s = SplitPointwise<T>(n, threads, run, min_parallel);
+  if (s.chunks <= 1) {
+    body(int64_t{0}, n);
+    return;
+  }
+  ThreadPool::Shared().ParallelFor(s.chunks, threads, [&](int c) {
+    body(s.Begin(c, n), s.Begin(c + 1, n));
+  });
+}
+
+namespace internal {
+
+// Map over [0, n), split across `threads` when large.
+template <class T, class F, class... S>
+void ParallelMap(F f, T* out, int64_t n, bool accumulate, int threads, const S&... src) {
+  ParallelRanges<T>(n, threads, [&](int64_t begin, int64_t end) {
+    Map(f, out + begin, end - begin, accumulate, src.Advanced(begin)...);
+  });
+}
+
+}  // namespace internal
+
 // out[i] = f(x[i]), or out[i] += f(x[i]) when accumulate. Any alignment and
-// length; out may alias x.
+// length; out may alias x. threads: as for Gemm (the caller plus up to
+// threads - 1 pool workers), used from kParallelPointwise elements on.
 template <class T, class F>
-void Unary(F f, const T* x, T* out, int64_t n, bool accumulate) {
+void Unary(F f, const T* x, T* out, int64_t n, bool accumulate, int threads = 1) {
   if (n <= 0) return;
-  internal::Map(f, out, n, accumulate, internal::Source<T>(x, 1));
+  internal::ParallelMap(f, out, n, accumulate, threads, internal::Source<T>(x, 1));
 }
 
 // out[i] (+)= f(a[i], b[i]). A stride is 1 (contiguous) or 0 (a single value
 // broadcast over n).
 template <class T, class F>
 void Binary(F f, const T* a, int64_t a_stride, const T* b, int64_t b_stride,
-            T* out, int64_t n, bool accumulate) {
+            T* out, int64_t n, bool accumulate, int threads = 1) {
   if (n <= 0) return;
-  internal::Map(f, out, n, accumulate, internal::Source<T>(a, a_stride),
-                internal::Source<T>(b, b_stride));
+  internal::ParallelMap(f, out, n, accumulate, threads, internal::Source<T>(a, a_stride),
+                        internal::Source<T>(b, b_stride));
 }
 
 // out[i] (+)= f(a[i], b[i], c[i]); strides as in Binary.
 template <class T, class F>
 void Ternary(F f, const T* a, int64_t a_stride, const T* b, int64_t b_stride,
-             const T* c, int64_t c_stride, T* out, int64_t n, bool accumulate) {
+             const T* c, int64_t c_stride, T* out, int64_t n, bool accumulate,
+             int threads = 1) {
   if (n <= 0) return;
-  internal::Map(f, out, n, accumulate, internal::Source<T>(a, a_stride),
-                internal::Source<T>(b, b_stride),
-                internal::Source<T>(c, c_stride));
+  internal::ParallelMap(f, out, n, accumulate, threads, internal::Source<T>(a, a_stride),
+                        internal::Source<T>(b, b_stride),
+                        internal::Source<T>(c, c_stride));
 }
 
 // ---- Functors. B is Batch<float|double> or a scalar float|double. ----

@@ -96,6 +96,7 @@ void ThreadPool::WorkerLoop(int index, uint32_t seen) {
 
 void ThreadPool::ParallelFor(int chunks, int threads,
                              absl::FunctionRef<void(int)> task) {
+  calls_.fetch_add(1, std::memory_order_relaxed);
   const int helpers = std::min({threads - 1, chunks - 1, 255});
   std::unique_lock lock(run_mu_, std::try_to_lock);
   if (helpers <= 0 || !lock.owns_lock()) {

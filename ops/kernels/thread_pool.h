@@ -1,4 +1,5 @@
-// A small pool of persistent worker threads for intra-op parallelism (GEMM).
+// A small pool of persistent worker threads for intra-op parallelism (GEMM and
+// large pointwise ops).
 //
 // Why not OpenMP: libgomp's workers spin at every barrier, so on a shared
 // machine one descheduled thread stalls each parallel region for a scheduler
@@ -38,6 +39,9 @@ class ThreadPool {
 
   int num_workers() const { return static_cast<int>(workers_.size()); }
 
+  // ParallelFor calls so far, on any thread; lets tests see who uses the pool.
+  int64_t calls() const { return calls_.load(std::memory_order_relaxed); }
+
  private:
   void StartWorkers(int n);
   // `seen` is the wake_ value when the worker was started.
@@ -55,6 +59,7 @@ class ThreadPool {
   std::atomic<int> done_{0};  // chunks finished in the current job
   std::atomic<const absl::FunctionRef<void(int)>*> task_{nullptr};
   std::atomic<bool> stop_{false};
+  std::atomic<int64_t> calls_{0};
   std::mutex run_mu_;  // one job at a time; others run on their caller
   std::vector<std::thread> workers_;  // only changed under run_mu_
 };

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -9,6 +10,7 @@
 
 #include "ops/kernels/pointwise.h"
 #include "ops/kernels/reduce.h"
+#include "ops/kernels/thread_pool.h"
 
 namespace tg::kernels {
 namespace {
@@ -173,6 +175,119 @@ TEST(PointwiseKernelTest, OutputMayAliasInput) {
   const std::vector<double> x0 = x;
   Unary(TanhFn{}, x.data(), x.data(), 37, false);
   for (int i = 0; i < 37; ++i) EXPECT_NEAR(x[i], std::tanh(x0[i]), 1e-15);
+}
+
+// ---- threads: large calls split across the pool, bitwise as on one thread ----
+
+// Runs call(threads, out) into a copy of `init` (from element `offset` on) and
+// checks the result has the same bits for 2, 3 and 8 threads as for 1.
+template <class T, class Call>
+void ExpectThreadsBitwise(const std::vector<T>& init, int64_t offset, Call call,
+                          const char* what) {
+  std::vector<T> one = init;
+  call(1, one.data() + offset);
+  for (int threads : {2, 3, 8}) {
+    std::vector<T> got = init;
+    call(threads, got.data() + offset);
+    EXPECT_EQ(std::memcmp(got.data(), one.data(), got.size() * sizeof(T)), 0)
+        << what << ": " << threads << " threads, offset " << offset;
+  }
+}
+
+template <class T>
+void CheckThreadedBitwise() {
+  // Odd sizes (no multiple of the SIMD width) at and above the threshold.
+  for (int64_t n : {kParallelPointwise + 1, 3 * kParallelPointwise + 13}) {
+    const std::vector<T> x = Uniform<T>(n + 1, -5, 5, 21);
+    const std::vector<T> y = Uniform<T>(n + 1, -5, 5, 22);
+    const std::vector<T> z = Uniform<T>(n + 1, -5, 5, 23);
+    const std::vector<T> init = Uniform<T>(n + 1, -1, 1, 24);
+    for (int64_t offset : {0, 1}) {
+      for (bool acc : {false, true}) {
+        ExpectThreadsBitwise(init, offset, [&](int threads, T* out) {
+          Unary(TanhFn{}, x.data() + offset, out, n, acc, threads);
+        }, "tanh");
+        ExpectThreadsBitwise(init, offset, [&](int threads, T* out) {
+          Unary(SigmoidFn{}, x.data(), out, n, acc, threads);
+        }, "sigmoid");
+        ExpectThreadsBitwise(init, offset, [&](int threads, T* out) {
+          Binary(DivFn{}, x.data(), 1, y.data() + offset, 1, out, n, acc, threads);
+        }, "div");
+        // out + a * b: the compiler may contract the body's add into an FMA.
+        ExpectThreadsBitwise(init, offset, [&](int threads, T* out) {
+          Binary(MulFn{}, x.data(), 1, y.data(), 1, out, n, acc, threads);
+        }, "mul");
+        ExpectThreadsBitwise(init, offset, [&](int threads, T* out) {
+          Unary(ScaleFn{0.3}, x.data() + offset, out, n, acc, threads);
+        }, "scale");
+        ExpectThreadsBitwise(init, offset, [&](int threads, T* out) {
+          Binary(SubFn{}, x.data(), 0, y.data(), 1, out, n, acc, threads);
+        }, "sub, a broadcast");
+        ExpectThreadsBitwise(init, offset, [&](int threads, T* out) {
+          Ternary(MulAddFn{}, x.data(), 1, y.data(), 0, z.data(), 1, out, n, acc, threads);
+        }, "mul_add, b broadcast");
+      }
+    }
+    // In place: out aliases the input.
+    ExpectThreadsBitwise(x, 1, [&](int threads, T* out) {
+      Unary(ExpFn{}, out, out, n, false, threads);
+    }, "exp in place");
+  }
+}
+
+TEST(PointwiseKernelTest, ThreadedEqualsOneThreadBitwiseF32) {
+  CheckThreadedBitwise<float>();
+}
+TEST(PointwiseKernelTest, ThreadedEqualsOneThreadBitwiseF64) {
+  CheckThreadedBitwise<double>();
+}
+
+// Ranges cover [0, n) in order, a few per thread, and each boundary sits a
+// whole number of cache lines (so SIMD batches) past the start of its run.
+template <class T>
+void CheckSplit(int64_t n, int threads, int64_t run) {
+  const PointwiseSplit s = SplitPointwise<T>(n, threads, run, /*min_parallel=*/0);
+  ASSERT_GE(s.chunks, 2) << n << " " << threads;
+  EXPECT_LE(s.chunks, 4 * threads);
+  EXPECT_EQ(s.line, 64 / static_cast<int64_t>(sizeof(T)));
+  EXPECT_EQ(s.line % kWidth<T>, 0);
+  EXPECT_EQ(s.Begin(0, n), 0);
+  EXPECT_EQ(s.Begin(s.chunks, n), n);
+  for (int c = 1; c < s.chunks; ++c) {
+    const int64_t begin = s.Begin(c, n);
+    ASSERT_LT(s.Begin(c - 1, n), begin) << n << " " << threads << " " << run << " chunk " << c;
+    ASSERT_LT(begin, n);
+    EXPECT_EQ(begin % (run > 0 ? run : n) % s.line, 0) << n << " " << run << " chunk " << c;
+  }
+}
+
+TEST(PointwiseKernelTest, SplitAlignsRangesToBatches) {
+  for (int threads : {2, 3, 8}) {
+    for (int64_t n : {int64_t{64}, int64_t{65}, int64_t{1000}, int64_t{4095}, int64_t{70001}}) {
+      for (int64_t run : {int64_t{0}, int64_t{7}, int64_t{31}, int64_t{33}, int64_t{999}}) {
+        CheckSplit<float>(n, threads, run);
+        CheckSplit<double>(n, threads, run);
+      }
+    }
+  }
+  // One range below the threshold or on one thread.
+  EXPECT_EQ(SplitPointwise<float>(kParallelPointwise - 1, 8).chunks, 1);
+  EXPECT_EQ(SplitPointwise<float>(1 << 20, 1).chunks, 1);
+  EXPECT_GT(SplitPointwise<float>(kParallelPointwise, 2).chunks, 1);
+}
+
+TEST(PointwiseKernelTest, SmallCallsDoNotUseThePool) {
+  ThreadPool& pool = ThreadPool::Shared();
+  const int64_t small = kParallelPointwise - 1;
+  std::vector<float> x(kParallelPointwise, 0.5f), out(kParallelPointwise);
+  int64_t calls = pool.calls();
+  Unary(TanhFn{}, x.data(), out.data(), small, false, 8);
+  Binary(AddFn{}, x.data(), 1, x.data(), 0, out.data(), small, true, 8);
+  EXPECT_EQ(pool.calls(), calls);
+  Unary(TanhFn{}, x.data(), out.data(), kParallelPointwise, false, 1);  // one thread
+  EXPECT_EQ(pool.calls(), calls);
+  Unary(TanhFn{}, x.data(), out.data(), kParallelPointwise, false, 2);
+  EXPECT_EQ(pool.calls(), calls + 1);
 }
 
 // Sweep -100..100 densely plus the edges; the error bound is

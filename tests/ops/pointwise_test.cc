@@ -19,6 +19,8 @@
 #include "absl/strings/match.h"
 #include "graph/graph.h"
 #include "graph/op_def.h"
+#include "ops/kernels/pointwise.h"
+#include "ops/kernels/thread_pool.h"
 #include "ops/ops.h"
 #include "ops/registry.h"
 
@@ -270,7 +272,7 @@ template <class T>
 std::vector<T> RunKernel(const OpDef& op, const std::vector<std::vector<T>>& in,
                          const std::vector<Shape>& shapes, const Shape& out_shape,
                          const std::vector<T>& out_init, int64_t in_offset, int64_t out_offset,
-                         bool accumulate) {
+                         bool accumulate, int threads = 1) {
   std::vector<std::vector<T>> buffers;
   std::vector<Tensor> inputs;
   buffers.reserve(in.size());
@@ -283,7 +285,7 @@ std::vector<T> RunKernel(const OpDef& op, const std::vector<std::vector<T>>& in,
   out_buf.insert(out_buf.end(), out_init.begin(), out_init.end());
   const Tensor output(out_buf.data() + out_offset, DTypeOf<T>(), out_shape);
   const Attrs attrs = KernelAttrs();
-  const ExecOptions options;
+  const ExecOptions options{.num_threads = threads};
   absl::Status s = op.forward(KernelContext{inputs, output, attrs, accumulate, options});
   EXPECT_TRUE(s.ok()) << s;
   for (int64_t i = 0; i < out_offset; ++i) EXPECT_EQ(out_buf[i], T(-99)) << "wrote before start";
@@ -364,6 +366,89 @@ void CheckAccumulation() {
 TEST(PointwiseOpsTest, KernelsAccumulateInF32AndF64) {
   CheckAccumulation<float>();
   CheckAccumulation<double>();
+}
+
+// With num_threads > 1, large kernels split their output across the pool: the bits equal
+// one thread's, for every op, unaligned outputs, accumulation and broadcasting.
+template <class T>
+void CheckThreadedKernels() {
+  const int64_t n = kernels::kParallelPointwise + 37;  // odd
+  const std::vector<T> old = Uniform<T>(n, -5, 5, 101);
+  for (const OpDef* op : PointwiseOps()) {
+    const auto in = KernelInputs<T>(*op, n);
+    const std::vector<Shape> shapes(op->arity, Shape{n});
+    for (bool accumulate : {false, true}) {
+      for (int64_t out_off : {0, 1}) {
+        const std::vector<T> one =
+            RunKernel(*op, in, shapes, Shape{n}, old, 1, out_off, accumulate, 1);
+        for (int threads : {2, 3, 8}) {
+          SCOPED_TRACE(fmt::format("{} {} accumulate={} offset={} threads={}", op->name,
+                                   DTypeLabel<T>(), accumulate, out_off, threads));
+          const std::vector<T> got =
+              RunKernel(*op, in, shapes, Shape{n}, old, 1, out_off, accumulate, threads);
+          EXPECT_TRUE(SameBits(got.data(), one.data(), n * sizeof(T)));
+        }
+      }
+    }
+  }
+  // Broadcasting: many short runs, a few long runs split inside, one operand a scalar.
+  struct Case {
+    Shape a, b, out;
+  };
+  const Case cases[] = {
+      {{257, 301}, {301}, {257, 301}},
+      {{257, 1}, {1, 301}, {257, 301}},
+      {{2, 40001}, {2, 1}, {2, 40001}},
+      {{}, {70001}, {70001}},
+      {{3, 1, 7}, {1, 3121, 1}, {3, 3121, 7}},
+  };
+  for (std::string_view name : {"add", "sub", "mul", "div"}) {
+    const OpDef& op = FindPointwiseOp(name);
+    for (const Case& c : cases) {
+      const std::vector<std::vector<T>> in = {Uniform<T>(c.a.num_elements(), -2, 2, 111),
+                                              Uniform<T>(c.b.num_elements(), 0.5, 2, 112)};
+      const int64_t m = c.out.num_elements();
+      const std::vector<T> init = Uniform<T>(m, -5, 5, 113);
+      for (bool accumulate : {false, true}) {
+        const std::vector<T> one =
+            RunKernel(op, in, {c.a, c.b}, c.out, init, 0, 1, accumulate, 1);
+        for (int threads : {2, 3, 8}) {
+          SCOPED_TRACE(fmt::format("{} {} {} {} accumulate={} threads={}", name,
+                                   DTypeLabel<T>(), c.a, c.b, accumulate, threads));
+          const std::vector<T> got =
+              RunKernel(op, in, {c.a, c.b}, c.out, init, 0, 1, accumulate, threads);
+          EXPECT_TRUE(SameBits(got.data(), one.data(), m * sizeof(T)));
+        }
+      }
+    }
+  }
+}
+
+TEST(PointwiseOpsTest, ThreadedKernelsEqualOneThreadBitwiseInF32AndF64) {
+  CheckThreadedKernels<float>();
+  CheckThreadedKernels<double>();
+}
+
+// The graph hands ExecOptions::num_threads to the kernels; small ops never reach the pool.
+TEST(PointwiseOpsTest, GraphThreadsReachLargeOpsOnly) {
+  const kernels::ThreadPool& pool = kernels::ThreadPool::Shared();
+  const Shape shape{kernels::kParallelPointwise / 5 + 3, 5};  // [13110, 5]
+  const std::vector<float> x = Uniform<float>(shape.num_elements(), -3, 3, 121);
+  const std::vector<float> bias = Uniform<float>(5, -1, 1, 122);
+  std::vector<float> want;
+  {
+    Graph g;
+    want = Values<float>(Tanh(g.Input(shape, x)) + g.Input(Shape{5}, bias));
+  }
+  Graph g({.exec = {.num_threads = 2}});
+  const int64_t calls = pool.calls();
+  const Expr small = Tanh(g.Input(Shape{1000}, absl::MakeConstSpan(x).first(1000)));
+  ASSERT_EQ(Values<float>(small).size(), 1000u);
+  EXPECT_EQ(pool.calls(), calls);
+  const std::vector<float> got = Values<float>(Tanh(g.Input(shape, x)) + g.Input(Shape{5}, bias));
+  EXPECT_EQ(pool.calls(), calls + 2);  // tanh and the broadcast add
+  ASSERT_EQ(got.size(), want.size());
+  EXPECT_TRUE(SameBits(got.data(), want.data(), got.size() * sizeof(float)));
 }
 
 template <class T>
