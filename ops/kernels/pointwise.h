@@ -83,9 +83,11 @@ void Map(F f, T* out, int64_t n, bool accumulate, const S&... src) {
 }  // namespace internal
 
 // Pointwise work over fewer output elements than this runs on the caller
-// alone, whatever the thread count, and never touches the pool. Measured on a
-// 2-core AVX2 machine (bench/pointwise_bench.cc, f32 add and tanh, 1 vs 2
-// threads): below ~64K elements waking a worker costs about what it saves.
+// alone, whatever the thread count, and never touches the pool. One thread
+// takes ~15 us for a 64K f32 add and ~32 us for a 64K tanh (AVX2); with no
+// idle core the split path cost +1..3 us there (bench/pointwise_bench.cc, on
+// a loaded 2-core machine, so the gain side is not yet measured). Re-check
+// on an idle machine.
 inline constexpr int64_t kParallelPointwise = int64_t{1} << 16;
 
 // How ParallelRanges splits [0, n) of T for `threads`: `chunks` ranges, the
