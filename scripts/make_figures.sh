@@ -2,8 +2,9 @@
 # Regenerates the README's figures and measured outputs under docs/figures/ by running the
 # examples with the settings the README quotes (after scripts/test.sh has built them).
 #   scripts/make_figures.sh [dot] [time_series] [gradient_flow] [adding_lstm] [adding_rnn] [char_lm]
-# (no argument: all of them, which takes about an hour on 2 cores: char_lm trains for 10
-# minutes and each adding-problem run may use its 10-minute budget).
+#                           [char_lm_updates]
+# (no argument: all of them, about 1.5 hours on 2 cores: char_lm trains for 10 minutes,
+# char_lm_updates for 4,846 updates, and each adding-problem run may use its 10-minute budget).
 # Each part writes <part>.txt (the program's output) and its PNGs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +12,7 @@ BUILD_DIR=${BUILD_DIR:-build}
 OUT=docs/figures
 mkdir -p "$OUT"
 parts=("$@")
-[ ${#parts[@]} -eq 0 ] && parts=(dot time_series gradient_flow adding_lstm adding_rnn char_lm)
+[ ${#parts[@]} -eq 0 ] && parts=(dot time_series gradient_flow adding_lstm adding_rnn char_lm char_lm_updates)
 
 run() {  # run <name> <command...>: output shown and kept in $OUT/<name>.txt, with the time taken
   local name=$1; shift
@@ -39,7 +40,7 @@ for part in "${parts[@]}"; do
       lengths=50,100,200
       [ "$cell" = rnn ] && lengths=10,50,100
       run "$part" "$BUILD_DIR"/examples/adding_problem --cells="$cell" --lengths="$lengths" \
-        --threads=1 --plot --out_dir="results/$part"
+        --threads=2 --plot --out_dir="results/$part"
       cp "results/$part/adding_problem.png" "$OUT/$part.png" ;;
     char_lm)
       scripts/fetch_data.sh
@@ -47,6 +48,12 @@ for part in "${parts[@]}"; do
         --eval_every=0 --eval_at=638,1050,2623,4846 --eval_at_minutes=1,2,5 --plot \
         --out_dir=results/char_lm
       cp results/char_lm/curve.png "$OUT/char_lm_curve.png" ;;
+    char_lm_updates)  # the learning curve per update, to the peer's 4,846 updates (deterministic)
+      scripts/fetch_data.sh
+      run char_lm_updates "$BUILD_DIR"/examples/char_lm --max_updates=4846 --minutes=1000 \
+        --threads=2 --eval_every=0 --eval_at=250,638,1050,1500,2000,2623,3000,3500,4000,4846 \
+        --out_dir=results/char_lm_updates
+      cp results/char_lm_updates/curve.csv "$OUT/char_lm_updates.csv" ;;
     *) echo "make_figures: unknown part '$part'" >&2; exit 2 ;;
   esac
 done
