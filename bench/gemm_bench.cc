@@ -92,7 +92,11 @@ BENCHMARK(BM_Gemm<float>)
     ->Args({1, 256, 512, 0, 0, 1})
     ->Args({1, 32, 128, 0, 0, 1})  // tiny: ours
     ->Args({1, 128, 32, 0, 1, 1})  // tiny, dX = dY W^T: ours
-    ->Args({4, 64, 64, 0, 0, 1});  // tiny: ours
+    ->Args({4, 64, 64, 0, 0, 1})   // tiny: ours
+    // a 2-input LSTM layer (the adding problem, batch 50, hidden 128):
+    ->Args({50, 2, 512, 0, 1, 1})  // input projection x W_ih^T
+    ->Args({512, 50, 2, 1, 0, 1})  // its weight gradient dG^T x: 2 columns
+    ->Args({50, 128, 1, 0, 1, 1});  // a 1-output head
 BENCHMARK(BM_Gemm<double>)
     ->ArgNames({"M", "K", "N", "tA", "tB", "thr"})
     ->UseRealTime()

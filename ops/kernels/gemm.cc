@@ -202,7 +202,7 @@ void BlockedGemm(const GemmArgs& g, const T* a, const T* b, T* c) {
 // m = R <= kMr and B untransposed: every B element meets the few A rows
 // once, so B is read in place (no packing) in tiles as wide as the registers
 // allow; more independent accumulators hide the FMA latency when R is small.
-// The last < w columns go through BlockedGemm.
+// n must be a multiple of w (InPlaceGemm sends the last columns to NarrowGemm).
 template <class T, int R>
 void FewRowsGemm(const GemmArgs& g, const T* a, const T* b, T* c) {
   constexpr int kNb = R == 1 ? 8 : R == 2 ? 6 : R == 3 ? 4 : R == 4 ? 3 : 2;
@@ -218,18 +218,108 @@ void FewRowsGemm(const GemmArgs& g, const T* a, const T* b, T* c) {
     MicroKernel<T, R, 1>(g.k, a, a_rs, a_cs, b + j, g.ldb, alpha, beta, c + j,
                          g.ldc, w);
   }
-  if (j == g.n) return;
-  GemmArgs tail = g;
-  tail.n = g.n - j;
-  BlockedGemm(tail, a, b + j, c + j);
 }
 
-// !trans_b, B read in place, in row blocks of kMr (and one of fewer).
+// The stored lanes of a C column segment: rows c[0], c[ldc], ... get
+// alpha * acc + beta * C with StoreRow's SIMD arithmetic (same bits).
+template <class T>
+inline void StoreColumn(Batch<T> acc, T alpha, T beta, T* c, int64_t ldc, int64_t rows) {
+  alignas(64) T buf[kWidth<T>] = {};
+  Batch<T> r = acc * Batch<T>(alpha);
+  if (beta != T(0)) {
+    for (int64_t l = 0; l < rows; ++l) buf[l] = c[l * ldc];
+    r += Batch<T>(beta) * Batch<T>::load_aligned(buf);
+  }
+  r.store_aligned(buf);
+  for (int64_t l = 0; l < rows; ++l) c[l * ldc] = buf[l];
+}
+
+// n = N < w columns (the weight gradient of a layer with 2 inputs, a
+// 1-output head): register tiles along n would be mostly padding, and
+// BlockedGemm would pack B once per call for a few multiply-adds. So
+// vectorise along m: w rows of A at a time (read in place when trans_a makes
+// them contiguous, else through a transposed panel kKc deep), one register
+// accumulator per column, summing over k in order as the micro-kernel does.
+template <class T, int N>
+void NarrowGemm(const GemmArgs& g, const T* a, const T* b, T* c) {
+  constexpr int64_t w = kWidth<T>;
+  // Row batches per pass: independent accumulator chains hide the FMA latency.
+  constexpr int kRb = N <= 2 ? 4 : N <= 4 ? 2 : 1;
+  const int64_t a_rs = g.trans_a ? 1 : g.lda, a_cs = g.trans_a ? g.lda : 1;
+  const int64_t b_rs = g.trans_b ? 1 : g.ldb, b_cs = g.trans_b ? g.ldb : 1;
+  const T alpha = static_cast<T>(g.alpha), beta = static_cast<T>(g.beta);
+  alignas(64) T panel[kKc * kRb * w];
+  for (int64_t i = 0; i < g.m; i += kRb * w) {
+    const int64_t rows = std::min(kRb * w, g.m - i);
+    const bool in_place = g.trans_a && rows == kRb * w;
+    const T* ai = a + i * a_rs;
+    Batch<T> acc[kRb][N];
+    for (auto& r : acc) {
+      for (auto& v : r) v = Batch<T>(T(0));
+    }
+    for (int64_t p0 = 0; p0 < g.k; p0 += kKc) {
+      const int64_t kc = std::min(kKc, g.k - p0);
+      if (!in_place) {
+        for (int64_t p = 0; p < kc; ++p) {
+          for (int64_t l = 0; l < kRb * w; ++l) {
+            panel[p * kRb * w + l] = l < rows ? ai[l * a_rs + (p0 + p) * a_cs] : T(0);
+          }
+        }
+      }
+      for (int64_t p = 0; p < kc; ++p) {
+        const T* ap = in_place ? ai + (p0 + p) * a_cs : panel + p * kRb * w;
+        const T* bp = b + (p0 + p) * b_rs;
+        Batch<T> bv[N];
+#pragma GCC unroll 8
+        for (int j = 0; j < N; ++j) bv[j] = Batch<T>(bp[j * b_cs]);
+#pragma GCC unroll 4
+        for (int r = 0; r < kRb; ++r) {
+          const Batch<T> av = Batch<T>::load_unaligned(ap + r * w);
+#pragma GCC unroll 8
+          for (int j = 0; j < N; ++j) acc[r][j] = xsimd::fma(av, bv[j], acc[r][j]);
+        }
+      }
+    }
+    for (int r = 0; r < kRb && r * w < rows; ++r) {
+      for (int j = 0; j < N; ++j) {
+        StoreColumn(acc[r][j], alpha, beta, c + (i + r * w) * g.ldc + j, g.ldc,
+                    std::min(w, rows - r * w));
+      }
+    }
+  }
+}
+
+// NarrowGemm with its column count (1 <= n < w) fixed at compile time, so
+// the accumulators stay in registers.
+template <class T>
+void NarrowGemm(const GemmArgs& g, const T* a, const T* b, T* c) {
+  constexpr int64_t w = kWidth<T>;
+  static_assert(w <= 8, "NarrowGemm covers up to 7 columns");
+  switch (g.n) {
+    case 1: return NarrowGemm<T, 1>(g, a, b, c);
+    case 2: return NarrowGemm<T, 2>(g, a, b, c);
+    case 3: return NarrowGemm<T, 3>(g, a, b, c);
+  }
+  if constexpr (w == 8) {
+    switch (g.n) {
+      case 4: return NarrowGemm<T, 4>(g, a, b, c);
+      case 5: return NarrowGemm<T, 5>(g, a, b, c);
+      case 6: return NarrowGemm<T, 6>(g, a, b, c);
+      case 7: return NarrowGemm<T, 7>(g, a, b, c);
+    }
+  }
+}
+
+// !trans_b, B read in place: the columns in whole batches in row blocks of
+// kMr (and one of fewer), the last n % w columns all rows at once.
 template <class T>
 void InPlaceGemm(const GemmArgs& g, const T* a, const T* b, T* c) {
   const int64_t a_rs = g.trans_a ? 1 : g.lda;
-  for (int64_t i = 0; i < g.m; i += kMr) {
-    GemmArgs rows = g;
+  const int64_t tail = g.n % kWidth<T>;
+  GemmArgs body = g;
+  body.n = g.n - tail;
+  for (int64_t i = 0; body.n > 0 && i < g.m; i += kMr) {
+    GemmArgs rows = body;
     rows.m = std::min<int64_t>(kMr, g.m - i);
     const T* ai = a + i * a_rs;
     T* ci = c + i * g.ldc;
@@ -237,6 +327,10 @@ void InPlaceGemm(const GemmArgs& g, const T* a, const T* b, T* c) {
       FewRowsGemm<T, decltype(r)::value>(rows, ai, b, ci);
     });
   }
+  if (tail == 0) return;
+  GemmArgs last = g;
+  last.n = tail;
+  NarrowGemm(last, a, b + body.n, c + body.n);
 }
 
 // !trans_a, trans_b: A rows and B rows both run along k, so C is a set of
@@ -280,15 +374,34 @@ void DotGemm(const GemmArgs& g, const T* a, const T* b, T* c) {
   }
 }
 
-// Our kernel for any shape. B is read in place when each B element meets
-// few A rows or B stays in L2; dot products serve transposed B for up to
-// kDotRows rows (beyond that, packing B once wins).
+// Transposed B of little depth (an input projection x W^T with 2 inputs):
+// BlockedGemm's per-tile overhead would dominate the few multiply-adds, so
+// B^T is copied out (k * n <= 32K elements) and read in place.
+template <class T>
+void ShallowGemm(const GemmArgs& g, const T* a, const T* b, T* c) {
+  alignas(64) T bt[kInPlaceBytes / sizeof(T)];
+  for (int64_t j = 0; j < g.n; ++j) {
+    for (int64_t p = 0; p < g.k; ++p) bt[p * g.n + j] = b[j * g.ldb + p];
+  }
+  GemmArgs plain = g;
+  plain.trans_b = false;
+  plain.ldb = g.n;
+  InPlaceGemm(plain, a, bt, c);
+}
+
+// Our kernel for any shape. Dot products serve transposed B for up to
+// kDotRows rows (beyond that, packing B once wins) or fewer columns than a
+// SIMD batch; other narrow products vectorise along rows; B is read in place
+// when each B element meets few A rows or B stays in L2.
 template <class T>
 void OwnGemm(const GemmArgs& g, const T* a, const T* b, T* c) {
   const bool b_in_l2 =
       g.k * g.n * static_cast<int64_t>(sizeof(T)) <= kInPlaceBytes;
+  const bool narrow = g.n < kWidth<T>;
+  if (g.trans_b && !g.trans_a && (g.m <= kDotRows || narrow)) return DotGemm(g, a, b, c);
+  if (narrow) return NarrowGemm(g, a, b, c);
   if (!g.trans_b && (g.m <= kMr || b_in_l2)) return InPlaceGemm(g, a, b, c);
-  if (g.trans_b && !g.trans_a && g.m <= kDotRows) return DotGemm(g, a, b, c);
+  if (g.trans_b && g.k < kKc / 8 && b_in_l2) return ShallowGemm(g, a, b, c);
   BlockedGemm(g, a, b, c);
 }
 

@@ -95,7 +95,11 @@ const int64_t kShapes[][3] = {{1, 256, 512},  {3, 5, 7},      {17, 33, 9},
                               {1, 1, 1},      {6, 16, 16},    {7, 300, 70},
                               {5, 300, 150},  {20, 100, 130}, {100, 300, 130},
                               {64, 256, 512}, {2, 513, 3},    {5, 37, 19},
-                              {16, 20, 100},  {12, 40, 100},  {40, 70, 23}};
+                              {16, 20, 100},  {12, 40, 100},  {40, 70, 23},
+                              // fewer columns than a SIMD batch, k past one depth block
+                              {512, 50, 2},   {50, 128, 1},   {37, 300, 5},
+                              // little depth (an input projection with 2 inputs)
+                              {50, 2, 512},   {33, 20, 40}};
 
 template <class T>
 void CheckAllShapes(double rtol) {
