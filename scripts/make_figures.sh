@@ -35,7 +35,7 @@ for part in "${parts[@]}"; do
     gradient_flow)
       run gradient_flow "$BUILD_DIR"/examples/gradient_flow --plot --out_dir=results/gradient_flow
       cp results/gradient_flow/*.png "$OUT/" ;;
-    adding_lstm|adding_rnn)  # the two can run at once, one core each
+    adding_lstm|adding_rnn)  # one after the other: each uses both cores
       cell=${part#adding_}
       lengths=50,100,200
       [ "$cell" = rnn ] && lengths=10,50,100

@@ -26,6 +26,7 @@
 #include "graph/dot.h"
 #include "graph/status_macros.h"
 #include "models/checkpoint.h"
+#include "models/lr_schedule.h"
 #include "models/optimizers.h"
 #include "models/unroll.h"
 #include "ops/ops.h"
@@ -38,8 +39,14 @@ ABSL_FLAG(int64_t, hidden, 256, "hidden size of each layer");
 ABSL_FLAG(double, dropout, 0, "dropout between layers");
 ABSL_FLAG(int64_t, seq, 100, "characters per update and stream (the BPTT horizon)");
 ABSL_FLAG(int64_t, batch, 32, "parallel streams per update");
+ABSL_FLAG(bool, shift_epochs, false,
+          "start every pass after the first 0..seq-1 characters later (pseudo-random), so "
+          "truncation points move between passes");
 ABSL_FLAG(double, lr, 2e-3, "Adam learning rate");
 ABSL_FLAG(double, clip, 5, "global gradient-norm clipping");
+ABSL_FLAG(std::string, lr_decay, "none",
+          "none: constant --lr (the peer's setting); cosine: anneal --lr to 0 over --max_updates, "
+          "or over --minutes of training when --max_updates is 0");
 ABSL_FLAG(int, threads, 2, "threads for matrix products");
 ABSL_FLAG(double, minutes, 3, "training time budget in minutes (evaluation and checkpoints not counted)");
 ABSL_FLAG(int64_t, max_updates, 0, "stop after this many updates in all (0: no limit)");
@@ -62,6 +69,9 @@ ABSL_FLAG(double, expect_bpc_below, 0, "exit with status 1 unless the final vali
 
 namespace tg::examples {
 namespace {
+
+// --lr_decay=cosine over a time budget: the fraction of the budget spent, in these steps.
+constexpr int64_t kDecaySteps = 1'000'000;
 
 struct Data {
   CharVocab vocab;
@@ -123,7 +133,10 @@ class Trainer {
  public:
   Trainer(const Data& data, CharModel model, ParameterStore& store, Adam& adam, RunInfo info)
       : data_(data), model_(std::move(model)), store_(store), adam_(adam), info_(std::move(info)),
-        batcher_(data.train, absl::GetFlag(FLAGS_batch), absl::GetFlag(FLAGS_seq)),
+        batcher_(data.train, {.batch = absl::GetFlag(FLAGS_batch),
+                              .steps = absl::GetFlag(FLAGS_seq),
+                              .shift_epochs = absl::GetFlag(FLAGS_shift_epochs),
+                              .seed = absl::GetFlag(FLAGS_seed)}),
         graph_({.exec = {.num_threads = absl::GetFlag(FLAGS_threads)}}) {}
 
   absl::Status Run();
@@ -149,9 +162,8 @@ class Trainer {
 };
 
 absl::Status Trainer::Update() {
-  const int64_t chunk = updates_ % batcher_.chunks_per_epoch();
-  if (chunk == 0) carried_.clear();  // a new pass over the text starts from zero state
-  batcher_.Chunk(chunk, &inputs_, &targets_);
+  if (batcher_.StartsEpoch(updates_)) carried_.clear();  // a new pass starts from zero state
+  batcher_.Chunk(updates_, &inputs_, &targets_);
   Graph& g = graph_;
   g.Clear();
   std::vector<State> initial;
@@ -219,6 +231,12 @@ absl::Status Trainer::Run() {
 
   double since_checkpoint = 0;
   while (train_seconds_ < budget && (max_updates == 0 || updates_ < max_updates)) {
+    if (absl::GetFlag(FLAGS_lr_decay) == "cosine") {
+      const double done = max_updates > 0 ? static_cast<double>(updates_) / static_cast<double>(max_updates)
+                                           : train_seconds_ / budget;
+      adam_.set_learning_rate(CosineLr{.base_lr = absl::GetFlag(FLAGS_lr), .total_steps = kDecaySteps}.At(
+          static_cast<int64_t>(done * kDecaySteps)));
+    }
     if (InterruptRequested()) {
       progress.Finish();
       std::printf("interrupted\n");
@@ -274,6 +292,9 @@ absl::Status Trainer::Run() {
 }
 
 absl::Status Main() {
+  if (const std::string d = absl::GetFlag(FLAGS_lr_decay); d != "none" && d != "cosine") {
+    return absl::InvalidArgumentError(absl::StrCat("--lr_decay: '", d, "' is not none or cosine"));
+  }
   const std::string out_dir = absl::GetFlag(FLAGS_out_dir);
   std::error_code ec;
   std::filesystem::create_directories(out_dir, ec);
