@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates the README's figures and measured outputs under docs/figures/ by running the
 # examples with the settings the README quotes (after scripts/test.sh has built them).
-#   scripts/make_figures.sh [dot] [time_series] [gradient_flow] [adding_lstm] [adding_rnn] [char_lm]
-#                           [char_lm_updates]
+#   scripts/make_figures.sh [dot] [custom_cell] [time_series] [gradient_flow] [adding_lstm]
+#                           [adding_rnn] [char_lm] [char_lm_updates]
 # (no argument: all of them, about 1.5 hours on 2 cores: char_lm trains for 10 minutes,
 # char_lm_updates for 4,846 updates, and each adding-problem run may use its 10-minute budget).
 # Each part writes <part>.txt (the program's output) and its PNGs.
@@ -12,7 +12,7 @@ BUILD_DIR=${BUILD_DIR:-build}
 OUT=docs/figures
 mkdir -p "$OUT"
 parts=("$@")
-[ ${#parts[@]} -eq 0 ] && parts=(dot time_series gradient_flow adding_lstm adding_rnn char_lm char_lm_updates)
+[ ${#parts[@]} -eq 0 ] && parts=(dot custom_cell time_series gradient_flow adding_lstm adding_rnn char_lm char_lm_updates)
 
 run() {  # run <name> <command...>: output shown and kept in $OUT/<name>.txt, with the time taken
   local name=$1; shift
@@ -28,6 +28,8 @@ for part in "${parts[@]}"; do
         --max_updates=1 --eval_every=0 --sample=0 --threads=1 --out_dir=/tmp/tg_figures_dot \
         --dot="$OUT/lstm_step.dot" > /dev/null
       dot -Tpng "$OUT/lstm_step.dot" -o "$OUT/lstm_step.png" ;;
+    custom_cell)
+      run custom_cell "$BUILD_DIR"/examples/custom_cell ;;
     time_series)
       run time_series "$BUILD_DIR"/examples/time_series --minutes=2 --plot --out_dir=results/time_series
       cp results/time_series/curve.png "$OUT/time_series_curve.png"
