@@ -40,7 +40,7 @@ for part in "${parts[@]}"; do
     adding_lstm|adding_rnn)  # one after the other: each uses both cores
       cell=${part#adding_}
       lengths=50,100,200
-      [ "$cell" = rnn ] && lengths=10,50,100
+      [ "$cell" = rnn ] && lengths=10,50,100,200
       run "$part" "$BUILD_DIR"/examples/adding_problem --cells="$cell" --lengths="$lengths" \
         --threads=2 --plot --out_dir="results/$part"
       cp "results/$part/adding_problem.png" "$OUT/$part.png" ;;
