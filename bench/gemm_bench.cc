@@ -97,9 +97,13 @@ BENCHMARK(BM_Gemm<float>)
     ->Args({50, 2, 512, 0, 1, 1})  // input projection x W_ih^T
     ->Args({512, 50, 2, 1, 0, 1})  // its weight gradient dG^T x: 2 columns
     ->Args({50, 128, 1, 0, 1, 1})  // a 1-output head
-    ->Args({32, 256, 1024, 0, 1, 1})->Args({32, 64, 1024, 0, 1, 1})->Args({32, 1024, 256, 0, 0, 1})
-    ->Args({32, 1024, 64, 0, 0, 1})->Args({1024, 32, 256, 1, 0, 1})->Args({1024, 32, 64, 1, 0, 1})
+    // one step of char_lm's LSTM (batch 32, input 64, hidden 256): forward, dX, dW
+    ->Args({32, 256, 1024, 0, 1, 1})->Args({32, 64, 1024, 0, 1, 1})
+    ->Args({32, 1024, 256, 0, 0, 1})->Args({32, 1024, 64, 0, 0, 1})
+    ->Args({1024, 32, 256, 1, 0, 1})->Args({1024, 32, 64, 1, 0, 1})  // dW: ours (B in L1)
+    // the adding problem's recurrent products (batch 50, hidden 128)
     ->Args({50, 128, 512, 0, 1, 1})->Args({512, 50, 128, 1, 0, 1})->Args({50, 512, 128, 0, 0, 1})
+    // rnn_bench L (batch 64, hidden 512): dW with B of 128 KB stays with oneDNN
     ->Args({64, 512, 2048, 0, 1, 1})->Args({2048, 64, 512, 1, 0, 1});
 BENCHMARK(BM_Gemm<double>)
     ->ArgNames({"M", "K", "N", "tA", "tB", "thr"})
