@@ -30,8 +30,13 @@ struct GradSlot {
 
 class BackwardPass final : public GradSink {
  public:
+  // In record mode nothing runs, so a buffer's last reader is not known yet: the compiler
+  // plans memory instead, and every gradient gets memory of its own here.
   BackwardPass(Graph& g, BackwardOptions options)
-      : g_(g), options_(options), recycle_(!options.create_graph && options.reuse_buffers) {}
+      : g_(g),
+        options_(options),
+        recycle_(!options.create_graph && options.reuse_buffers &&
+                 g.mode() != ExecMode::kRecord) {}
 
   // Differentiates `loss` with respect to `wrt` (node ids), or to every parameter when
   // `sink_params` is set (their gradients then land in the store).
@@ -40,9 +45,6 @@ class BackwardPass final : public GradSink {
     if (g_.mode() == ExecMode::kInference) {
       return absl::FailedPreconditionError(
           "Backward: the graph is in inference mode and recorded nothing for backward");
-    }
-    if (g_.mode() == ExecMode::kRecord) {
-      return absl::UnimplementedError("Backward: record mode is not supported yet");
     }
     TG_ASSIGN_OR_RETURN(const Node* loss_node, g_.Lookup(loss));
     if (loss_node->type.shape.num_elements() != 1) {

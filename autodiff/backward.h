@@ -17,7 +17,8 @@ struct BackwardOptions {
   // and a gradient buffer is reused for later gradients once nothing can read it any more
   // (forward values, returned gradients and the store's gradients are never reused).
   bool create_graph = false;
-  // Without create_graph: reuse dead gradient buffers (above). Off only to compare against.
+  // Without create_graph: reuse dead gradient buffers (above). Off to compare against, or to
+  // compile an eager graph (tg::Compile plans memory itself). Never done in ExecMode::kRecord.
   bool reuse_buffers = true;
 };
 

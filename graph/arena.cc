@@ -72,6 +72,14 @@ void Arena::Recycle(Block& b) {
   free_[b.bytes].push_back(b.data);
 }
 
+bool Arena::Contains(const void* p) const {
+  const auto* q = static_cast<const std::byte*>(p);
+  for (const Chunk& c : chunks_) {
+    if (q >= c.memory.get() && q < c.memory.get() + c.size) return true;
+  }
+  return false;
+}
+
 size_t Arena::capacity_bytes() const {
   size_t total = 0;
   for (const Chunk& c : chunks_) total += c.size;

@@ -42,6 +42,11 @@ class Arena {
   // b is dead: AllocateBlock may hand it out again.
   void Recycle(Block& b);
 
+  // Whether p lies in memory this arena handed out (the compiler moves only such memory).
+  bool Contains(const void* p) const;
+  // Whether any block was handed out since the last Reset (Backward reused memory).
+  bool has_blocks() const { return !blocks_.empty(); }
+
   size_t capacity_bytes() const;       // bytes held from the system
   size_t used_bytes() const { return used_; }  // bytes handed out since the last Reset
   int num_chunks() const { return static_cast<int>(chunks_.size()); }

@@ -217,6 +217,8 @@ Expr Graph::AliasLeaf(const Tensor& value) {
   return ExprOf(id);
 }
 
+bool Graph::IsAliasLeaf(NodeId id) const { return nodes_[id].op == &kAliasLeaf; }
+
 void Graph::Fail(NodeId id, const absl::Status& status) {
   nodes_[id].poisoned = true;
   nodes_[id].ran = true;

@@ -127,6 +127,8 @@ class Graph {
   // A leaf whose value is an existing tensor (aliased, not copied); used by Backward to
   // hand out gradient buffers as Exprs.
   Expr AliasLeaf(const Tensor& value);
+  // Whether node `id` is such a leaf (its memory belongs to another value).
+  bool IsAliasLeaf(NodeId id) const;
 
  private:
   Expr AddLeaf(const OpDef& op, DType dtype, Shape shape, const void* data, size_t count,

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <numbers>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "autodiff/backward.h"
 #include "examples/char_lm/batches.h"
+#include "examples/char_lm/compiled_update.h"
 #include "examples/char_lm/evaluate.h"
 #include "examples/char_lm/model.h"
 #include "examples/char_lm/run_info.h"
@@ -48,6 +50,9 @@ ABSL_FLAG(std::string, lr_decay, "none",
           "none: constant --lr (the peer's setting); cosine: anneal --lr to 0 over --max_updates, "
           "or over --minutes of training when --max_updates is 0");
 ABSL_FLAG(int, threads, 2, "threads for matrix products");
+ABSL_FLAG(bool, compile, true,
+          "record one update, compile it (time batching, memory plan) and replay it; "
+          "--nocompile runs every update eagerly");
 ABSL_FLAG(double, minutes, 3, "training time budget in minutes (evaluation and checkpoints not counted)");
 ABSL_FLAG(int64_t, max_updates, 0, "stop after this many updates in all (0: no limit)");
 ABSL_FLAG(int64_t, eval_every, 500, "updates between validation scores (0: only at the end)");
@@ -143,6 +148,9 @@ class Trainer {
 
  private:
   absl::Status Update();
+  absl::Status UpdateEagerly();
+  absl::Status UpdateCompiled();
+  absl::Status FinishUpdate();  // clip, step, zero the gradients
   absl::StatusOr<double> Validate();
   absl::Status Checkpoint(const std::string& why);
 
@@ -153,7 +161,8 @@ class Trainer {
   RunInfo info_;
   StreamBatcher batcher_;
   Graph graph_;
-  std::vector<HostState> carried_;
+  std::vector<HostState> carried_;  // eager: the state carried into the next chunk
+  std::optional<CompiledUpdate> compiled_;
   std::vector<int32_t> inputs_, targets_;
   int64_t updates_ = 0;
   double last_loss_ = 0;
@@ -162,6 +171,30 @@ class Trainer {
 };
 
 absl::Status Trainer::Update() {
+  return absl::GetFlag(FLAGS_compile) ? UpdateCompiled() : UpdateEagerly();
+}
+
+absl::Status Trainer::FinishUpdate() {
+  ClipGradNorm(store_, absl::GetFlag(FLAGS_clip));
+  TG_RETURN_IF_ERROR(adam_.Step());
+  store_.ZeroGrad();
+  ++updates_;
+  return absl::OkStatus();
+}
+
+absl::Status Trainer::UpdateCompiled() {
+  if (!compiled_.has_value()) {
+    TG_ASSIGN_OR_RETURN(compiled_, CompiledUpdate::Create(model_, batcher_.steps(), batcher_.batch(),
+                                                          absl::GetFlag(FLAGS_threads),
+                                                          absl::GetFlag(FLAGS_dot)));
+  }
+  if (batcher_.StartsEpoch(updates_)) compiled_->ResetState();
+  batcher_.Chunk(updates_, &inputs_, &targets_);
+  TG_ASSIGN_OR_RETURN(last_loss_, compiled_->Run(inputs_, targets_));
+  return FinishUpdate();
+}
+
+absl::Status Trainer::UpdateEagerly() {
   if (batcher_.StartsEpoch(updates_)) carried_.clear();  // a new pass starts from zero state
   batcher_.Chunk(updates_, &inputs_, &targets_);
   Graph& g = graph_;
@@ -172,9 +205,6 @@ absl::Status Trainer::Update() {
   CharModel::Output out = model_.Run(g, g.Input({steps, batch}, inputs_), initial, nullptr);
   Expr loss = SoftmaxCrossEntropy(out.logits, g.Input({steps * batch}, targets_));
   TG_RETURN_IF_ERROR(Backward(loss));
-  ClipGradNorm(store_, absl::GetFlag(FLAGS_clip));
-  TG_RETURN_IF_ERROR(adam_.Step());
-  store_.ZeroGrad();
   TG_ASSIGN_OR_RETURN(last_loss_, loss.Scalar());
   carried_.clear();
   for (const State& s : out.final) {
@@ -186,8 +216,7 @@ absl::Status Trainer::Update() {
     TG_RETURN_IF_ERROR(WriteDot(g, absl::GetFlag(FLAGS_dot), {.title = "char_lm: one step and its backward",
                                                               .only_scope = "l0/step_1"}));
   }
-  ++updates_;
-  return absl::OkStatus();
+  return FinishUpdate();
 }
 
 absl::StatusOr<double> Trainer::Validate() {

@@ -1,0 +1,256 @@
+#include "graph/compile/compiled_graph.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+
+#include "fmt/format.h"
+#include "graph/compile/liveness.h"
+#include "graph/compile/memory_plan.h"
+#include "graph/compile/stack_rows.h"
+#include "graph/status_macros.h"
+
+namespace tg {
+namespace {
+
+using compile::BufferMap;
+using compile::Instruction;
+using compile::Program;
+
+bool IsView(const Graph& g, NodeId id, std::optional<int64_t>* offset = nullptr) {
+  const Node& n = g.node(id);
+  if (n.op->view == nullptr || n.inputs.empty()) return false;
+  absl::InlinedVector<TensorType, 3> types;
+  for (NodeId in : n.inputs) types.push_back(g.node(in).type);
+  std::optional<int64_t> at = n.op->view(n.attrs, types);
+  if (offset != nullptr) *offset = at;
+  return at.has_value();
+}
+
+// Record mode leaves values unassigned: give every node the memory the executor would.
+void Materialize(Graph& g) {
+  for (NodeId id = 0; id < g.num_nodes(); ++id) {
+    Node& n = g.mutable_node(id);
+    if (n.value.has_data()) continue;
+    std::optional<int64_t> offset;
+    if (IsView(g, id, &offset)) {
+      n.value = g.node(n.inputs[0]).value.View(*offset, n.type.shape);
+    } else {
+      const size_t bytes = SizeOf(n.type.dtype) * static_cast<size_t>(n.type.shape.num_elements());
+      n.value = Tensor(g.arena().Allocate(bytes), n.type.dtype, n.type.shape);
+    }
+  }
+}
+
+Program Record(const Graph& g) {
+  Program program;
+  for (NodeId id = 0; id < g.num_nodes(); ++id) {
+    const Node& n = g.node(id);
+    if (n.op->is_leaf || IsView(g, id)) continue;
+    Instruction in;
+    in.op = n.op;
+    in.attrs = n.attrs;
+    for (NodeId x : n.inputs) in.inputs.push_back(g.node(x).value);
+    in.output = n.value;
+    in.accumulate = n.accumulate;
+    in.node = id;
+    program.push_back(std::move(in));
+  }
+  return program;
+}
+
+bool Overlaps(const Tensor& a, const Tensor& b) {
+  const compile::ByteRange x = compile::RangeOf(a), y = compile::RangeOf(b);
+  return x.begin < y.end && y.begin < x.end;
+}
+
+// Keeps what an output, a parameter gradient (memory outside the graph) or a kept
+// instruction needs.
+std::vector<bool> Needed(const Program& program, const compile::Dependencies& deps,
+                         const BufferMap& buffers, absl::Span<const Tensor> outputs) {
+  std::vector<bool> needed(program.size(), false);
+  for (int i = static_cast<int>(program.size()) - 1; i >= 0; --i) {
+    const Tensor& out = program[i].output;
+    const int b = buffers.Find(out);
+    bool need = b < 0 || !buffers.buffer(b).movable;
+    for (const Tensor& o : outputs) need = need || Overlaps(out, o);
+    for (int j : deps.after(i)) need = need || needed[j];
+    needed[i] = need;
+  }
+  return needed;
+}
+
+absl::Status CheckSpec(Graph& g, const CompileSpec& spec) {
+  TG_RETURN_IF_ERROR(g.status());
+  if (g.arena().has_blocks()) {
+    return absl::FailedPreconditionError(
+        "Compile: Backward reused gradient buffers on this graph; record it with "
+        "ExecMode::kRecord, or run Backward with BackwardOptions{.reuse_buffers = false}");
+  }
+  for (size_t i = 0; i < spec.feeds.size(); ++i) {
+    TG_ASSIGN_OR_RETURN(const Node* n, g.Lookup(spec.feeds[i]));
+    if (!n->op->is_leaf || n->param != nullptr || g.IsAliasLeaf(spec.feeds[i].id())) {
+      return absl::InvalidArgumentError(fmt::format(
+          "Compile: feed {} must be an input made by Graph::Input, got {}", i,
+          g.NodeLabel(spec.feeds[i].id())));
+    }
+  }
+  for (const Expr& e : spec.outputs) TG_RETURN_IF_ERROR(g.Lookup(e).status());
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<CompiledGraph> Compile(Graph& g, const CompileSpec& spec) {
+  TG_RETURN_IF_ERROR(CheckSpec(g, spec));
+  Materialize(g);
+  const Program program = Record(g);
+  std::vector<Tensor> tensors;
+  for (NodeId id = 0; id < g.num_nodes(); ++id) tensors.push_back(g.node(id).value);
+  const BufferMap buffers(tensors, [&](const void* p) { return g.arena().Contains(p); });
+  const compile::Dependencies deps(program, buffers);
+  std::vector<Tensor> outputs;
+  for (const Expr& e : spec.outputs) outputs.push_back(g.node(e.id()).value);
+
+  std::vector<bool> alive = Needed(program, deps, buffers, outputs);
+  std::vector<int> position(program.size());
+  for (size_t i = 0; i < program.size(); ++i) position[i] = static_cast<int>(i);
+  compile::MemoryPlan plan(buffers);
+  std::vector<compile::StackedGroup> groups;
+  if (spec.stack_rows) groups = compile::StackRows(program, deps, buffers, plan, position, alive);
+
+  // The replay order, and which original instructions each replayed one stands for.
+  std::vector<int> order;
+  for (size_t i = 0; i < program.size(); ++i) {
+    if (alive[i]) order.push_back(static_cast<int>(i));
+  }
+  std::sort(order.begin(), order.end(), [&](int a, int b) { return position[a] < position[b]; });
+  std::vector<int> group_of(program.size(), -1);
+  for (size_t k = 0; k < groups.size(); ++k) group_of[groups[k].at] = static_cast<int>(k);
+  auto members = [&](int i) -> std::vector<int> {
+    return group_of[i] >= 0 ? groups[group_of[i]].members : std::vector<int>{i};
+  };
+
+  // Lifetimes: from the first replayed instruction touching a buffer to the last; values
+  // the host sets or reads (leaves, outputs) live throughout.
+  const int steps = static_cast<int>(order.size());
+  std::vector<std::pair<int, int>> live(buffers.size(), {std::numeric_limits<int>::max(), -1});
+  std::vector<bool> accumulated(buffers.size(), false), pinned(buffers.size(), false);
+  auto touch = [&](const Tensor& t, int at) {
+    const int b = buffers.Find(t);
+    if (b < 0) return;
+    live[b].first = std::min(live[b].first, at);
+    live[b].second = std::max(live[b].second, at);
+  };
+  for (int k = 0; k < steps; ++k) {
+    for (int m : members(order[k])) {
+      for (const Tensor& t : program[m].inputs) touch(t, k);
+      touch(program[m].output, k);
+      const int b = buffers.Find(program[m].output);
+      if (program[m].accumulate && b >= 0 && buffers.buffer(b).movable) accumulated[b] = true;
+    }
+  }
+  for (NodeId id = 0; id < g.num_nodes(); ++id) {
+    if (!g.node(id).op->is_leaf || g.IsAliasLeaf(id)) continue;
+    const int b = buffers.Find(g.node(id).value);
+    if (b < 0) continue;
+    if (accumulated[b]) {
+      return absl::UnimplementedError(fmt::format(
+          "Compile: {} is a leaf whose memory is accumulated into", g.NodeLabel(id)));
+    }
+    pinned[b] = true;
+  }
+  for (const Tensor& o : outputs) {
+    if (int b = buffers.Find(o); b >= 0) pinned[b] = true;
+  }
+  std::vector<int> first_touch(buffers.size());
+  for (int b = 0; b < buffers.size(); ++b) {
+    first_touch[b] = live[b].first;
+    if (pinned[b]) live[b] = {0, steps};
+    if (live[b].second < 0) live[b] = {steps, steps};  // never touched: pruned work's memory
+  }
+
+  CompiledGraph c;
+  c.peak_bytes_ = plan.Place(live);
+  c.memory_ = AllocateAligned(std::max<size_t>(c.peak_bytes_, 64));
+  plan.SetBase(c.memory_.get());
+  for (NodeId id = 0; id < g.num_nodes(); ++id) {  // constants keep their values
+    const Node& n = g.node(id);
+    if (!n.op->is_leaf || g.IsAliasLeaf(id) || n.value.num_bytes() == 0) continue;
+    std::memcpy(plan.Translate(n.value).raw(), n.value.raw(), n.value.num_bytes());
+  }
+
+  std::vector<bool> zeroed(buffers.size(), false);
+  for (int k = 0; k < steps; ++k) {
+    const int i = order[k];
+    for (int m : members(i)) {  // a buffer summed into starts from zero when first touched
+      const int b = buffers.Find(program[m].output);
+      if (b < 0 || !accumulated[b] || zeroed[b] || first_touch[b] != k) continue;
+      zeroed[b] = true;
+      const int64_t words = static_cast<int64_t>(buffers.buffer(b).bytes() / 4);
+      Instruction zero;
+      zero.output = Tensor(plan.NewAddress(b), DType::kI32, {words});
+      c.program_.push_back(std::move(zero));
+      c.paths_.push_back("zero");
+    }
+    Instruction in;
+    if (group_of[i] >= 0) {
+      in = compile::StackedInstruction(program, groups[group_of[i]], plan);
+      c.num_stacked_ += in.stacked;
+    } else {
+      in = program[i];
+      for (Tensor& t : in.inputs) t = plan.Translate(t);
+      in.output = plan.Translate(in.output);
+    }
+    c.paths_.push_back(g.NodePath(in.node));
+    c.program_.push_back(std::move(in));
+    ++c.num_kernels_;
+  }
+  for (const Expr& e : spec.feeds) c.feeds_.push_back(plan.Translate(g.node(e.id()).value));
+  for (const Tensor& o : outputs) c.outputs_.push_back(plan.Translate(o));
+  c.options_ = g.exec_options();
+  return c;
+}
+
+std::string CompiledGraph::Listing() const {
+  std::string out;
+  for (size_t k = 0; k < program_.size(); ++k) {
+    const Instruction& in = program_[k];
+    const std::string_view name = in.op == nullptr ? "zero" : in.op->name;
+    out += fmt::format("{} {}{} {}{} {}\n", k, name, in.stacked > 1 ? fmt::format(" x{}", in.stacked) : "",
+                       in.output.shape(), in.accumulate ? " +=" : "", paths_[k]);
+  }
+  return out;
+}
+
+absl::Status CompiledGraph::Run(absl::Span<const Tensor> feeds) {
+  if (feeds.size() != feeds_.size()) {
+    return absl::InvalidArgumentError(
+        fmt::format("CompiledGraph::Run: {} feeds given, compiled with {}", feeds.size(),
+                    feeds_.size()));
+  }
+  for (size_t i = 0; i < feeds.size(); ++i) {
+    if (feeds[i].dtype() != feeds_[i].dtype() || !(feeds[i].shape() == feeds_[i].shape())) {
+      return absl::InvalidArgumentError(fmt::format(
+          "CompiledGraph::Run: feed {} is {} {}, compiled for {} {}", i, feeds[i].shape(),
+          feeds[i].dtype(), feeds_[i].shape(), feeds_[i].dtype()));
+    }
+    feeds_[i].CopyFrom(feeds[i]);
+  }
+  for (size_t k = 0; k < program_.size(); ++k) {
+    const Instruction& in = program_[k];
+    if (in.op == nullptr) {
+      in.output.SetZero();
+      continue;
+    }
+    absl::Status s = in.op->forward(
+        KernelContext{in.inputs, in.output, in.attrs, in.accumulate, options_});
+    if (!s.ok()) {
+      return absl::Status(s.code(), fmt::format("{}: {} (compiled, node #{} \"{}\")",
+                                                in.op->name, s.message(), in.node, paths_[k]));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace tg

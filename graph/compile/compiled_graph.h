@@ -1,0 +1,64 @@
+// The compiled static unroll: a recorded graph (forward plus the backward nodes Backward
+// appended) turned into a flat instruction list that Run() replays with new feeds: no graph
+// walk, no allocation, no shape inference. On the way it prunes work no output needs,
+// batches independent per-step work over time (stack_rows.h) and plans memory by lifetime
+// (memory_plan.h). It reads only what each OpDef declares, so a user's cell or op gets the
+// same treatment as a built-in one.
+//
+//   Graph g({.mode = ExecMode::kRecord});          // or an eager graph whose Backward ran with
+//   Expr x = g.Input(...), loss = Model(g, x);     // BackwardOptions{.reuse_buffers = false}
+//   TG_RETURN_IF_ERROR(Backward(loss));
+//   TG_ASSIGN_OR_RETURN(CompiledGraph step, Compile(g, {.feeds = {x}, .outputs = {loss}}));
+//   for (...) { TG_RETURN_IF_ERROR(step.Run({batch})); step.output(0); optimizer.Step(); ... }
+//
+// Parameters are read, and their gradients accumulated, in place, exactly as in eager mode
+// (so ZeroGrad between runs as usual). The graph may be cleared or dropped after Compile.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "graph/compile/program.h"
+#include "graph/graph.h"
+
+namespace tg {
+
+struct CompileSpec {
+  std::vector<Expr> feeds;    // input leaves whose values each Run() replaces, in order
+  std::vector<Expr> outputs;  // values read after Run() through output(i)
+  bool stack_rows = true;     // time batching; off only to compare against
+};
+
+class CompiledGraph {
+ public:
+  // Copies feeds[i] (same dtype and shape as spec.feeds[i]) in and runs every instruction.
+  absl::Status Run(absl::Span<const Tensor> feeds);
+  // spec.outputs[i] after the last Run (valid until the next one).
+  const Tensor& output(int i) const { return outputs_[i]; }
+
+  int num_kernels() const { return num_kernels_; }      // kernel launches per Run
+  int num_stacked_nodes() const { return num_stacked_; }  // nodes folded into stacked ones
+  size_t peak_bytes() const { return peak_bytes_; }     // the one allocation the plan needs
+  // One line per instruction: "12 matmul x6 [18,5] step/matmul" (x6: six nodes stacked).
+  std::string Listing() const;
+
+ private:
+  friend absl::StatusOr<CompiledGraph> Compile(Graph& graph, const CompileSpec& spec);
+
+  compile::Program program_;  // an instruction without op zeroes its output's bytes
+  std::vector<std::string> paths_;  // the node path of each instruction, for errors
+  std::vector<Tensor> feeds_, outputs_;
+  AlignedBuffer memory_;
+  ExecOptions options_;
+  int num_kernels_ = 0;
+  int num_stacked_ = 0;
+  size_t peak_bytes_ = 0;
+};
+
+absl::StatusOr<CompiledGraph> Compile(Graph& graph, const CompileSpec& spec);
+
+}  // namespace tg

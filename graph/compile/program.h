@@ -1,0 +1,28 @@
+// The compiler's working form of a graph: one instruction per node that runs a kernel
+// (leaves and views run none), over tensors that still point at the recorded memory until
+// the memory plan moves them.
+#pragma once
+
+#include <vector>
+
+#include "absl/container/inlined_vector.h"
+#include "graph/attrs.h"
+#include "graph/expr.h"
+#include "graph/op_def.h"
+#include "graph/tensor.h"
+
+namespace tg::compile {
+
+struct Instruction {
+  const OpDef* op = nullptr;
+  Attrs attrs;
+  absl::InlinedVector<Tensor, 3> inputs;
+  Tensor output;
+  bool accumulate = false;  // output += result
+  NodeId node = -1;         // the node it came from (the first one, when stacked)
+  int stacked = 1;          // how many nodes' work it does
+};
+
+using Program = std::vector<Instruction>;
+
+}  // namespace tg::compile
