@@ -82,6 +82,13 @@ void ThreadedShapes(benchmark::internal::Benchmark* b) {
     b->Args({16, 128, 512, 0, 0, thr});
     b->Args({16, 128, 256, 0, 0, thr});
     b->Args({8, 128, 256, 0, 0, thr});
+    // The compiled char_lm update's time-batched products (100 steps of batch 32 stacked):
+    // weight gradients dz^T h and dz^T x, and dX = dz W_ih.
+    b->Args({1024, 3200, 256, 1, 0, thr});
+    b->Args({1024, 3200, 64, 1, 0, thr});
+    b->Args({3200, 1024, 64, 0, 0, thr});
+    b->Args({1024, 1024, 256, 1, 0, thr});  // where ours starts to beat oneDNN's A^T B
+    b->Args({1024, 512, 256, 1, 0, thr});
   }
 }
 
