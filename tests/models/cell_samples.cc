@@ -10,8 +10,6 @@
 namespace tg::testing {
 namespace {
 
-constexpr int64_t kSteps = 4, kBatch = 3, kInput = 3, kHidden = 4;
-
 std::vector<double> Draw(int64_t n, uint64_t seed, double scale) {
   Rng rng(seed);
   std::vector<double> v(n);
@@ -19,21 +17,6 @@ std::vector<double> Draw(int64_t n, uint64_t seed, double scale) {
   return v;
 }
 
-// loss = sum over steps of sum(w_t * output_t): every step's output and the carried state
-// reach the loss, so the check runs through all of BPTT.
-Expr WeightedSum(Graph& g, absl::Span<const Expr> outputs) {
-  Expr loss;
-  for (size_t t = 0; t < outputs.size(); ++t) {
-    Shape s = outputs[t].shape();
-    Expr term = Sum(outputs[t] * g.Constant(s, Draw(s.num_elements(), 100 + t, 1.0)));
-    loss = loss.valid() ? loss + term : term;
-  }
-  return loss;
-}
-
-// Builds the outputs of one recurrent model from x [T,B,I] and h0 [B,H] (c0 = h0 * 0.5 for
-// cells that have c).
-using ModelFn = std::function<std::vector<Expr>(Graph&, ParameterStore&, Expr x, Expr h0)>;
 
 absl::Status RunCheck(const ModelFn& model, GradCheckReport* report) {
   ParameterStore store({.seed = 21});
@@ -79,7 +62,8 @@ CellSpec Spec(CellKind kind, const std::string& prefix) {
 std::vector<CellCheck> BuildChecks() {
   std::vector<CellCheck> checks;
   auto add = [&](std::string cell, std::string variant, ModelFn model) {
-    checks.push_back({cell, variant, [model](GradCheckReport* r) { return RunCheck(model, r); }});
+    checks.push_back(
+        {cell, variant, [model](GradCheckReport* r) { return RunCheck(model, r); }, model});
   };
   add("rnn_tanh", "4 steps", UnrollOf([](ParameterStore& s) {
         return MakeCell(s, Spec(CellKind::kRnnTanh, "rnn"));
@@ -130,6 +114,16 @@ std::vector<CellCheck> BuildChecks() {
 }
 
 }  // namespace
+
+Expr WeightedSum(Graph& g, absl::Span<const Expr> outputs) {
+  Expr loss;
+  for (size_t t = 0; t < outputs.size(); ++t) {
+    Shape s = outputs[t].shape();
+    Expr term = Sum(outputs[t] * g.Constant(s, Draw(s.num_elements(), 100 + t, 1.0)));
+    loss = loss.valid() ? loss + term : term;
+  }
+  return loss;
+}
 
 const std::vector<CellCheck>& CellChecks() {
   static const std::vector<CellCheck>* checks = new std::vector<CellCheck>(BuildChecks());
