@@ -187,6 +187,9 @@ absl::Status Trainer::UpdateCompiled() {
     TG_ASSIGN_OR_RETURN(compiled_, CompiledUpdate::Create(model_, batcher_.steps(), batcher_.batch(),
                                                           absl::GetFlag(FLAGS_threads),
                                                           absl::GetFlag(FLAGS_dot)));
+    const CompiledGraph& p = compiled_->program();
+    std::printf("compiled one update: %d kernels (%d nodes batched over time), %.1f MB planned\n",
+                p.num_kernels(), p.num_stacked_nodes(), p.peak_bytes() / 1e6);
   }
   if (batcher_.StartsEpoch(updates_)) compiled_->ResetState();
   batcher_.Chunk(updates_, &inputs_, &targets_);
