@@ -23,6 +23,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "autodiff/backward.h"
+#include "examples/adding_problem/compiled_step.h"
 #include "examples/common/adding_data.h"
 #include "examples/common/csv_writer.h"
 #include "examples/common/flags.h"
@@ -55,6 +56,9 @@ ABSL_FLAG(int64_t, eval_batch, 200, "test sequences per forward pass when evalua
 ABSL_FLAG(int, threads, 1,
           "intra-op threads for the GEMMs (ExecOptions::num_threads; tapegrad's own pool, "
           "safe on a busy machine)");
+ABSL_FLAG(bool, compile, true,
+          "record one update, compile it (time batching, memory plan) and replay it on every "
+          "fresh batch; --nocompile runs every update eagerly");
 ABSL_FLAG(uint64_t, seed, 1, "seed of the initial weights, the training data and the test set");
 ABSL_FLAG(std::string, out_dir, "results/adding_problem", "where the CSV files (and plots) go");
 ABSL_FLAG(bool, plot, false, "also write adding_problem.png (test MSE vs sequences) via gnuplot");
@@ -78,6 +82,7 @@ struct Config {
   int64_t max_sequences = 0;
   double lr = 1e-3, clip = 1, forget_bias = 0, budget_seconds = 600, target_mse = 0.01;
   int threads = 1;
+  bool compile = true;
   uint64_t seed = 1;
   std::string out_dir, dot, dot_scope;
 };
@@ -129,6 +134,7 @@ absl::StatusOr<Config> ReadFlags() {
   c.budget_seconds = absl::GetFlag(FLAGS_minutes) * 60;
   c.target_mse = absl::GetFlag(FLAGS_target_mse);
   c.threads = absl::GetFlag(FLAGS_threads);
+  c.compile = absl::GetFlag(FLAGS_compile);
   c.seed = absl::GetFlag(FLAGS_seed);
   c.out_dir = absl::GetFlag(FLAGS_out_dir);
   c.dot = absl::GetFlag(FLAGS_dot);
@@ -212,6 +218,18 @@ absl::StatusOr<RunResult> TrainOne(const Config& c, const std::string& cell_name
   progress.Print(absl::StrFormat("%s: T=%d, %d parameters, test MSE at init %.4f", name, steps,
                                  store.num_elements(), r.test_mse));
 
+  tg::DotOptions dot;
+  dot.title = absl::StrCat("adding_problem: one training step of ", name);
+  dot.max_nodes = 0;
+  dot.only_scope = c.dot_scope;
+  std::optional<tg::examples::CompiledAddingStep> compiled;
+  if (c.compile) {
+    absl::StatusOr<tg::examples::CompiledAddingStep> step = tg::examples::CompiledAddingStep::Create(
+        *model, steps, c.batch, exec, write_dot ? c.dot : "", dot);
+    if (!step.ok()) return step.status();
+    compiled = *std::move(step);
+    if (write_dot) progress.Print(absl::StrCat("wrote the graph of one training step to ", c.dot));
+  }
   while (true) {
     if (r.test_mse < c.target_mse) {
       r.solved = true;
@@ -224,24 +242,25 @@ absl::StatusOr<RunResult> TrainOne(const Config& c, const std::string& cell_name
     if (progress.elapsed_seconds() - r.eval_seconds >= c.budget_seconds) break;
     if (c.max_sequences > 0 && r.sequences + c.batch > c.max_sequences) break;
 
-    g.Clear();
     AddingBatch batch = tg::examples::MakeAddingBatch(data_rng, steps, c.batch);
-    tg::examples::AddingForward f = tg::examples::BuildAddingForward(g, *model, batch);
-    if (absl::Status s = tg::Backward(f.loss); !s.ok()) return s;
-    if (write_dot && updates == 0) {
-      tg::DotOptions opts;
-      opts.title = absl::StrCat("adding_problem: one training step of ", name);
-      opts.max_nodes = 0;
-      opts.only_scope = c.dot_scope;
-      if (absl::Status s = tg::WriteDot(g, c.dot, opts); !s.ok()) return s;
-      progress.Print(absl::StrCat("wrote the graph of one training step (", g.num_nodes(),
-                                  " nodes) to ", c.dot));
+    absl::StatusOr<double> loss = 0.0;
+    if (compiled.has_value()) {
+      loss = compiled->Run(batch);
+    } else {
+      g.Clear();
+      tg::examples::AddingForward f = tg::examples::BuildAddingForward(g, *model, batch);
+      if (absl::Status s = tg::Backward(f.loss); !s.ok()) return s;
+      if (write_dot && updates == 0) {
+        if (absl::Status s = tg::WriteDot(g, c.dot, dot); !s.ok()) return s;
+        progress.Print(absl::StrCat("wrote the graph of one training step (", g.num_nodes(),
+                                    " nodes) to ", c.dot));
+      }
+      loss = f.loss.Scalar();
     }
+    if (!loss.ok()) return loss.status();
     if (c.clip > 0) tg::ClipGradNorm(store, c.clip);
     if (absl::Status s = adam->Step(); !s.ok()) return s;
     store.ZeroGrad();
-    absl::StatusOr<double> loss = f.loss.Scalar();
-    if (!loss.ok()) return loss.status();
     loss_sum += *loss;
     ++loss_count;
     ++updates;

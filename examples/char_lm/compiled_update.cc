@@ -12,7 +12,7 @@ namespace tg::examples {
 absl::StatusOr<CompiledUpdate> CompiledUpdate::Create(const CharModel& model, int64_t steps,
                                                       int64_t batch, int threads,
                                                       const std::string& dot_path) {
-  if (model.options().dropout > 0) {
+  if (model.DropsOut()) {
     return absl::InvalidArgumentError(
         "char_lm: --compile replays one recorded update, so it cannot draw new dropout masks; "
         "use --nocompile with --dropout");

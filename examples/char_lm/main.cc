@@ -142,7 +142,13 @@ class Trainer {
                               .steps = absl::GetFlag(FLAGS_seq),
                               .shift_epochs = absl::GetFlag(FLAGS_shift_epochs),
                               .seed = absl::GetFlag(FLAGS_seed)}),
-        graph_({.exec = {.num_threads = absl::GetFlag(FLAGS_threads)}}) {}
+        graph_({.exec = {.num_threads = absl::GetFlag(FLAGS_threads)}}),
+        dropout_rng_(absl::GetFlag(FLAGS_seed) + 1),
+        compile_(absl::GetFlag(FLAGS_compile) && !model_.DropsOut()) {
+    if (absl::GetFlag(FLAGS_compile) && !compile_) {
+      std::printf("dropout draws new masks every update: running every update eagerly\n");
+    }
+  }
 
   absl::Status Run();
 
@@ -162,6 +168,8 @@ class Trainer {
   StreamBatcher batcher_;
   Graph graph_;
   std::vector<HostState> carried_;  // eager: the state carried into the next chunk
+  Rng dropout_rng_;
+  bool compile_;
   std::optional<CompiledUpdate> compiled_;
   std::vector<int32_t> inputs_, targets_;
   int64_t updates_ = 0;
@@ -171,7 +179,7 @@ class Trainer {
 };
 
 absl::Status Trainer::Update() {
-  return absl::GetFlag(FLAGS_compile) ? UpdateCompiled() : UpdateEagerly();
+  return compile_ ? UpdateCompiled() : UpdateEagerly();
 }
 
 absl::Status Trainer::FinishUpdate() {
@@ -205,7 +213,8 @@ absl::Status Trainer::UpdateEagerly() {
   std::vector<State> initial;
   for (const HostState& s : carried_) initial.push_back(FeedIn(g, s));
   const int64_t steps = batcher_.steps(), batch = batcher_.batch();
-  CharModel::Output out = model_.Run(g, g.Input({steps, batch}, inputs_), initial, nullptr);
+  CharModel::Output out =
+      model_.Run(g, g.Input({steps, batch}, inputs_), initial, &dropout_rng_);
   Expr loss = SoftmaxCrossEntropy(out.logits, g.Input({steps * batch}, targets_));
   TG_RETURN_IF_ERROR(Backward(loss));
   TG_ASSIGN_OR_RETURN(last_loss_, loss.Scalar());

@@ -36,6 +36,8 @@ class CharModel {
   Output Run(Graph& g, Expr ids, const std::vector<State>& initial, Rng* dropout_rng) const;
   std::vector<State> ZeroState(Graph& g, int64_t batch) const { return rnn_.ZeroState(g, batch); }
   const CharModelOptions& options() const { return options_; }
+  // Whether training draws dropout masks (dropout acts between layers only).
+  bool DropsOut() const { return options_.dropout > 0 && options_.num_layers > 1; }
 
  private:
   CharModelOptions options_;

@@ -57,11 +57,13 @@ absl::StatusOr<AddingModel> MakeAddingModel(ParameterStore& store, const AddingM
 
 AddingForward BuildAddingForward(Graph& g, const AddingModel& model, const AddingBatch& batch,
                                  DType dtype) {
-  Expr xs = HostConstant(g, {batch.steps, batch.batch, 2}, batch.inputs, dtype);
-  UnrollResult r = Unroll(g, model.cell, SplitSteps(xs), model.cell.ZeroState(g, batch.batch));
   AddingForward f;
+  f.inputs = HostConstant(g, {batch.steps, batch.batch, 2}, batch.inputs, dtype);
+  f.targets = HostConstant(g, {batch.batch, 1}, batch.targets, dtype);
+  UnrollResult r =
+      Unroll(g, model.cell, SplitSteps(f.inputs), model.cell.ZeroState(g, batch.batch));
   f.prediction = model.head(g, r.final.h);
-  f.loss = MseLoss(f.prediction, HostConstant(g, {batch.batch, 1}, batch.targets, dtype));
+  f.loss = MseLoss(f.prediction, f.targets);
   f.hidden = std::move(r.outputs);
   return f;
 }

@@ -54,6 +54,8 @@ struct AddingModelOptions {
 absl::StatusOr<AddingModel> MakeAddingModel(ParameterStore& store, const AddingModelOptions& options);
 
 struct AddingForward {
+  Expr inputs;               // [T, B, 2], the batch's values and markers
+  Expr targets;              // [B, 1]
   std::vector<Expr> hidden;  // h_0 .. h_{T-1}, each [B, H] (Unroll's outputs)
   Expr prediction;           // [B, 1]
   Expr loss;                 // MSE over the batch, one element
