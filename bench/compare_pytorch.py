@@ -6,7 +6,7 @@ For each config x cell x threads: tapegrad's rnn_bench row, then PyTorch's varia
 variant and nothing warm carries over), then onednn_lstm on LSTM rows. Forward+backward of
 loss = sum of all outputs h_t.
 
-  bench/compare_pytorch.py [--configs S,M,L] [--cells rnn,lstm,gru,lnlstm] [--modes eager]
+  bench/compare_pytorch.py [--configs S,M,L] [--cells rnn,lstm,gru,lnlstm] [--modes eager,compiled]
                            [--threads 1,2] [--json] [--build-dir build] [--budget-s 1]
                            [--rounds 1]
 
@@ -123,11 +123,6 @@ def main():
     cells = pick_list(args.cells, CELLS, "cell")
     modes = pick_list(args.modes, ("eager", "compiled"), "mode")
     threads = [int(t) for t in pick_list(args.threads, [str(n) for n in range(1, 257)], "threads")]
-    if "compiled" in modes:
-        print("compare_pytorch.py: mode 'compiled' not built yet; skipped", file=sys.stderr)
-        modes = [m for m in modes if m != "compiled"]
-        if not modes:
-            return 3
     rnn_bench = find_binary(args.build_dir, "rnn_bench")
     onednn = find_binary(args.build_dir, "onednn_lstm") if "lstm" in cells else None
 

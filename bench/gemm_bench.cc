@@ -89,6 +89,7 @@ void ThreadedShapes(benchmark::internal::Benchmark* b) {
     b->Args({3200, 1024, 64, 0, 0, thr});
     b->Args({1024, 1024, 256, 1, 0, thr});  // where ours starts to beat oneDNN's A^T B
     b->Args({1024, 512, 256, 1, 0, thr});
+    b->Args({2048, 6400, 512, 1, 0, thr});
   }
 }
 

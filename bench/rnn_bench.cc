@@ -1,8 +1,8 @@
 // Forward+backward of one recurrent layer over a sequence, loss = sum of all outputs h_t,
-// in tapegrad's eager mode: one Graph reused across iterations (Clear() keeps the arena),
-// so steady state is what is timed. Prints ms, GFLOP/s (GEMM FLOPs only), fraction of the
+// in tapegrad's eager mode (one Graph reused across iterations: Clear() keeps the arena, so
+// steady state is what is timed) and compiled (one recorded iteration replayed). Prints ms, GFLOP/s (GEMM FLOPs only), fraction of the
 // FMA peak measured in this process, and the peak RSS of training.
-//   rnn_bench [--configs=S,M,L] [--cells=rnn,lstm,gru,lnlstm] [--modes=eager]
+//   rnn_bench [--configs=S,M,L] [--cells=rnn,lstm,gru,lnlstm] [--modes=eager,compiled]
 //             [--threads=1,2] [--json] [--budget_s=1]
 #include <cmath>
 #include <cstdio>
@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "autodiff/backward.h"
 #include "bench/harness.h"
+#include "graph/compile/compiled_graph.h"
 #include "graph/graph.h"
 #include "graph/parameter.h"
 #include "graph/status_macros.h"
@@ -28,7 +29,8 @@
 
 ABSL_FLAG(std::string, configs, "S,M,L", "configurations: S, M, L");
 ABSL_FLAG(std::string, cells, "rnn,lstm,gru,lnlstm", "cells: rnn, lstm, gru, lnlstm");
-ABSL_FLAG(std::string, modes, "eager", "execution modes: eager (compiled: not built yet)");
+ABSL_FLAG(std::string, modes, "eager,compiled",
+          "execution modes: eager (record and run every iteration) and compiled (replay)");
 ABSL_FLAG(std::string, threads, "1,2", "intra-op thread counts (GraphOptions.exec.num_threads)");
 ABSL_FLAG(bool, json, false, "one JSON object per line");
 ABSL_FLAG(double, budget_s, 1.0, "seconds of timed runs per row (at least 3 runs)");
@@ -95,6 +97,27 @@ absl::StatusOr<Timing> BenchEager(const BenchConfig& c, const std::string& cell_
   return TimeRuns(iteration, timing);
 }
 
+// The same iteration compiled: recorded once, then replayed (time batching, memory plan).
+absl::StatusOr<Timing> BenchCompiled(const BenchConfig& c, const std::string& cell_name,
+                                     int threads, const TimingOptions& timing) {
+  ParameterStore store({.seed = kSeed});
+  TG_ASSIGN_OR_RETURN(AnyCell cell, MakeCell(cell_name, store, c));
+  std::vector<float> xs = FixedInputs(c);
+  Graph g({.mode = ExecMode::kRecord, .exec = {.num_threads = threads}});
+  Expr x = g.Input({c.seq, c.batch, c.input}, xs);
+  UnrollResult r = Unroll(g, cell, SplitSteps(x), cell.ZeroState(g, c.batch));
+  TG_RETURN_IF_ERROR(Backward(Sum(StackSteps(r.outputs))));
+  TG_ASSIGN_OR_RETURN(CompiledGraph program, Compile(g, {.feeds = {x}, .outputs = {}}));
+  g.Clear();
+  const Tensor feed(xs.data(), DType::kF32, {c.seq, c.batch, c.input});
+  auto iteration = [&]() -> absl::Status {
+    TG_RETURN_IF_ERROR(program.Run({feed}));
+    store.ZeroGrad();
+    return absl::OkStatus();
+  };
+  return TimeRuns(iteration, timing);
+}
+
 int Main() {
   auto configs = ParseConfigs(absl::GetFlag(FLAGS_configs));
   auto cells = ParseList(absl::GetFlag(FLAGS_cells), "cell", {"rnn", "lstm", "gru", "lnlstm"});
@@ -113,14 +136,11 @@ int Main() {
   for (int t : *threads) PeakGflops(t);
   int failures = 0, rows = 0;
   for (const std::string& mode : *modes) {
-    if (mode == "compiled") {
-      std::fprintf(stderr, "rnn_bench: mode 'compiled' not built yet; skipped\n");
-      continue;
-    }
     for (const BenchConfig& c : *configs) {
       for (const std::string& cell : *cells) {
         for (int t : *threads) {
-          absl::StatusOr<Timing> result = BenchEager(c, cell, t, timing);
+          absl::StatusOr<Timing> result = mode == "eager" ? BenchEager(c, cell, t, timing)
+                                                          : BenchCompiled(c, cell, t, timing);
           if (!result.ok()) {
             std::fprintf(stderr, "rnn_bench: %s %s threads=%d: %s\n", c.name.c_str(), cell.c_str(),
                          t, std::string(result.status().message()).c_str());

@@ -421,16 +421,19 @@ void UseOneOmpThread() {
 // gemm_bench: [1024,32]x[32,256] 325 vs 510 us, [1024,32]x[32,64] 75 vs
 // 102 us, [512,50]x[50,128] 110 vs 118 us; with B of 128 KB oneDNN wins
 // ([2048,64]x[64,512] 2.1 vs 3.8 ms), so larger B stays with oneDNN -- unless the
-// depth is large (the weight gradient of T steps batched over time): oneDNN's A^T B slows
-// as k grows, and [1024,k]^T x [k,256] on 2 threads ran ours 78 vs 54 GFLOP/s at k = 1024,
-// 71 vs 53 at 1600, 85 vs 57 at 3200, while at k = 256 and 512 oneDNN won (114 vs 97,
-// 97 vs 92).
+// depth is large (the weight gradient of T steps batched over time) and A fits in L3:
+// oneDNN's A^T B slows as k grows, and [1024,k]^T x [k,256] on 2 threads ran ours 78 vs
+// 54 GFLOP/s at k = 1024, 71 vs 53 at 1600, 85 vs 57 at 3200 (1 thread at 3200: 44-52 vs
+// 29-34), while at k = 256 and 512 oneDNN won (114 vs 97, 97 vs 92). With A of 52 MB
+// ([2048,6400]^T x [6400,512]) oneDNN won on 1 thread (60 vs 36-40 GFLOP/s): ours streams
+// A once per block of B's columns.
 constexpr int64_t kL1Bytes = 32 * 1024;
 constexpr int64_t kDeepWeightGradient = 1024;
+constexpr int64_t kL3Bytes = 16 * 1024 * 1024;  // half of the 32 MB L3
 bool WeightGradientShape(const GemmArgs& g) {
+  const int64_t f = sizeof(float);
   return g.trans_a && !g.trans_b &&
-         (g.k * g.n * static_cast<int64_t>(sizeof(float)) <= kL1Bytes ||
-          g.k >= kDeepWeightGradient);
+         (g.k * g.n * f <= kL1Bytes || (g.k >= kDeepWeightGradient && g.m * g.k * f <= kL3Bytes));
 }
 
 void SerialGemm(const GemmArgs& g, const float* a, const float* b, float* c) {
