@@ -83,13 +83,13 @@ def fmt_ms(v):
 def print_table_header(meta):
     print("# tapegrad vs PyTorch %s (%s), forward+backward, %s, %s" % (
         meta["torch"], meta["openblas"], meta["cpu"], meta["date"]))
-    print("%-3s %-7s %-6s %3s %10s %10s %10s %10s %-13s %7s %6s %8s %8s %10s" % (
+    print("%-3s %-7s %-8s %3s %10s %10s %10s %10s %-13s %7s %6s %8s %8s %10s" % (
         "cfg", "cell", "mode", "thr", "tapegrad", "nn.module", "torch ops", "torch best",
         "variant", "speedup", "peak%", "tg MB", "torch MB", "onednn"))
 
 
 def print_table_row(r):
-    print("%-3s %-7s %-6s %3d %10s %10s %10s %10s %-13s %6.2fx %5.1f%% %8.1f %8.1f %10s" % (
+    print("%-3s %-7s %-8s %3d %10s %10s %10s %10s %-13s %6.2fx %5.1f%% %8.1f %8.1f %10s" % (
         r["config"], r["cell"], r["mode"], r["threads"], fmt_ms(r["tapegrad_ms"]),
         fmt_ms(r["torch_module_ms"]), fmt_ms(r["torch_ops_ms"]), fmt_ms(r["torch_ms"]),
         r["torch_variant"], r["speedup"], 100 * r["fraction_of_peak"],
@@ -109,7 +109,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--configs", default="S,M,L")
     ap.add_argument("--cells", default=",".join(CELLS))
-    ap.add_argument("--modes", default="eager")
+    ap.add_argument("--modes", default="eager,compiled")
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--json", action="store_true", help="one JSON object per line")
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
