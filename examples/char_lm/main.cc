@@ -13,6 +13,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "autodiff/backward.h"
 #include "examples/char_lm/batches.h"
 #include "examples/char_lm/compiled_update.h"
@@ -192,12 +194,15 @@ absl::Status Trainer::FinishUpdate() {
 
 absl::Status Trainer::UpdateCompiled() {
   if (!compiled_.has_value()) {
+    const absl::Time start = absl::Now();
     TG_ASSIGN_OR_RETURN(compiled_, CompiledUpdate::Create(model_, batcher_.steps(), batcher_.batch(),
                                                           absl::GetFlag(FLAGS_threads),
                                                           absl::GetFlag(FLAGS_dot)));
     const CompiledGraph& p = compiled_->program();
-    std::printf("compiled one update: %d kernels (%d nodes batched over time), %.1f MB planned\n",
-                p.num_kernels(), p.num_stacked_nodes(), p.peak_bytes() / 1e6);
+    std::printf(
+        "compiled one update in %.2f s: %d kernels (%d nodes batched over time), %.1f MB planned\n",
+        absl::ToDoubleSeconds(absl::Now() - start), p.num_kernels(), p.num_stacked_nodes(),
+        p.peak_bytes() / 1e6);
   }
   if (batcher_.StartsEpoch(updates_)) compiled_->ResetState();
   batcher_.Chunk(updates_, &inputs_, &targets_);
