@@ -6,9 +6,9 @@
 #include <vector>
 
 #include "autodiff/backward.h"
-#include "graph/random.h"
 #include "gtest/gtest.h"
 #include "ops/ops.h"
+#include "tests/test_values.h"
 
 namespace tg {
 namespace {
@@ -41,12 +41,6 @@ struct Rnn {
   Parameter w, u, b, v;
 };
 
-std::vector<double> Draw(Rng& rng, int64_t n) {
-  std::vector<double> v(n);
-  for (double& x : v) x = rng.Uniform() * 2 - 1;
-  return v;
-}
-
 struct Feeds {
   std::vector<double> xs, ys, h0;
   std::vector<Tensor> AsTensors() {
@@ -57,17 +51,9 @@ struct Feeds {
 };
 
 Feeds MakeFeeds(uint64_t seed) {
-  Rng rng(seed);
-  return {Draw(rng, kSteps * kBatch * kIn), Draw(rng, kSteps * kBatch), Draw(rng, kBatch * kHidden)};
-}
-
-std::vector<double> Grads(ParameterStore& store) {
-  std::vector<double> all;
-  for (const Parameter& p : store.parameters()) {
-    std::span<double> g = p.grad().span<double>();
-    all.insert(all.end(), g.begin(), g.end());
-  }
-  return all;
+  return {testing::UniformValues(kSteps * kBatch * kIn, 3 * seed),
+          testing::UniformValues(kSteps * kBatch, 3 * seed + 1),
+          testing::UniformValues(kBatch * kHidden, 3 * seed + 2)};
 }
 
 // Loss and gradients the eager way.
@@ -77,7 +63,7 @@ std::pair<double, std::vector<double>> Eager(const Rnn& rnn, ParameterStore& sto
   Expr loss = rnn.Loss(g, g.Input({kSteps * kBatch, kIn}, f.xs),
                        g.Input({kSteps * kBatch, 1}, f.ys), g.Input({kBatch, kHidden}, f.h0));
   EXPECT_TRUE(Backward(loss).ok());
-  return {*loss.Scalar(), Grads(store)};
+  return {*loss.Scalar(), testing::AllGradients(store)};
 }
 
 struct Recorded {
@@ -105,6 +91,17 @@ void ExpectNear(const std::vector<double>& got, const std::vector<double>& want,
   }
 }
 
+// Runs `step` on the feeds of `seed` and compares with eager mode on the same feeds.
+void ExpectMatchesEager(CompiledGraph& step, const Rnn& rnn, ParameterStore& store,
+                        uint64_t seed) {
+  auto [want_loss, want_grads] = Eager(rnn, store, MakeFeeds(seed));
+  store.ZeroGrad();
+  Feeds f = MakeFeeds(seed);
+  ASSERT_TRUE(step.Run(f.AsTensors()).ok());
+  EXPECT_NEAR(step.output(0).data<double>()[0], want_loss, 1e-12 * std::abs(want_loss));
+  ExpectNear(testing::AllGradients(store), want_grads, 1e-12);
+}
+
 TEST(CompiledGraphTest, MatchesEagerLossAndGradientsForNewFeeds) {
   ParameterStore store({.seed = 3});
   Rnn rnn(store);
@@ -113,14 +110,7 @@ TEST(CompiledGraphTest, MatchesEagerLossAndGradientsForNewFeeds) {
       Compile(r->graph, {.feeds = {r->xs, r->ys, r->h0}, .outputs = {r->loss}});
   ASSERT_TRUE(step.ok()) << step.status();
   r.reset();  // the compiled program does not need the graph any more
-  for (uint64_t seed : {1, 2}) {
-    auto [want_loss, want_grads] = Eager(rnn, store, MakeFeeds(seed));
-    store.ZeroGrad();
-    Feeds f = MakeFeeds(seed);
-    ASSERT_TRUE(step->Run(f.AsTensors()).ok());
-    EXPECT_NEAR(step->output(0).data<double>()[0], want_loss, 1e-12 * std::abs(want_loss));
-    ExpectNear(Grads(store), want_grads, 1e-12);
-  }
+  for (uint64_t seed : {1, 2}) ExpectMatchesEager(*step, rnn, store, seed);
 }
 
 TEST(CompiledGraphTest, BatchesPerStepWorkOverTime) {
@@ -147,12 +137,7 @@ TEST(CompiledGraphTest, CompilesAnEagerGraphWhoseBackwardKeptItsBuffers) {
   absl::StatusOr<CompiledGraph> step =
       Compile(r->graph, {.feeds = {r->xs, r->ys, r->h0}, .outputs = {r->loss}});
   ASSERT_TRUE(step.ok()) << step.status();
-  auto [want_loss, want_grads] = Eager(rnn, store, MakeFeeds(7));
-  store.ZeroGrad();
-  Feeds f = MakeFeeds(7);
-  ASSERT_TRUE(step->Run(f.AsTensors()).ok());
-  EXPECT_NEAR(step->output(0).data<double>()[0], want_loss, 1e-12 * std::abs(want_loss));
-  ExpectNear(Grads(store), want_grads, 1e-12);
+  ExpectMatchesEager(*step, rnn, store, 7);
 }
 
 TEST(CompiledGraphTest, RefusesAGraphWhoseBackwardReusedBuffers) {

@@ -1,6 +1,7 @@
 #include "tests/models/cell_samples.h"
 
 #include "graph/random.h"
+#include "tests/test_values.h"
 #include "graph/status_macros.h"
 #include "models/custom_cells.h"
 #include "models/stack.h"
@@ -11,10 +12,7 @@ namespace tg::testing {
 namespace {
 
 std::vector<double> Draw(int64_t n, uint64_t seed, double scale) {
-  Rng rng(seed);
-  std::vector<double> v(n);
-  for (double& x : v) x = scale * rng.Uniform(-1, 1);
-  return v;
+  return UniformValues(n, seed, scale);
 }
 
 

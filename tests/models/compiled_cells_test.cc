@@ -7,28 +7,12 @@
 
 #include "autodiff/backward.h"
 #include "graph/compile/compiled_graph.h"
-#include "graph/random.h"
 #include "gtest/gtest.h"
 #include "tests/models/cell_samples.h"
+#include "tests/test_values.h"
 
 namespace tg::testing {
 namespace {
-
-std::vector<double> Draw(int64_t n, uint64_t seed) {
-  Rng rng(seed);
-  std::vector<double> v(n);
-  for (double& x : v) x = rng.Uniform(-1, 1);
-  return v;
-}
-
-std::vector<double> Grads(ParameterStore& store) {
-  std::vector<double> all;
-  for (const Parameter& p : store.parameters()) {
-    std::span<double> g = p.grad().span<double>();
-    all.insert(all.end(), g.begin(), g.end());
-  }
-  return all;
-}
 
 const Shape kXShape{kSteps, kBatch, kInput};
 const Shape kHShape{kBatch, kHidden};
@@ -41,8 +25,8 @@ TEST_P(CompiledCellsTest, ReplayMatchesEagerAndBatchesOverTime) {
   ParameterStore store({.seed = 21});
 
   Graph recorded({.mode = ExecMode::kRecord});
-  Expr x = recorded.Input(kXShape, Draw(kXShape.num_elements(), 1));
-  Expr h0 = recorded.Input(kHShape, Draw(kHShape.num_elements(), 2));
+  Expr x = recorded.Input(kXShape, UniformValues(kXShape.num_elements(), 1));
+  Expr h0 = recorded.Input(kHShape, UniformValues(kHShape.num_elements(), 2));
   Expr loss = WeightedSum(recorded, check.model(recorded, store, x, h0));
   ASSERT_TRUE(Backward(loss).ok()) << recorded.status();
   absl::StatusOr<CompiledGraph> program =
@@ -51,15 +35,15 @@ TEST_P(CompiledCellsTest, ReplayMatchesEagerAndBatchesOverTime) {
   EXPECT_GE(program->num_stacked_nodes(), kSteps) << program->Listing();
 
   for (uint64_t seed : {5, 6}) {
-    std::vector<double> xv = Draw(kXShape.num_elements(), seed);
-    std::vector<double> hv = Draw(kHShape.num_elements(), seed + 10);
+    std::vector<double> xv = UniformValues(kXShape.num_elements(), seed);
+    std::vector<double> hv = UniformValues(kHShape.num_elements(), seed + 10);
     store.ZeroGrad();
     Graph eager;
     Expr eager_loss = WeightedSum(
         eager, check.model(eager, store, eager.Input(kXShape, xv), eager.Input(kHShape, hv)));
     ASSERT_TRUE(Backward(eager_loss).ok());
     const double want_loss = *eager_loss.Scalar();
-    const std::vector<double> want = Grads(store);
+    const std::vector<double> want = AllGradients(store);
 
     store.ZeroGrad();
     ASSERT_TRUE(program
@@ -67,7 +51,7 @@ TEST_P(CompiledCellsTest, ReplayMatchesEagerAndBatchesOverTime) {
                            Tensor(hv.data(), DType::kF64, kHShape)})
                     .ok());
     EXPECT_NEAR(program->output(0).data<double>()[0], want_loss, 1e-12 * std::abs(want_loss));
-    const std::vector<double> got = Grads(store);
+    const std::vector<double> got = AllGradients(store);
     ASSERT_EQ(got.size(), want.size());
     for (size_t i = 0; i < got.size(); ++i) {
       EXPECT_NEAR(got[i], want[i], 1e-12 * (1 + std::abs(want[i]))) << "gradient element " << i;

@@ -15,24 +15,13 @@
 #include "models/optimizers.h"
 #include "models/unroll.h"
 #include "ops/ops.h"
+#include "tests/test_values.h"
 
 namespace tg {
 namespace {
 
-std::vector<double> Draw(int64_t n, uint64_t seed) {
-  Rng rng(seed);
-  std::vector<double> v(n);
-  for (double& x : v) x = rng.Uniform(-1, 1);
-  return v;
-}
-
-std::vector<double> Grads(const ParameterStore& store) {
-  std::vector<double> out;
-  for (const Parameter& p : store.parameters()) {
-    for (double v : p.grad().span<double>()) out.push_back(v);
-  }
-  return out;
-}
+std::vector<double> Draw(int64_t n, uint64_t seed) { return testing::UniformValues(n, seed); }
+std::vector<double> Grads(const ParameterStore& store) { return testing::AllGradients(store); }
 
 // ---- truncated BPTT: an f64 LSTM over T = 8 steps in chunks of 4 ----
 
