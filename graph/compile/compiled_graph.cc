@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "fmt/format.h"
+#include "graph/compile/fuse_pointwise.h"
 #include "graph/compile/liveness.h"
 #include "graph/compile/memory_plan.h"
 #include "graph/compile/stack_rows.h"
@@ -191,7 +192,6 @@ absl::StatusOr<CompiledGraph> Compile(Graph& g, const CompileSpec& spec) {
       Instruction zero;
       zero.output = Tensor(plan.NewAddress(b), DType::kI32, {words});
       c.program_.push_back(std::move(zero));
-      c.paths_.push_back("zero");
     }
     Instruction in;
     if (group_of[i] >= 0) {
@@ -202,9 +202,13 @@ absl::StatusOr<CompiledGraph> Compile(Graph& g, const CompileSpec& spec) {
       for (Tensor& t : in.inputs) t = plan.Translate(t);
       in.output = plan.Translate(in.output);
     }
-    c.paths_.push_back(g.NodePath(in.node));
     c.program_.push_back(std::move(in));
-    ++c.num_kernels_;
+  }
+  if (spec.fuse_pointwise) c.program_ = compile::FusePointwise(std::move(c.program_));
+  for (const Instruction& in : c.program_) {
+    const bool zero = in.op == nullptr && in.fused.empty();
+    c.paths_.push_back(zero ? "zero" : g.NodePath(in.node));
+    c.num_kernels_ += zero ? 0 : 1;
   }
   for (const Expr& e : spec.feeds) c.feeds_.push_back(plan.Translate(g.node(e.id()).value));
   for (const Tensor& o : outputs) c.outputs_.push_back(plan.Translate(o));
@@ -216,9 +220,12 @@ std::string CompiledGraph::Listing() const {
   std::string out;
   for (size_t k = 0; k < program_.size(); ++k) {
     const Instruction& in = program_[k];
-    const std::string_view name = in.op == nullptr ? "zero" : in.op->name;
-    out += fmt::format("{} {}{} {}{} {}\n", k, name, in.stacked > 1 ? fmt::format(" x{}", in.stacked) : "",
-                       in.output.shape(), in.accumulate ? " +=" : "", paths_[k]);
+    const std::string name = !in.fused.empty() ? fmt::format("fused {}", in.fused.size())
+                             : in.op == nullptr ? "zero"
+                                                : std::string(in.op->name);
+    out += fmt::format("{} {}{} {}{} {}\n", k, name,
+                       in.stacked > 1 ? fmt::format(" x{}", in.stacked) : "", in.output.shape(),
+                       in.accumulate ? " +=" : "", paths_[k]);
   }
   return out;
 }
@@ -239,6 +246,10 @@ absl::Status CompiledGraph::Run(absl::Span<const Tensor> feeds) {
   }
   for (size_t k = 0; k < program_.size(); ++k) {
     const Instruction& in = program_[k];
+    if (!in.fused.empty()) {
+      compile::RunFused(in);
+      continue;
+    }
     if (in.op == nullptr) {
       in.output.SetZero();
       continue;

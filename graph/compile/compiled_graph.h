@@ -31,6 +31,7 @@ struct CompileSpec {
   std::vector<Expr> feeds;    // input leaves whose values each Run() replaces, in order
   std::vector<Expr> outputs;  // values read after Run() through output(i)
   bool stack_rows = true;     // time batching; off only to compare against
+  bool fuse_pointwise = true;  // runs of pointwise ops as one chunked pass; likewise
 };
 
 class CompiledGraph {
@@ -40,16 +41,17 @@ class CompiledGraph {
   // spec.outputs[i] after the last Run (valid until the next one).
   const Tensor& output(int i) const { return outputs_[i]; }
 
-  int num_kernels() const { return num_kernels_; }      // kernel launches per Run
+  int num_kernels() const { return num_kernels_; }      // kernel launches (fused runs: one)
   int num_stacked_nodes() const { return num_stacked_; }  // nodes folded into stacked ones
   size_t peak_bytes() const { return peak_bytes_; }     // the one allocation the plan needs
-  // One line per instruction: "12 matmul x6 [18,5] step/matmul" (x6: six nodes stacked).
+  // One line per instruction: "12 matmul x6 [18,5] step/matmul" (x6: six nodes stacked;
+  // "fused 9": nine pointwise ops run as one chunked pass).
   std::string Listing() const;
 
  private:
   friend absl::StatusOr<CompiledGraph> Compile(Graph& graph, const CompileSpec& spec);
 
-  compile::Program program_;  // an instruction without op zeroes its output's bytes
+  compile::Program program_;
   std::vector<std::string> paths_;  // the node path of each instruction, for errors
   std::vector<Tensor> feeds_, outputs_;
   AlignedBuffer memory_;

@@ -13,6 +13,9 @@
 
 namespace tg::compile {
 
+// An instruction runs `op`'s kernel; with `fused` set it instead runs the tile functions of
+// those pointwise instructions chunk by chunk (fuse_pointwise.h); with neither it zeroes
+// its output's bytes.
 struct Instruction {
   const OpDef* op = nullptr;
   Attrs attrs;
@@ -21,6 +24,7 @@ struct Instruction {
   bool accumulate = false;  // output += result
   NodeId node = -1;         // the node it came from (the first one, when stacked)
   int stacked = 1;          // how many nodes' work it does
+  std::vector<Instruction> fused;
 };
 
 using Program = std::vector<Instruction>;

@@ -130,6 +130,21 @@ TEST(CompiledGraphTest, BatchesPerStepWorkOverTime) {
   EXPECT_LT(plain->peak_bytes(), r->graph.arena().used_bytes());
 }
 
+TEST(CompiledGraphTest, FusesRunsOfPointwiseOps) {
+  ParameterStore store({.seed = 3});
+  Rnn rnn(store);
+  std::unique_ptr<Recorded> r = Record(rnn);
+  CompileSpec spec{.feeds = {r->xs, r->ys, r->h0}, .outputs = {r->loss}, .fuse_pointwise = false};
+  absl::StatusOr<CompiledGraph> plain = Compile(r->graph, spec);
+  spec.fuse_pointwise = true;
+  absl::StatusOr<CompiledGraph> fused = Compile(r->graph, spec);
+  ASSERT_TRUE(plain.ok() && fused.ok());
+  // Each step's "h v - y_t, square" and the running loss's "scale, add" run as one pass each.
+  EXPECT_LE(fused->num_kernels(), plain->num_kernels() - 2 * kSteps) << fused->Listing();
+  EXPECT_NE(fused->Listing().find("fused 2"), std::string::npos) << fused->Listing();
+  ExpectMatchesEager(*fused, rnn, store, 4);
+}
+
 TEST(CompiledGraphTest, CompilesAnEagerGraphWhoseBackwardKeptItsBuffers) {
   ParameterStore store({.seed = 5});
   Rnn rnn(store);

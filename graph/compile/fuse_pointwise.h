@@ -1,0 +1,26 @@
+// Pointwise fusion: a run of consecutive pointwise instructions over same-shape operands (an
+// LSTM's gates and cell update, and their backward) becomes one instruction that walks the
+// elements in L1-sized chunks and runs each member's declared tile function on the chunk,
+// in program order. A value one member makes is read by the next while it is still in L1,
+// and the run costs one dispatch instead of one per op. Every member still writes its own
+// output (later instructions may read it).
+//
+// Chunk c of one member is chunk c of every other only if no two members touch the same
+// memory at different offsets, so such a pair ends the run. Ops over more than
+// kMaxFusedElements keep their own kernels, which spread large pointwise work over threads.
+#pragma once
+
+#include <cstdint>
+
+#include "graph/compile/program.h"
+
+namespace tg::compile {
+
+inline constexpr int64_t kMaxFusedElements = int64_t{1} << 16;
+
+Program FusePointwise(Program program);
+
+// Runs a fused instruction (its `fused` members' tiles, chunk by chunk).
+void RunFused(const Instruction& in);
+
+}  // namespace tg::compile

@@ -1,0 +1,72 @@
+// Pointwise fusion: runs of same-shape pointwise instructions become one chunked pass with
+// the same bits, and a run ends where two members touch the same memory at different
+// offsets (chunk c of one would not be chunk c of the other).
+#include "graph/compile/fuse_pointwise.h"
+
+#include <cmath>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "ops/ops.h"
+
+namespace tg::compile {
+namespace {
+
+// The tanh and mul OpDefs, taken from recorded nodes (the compiler sees only OpDefs).
+struct Ops {
+  Ops() {
+    Graph g({.mode = ExecMode::kRecord});
+    Expr x = g.Input({2}, std::vector<float>{0, 0});
+    tanh = g.node(Tanh(x).id()).op;
+    mul = g.node(Mul(x, x).id()).op;
+  }
+  const OpDef* tanh;
+  const OpDef* mul;
+};
+
+Instruction Apply(const OpDef* op, std::vector<Tensor> inputs, Tensor output) {
+  Instruction in;
+  in.op = op;
+  in.inputs.assign(inputs.begin(), inputs.end());
+  in.output = output;
+  return in;
+}
+
+constexpr int64_t kN = 3000;  // several chunks
+
+TEST(FusePointwiseTest, FusesARunAndKeepsTheBits) {
+  Ops ops;
+  std::vector<float> x(kN), t_fused(kN), p_fused(kN), t_plain(kN), p_plain(kN);
+  for (int64_t i = 0; i < kN; ++i) x[i] = std::sin(0.01f * static_cast<float>(i));
+  auto tensor = [](std::vector<float>& v) { return Tensor(v.data(), DType::kF32, {kN}); };
+  Program program = {Apply(ops.tanh, {tensor(x)}, tensor(t_fused)),
+                     Apply(ops.mul, {tensor(t_fused), tensor(x)}, tensor(p_fused))};
+  Program fused = FusePointwise(program);
+  ASSERT_EQ(fused.size(), 1u);
+  ASSERT_EQ(fused[0].fused.size(), 2u);
+  RunFused(fused[0]);
+  // The same two ops one after the other, through their kernels.
+  for (const auto& [in, out] : {std::pair{&program[0], &t_plain}, std::pair{&program[1], &p_plain}}) {
+    std::vector<Tensor> inputs(in->inputs.begin(), in->inputs.end());
+    if (in->op == ops.mul) inputs[0] = tensor(t_plain);
+    ASSERT_TRUE(in->op->forward(KernelContext{inputs, tensor(*out), in->attrs, false, {}}).ok());
+  }
+  EXPECT_EQ(t_fused, t_plain);
+  EXPECT_EQ(p_fused, p_plain);
+}
+
+TEST(FusePointwiseTest, EndsTheRunWhereMembersShareMemoryAtAnotherOffset) {
+  Ops ops;
+  std::vector<float> x(kN), y(2 * kN), z(kN);
+  Tensor y_head(y.data(), DType::kF32, {kN});
+  Tensor y_shifted(y.data() + 7, DType::kF32, {kN});  // overlaps y_head, 7 elements on
+  Program program = {Apply(ops.tanh, {Tensor(x.data(), DType::kF32, {kN})}, y_head),
+                     Apply(ops.tanh, {y_shifted}, Tensor(z.data(), DType::kF32, {kN}))};
+  Program out = FusePointwise(program);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_TRUE(out[0].fused.empty());
+  EXPECT_TRUE(out[1].fused.empty());
+}
+
+}  // namespace
+}  // namespace tg::compile
