@@ -224,8 +224,9 @@ absl::StatusOr<RunResult> TrainOne(const Config& c, const std::string& cell_name
   dot.only_scope = c.dot_scope;
   std::optional<tg::examples::CompiledAddingStep> compiled;
   if (c.compile) {
-    absl::StatusOr<tg::examples::CompiledAddingStep> step = tg::examples::CompiledAddingStep::Create(
-        *model, steps, c.batch, exec, write_dot ? c.dot : "", dot);
+    absl::StatusOr<tg::examples::CompiledAddingStep> step =
+        tg::examples::CompiledAddingStep::Create(*model, steps, c.batch, exec,
+                                                 write_dot ? c.dot : "", dot);
     if (!step.ok()) return step.status();
     compiled = *std::move(step);
     if (write_dot) progress.Print(absl::StrCat("wrote the graph of one training step to ", c.dot));

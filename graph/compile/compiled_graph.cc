@@ -100,6 +100,60 @@ absl::Status CheckSpec(Graph& g, const CompileSpec& spec) {
   return absl::OkStatus();
 }
 
+// How the replayed program uses each buffer: from the first instruction touching it to the
+// last (values the host sets or reads -- leaves, outputs -- live throughout), and whether
+// something sums into it (it then starts from zero where it is first touched).
+struct BufferUse {
+  std::vector<std::pair<int, int>> live;
+  std::vector<int> first_touch;
+  std::vector<bool> accumulated;
+};
+
+template <class Members>
+absl::StatusOr<BufferUse> UseOfBuffers(const Graph& g, const Program& program,
+                                       const BufferMap& buffers, const std::vector<int>& order,
+                                       const Members& members, absl::Span<const Tensor> outputs) {
+  const int steps = static_cast<int>(order.size());
+  BufferUse use{.live = std::vector<std::pair<int, int>>(
+                    buffers.size(), {std::numeric_limits<int>::max(), -1}),
+                .first_touch = std::vector<int>(buffers.size()),
+                .accumulated = std::vector<bool>(buffers.size(), false)};
+  auto touch = [&](const Tensor& t, int at) {
+    const int b = buffers.Find(t);
+    if (b < 0) return;
+    use.live[b].first = std::min(use.live[b].first, at);
+    use.live[b].second = std::max(use.live[b].second, at);
+  };
+  for (int k = 0; k < steps; ++k) {
+    for (int m : members(order[k])) {
+      for (const Tensor& t : program[m].inputs) touch(t, k);
+      touch(program[m].output, k);
+      const int b = buffers.Find(program[m].output);
+      if (program[m].accumulate && b >= 0 && buffers.buffer(b).movable) use.accumulated[b] = true;
+    }
+  }
+  std::vector<bool> pinned(buffers.size(), false);
+  for (NodeId id = 0; id < g.num_nodes(); ++id) {
+    if (!g.node(id).op->is_leaf || g.IsAliasLeaf(id)) continue;
+    const int b = buffers.Find(g.node(id).value);
+    if (b < 0) continue;
+    if (use.accumulated[b]) {
+      return absl::UnimplementedError(fmt::format(
+          "Compile: {} is a leaf whose memory is accumulated into", g.NodeLabel(id)));
+    }
+    pinned[b] = true;
+  }
+  for (const Tensor& o : outputs) {
+    if (int b = buffers.Find(o); b >= 0) pinned[b] = true;
+  }
+  for (int b = 0; b < buffers.size(); ++b) {
+    use.first_touch[b] = use.live[b].first;
+    if (pinned[b]) use.live[b] = {0, steps};
+    if (use.live[b].second < 0) use.live[b] = {steps, steps};  // never touched: pruned work
+  }
+  return use;
+}
+
 }  // namespace
 
 absl::StatusOr<CompiledGraph> Compile(Graph& g, const CompileSpec& spec) {
@@ -132,47 +186,12 @@ absl::StatusOr<CompiledGraph> Compile(Graph& g, const CompileSpec& spec) {
     return group_of[i] >= 0 ? groups[group_of[i]].members : std::vector<int>{i};
   };
 
-  // Lifetimes: from the first replayed instruction touching a buffer to the last; values
-  // the host sets or reads (leaves, outputs) live throughout.
+  TG_ASSIGN_OR_RETURN(const BufferUse use,
+                      UseOfBuffers(g, program, buffers, order, members, outputs));
   const int steps = static_cast<int>(order.size());
-  std::vector<std::pair<int, int>> live(buffers.size(), {std::numeric_limits<int>::max(), -1});
-  std::vector<bool> accumulated(buffers.size(), false), pinned(buffers.size(), false);
-  auto touch = [&](const Tensor& t, int at) {
-    const int b = buffers.Find(t);
-    if (b < 0) return;
-    live[b].first = std::min(live[b].first, at);
-    live[b].second = std::max(live[b].second, at);
-  };
-  for (int k = 0; k < steps; ++k) {
-    for (int m : members(order[k])) {
-      for (const Tensor& t : program[m].inputs) touch(t, k);
-      touch(program[m].output, k);
-      const int b = buffers.Find(program[m].output);
-      if (program[m].accumulate && b >= 0 && buffers.buffer(b).movable) accumulated[b] = true;
-    }
-  }
-  for (NodeId id = 0; id < g.num_nodes(); ++id) {
-    if (!g.node(id).op->is_leaf || g.IsAliasLeaf(id)) continue;
-    const int b = buffers.Find(g.node(id).value);
-    if (b < 0) continue;
-    if (accumulated[b]) {
-      return absl::UnimplementedError(fmt::format(
-          "Compile: {} is a leaf whose memory is accumulated into", g.NodeLabel(id)));
-    }
-    pinned[b] = true;
-  }
-  for (const Tensor& o : outputs) {
-    if (int b = buffers.Find(o); b >= 0) pinned[b] = true;
-  }
-  std::vector<int> first_touch(buffers.size());
-  for (int b = 0; b < buffers.size(); ++b) {
-    first_touch[b] = live[b].first;
-    if (pinned[b]) live[b] = {0, steps};
-    if (live[b].second < 0) live[b] = {steps, steps};  // never touched: pruned work's memory
-  }
 
   CompiledGraph c;
-  c.peak_bytes_ = plan.Place(live);
+  c.peak_bytes_ = plan.Place(use.live);
   c.memory_ = AllocateAligned(std::max<size_t>(c.peak_bytes_, 64));
   plan.SetBase(c.memory_.get());
   for (NodeId id = 0; id < g.num_nodes(); ++id) {  // constants keep their values
@@ -186,7 +205,7 @@ absl::StatusOr<CompiledGraph> Compile(Graph& g, const CompileSpec& spec) {
     const int i = order[k];
     for (int m : members(i)) {  // a buffer summed into starts from zero when first touched
       const int b = buffers.Find(program[m].output);
-      if (b < 0 || !accumulated[b] || zeroed[b] || first_touch[b] != k) continue;
+      if (b < 0 || !use.accumulated[b] || zeroed[b] || use.first_touch[b] != k) continue;
       zeroed[b] = true;
       const int64_t words = static_cast<int64_t>(buffers.buffer(b).bytes() / 4);
       Instruction zero;

@@ -49,7 +49,9 @@ bool MemoryPlan::Tie(int a, int b, int64_t distance) {
                                [](const Interval& x, int64_t v) { return x.end <= v; });
     if (it != taken.end() && it->begin < m.end) return false;
   }
-  for (const Interval& moved : taken_[rb]) taken.push_back({moved.begin + shift, moved.end + shift});
+  for (const Interval& moved : taken_[rb]) {
+    taken.push_back({moved.begin + shift, moved.end + shift});
+  }
   std::sort(taken.begin(), taken.end(),
             [](const Interval& x, const Interval& y) { return x.begin < y.begin; });
   parent_[rb] = ra;
@@ -128,7 +130,8 @@ size_t MemoryPlan::Place(const std::vector<std::pair<int, int>>& live) {
       const int64_t rest = fit->second - g.bytes, rest_at = fit->first + g.bytes;
       free.erase(fit);
       if (rest > 0) free.emplace(rest_at, rest);
-    } else if (!free.empty() && std::prev(free.end())->first + std::prev(free.end())->second == top) {
+    } else if (!free.empty() &&
+               std::prev(free.end())->first + std::prev(free.end())->second == top) {
       auto last = std::prev(free.end());  // grow the free block at the top
       at[i] = last->first;
       top = last->first + g.bytes;
