@@ -1,21 +1,18 @@
-#include "ops/kernels/gemm.h"
-
-#include <dnnl.h>
-#include <omp.h>
-
+// tapegrad's own GEMM kernels (xsimd): register tiles, packing, and the variants for
+// few rows, narrow or shallow products. gemm_dispatch.cc decides when they run.
 #include <algorithm>
 #include <cstdint>
 #include <type_traits>
 
+#include "ops/kernels/gemm_internal.h"
 #include "ops/kernels/simd.h"
-#include "ops/kernels/thread_pool.h"
 
 namespace tg::kernels {
 namespace {
 
 // Register tile: kMr rows x two batches of columns. 12 accumulators + 2 B
 // vectors + 1 broadcast fit the 16 AVX2 registers.
-constexpr int64_t kMr = 6;
+constexpr int64_t kMr = internal::kGemmTileRows;
 template <class T>
 constexpr int64_t kNr = 2 * kWidth<T>;
 // Depth of one pass: a B micro-panel (kKc x kNr, 16 KB in f32 and f64 on
@@ -26,20 +23,6 @@ constexpr int64_t kMc = 96;
 // Columns per packed B block: 128 KB of stack, so no allocation.
 template <class T>
 constexpr int64_t kNc = (128 * 1024) / (kKc * sizeof(T));
-
-// Below this many multiply-adds (m*n*k) a float product runs our kernel: a
-// dnnl_sgemm call costs ~0.45 us even for [1,32]x[32,128], and up to here
-// ours was as fast or faster (1 thread, Zen3) except with both operands
-// transposed, which always goes to oneDNN. See bench/gemm_bench.cc.
-constexpr int64_t kSmallSgemm = 64 * 1024;
-
-// Below this many multiply-adds a product runs on the calling thread alone:
-// handing out chunks costs a few us, and smaller blocks run less efficiently.
-// See bench/gemm_bench.cc (threads 1 vs 2).
-constexpr int64_t kParallelGemm = 512 * 1024;
-// Elements per 64-byte cache line.
-template <class T>
-constexpr int64_t kLineElems = 64 / sizeof(T);
 
 // Largest B (bytes) read in place rather than packed: a quarter of the
 // 512 KB L2, leaving room for A and C.
@@ -405,107 +388,17 @@ void OwnGemm(const GemmArgs& g, const T* a, const T* b, T* c) {
   BlockedGemm(g, a, b, c);
 }
 
-// oneDNN parallelises with OpenMP, whose thread count is a per-thread setting
-// that defaults to every core. Our threads come from ThreadPool, so each
-// thread that reaches oneDNN (callers and pool workers) sets its own to 1.
-void UseOneOmpThread() {
-  thread_local bool set = false;
-  if (!set) {
-    omp_set_num_threads(1);
-    set = true;
-  }
-}
-
-// A^T B with B in L1: the weight gradient dW = dY^T X of one step (depth =
-// batch, X narrow). Ours beat oneDNN there, one thread, paired runs of
-// gemm_bench: [1024,32]x[32,256] 325 vs 510 us, [1024,32]x[32,64] 75 vs
-// 102 us, [512,50]x[50,128] 110 vs 118 us; with B of 128 KB oneDNN wins
-// ([2048,64]x[64,512] 2.1 vs 3.8 ms), so larger B stays with oneDNN -- unless the
-// depth is large (the weight gradient of T steps batched over time) and A fits in L3:
-// oneDNN's A^T B slows as k grows, and [1024,k]^T x [k,256] on 2 threads ran ours 78 vs
-// 54 GFLOP/s at k = 1024, 71 vs 53 at 1600, 85 vs 57 at 3200 (1 thread at 3200: 44-52 vs
-// 29-34), while at k = 256 and 512 oneDNN won (114 vs 97, 97 vs 92). With A of 52 MB
-// ([2048,6400]^T x [6400,512]) oneDNN won on 1 thread (60 vs 36-40 GFLOP/s): ours streams
-// A once per block of B's columns.
-constexpr int64_t kL1Bytes = 32 * 1024;
-constexpr int64_t kDeepWeightGradient = 1024;
-constexpr int64_t kL3Bytes = 16 * 1024 * 1024;  // half of the 32 MB L3
-bool WeightGradientShape(const GemmArgs& g) {
-  const int64_t f = sizeof(float);
-  return g.trans_a && !g.trans_b &&
-         (g.k * g.n * f <= kL1Bytes || (g.k >= kDeepWeightGradient && g.m * g.k * f <= kL3Bytes));
-}
-
-void SerialGemm(const GemmArgs& g, const float* a, const float* b, float* c) {
-  if ((g.m * g.n * g.k >= kSmallSgemm && !WeightGradientShape(g)) || (g.trans_a && g.trans_b)) {
-    UseOneOmpThread();
-    const dnnl_status_t st =
-        dnnl_sgemm(g.trans_a ? 'T' : 'N', g.trans_b ? 'T' : 'N', g.m, g.n, g.k,
-                   static_cast<float>(g.alpha), a, g.lda, b, g.ldb,
-                   static_cast<float>(g.beta), c, g.ldc);
-    if (st == dnnl_success) return;
-    // oneDNN refused the arguments: our kernel still gives the right answer.
-  }
-  OwnGemm(g, a, b, c);
-}
-
-void SerialGemm(const GemmArgs& g, const double* a, const double* b, double* c) {
-  OwnGemm(g, a, b, c);
-}
-
-// Splits C into blocks, one chunk each on ThreadPool::Shared(), each block a
-// serial product; below kParallelGemm (or with threads = 1) one serial call.
-// The split depends only on the arguments, so results repeat bitwise.
-template <class T>
-void ParallelGemm(const GemmArgs& g, const T* a, const T* b, T* c) {
-  const GemmSplit s = SplitGemm(g, kLineElems<T>);
-  if (s.blocks <= 1) return SerialGemm(g, a, b, c);
-  ThreadPool::Shared().ParallelFor(s.blocks, g.threads, [&](int i) {
-    GemmArgs sub = g;
-    const int64_t lo = i * s.size;
-    if (s.columns) {
-      sub.n = std::min(s.size, g.n - lo);
-      SerialGemm(sub, a, b + (g.trans_b ? lo * g.ldb : lo), c + lo);
-    } else {
-      sub.m = std::min(s.size, g.m - lo);
-      SerialGemm(sub, a + (g.trans_a ? lo : lo * g.lda), b, c + lo * g.ldc);
-    }
-  });
-}
-
 }  // namespace
 
-GemmSplit SplitGemm(const GemmArgs& g, int64_t align) {
-  const int64_t threads = std::max(1, g.threads);
-  if (threads == 1 || g.m * g.n * g.k < kParallelGemm) return {};
-  // Column blocks are whole cache lines of C (and of untransposed B), so no
-  // two threads write one line and each block is as aligned as the full one.
-  const int64_t cols = (g.n + threads - 1) / threads;
-  const int64_t col_size = (cols + align - 1) / align * align;
-  const int64_t col_blocks = (g.n + col_size - 1) / col_size;
-  if (col_blocks == threads) {
-    return {.columns = true, .blocks = static_cast<int>(threads), .size = col_size};
-  }
-  // Too few columns: rows, in multiples of the kernels' register tile.
-  const int64_t rows = (g.m + threads - 1) / threads;
-  const int64_t row_size = (rows + kMr - 1) / kMr * kMr;
-  const int64_t row_blocks = (g.m + row_size - 1) / row_size;
-  if (row_blocks >= col_blocks) {
-    return {.columns = false, .blocks = static_cast<int>(row_blocks), .size = row_size};
-  }
-  return {.columns = true, .blocks = static_cast<int>(col_blocks), .size = col_size};
+namespace internal {
+void OwnGemm(const GemmArgs& g, const float* a, const float* b, float* c) {
+  kernels::OwnGemm(g, a, b, c);
 }
-
-void Gemm(const GemmArgs& g, const float* a, const float* b, float* c) {
-  if (g.m <= 0 || g.n <= 0) return;
-  if (g.k <= 0 || g.alpha == 0) return ScaleC(g, c);
-  ParallelGemm(g, a, b, c);
+void OwnGemm(const GemmArgs& g, const double* a, const double* b, double* c) {
+  kernels::OwnGemm(g, a, b, c);
 }
-
-void Gemm(const GemmArgs& g, const double* a, const double* b, double* c) {
-  if (g.m <= 0 || g.n <= 0) return;
-  if (g.k <= 0 || g.alpha == 0) return ScaleC(g, c);
-  ParallelGemm(g, a, b, c);
-}
+void ScaleC(const GemmArgs& g, float* c) { kernels::ScaleC(g, c); }
+void ScaleC(const GemmArgs& g, double* c) { kernels::ScaleC(g, c); }
+}  // namespace internal
 
 }  // namespace tg::kernels

@@ -1,0 +1,137 @@
+// Which GEMM runs a product (oneDNN's sgemm or our kernels, gemm_kernels.cc) and how it
+// is split over ThreadPool's threads. The rules come from paired gemm_bench runs.
+#include <dnnl.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdint>
+
+#include "ops/kernels/gemm.h"
+#include "ops/kernels/gemm_internal.h"
+#include "ops/kernels/thread_pool.h"
+
+namespace tg::kernels {
+namespace {
+
+using internal::OwnGemm;
+using internal::ScaleC;
+constexpr int64_t kMr = internal::kGemmTileRows;
+
+// Below this many multiply-adds (m*n*k) a float product runs our kernel: a
+// dnnl_sgemm call costs ~0.45 us even for [1,32]x[32,128], and up to here
+// ours was as fast or faster (1 thread, Zen3) except with both operands
+// transposed, which always goes to oneDNN. See bench/gemm_bench.cc.
+constexpr int64_t kSmallSgemm = 64 * 1024;
+
+// Below this many multiply-adds a product runs on the calling thread alone:
+// handing out chunks costs a few us, and smaller blocks run less efficiently.
+// See bench/gemm_bench.cc (threads 1 vs 2).
+constexpr int64_t kParallelGemm = 512 * 1024;
+// Elements per 64-byte cache line.
+template <class T>
+constexpr int64_t kLineElems = 64 / sizeof(T);
+
+// oneDNN parallelises with OpenMP, whose thread count is a per-thread setting
+// that defaults to every core. Our threads come from ThreadPool, so each
+// thread that reaches oneDNN (callers and pool workers) sets its own to 1.
+void UseOneOmpThread() {
+  thread_local bool set = false;
+  if (!set) {
+    omp_set_num_threads(1);
+    set = true;
+  }
+}
+
+// A^T B with B in L1: the weight gradient dW = dY^T X of one step (depth =
+// batch, X narrow). Ours beat oneDNN there, one thread, paired runs of
+// gemm_bench: [1024,32]x[32,256] 325 vs 510 us, [1024,32]x[32,64] 75 vs
+// 102 us, [512,50]x[50,128] 110 vs 118 us; with B of 128 KB oneDNN wins
+// ([2048,64]x[64,512] 2.1 vs 3.8 ms), so larger B stays with oneDNN -- unless the
+// depth is large (the weight gradient of T steps batched over time) and A fits in L3:
+// oneDNN's A^T B slows as k grows, and [1024,k]^T x [k,256] on 2 threads ran ours 78 vs
+// 54 GFLOP/s at k = 1024, 71 vs 53 at 1600, 85 vs 57 at 3200 (1 thread at 3200: 44-52 vs
+// 29-34), while at k = 256 and 512 oneDNN won (114 vs 97, 97 vs 92). With A of 52 MB
+// ([2048,6400]^T x [6400,512]) oneDNN won on 1 thread (60 vs 36-40 GFLOP/s): ours streams
+// A once per block of B's columns.
+constexpr int64_t kL1Bytes = 32 * 1024;
+constexpr int64_t kDeepWeightGradient = 1024;
+constexpr int64_t kL3Bytes = 16 * 1024 * 1024;  // half of the 32 MB L3
+bool WeightGradientShape(const GemmArgs& g) {
+  const int64_t f = sizeof(float);
+  return g.trans_a && !g.trans_b &&
+         (g.k * g.n * f <= kL1Bytes || (g.k >= kDeepWeightGradient && g.m * g.k * f <= kL3Bytes));
+}
+
+void SerialGemm(const GemmArgs& g, const float* a, const float* b, float* c) {
+  if ((g.m * g.n * g.k >= kSmallSgemm && !WeightGradientShape(g)) || (g.trans_a && g.trans_b)) {
+    UseOneOmpThread();
+    const dnnl_status_t st =
+        dnnl_sgemm(g.trans_a ? 'T' : 'N', g.trans_b ? 'T' : 'N', g.m, g.n, g.k,
+                   static_cast<float>(g.alpha), a, g.lda, b, g.ldb,
+                   static_cast<float>(g.beta), c, g.ldc);
+    if (st == dnnl_success) return;
+    // oneDNN refused the arguments: our kernel still gives the right answer.
+  }
+  OwnGemm(g, a, b, c);
+}
+
+void SerialGemm(const GemmArgs& g, const double* a, const double* b, double* c) {
+  OwnGemm(g, a, b, c);
+}
+
+// Splits C into blocks, one chunk each on ThreadPool::Shared(), each block a
+// serial product; below kParallelGemm (or with threads = 1) one serial call.
+// The split depends only on the arguments, so results repeat bitwise.
+template <class T>
+void ParallelGemm(const GemmArgs& g, const T* a, const T* b, T* c) {
+  const GemmSplit s = SplitGemm(g, kLineElems<T>);
+  if (s.blocks <= 1) return SerialGemm(g, a, b, c);
+  ThreadPool::Shared().ParallelFor(s.blocks, g.threads, [&](int i) {
+    GemmArgs sub = g;
+    const int64_t lo = i * s.size;
+    if (s.columns) {
+      sub.n = std::min(s.size, g.n - lo);
+      SerialGemm(sub, a, b + (g.trans_b ? lo * g.ldb : lo), c + lo);
+    } else {
+      sub.m = std::min(s.size, g.m - lo);
+      SerialGemm(sub, a + (g.trans_a ? lo : lo * g.lda), b, c + lo * g.ldc);
+    }
+  });
+}
+
+}  // namespace
+
+GemmSplit SplitGemm(const GemmArgs& g, int64_t align) {
+  const int64_t threads = std::max(1, g.threads);
+  if (threads == 1 || g.m * g.n * g.k < kParallelGemm) return {};
+  // Column blocks are whole cache lines of C (and of untransposed B), so no
+  // two threads write one line and each block is as aligned as the full one.
+  const int64_t cols = (g.n + threads - 1) / threads;
+  const int64_t col_size = (cols + align - 1) / align * align;
+  const int64_t col_blocks = (g.n + col_size - 1) / col_size;
+  if (col_blocks == threads) {
+    return {.columns = true, .blocks = static_cast<int>(threads), .size = col_size};
+  }
+  // Too few columns: rows, in multiples of the kernels' register tile.
+  const int64_t rows = (g.m + threads - 1) / threads;
+  const int64_t row_size = (rows + kMr - 1) / kMr * kMr;
+  const int64_t row_blocks = (g.m + row_size - 1) / row_size;
+  if (row_blocks >= col_blocks) {
+    return {.columns = false, .blocks = static_cast<int>(row_blocks), .size = row_size};
+  }
+  return {.columns = true, .blocks = static_cast<int>(col_blocks), .size = col_size};
+}
+
+void Gemm(const GemmArgs& g, const float* a, const float* b, float* c) {
+  if (g.m <= 0 || g.n <= 0) return;
+  if (g.k <= 0 || g.alpha == 0) return ScaleC(g, c);
+  ParallelGemm(g, a, b, c);
+}
+
+void Gemm(const GemmArgs& g, const double* a, const double* b, double* c) {
+  if (g.m <= 0 || g.n <= 0) return;
+  if (g.k <= 0 || g.alpha == 0) return ScaleC(g, c);
+  ParallelGemm(g, a, b, c);
+}
+
+}  // namespace tg::kernels
