@@ -60,6 +60,10 @@ Program Record(const Graph& g) {
   return program;
 }
 
+bool SameRange(const Tensor& a, const Tensor& b) {
+  return a.raw() == b.raw() && a.num_bytes() == b.num_bytes();
+}
+
 bool Overlaps(const Tensor& a, const Tensor& b) {
   const compile::ByteRange x = compile::RangeOf(a), y = compile::RangeOf(b);
   return x.begin < y.end && y.begin < x.end;
@@ -203,15 +207,6 @@ absl::StatusOr<CompiledGraph> Compile(Graph& g, const CompileSpec& spec) {
   std::vector<bool> zeroed(buffers.size(), false);
   for (int k = 0; k < steps; ++k) {
     const int i = order[k];
-    for (int m : members(i)) {  // a buffer summed into starts from zero when first touched
-      const int b = buffers.Find(program[m].output);
-      if (b < 0 || !use.accumulated[b] || zeroed[b] || use.first_touch[b] != k) continue;
-      zeroed[b] = true;
-      const int64_t words = static_cast<int64_t>(buffers.buffer(b).bytes() / 4);
-      Instruction zero;
-      zero.output = Tensor(plan.NewAddress(b), DType::kI32, {words});
-      c.program_.push_back(std::move(zero));
-    }
     Instruction in;
     if (group_of[i] >= 0) {
       in = compile::StackedInstruction(program, groups[group_of[i]], plan);
@@ -221,6 +216,24 @@ absl::StatusOr<CompiledGraph> Compile(Graph& g, const CompileSpec& spec) {
       for (Tensor& t : in.inputs) t = plan.Translate(t);
       in.output = plan.Translate(in.output);
     }
+    // A buffer summed into starts from zero where it is first touched -- unless the first
+    // touch covers exactly that buffer and reads nothing of it: then it writes (a sum into
+    // zeros becomes a plain write) and nothing needs zeroing.
+    std::vector<Tensor> to_zero;
+    for (int m : members(i)) {
+      const int b = buffers.Find(program[m].output);
+      if (b < 0 || !use.accumulated[b] || zeroed[b] || use.first_touch[b] != k) continue;
+      zeroed[b] = true;
+      to_zero.emplace_back(plan.NewAddress(b), DType::kI32,
+                           Shape{static_cast<int64_t>(buffers.buffer(b).bytes() / 4)});
+    }
+    if (to_zero.size() == 1 && SameRange(to_zero[0], in.output) &&
+        std::none_of(in.inputs.begin(), in.inputs.end(),
+                     [&](const Tensor& t) { return Overlaps(t, in.output); })) {
+      in.accumulate = false;
+      to_zero.clear();
+    }
+    for (const Tensor& t : to_zero) c.program_.emplace_back().output = t;  // op-less: zero
     c.program_.push_back(std::move(in));
   }
   if (spec.fuse_pointwise) c.program_ = compile::FusePointwise(std::move(c.program_));

@@ -128,6 +128,8 @@ TEST(CompiledGraphTest, BatchesPerStepWorkOverTime) {
   EXPECT_LE(stacked->num_kernels(), plain->num_kernels() - 4 * (kSteps - 1));
   // Memory is shared by lifetime: less than one buffer per value.
   EXPECT_LT(plain->peak_bytes(), r->graph.arena().used_bytes());
+  // Gradient buffers whose first contribution covers them are written, not zeroed and summed.
+  EXPECT_EQ(stacked->Listing().find(" zero "), std::string::npos) << stacked->Listing();
 }
 
 TEST(CompiledGraphTest, FusesRunsOfPointwiseOps) {
