@@ -1,5 +1,7 @@
 #include "graph/executor.h"
 
+#include <cmath>
+
 #include "graph/graph.h"
 
 namespace tg {
@@ -25,6 +27,25 @@ absl::Status Execute(Node& node, absl::Span<const Tensor> inputs, Arena& arena,
   }
   return op.forward(
       KernelContext{inputs, node.value, node.attrs, node.accumulate, options});
+}
+
+absl::Status CheckFinite(const Tensor& t) {
+  auto scan = [&](auto* data) -> absl::Status {
+    for (int64_t i = 0; i < t.num_elements(); ++i) {
+      if (!std::isfinite(data[i])) {
+        return absl::FailedPreconditionError(fmt::format(
+            "check_numerics: {} at element {} of the output", std::isnan(data[i]) ? "NaN" : "Inf",
+            i));
+      }
+    }
+    return absl::OkStatus();
+  };
+  switch (t.dtype()) {
+    case DType::kF32: return scan(t.data<float>());
+    case DType::kF64: return scan(t.data<double>());
+    case DType::kI32: return absl::OkStatus();
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace tg

@@ -16,4 +16,8 @@ struct ExecOptions;
 absl::Status Execute(Node& node, absl::Span<const Tensor> inputs, Arena& arena,
                      const ExecOptions& options);
 
+// The first NaN or Inf in a float tensor, as FailedPrecondition naming the element (OK for
+// integer tensors). ExecOptions::check_numerics runs it after every kernel.
+absl::Status CheckFinite(const Tensor& t);
+
 }  // namespace tg

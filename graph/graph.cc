@@ -25,26 +25,6 @@ std::string DescribeTypes(absl::Span<const TensorType> types) {
   });
 }
 
-// The first NaN or Inf in a float tensor, as an error naming the element.
-absl::Status CheckFinite(const Tensor& t) {
-  auto scan = [&](auto* data) -> absl::Status {
-    for (int64_t i = 0; i < t.num_elements(); ++i) {
-      if (!std::isfinite(data[i])) {
-        return absl::FailedPreconditionError(fmt::format(
-            "check_numerics: {} at element {} of the output", std::isnan(data[i]) ? "NaN" : "Inf",
-            i));
-      }
-    }
-    return absl::OkStatus();
-  };
-  switch (t.dtype()) {
-    case DType::kF32: return scan(t.data<float>());
-    case DType::kF64: return scan(t.data<double>());
-    case DType::kI32: return absl::OkStatus();
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 Graph::Graph(GraphOptions options) : options_(options) {

@@ -9,6 +9,7 @@
 #include "graph/compile/liveness.h"
 #include "graph/compile/memory_plan.h"
 #include "graph/compile/stack_rows.h"
+#include "graph/executor.h"
 #include "graph/status_macros.h"
 
 namespace tg {
@@ -236,7 +237,10 @@ absl::StatusOr<CompiledGraph> Compile(Graph& g, const CompileSpec& spec) {
     for (const Tensor& t : to_zero) c.program_.emplace_back().output = t;  // op-less: zero
     c.program_.push_back(std::move(in));
   }
-  if (spec.fuse_pointwise) c.program_ = compile::FusePointwise(std::move(c.program_));
+  // check_numerics names the op that made a NaN, so each op keeps its own instruction.
+  if (spec.fuse_pointwise && !g.exec_options().check_numerics) {
+    c.program_ = compile::FusePointwise(std::move(c.program_));
+  }
   for (const Instruction& in : c.program_) {
     const bool zero = in.op == nullptr && in.fused.empty();
     c.paths_.push_back(zero ? "zero" : g.NodePath(in.node));
@@ -288,6 +292,7 @@ absl::Status CompiledGraph::Run(absl::Span<const Tensor> feeds) {
     }
     absl::Status s = in.op->forward(
         KernelContext{in.inputs, in.output, in.attrs, in.accumulate, options_});
+    if (s.ok() && options_.check_numerics) s = CheckFinite(in.output);
     if (!s.ok()) {
       return absl::Status(s.code(), fmt::format("{}: {} (compiled, node #{} \"{}\")",
                                                 in.op->name, s.message(), in.node, paths_[k]));

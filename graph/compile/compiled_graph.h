@@ -13,6 +13,8 @@
 //
 // Parameters are read, and their gradients accumulated, in place, exactly as in eager mode
 // (so ZeroGrad between runs as usual). The graph may be cleared or dropped after Compile.
+// The graph's ExecOptions carry over: threads, and check_numerics (Run then fails at the
+// first NaN or Inf, naming the op and node; pointwise ops are not fused then).
 #pragma once
 
 #include <cstddef>

@@ -2,6 +2,7 @@
 #include <limits>
 
 #include "autodiff/backward.h"
+#include "graph/compile/compiled_graph.h"
 #include "gtest/gtest.h"
 #include "ops/ops.h"
 
@@ -39,6 +40,24 @@ TEST(CheckNumericsTest, CatchesAnInfThatOnlyBackwardProduces) {
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
   EXPECT_NE(s.message().find("Inf"), std::string::npos) << s;
   EXPECT_NE(s.message().find("step_2/sqrt_backward"), std::string::npos) << s;
+}
+
+TEST(CheckNumericsTest, ACompiledRunNamesTheNodeThatMadeANan) {
+  Graph g({.mode = ExecMode::kRecord, .exec = {.check_numerics = true}});
+  std::vector<double> ok = {0.25, 4.0}, negative = {0.25, -4.0};
+  Expr x = g.Input({2}, ok);
+  Expr y;
+  {
+    auto step = g.Scope("step_5");
+    y = Sum(Log(x));  // log of a negative number is NaN
+  }
+  absl::StatusOr<CompiledGraph> program = Compile(g, {.feeds = {x}, .outputs = {y}});
+  ASSERT_TRUE(program.ok()) << program.status();
+  EXPECT_TRUE(program->Run({Tensor(ok.data(), DType::kF64, {2})}).ok());
+  absl::Status s = program->Run({Tensor(negative.data(), DType::kF64, {2})});
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_NE(s.message().find("NaN"), std::string::npos) << s;
+  EXPECT_NE(s.message().find("step_5/log"), std::string::npos) << s;
 }
 
 TEST(CheckNumericsTest, OffByDefault) {
