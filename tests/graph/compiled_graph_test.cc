@@ -147,6 +147,24 @@ TEST(CompiledGraphTest, FusesRunsOfPointwiseOps) {
   ExpectMatchesEager(*fused, rnn, store, 4);
 }
 
+TEST(CompiledGraphTest, PrunesWorkNoOutputNeeds) {
+  Graph g({.mode = ExecMode::kRecord});
+  std::vector<double> v = {0.5, -1.0, 2.0};
+  Expr x = g.Input({3}, v);
+  Expr used = Sum(Tanh(x));
+  Expr unused = Exp(Sqrt(Square(x)));  // recorded, but no output reads it
+  ASSERT_TRUE(unused.valid());
+  CompileSpec spec{.feeds = {x}, .outputs = {used}, .fuse_pointwise = false};
+  absl::StatusOr<CompiledGraph> pruned = Compile(g, spec);
+  spec.outputs.push_back(unused);
+  absl::StatusOr<CompiledGraph> both = Compile(g, spec);
+  ASSERT_TRUE(pruned.ok() && both.ok());
+  EXPECT_EQ(pruned->num_kernels(), 2) << pruned->Listing();  // tanh, sum
+  EXPECT_EQ(both->num_kernels(), 5) << both->Listing();
+  ASSERT_TRUE(both->Run({Tensor(v.data(), DType::kF64, {3})}).ok());
+  EXPECT_NEAR(both->output(1).data<double>()[1], std::exp(1.0), 1e-15);
+}
+
 TEST(CompiledGraphTest, CompilesAnEagerGraphWhoseBackwardKeptItsBuffers) {
   ParameterStore store({.seed = 5});
   Rnn rnn(store);
