@@ -83,6 +83,10 @@ struct OpDef {
   RowFactsFn rows = nullptr;
   ViewFn view = nullptr;
   bool is_leaf = false;  // inputs, constants, parameters: values come from outside
+  // >= 0: attrs.ints[seed_attr] seeds the op's random draws (dropout). A compiled program
+  // re-seeds such an instruction on every run (graph/random.h ReplaySeed), so each replay
+  // draws new numbers while a kernel and its gradient, recorded with one seed, still agree.
+  int seed_attr = -1;
 
   bool Differentiable(int input) const {
     return vjp != nullptr && !(no_grad_inputs & (1u << input));

@@ -31,4 +31,40 @@ class Rng {
   std::mt19937_64 engine_;
 };
 
+// SplitMix64's finaliser: a bijection on 64 bits whose outputs pass as independent uniforms.
+inline uint64_t MixBits(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+// murmur3's 32-bit finaliser: cheap enough to vectorise (8 lanes under AVX2).
+inline uint32_t MixBits32(uint32_t x) {
+  x = (x ^ (x >> 16)) * 0x85EBCA6Bu;
+  x = (x ^ (x >> 13)) * 0xC2B2AE35u;
+  return x ^ (x >> 16);
+}
+
+// A counter-based stream of 32 random bits per index: element i of stream `key` is
+// CounterBits(key, i), drawable on its own, so a kernel and its gradient redraw the same
+// numbers from the seed alone. Index i < 2^32 (a kernel keys each 2^32-block on its own,
+// StreamKey). Two rounds, so that streams of different keys are not shifts of each other.
+struct CounterKey {
+  uint32_t a, b;
+};
+inline CounterKey StreamKey(uint64_t seed, uint64_t block = 0) {
+  const uint64_t k = MixBits(seed ^ MixBits(block));
+  return {static_cast<uint32_t>(k), static_cast<uint32_t>(k >> 32)};
+}
+inline uint32_t CounterBits(CounterKey key, uint32_t i) {
+  return MixBits32(MixBits32((i * 0x9E3779B9u) ^ key.a) + key.b);
+}
+
+// The seed an op recorded with `seed` uses on replay number `run` of a compiled program:
+// run 0 repeats the recording, every later run draws new numbers.
+inline uint64_t ReplaySeed(uint64_t seed, uint64_t run) {
+  return run == 0 ? seed : MixBits(seed ^ MixBits(~run));
+}
+
 }  // namespace tg

@@ -61,23 +61,15 @@ Expr EmbeddingLayer::operator()(Graph& g, Expr ids) const {
 }
 
 Expr DropoutMask(Graph& g, Shape shape, double p, DType dtype, Rng& rng) {
-  if (p < 0 || p >= 1) {
-    g.RecordError(
-        absl::InvalidArgumentError(fmt::format("dropout: p must lie in [0, 1), got {}", p)));
-  }
-  int64_t n = shape.num_elements();
-  std::vector<double> mask(n, 1.0);
-  // No draws when dropout is off, so turning it off does not shift later random streams.
-  if (p > 0 && p < 1 && g.mode() != ExecMode::kInference) {
-    const double keep = 1.0 / (1.0 - p);
-    for (double& m : mask) m = rng.Uniform() < p ? 0.0 : keep;
-  }
-  return HostConstant(g, std::move(shape), mask, dtype);
+  const int64_t n = shape.num_elements();
+  Expr ones = HostConstant(g, std::move(shape), std::vector<double>(n, 1.0), dtype);
+  return Dropout(g, ones, p, rng);
 }
 
 Expr Dropout(Graph& g, Expr x, double p, Rng& rng) {
   if (p == 0 || g.mode() == ExecMode::kInference) return x;
-  return x * DropoutMask(g, x.shape(), p, x.dtype(), rng);
+  // One draw per op (its seed), so a compiled replay can re-seed it (OpDef::seed_attr).
+  return Dropout(x, p, rng.NextBits());
 }
 
 Expr LayerNorm(Expr x, Expr gain, Expr bias, double eps) {

@@ -68,13 +68,14 @@ class EmbeddingLayer {
   Parameter weight_;
 };
 
-// Inverted dropout: x * mask / (1 - p), mask ~ Bernoulli(1 - p) drawn from `rng` (so a seed
-// repeats a run exactly). Identity when p == 0 or in ExecMode::kInference. p outside [0, 1)
-// records an InvalidArgument on the graph.
+// Inverted dropout: x * mask / (1 - p), mask ~ Bernoulli(1 - p): the dropout op seeded by one
+// draw from `rng` (so a seed repeats a run exactly; a compiled replay draws a new mask every
+// run). Identity when p == 0 or in ExecMode::kInference. p outside [0, 1) records an
+// InvalidArgument on the graph.
 Expr Dropout(Graph& g, Expr x, double p, Rng& rng);
 
-// The scaled mask itself (values 0 or 1/(1-p)) as a constant of `shape` and `dtype`; all ones
-// when p == 0 or in inference mode. Variational dropout reuses one mask for every step.
+// The scaled mask itself (values 0 or 1/(1-p)) of `shape` and `dtype`, as dropout of ones;
+// all ones when p == 0 or in inference mode. Variational dropout reuses one mask for every step.
 Expr DropoutMask(Graph& g, Shape shape, double p, DType dtype, Rng& rng);
 
 // Layer normalisation over the last axis of x [N,D]: (x - mean) / sqrt(var + eps) * gain +

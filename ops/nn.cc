@@ -1,8 +1,9 @@
 // Neural-network ops: embedding lookup and its scatter-add gradient, one_hot, the fused
-// softmax cross-entropy (one op for numerical stability), stop_gradient, and MseLoss (a
-// composition). Ids and targets are i32 and data-dependent: a value out of range is a
+// softmax cross-entropy (one op for numerical stability), stop_gradient, dropout, and MseLoss
+// (a composition). Ids and targets are i32 and data-dependent: a value out of range is a
 // returned error naming it and its position, never a crash or an out-of-bounds access.
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -13,6 +14,7 @@
 #include "fmt/format.h"
 #include "graph/graph.h"
 #include "graph/op_def.h"
+#include "graph/random.h"
 #include "graph/status_macros.h"
 #include "graph/vjp_context.h"
 #include "ops/kernels/reduce.h"
@@ -294,8 +296,78 @@ const OpDef kStopGradient = {.name = "stop_gradient", .arity = 1, .infer = SameT
                              .view = ViewAtStart};
 Expr StopGradient(Expr x) { return Build(kStopGradient, {x}); }
 
+// ---- dropout ----------------------------------------------------------------------------
+//   y = keep_i ? x / (1 - p) : 0, keep_i = (CounterBits(seed, i) >> 8) >= p 2^24;
+//   dx = dropout(dy) with the same seed
+// attrs: scalar = p, ints = {seed}. The mask is never stored: the gradient redraws it from
+// the seed, and a compiled program re-seeds both on every run (OpDef::seed_attr).
+static absl::StatusOr<TensorType> DropoutInfer(absl::Span<const TensorType> in, const Attrs& a) {
+  TG_RETURN_IF_ERROR(RequireFloat(in[0], "x"));
+  if (!(a.scalar >= 0 && a.scalar < 1)) {
+    return absl::InvalidArgumentError(fmt::format("p must lie in [0, 1), got {}", a.scalar));
+  }
+  return in[0];
+}
+
+// out[0..n) (+)= dropout of in[0..n) with elements 0..n of the stream `key`, n <= 2^32.
+// Chunks of plain branch-free loops (hash, then select), so the compiler vectorises both.
+template <class T>
+static void DropoutSpan(const T* in, T* out, int64_t n, CounterKey key, uint32_t drop_below,
+                        T keep_scale, bool accumulate) {
+  constexpr int64_t kChunk = 512;
+  T factor[kChunk];
+  for (int64_t start = 0; start < n; start += kChunk) {
+    const int64_t m = std::min(kChunk, n - start);
+    const auto first = static_cast<uint32_t>(start);
+    for (int64_t j = 0; j < m; ++j) {
+      const uint32_t bits = CounterBits(key, first + static_cast<uint32_t>(j));
+      factor[j] = (bits >> 8) >= drop_below ? keep_scale : T(0);
+    }
+    const T* x = in + start;
+    T* y = out + start;
+    if (accumulate) {
+      for (int64_t j = 0; j < m; ++j) y[j] += x[j] * factor[j];
+    } else {
+      for (int64_t j = 0; j < m; ++j) y[j] = x[j] * factor[j];
+    }
+  }
+}
+
+static absl::Status DropoutKernel(const KernelContext& ctx) {
+  const Tensor& x = ctx.inputs[0];
+  const double p = ctx.attrs.scalar;
+  const uint64_t seed = static_cast<uint64_t>(ctx.attrs.Int(0));
+  const auto drop_below = static_cast<uint32_t>(std::ceil(p * 0x1.0p24));  // P(drop) = p
+  constexpr int64_t kBlock = int64_t{1} << 32;  // indices per stream key
+  return DispatchFloat(x.dtype(), [&]<class T>(T) {
+    const T keep_scale = static_cast<T>(1.0 / (1.0 - p));
+    const int64_t n = x.num_elements();
+    for (int64_t start = 0; start < n; start += kBlock) {
+      DropoutSpan(x.data<T>() + start, ctx.output.data<T>() + start, std::min(kBlock, n - start),
+                  StreamKey(seed, static_cast<uint64_t>(start / kBlock)), drop_below,
+                  keep_scale, ctx.accumulate);
+    }
+    return absl::OkStatus();
+  });
+}
+
+static void DropoutVjp(VjpContext& ctx) {
+  if (!ctx.needs_grad(0)) return;
+  ctx.AccumulateGrad(0, Dropout(ctx.grad_output(), ctx.attrs().scalar,
+                                static_cast<uint64_t>(ctx.attrs().Int(0))));
+}
+
+const OpDef kDropout = {.name = "dropout", .arity = 1, .infer = DropoutInfer,
+                        .forward = DropoutKernel, .vjp = DropoutVjp, .seed_attr = 0};
+Expr Dropout(Expr x, double p, uint64_t seed) {
+  Attrs attrs;
+  attrs.scalar = p;
+  attrs.ints = {static_cast<int64_t>(seed)};
+  return Build(kDropout, {x}, attrs);
+}
+
 std::vector<const OpDef*> NnOps() {
-  return {&kEmbedding, &kEmbeddingGrad, &kOneHot, &kSoftmaxXent, &kStopGradient};
+  return {&kEmbedding, &kEmbeddingGrad, &kOneHot, &kSoftmaxXent, &kStopGradient, &kDropout};
 }
 
 }  // namespace tg

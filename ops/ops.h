@@ -103,5 +103,8 @@ Expr SoftmaxCrossEntropy(Expr logits, Expr targets);
 Expr MseLoss(Expr pred, Expr target);
 // x's value with no gradient flowing back (truncated BPTT cuts here).
 Expr StopGradient(Expr x);
+// Inverted dropout: x / (1 - p) where the element's counter-based uniform (seed, index) is
+// >= p, else 0; p in [0, 1). Its gradient redraws the same mask from the seed.
+Expr Dropout(Expr x, double p, uint64_t seed);
 
 }  // namespace tg

@@ -11,12 +11,8 @@ namespace tg::examples {
 
 absl::StatusOr<CompiledUpdate> CompiledUpdate::Create(const CharModel& model, int64_t steps,
                                                       int64_t batch, int threads,
-                                                      const std::string& dot_path) {
-  if (model.DropsOut()) {
-    return absl::InvalidArgumentError(
-        "char_lm: --compile replays one recorded update, so it cannot draw new dropout masks; "
-        "use --nocompile with --dropout");
-  }
+                                                      const std::string& dot_path,
+                                                      Rng& dropout_rng) {
   Graph g({.mode = ExecMode::kRecord, .exec = {.num_threads = threads}});
   Expr ids = g.Input(Shape{steps, batch}, std::vector<int32_t>(steps * batch, 0));
   Expr targets = g.Input(Shape{steps * batch}, std::vector<int32_t>(steps * batch, 0));
@@ -36,7 +32,7 @@ absl::StatusOr<CompiledUpdate> CompiledUpdate::Create(const CharModel& model, in
     }
     initial.push_back(s);
   }
-  CharModel::Output out = model.Run(g, ids, initial, nullptr);
+  CharModel::Output out = model.Run(g, ids, initial, &dropout_rng);
   Expr loss = SoftmaxCrossEntropy(out.logits, targets);
   TG_RETURN_IF_ERROR(Backward(loss));
   spec.outputs.push_back(loss);

@@ -16,9 +16,10 @@ namespace tg::examples {
 class CompiledUpdate {
  public:
   // `dot_path` non-empty: also writes one step of the first layer and its backward as DOT.
+  // `dropout_rng` seeds the recorded dropout ops; every Run draws new masks from those seeds.
   static absl::StatusOr<CompiledUpdate> Create(const CharModel& model, int64_t steps,
                                                int64_t batch, int threads,
-                                               const std::string& dot_path);
+                                               const std::string& dot_path, Rng& dropout_rng);
   // ids and targets: [steps * batch], time-major. Returns the mean cross-entropy (nats).
   absl::StatusOr<double> Run(absl::Span<const int32_t> ids, absl::Span<const int32_t> targets);
   // The next Run starts from zero state (a new pass over the text).

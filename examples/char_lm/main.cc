@@ -40,7 +40,9 @@ ABSL_FLAG(std::string, cell, "lstm", "recurrent cell: lstm, gru, rnn (tanh) or l
 ABSL_FLAG(int, layers, 1, "recurrent layers");
 ABSL_FLAG(int64_t, embedding, 64, "embedding size");
 ABSL_FLAG(int64_t, hidden, 256, "hidden size of each layer");
-ABSL_FLAG(double, dropout, 0, "dropout between layers");
+ABSL_FLAG(double, dropout, 0,
+          "dropout on the embedding's output, between layers and on the head's input "
+          "(a new mask every update, compiled or not)");
 ABSL_FLAG(int64_t, seq, 100, "characters per update and stream (the BPTT horizon)");
 ABSL_FLAG(int64_t, batch, 32, "parallel streams per update");
 ABSL_FLAG(bool, shift_epochs, false,
@@ -146,11 +148,7 @@ class Trainer {
                               .seed = absl::GetFlag(FLAGS_seed)}),
         graph_({.exec = {.num_threads = absl::GetFlag(FLAGS_threads)}}),
         dropout_rng_(absl::GetFlag(FLAGS_seed) + 1),
-        compile_(absl::GetFlag(FLAGS_compile) && !model_.DropsOut()) {
-    if (absl::GetFlag(FLAGS_compile) && !compile_) {
-      std::printf("dropout draws new masks every update: running every update eagerly\n");
-    }
-  }
+        compile_(absl::GetFlag(FLAGS_compile)) {}
 
   absl::Status Run();
 
@@ -197,7 +195,7 @@ absl::Status Trainer::UpdateCompiled() {
     const absl::Time start = absl::Now();
     TG_ASSIGN_OR_RETURN(compiled_, CompiledUpdate::Create(model_, batcher_.steps(), batcher_.batch(),
                                                           absl::GetFlag(FLAGS_threads),
-                                                          absl::GetFlag(FLAGS_dot)));
+                                                          absl::GetFlag(FLAGS_dot), dropout_rng_));
     const CompiledGraph& p = compiled_->program();
     std::printf(
         "compiled one update in %.2f s: %d kernels (%d nodes batched over time), %.1f MB planned\n",

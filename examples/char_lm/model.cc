@@ -56,9 +56,19 @@ absl::StatusOr<CharModel> CharModel::Create(ParameterStore& store, const CharMod
 
 CharModel::Output CharModel::Run(Graph& g, Expr ids, const std::vector<State>& initial,
                                  Rng* dropout_rng) const {
-  std::vector<Expr> steps = SplitSteps(embedding_(g, ids));  // T of [B, E]
+  // Dropout over whole [T,B,...] tensors: one op (one seed) each rather than one per step.
+  auto drop = [&](Expr x) {
+    const bool drops = options_.dropout > 0 && g.mode() != ExecMode::kInference;
+    if (!drops) return x;
+    if (dropout_rng == nullptr) {
+      g.RecordError(absl::InvalidArgumentError("char model: dropout needs an rng"));
+      return x;
+    }
+    return Dropout(g, x, options_.dropout, *dropout_rng);
+  };
+  std::vector<Expr> steps = SplitSteps(drop(embedding_(g, ids)));  // T of [B, E]
   StackResult r = rnn_.Run(g, steps, {.initial = initial, .rng = dropout_rng});
-  return {.logits = head_(g, StackSteps(r.outputs)), .final = std::move(r.final)};
+  return {.logits = head_(g, drop(StackSteps(r.outputs))), .final = std::move(r.final)};
 }
 
 }  // namespace tg::examples

@@ -21,7 +21,9 @@ struct CharModelOptions {
   int64_t vocab_size = 0;
   int64_t embedding_dim = 64;
   int64_t hidden_size = 256;
-  double dropout = 0;  // between layers, as nn.LSTM's dropout
+  // On every non-recurrent connection (Zaremba et al. 2014): the embedding's output, between
+  // layers (as nn.LSTM's dropout) and the head's input; so it also acts with one layer.
+  double dropout = 0;
 };
 
 class CharModel {
@@ -32,12 +34,11 @@ class CharModel {
     Expr logits;               // [T*B, V], time-major rows (t * B + b)
     std::vector<State> final;  // one State per layer, to carry into the next chunk
   };
-  // ids: i32 [T, B]. `initial` empty: zero state.
+  // ids: i32 [T, B]. `initial` empty: zero state. `dropout_rng` draws the dropout seeds when
+  // training with dropout (an error on g if it is null then).
   Output Run(Graph& g, Expr ids, const std::vector<State>& initial, Rng* dropout_rng) const;
   std::vector<State> ZeroState(Graph& g, int64_t batch) const { return rnn_.ZeroState(g, batch); }
   const CharModelOptions& options() const { return options_; }
-  // Whether training draws dropout masks (dropout acts between layers only).
-  bool DropsOut() const { return options_.dropout > 0 && options_.num_layers > 1; }
 
  private:
   CharModelOptions options_;

@@ -10,6 +10,7 @@
 #include "graph/compile/memory_plan.h"
 #include "graph/compile/stack_rows.h"
 #include "graph/executor.h"
+#include "graph/random.h"
 #include "graph/status_macros.h"
 
 namespace tg {
@@ -241,7 +242,11 @@ absl::StatusOr<CompiledGraph> Compile(Graph& g, const CompileSpec& spec) {
   if (spec.fuse_pointwise && !g.exec_options().check_numerics) {
     c.program_ = compile::FusePointwise(std::move(c.program_));
   }
-  for (const Instruction& in : c.program_) {
+  for (size_t k = 0; k < c.program_.size(); ++k) {
+    const Instruction& in = c.program_[k];
+    if (in.op != nullptr && in.op->seed_attr >= 0) {
+      c.seeded_.push_back({k, static_cast<uint64_t>(in.attrs.Int(in.op->seed_attr))});
+    }
     const bool zero = in.op == nullptr && in.fused.empty();
     c.paths_.push_back(zero ? "zero" : g.NodePath(in.node));
     c.num_kernels_ += zero ? 0 : 1;
@@ -280,6 +285,11 @@ absl::Status CompiledGraph::Run(absl::Span<const Tensor> feeds) {
     }
     feeds_[i].CopyFrom(feeds[i]);
   }
+  for (const Seeded& s : seeded_) {
+    Instruction& in = program_[s.instruction];
+    in.attrs.ints[in.op->seed_attr] = static_cast<int64_t>(ReplaySeed(s.recorded_seed, runs_));
+  }
+  ++runs_;
   for (size_t k = 0; k < program_.size(); ++k) {
     const Instruction& in = program_[k];
     if (!in.fused.empty()) {

@@ -11,6 +11,8 @@
 //   TG_ASSIGN_OR_RETURN(CompiledGraph step, Compile(g, {.feeds = {x}, .outputs = {loss}}));
 //   for (...) { TG_RETURN_IF_ERROR(step.Run({batch})); step.output(0); optimizer.Step(); ... }
 //
+// Ops that draw random numbers (OpDef::seed_attr, e.g. dropout) draw new ones on every Run
+// after the first (which repeats the recording), their gradients drawing the same.
 // Parameters are read, and their gradients accumulated, in place, exactly as in eager mode
 // (so ZeroGrad between runs as usual). The graph may be cleared or dropped after Compile.
 // The graph's ExecOptions carry over: threads, and check_numerics (Run then fails at the
@@ -56,6 +58,12 @@ class CompiledGraph {
   compile::Program program_;
   std::vector<std::string> paths_;  // the node path of each instruction, for errors
   std::vector<Tensor> feeds_, outputs_;
+  struct Seeded {
+    size_t instruction;
+    uint64_t recorded_seed;
+  };
+  std::vector<Seeded> seeded_;  // instructions whose op draws random numbers
+  uint64_t runs_ = 0;
   AlignedBuffer memory_;
   ExecOptions options_;
   int num_kernels_ = 0;

@@ -2,7 +2,9 @@
 // new feeds, with the per-step work batched over time and memory shared by lifetime.
 #include "graph/compile/compiled_graph.h"
 
+#include <algorithm>
 #include <cmath>
+#include <span>
 #include <vector>
 
 #include "autodiff/backward.h"
@@ -163,6 +165,46 @@ TEST(CompiledGraphTest, PrunesWorkNoOutputNeeds) {
   EXPECT_EQ(both->num_kernels(), 5) << both->Listing();
   ASSERT_TRUE(both->Run({Tensor(v.data(), DType::kF64, {3})}).ok());
   EXPECT_NEAR(both->output(1).data<double>()[1], std::exp(1.0), 1e-15);
+}
+
+TEST(CompiledGraphTest, DrawsNewDropoutMasksEveryRunAndTheirGradientsAgree) {
+  constexpr double kP = 0.5;
+  constexpr int64_t kN = 256;
+  ParameterStore store({.seed = 2});
+  Parameter x = *store.Add("x", {kN}, Init::Uniform(1, 2), DType::kF64);  // never 0 itself
+  Graph g({.mode = ExecMode::kRecord});
+  std::vector<double> weights = testing::UniformValues(kN, 8);
+  Expr w = g.Input({kN}, weights);
+  Expr y = Dropout(g.Param(x), kP, /*seed=*/77);
+  ASSERT_TRUE(Backward(Sum(y * w), {.reuse_buffers = false}).ok());
+  absl::StatusOr<CompiledGraph> step = Compile(g, {.feeds = {w}, .outputs = {y}});
+  ASSERT_TRUE(step.ok()) << step.status();
+  std::vector<std::vector<double>> masks;
+  for (int run = 0; run < 3; ++run) {
+    store.ZeroGrad();
+    ASSERT_TRUE(step->Run({Tensor(weights.data(), DType::kF64, {kN})}).ok());
+    std::span<const double> out = step->output(0).span<double>();
+    std::span<const double> grad = x.grad().span<double>();
+    std::vector<double> mask(kN);
+    for (int64_t i = 0; i < kN; ++i) {
+      mask[i] = out[i] == 0 ? 0 : 1 / (1 - kP);
+      // The backward's mask is the forward's: dL/dx = w * mask.
+      EXPECT_DOUBLE_EQ(grad[i], weights[i] * mask[i]) << "run " << run << ", element " << i;
+      if (out[i] != 0) {
+        EXPECT_DOUBLE_EQ(out[i], x.value().span<double>()[i] / (1 - kP));
+      }
+    }
+    const int64_t kept = std::count_if(mask.begin(), mask.end(), [](double m) { return m > 0; });
+    EXPECT_GT(kept, kN / 4);
+    EXPECT_LT(kept, 3 * kN / 4);
+    masks.push_back(std::move(mask));
+  }
+  // The first run repeats the recorded seed (the eager op's mask), later runs draw anew.
+  Graph eager;
+  std::vector<double> first = *Dropout(eager.Param(x), kP, 77).ToVector<double>();
+  for (int64_t i = 0; i < kN; ++i) EXPECT_EQ(first[i] != 0, masks[0][i] != 0) << i;
+  EXPECT_NE(masks[0], masks[1]);
+  EXPECT_NE(masks[1], masks[2]);
 }
 
 TEST(CompiledGraphTest, CompilesAnEagerGraphWhoseBackwardKeptItsBuffers) {

@@ -125,6 +125,8 @@ std::vector<OpSample> BuildSamples() {
                [](Graph&, Inputs x) { return MseLoss(x[0], x[1]); }});
   s.push_back({"stop_gradient", "[3,4]", {In({3, 4})},
                [](Graph&, Inputs x) { return StopGradient(x[0]); }});
+  s.push_back({"dropout", "[4,8] p 0.3", {In({4, 8})},
+               [](Graph&, Inputs x) { return Dropout(x[0], 0.3, 12345); }});
   return s;
 }
 
