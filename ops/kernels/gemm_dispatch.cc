@@ -109,7 +109,10 @@ GemmSplit SplitGemm(const GemmArgs& g, int64_t align) {
   const int64_t cols = (g.n + threads - 1) / threads;
   const int64_t col_size = (cols + align - 1) / align * align;
   const int64_t col_blocks = (g.n + col_size - 1) / col_size;
-  if (col_blocks == threads) {
+  // Column blocks each read all of A, row blocks all of B. A transposed A is packed by
+  // every block that reads it (gemm_kernels.cc), so when it is the larger one, split rows.
+  const bool rows_first = g.trans_a && g.m > g.n;  // A [k,m] larger than B [k,n]
+  if (col_blocks == threads && !rows_first) {
     return {.columns = true, .blocks = static_cast<int>(threads), .size = col_size};
   }
   // Too few columns: rows, in multiples of the kernels' register tile.

@@ -148,8 +148,22 @@ void ScaleC(const GemmArgs& g, T* c) {
   }
 }
 
+// Copies A[mc, kc] (element (i,p) at a[i*rs + p*cs]) into panels of kMr rows, each
+// kc x kMr contiguous (the last panel's missing rows are never read).
+template <class T>
+void PackA(int64_t mc, int64_t kc, const T* a, int64_t rs, int64_t cs, T* dst) {
+  for (int64_t i0 = 0; i0 < mc; i0 += kMr, dst += kc * kMr) {
+    const int64_t rows = std::min(kMr, mc - i0);
+    for (int64_t p = 0; p < kc; ++p) {
+      for (int64_t r = 0; r < rows; ++r) dst[p * kMr + r] = a[(i0 + r) * rs + p * cs];
+    }
+  }
+}
+
 // Goto-style loops: kNc columns x kKc depth of B packed once, then swept by
-// kMc-row blocks of A in kMr x kNr register tiles.
+// kMc-row blocks of A in kMr x kNr register tiles. A transposed A (a weight gradient
+// dZ^T X) is packed too: read in place, a tile's kc depth steps are lda apart, and with
+// lda a multiple of 1 KB they all fall into a few L1 sets and evict each other.
 template <class T>
 void BlockedGemm(const GemmArgs& g, const T* a, const T* b, T* c) {
   constexpr int64_t nr_max = kNr<T>;
@@ -157,6 +171,7 @@ void BlockedGemm(const GemmArgs& g, const T* a, const T* b, T* c) {
   const int64_t b_rs = g.trans_b ? 1 : g.ldb, b_cs = g.trans_b ? g.ldb : 1;
   const T alpha = static_cast<T>(g.alpha);
   alignas(64) T bpack[kKc * kNc<T>];
+  alignas(64) T apack[kMc * kKc];  // used when A is transposed
   for (int64_t jc = 0; jc < g.n; jc += kNc<T>) {
     const int64_t nc = std::min(kNc<T>, g.n - jc);
     for (int64_t pc = 0; pc < g.k; pc += kKc) {
@@ -166,14 +181,17 @@ void BlockedGemm(const GemmArgs& g, const T* a, const T* b, T* c) {
       PackB(kc, nc, b + pc * b_rs + jc * b_cs, b_rs, b_cs, bpack);
       for (int64_t ic = 0; ic < g.m; ic += kMc) {
         const int64_t mc = std::min(kMc, g.m - ic);
+        const T* a_block = a + ic * a_rs + pc * a_cs;
+        if (g.trans_a) PackA(mc, kc, a_block, a_rs, a_cs, apack);
         for (int64_t jr = 0; jr < nc; jr += nr_max) {
           const int64_t nr = std::min(nr_max, nc - jr);
           for (int64_t ir = 0; ir < mc; ir += kMr) {
-            const int64_t i = ic + ir;
+            const T* a_tile = g.trans_a ? apack + ir * kc : a_block + ir * a_rs;
+            const int64_t rs = g.trans_a ? 1 : a_rs, cs = g.trans_a ? kMr : a_cs;
             WithRows(std::min(kMr, mc - ir), [&](auto rows) {
               MicroKernel<T, decltype(rows)::value, 2>(
-                  kc, a + i * a_rs + pc * a_cs, a_rs, a_cs, bpack + jr * kc,
-                  nr_max, alpha, beta, c + i * g.ldc + jc + jr, g.ldc, nr);
+                  kc, a_tile, rs, cs, bpack + jr * kc, nr_max, alpha, beta,
+                  c + (ic + ir) * g.ldc + jc + jr, g.ldc, nr);
             });
           }
         }
