@@ -20,9 +20,12 @@ bool HasTile(const Instruction& in) {
   return false;
 }
 
-// Pointwise over operands of the output's shape and dtype (tiles know no broadcasting).
+// Pointwise over operands of the output's shape and dtype (tiles know no broadcasting). An
+// op drawing random numbers stays on its own: a tile sees no element index to draw by, and
+// Run re-seeds only whole instructions (OpDef::seed_attr).
 bool Fusable(const Instruction& in) {
-  if (!HasTile(in) || in.output.num_elements() > kMaxFusedElements) return false;
+  if (!HasTile(in) || in.op->seed_attr >= 0) return false;
+  if (in.output.num_elements() > kMaxFusedElements) return false;
   return std::all_of(in.inputs.begin(), in.inputs.end(), [&](const Tensor& t) {
     return t.shape() == in.output.shape() && t.dtype() == in.output.dtype();
   });

@@ -55,6 +55,21 @@ TEST(FusePointwiseTest, FusesARunAndKeepsTheBits) {
   EXPECT_EQ(p_fused, p_plain);
 }
 
+TEST(FusePointwiseTest, LeavesAnOpThatDrawsRandomNumbersOnItsOwn) {
+  Ops ops;
+  OpDef random_tanh = *ops.tanh;  // as a user's op with tiles and a seed would declare
+  random_tanh.seed_attr = 0;
+  std::vector<float> x(kN), a(kN), b(kN), c(kN);
+  auto tensor = [](std::vector<float>& v) { return Tensor(v.data(), DType::kF32, {kN}); };
+  Program program = {Apply(ops.tanh, {tensor(x)}, tensor(a)),
+                     Apply(&random_tanh, {tensor(a)}, tensor(b)),
+                     Apply(ops.mul, {tensor(b), tensor(x)}, tensor(c))};
+  Program fused = FusePointwise(program);
+  ASSERT_EQ(fused.size(), 3u);  // Run re-seeds whole instructions only
+  EXPECT_EQ(fused[1].op, &random_tanh);
+  EXPECT_TRUE(fused[1].fused.empty());
+}
+
 TEST(FusePointwiseTest, EndsTheRunWhereMembersShareMemoryAtAnotherOffset) {
   Ops ops;
   std::vector<float> x(kN), y(2 * kN), z(kN);
