@@ -17,6 +17,7 @@
 #include "graph/random.h"
 #include "graph/status_macros.h"
 #include "graph/vjp_context.h"
+#include "ops/kernels/pointwise.h"
 #include "ops/kernels/reduce.h"
 #include "ops/op_util.h"
 #include "ops/ops.h"
@@ -309,16 +310,20 @@ static absl::StatusOr<TensorType> DropoutInfer(absl::Span<const TensorType> in, 
   return in[0];
 }
 
-// out[0..n) (+)= dropout of in[0..n) with elements 0..n of the stream `key`, n <= 2^32.
-// Chunks of plain branch-free loops (hash, then select), so the compiler vectorises both.
+// out[i] (+)= dropout of in[i] for i in [begin, end). Element i is number i mod 2^32 of the
+// stream keyed by (seed, i / 2^32). Chunks of plain branch-free loops (hash, then select),
+// so the compiler vectorises both.
 template <class T>
-static void DropoutSpan(const T* in, T* out, int64_t n, CounterKey key, uint32_t drop_below,
-                        T keep_scale, bool accumulate) {
+static void DropoutRange(const T* in, T* out, int64_t begin, int64_t end, uint64_t seed,
+                         uint32_t drop_below, T keep_scale, bool accumulate) {
   constexpr int64_t kChunk = 512;
+  constexpr int64_t kBlock = int64_t{1} << 32;  // indices per stream key
   T factor[kChunk];
-  for (int64_t start = 0; start < n; start += kChunk) {
-    const int64_t m = std::min(kChunk, n - start);
-    const auto first = static_cast<uint32_t>(start);
+  for (int64_t start = begin; start < end;) {
+    const int64_t block_end = (start / kBlock + 1) * kBlock;
+    const int64_t m = std::min({kChunk, end - start, block_end - start});
+    const CounterKey key = StreamKey(seed, static_cast<uint64_t>(start / kBlock));
+    const auto first = static_cast<uint32_t>(start);  // start mod 2^32
     for (int64_t j = 0; j < m; ++j) {
       const uint32_t bits = CounterBits(key, first + static_cast<uint32_t>(j));
       factor[j] = (bits >> 8) >= drop_below ? keep_scale : T(0);
@@ -330,23 +335,23 @@ static void DropoutSpan(const T* in, T* out, int64_t n, CounterKey key, uint32_t
     } else {
       for (int64_t j = 0; j < m; ++j) y[j] = x[j] * factor[j];
     }
+    start += m;
   }
 }
 
+// Each element's draw depends only on its index, so splitting over threads changes no bit.
 static absl::Status DropoutKernel(const KernelContext& ctx) {
   const Tensor& x = ctx.inputs[0];
   const double p = ctx.attrs.scalar;
   const uint64_t seed = static_cast<uint64_t>(ctx.attrs.Int(0));
   const auto drop_below = static_cast<uint32_t>(std::ceil(p * 0x1.0p24));  // P(drop) = p
-  constexpr int64_t kBlock = int64_t{1} << 32;  // indices per stream key
   return DispatchFloat(x.dtype(), [&]<class T>(T) {
     const T keep_scale = static_cast<T>(1.0 / (1.0 - p));
-    const int64_t n = x.num_elements();
-    for (int64_t start = 0; start < n; start += kBlock) {
-      DropoutSpan(x.data<T>() + start, ctx.output.data<T>() + start, std::min(kBlock, n - start),
-                  StreamKey(seed, static_cast<uint64_t>(start / kBlock)), drop_below,
-                  keep_scale, ctx.accumulate);
-    }
+    kernels::ParallelRanges<T>(x.num_elements(), ctx.options.num_threads,
+                               [&](int64_t begin, int64_t end) {
+                                 DropoutRange(x.data<T>(), ctx.output.data<T>(), begin, end, seed,
+                                              drop_below, keep_scale, ctx.accumulate);
+                               });
     return absl::OkStatus();
   });
 }

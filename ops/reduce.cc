@@ -204,7 +204,15 @@ absl::Status SumToTyped(const KernelContext& ctx) {
   if (x.num_elements() == 0) return absl::OkStatus();
   const BroadcastRuns r = MakeRuns(ctx.output.shape(), x.shape());
   const int64_t n = r.size[r.count - 1];
-  if (r.small_stride[r.count - 1] != 0) {  // innermost dims kept: add whole rows
+  if (r.count >= 2 && r.small_stride[r.count - 2] == 0 && r.small_stride[r.count - 1] != 0) {
+    // [.., reduced, kept] innermost (a bias gradient): column sums held in registers over
+    // all reduced rows at once, rather than one pass over out per row.
+    BroadcastRuns outer = r;
+    --outer.count;  // ForEachInnerRun then walks every run but the reduced one
+    ForEachInnerRun(outer, [&](int64_t b, int64_t s) {
+      kernels::SumAxis(xs + b, out + s, 1, r.size[r.count - 2], n, /*accumulate=*/true);
+    });
+  } else if (r.small_stride[r.count - 1] != 0) {  // innermost dims kept: add whole rows
     ForEachInnerRun(r, [&](int64_t b, int64_t s) {
       kernels::Binary(kernels::AddFn{}, out + s, 1, xs + b, 1, out + s, n, false);
     });

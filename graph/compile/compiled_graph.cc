@@ -293,7 +293,7 @@ absl::Status CompiledGraph::Run(absl::Span<const Tensor> feeds) {
   for (size_t k = 0; k < program_.size(); ++k) {
     const Instruction& in = program_[k];
     if (!in.fused.empty()) {
-      compile::RunFused(in);
+      compile::RunFused(in, options_.num_threads);
       continue;
     }
     if (in.op == nullptr) {

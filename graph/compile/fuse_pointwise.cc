@@ -6,6 +6,7 @@
 
 #include "absl/container/inlined_vector.h"
 #include "graph/compile/liveness.h"
+#include "graph/thread_pool.h"
 
 namespace tg::compile {
 namespace {
@@ -54,14 +55,16 @@ class RunMemory {
   std::vector<ByteRange> ranges_;
 };
 
+// Elements per chunk: 256 f64 or 512 f32, 2 KB per operand, so a run's operands stay in L1.
 template <class T>
-void RunChunks(const Instruction& in) {
-  // 256 f64 or 512 f32 elements: 2 KB per operand, so a run's operands stay in L1.
-  constexpr int64_t kChunk = 2048 / sizeof(T);
-  const int64_t n = in.output.num_elements();
+constexpr int64_t kChunk = 2048 / sizeof(T);
+
+// Runs every member's tile over elements [begin, end), chunk by chunk.
+template <class T>
+void RunChunks(const Instruction& in, int64_t begin, int64_t end) {
   absl::InlinedVector<const T*, 4> args;
-  for (int64_t begin = 0; begin < n; begin += kChunk) {
-    const int64_t len = std::min(kChunk, n - begin);
+  for (; begin < end; begin += kChunk<T>) {
+    const int64_t len = std::min(kChunk<T>, end - begin);
     for (const Instruction& m : in.fused) {
       args.clear();
       for (const Tensor& t : m.inputs) args.push_back(t.data<T>() + begin);
@@ -74,6 +77,22 @@ void RunChunks(const Instruction& in) {
       tile(args, m.output.data<T>() + begin, len, m.attrs, m.accumulate);
     }
   }
+}
+
+// Splits the chunks into a few contiguous ranges per thread (claimed dynamically, so a late
+// worker costs only its share) once the run's work pays for waking the pool. A chunk is
+// the same whoever runs it, so results do not depend on the thread count.
+template <class T>
+void RunSplit(const Instruction& in, int threads) {
+  const int64_t n = in.output.num_elements();
+  const int64_t chunks = (n + kChunk<T> - 1) / kChunk<T>;
+  const int64_t work = n * static_cast<int64_t>(in.fused.size());
+  const int64_t ranges = std::min<int64_t>(chunks, 2 * int64_t{threads});
+  if (threads <= 1 || ranges < 2 || work < kParallelFusedWork) return RunChunks<T>(in, 0, n);
+  const int64_t per_range = (chunks + ranges - 1) / ranges * kChunk<T>;
+  ThreadPool::Shared().ParallelFor(static_cast<int>(ranges), threads, [&](int r) {
+    RunChunks<T>(in, r * per_range, std::min(n, (r + 1) * per_range));
+  });
 }
 
 }  // namespace
@@ -112,11 +131,11 @@ Program FusePointwise(Program program) {
   return out;
 }
 
-void RunFused(const Instruction& in) {
+void RunFused(const Instruction& in, int threads) {
   if (in.output.dtype() == DType::kF32) {
-    RunChunks<float>(in);
+    RunSplit<float>(in, threads);
   } else {
-    RunChunks<double>(in);
+    RunSplit<double>(in, threads);
   }
 }
 

@@ -15,7 +15,7 @@
 #include <cstdint>
 
 #include "ops/kernels/simd.h"
-#include "ops/kernels/thread_pool.h"
+#include "graph/thread_pool.h"
 
 namespace tg::kernels {
 namespace internal {

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <vector>
 
+#include "graph/thread_pool.h"
 #include "gtest/gtest.h"
 #include "ops/ops.h"
 
@@ -44,7 +45,7 @@ TEST(FusePointwiseTest, FusesARunAndKeepsTheBits) {
   Program fused = FusePointwise(program);
   ASSERT_EQ(fused.size(), 1u);
   ASSERT_EQ(fused[0].fused.size(), 2u);
-  RunFused(fused[0]);
+  RunFused(fused[0], /*threads=*/1);
   // The same two ops one after the other, through their kernels.
   for (const auto& [in, out] : {std::pair{&program[0], &t_plain}, std::pair{&program[1], &p_plain}}) {
     std::vector<Tensor> inputs(in->inputs.begin(), in->inputs.end());
@@ -53,6 +54,32 @@ TEST(FusePointwiseTest, FusesARunAndKeepsTheBits) {
   }
   EXPECT_EQ(t_fused, t_plain);
   EXPECT_EQ(p_fused, p_plain);
+}
+
+// A run with enough work is split over the pool, chunk-aligned, so every element gets the
+// bits one thread gives it.
+TEST(FusePointwiseTest, SplitsALargeRunOverThreadsWithTheSameBits) {
+  Ops ops;
+  constexpr int64_t n = 20000;  // x 2 members: above kParallelFusedWork, an odd tail chunk
+  static_assert(2 * n >= kParallelFusedWork);
+  std::vector<float> x(n), t1(n), p1(n), t2(n), p2(n);
+  for (int64_t i = 0; i < n; ++i) x[i] = std::sin(0.01f * static_cast<float>(i));
+  auto tensor = [](std::vector<float>& v) {
+    return Tensor(v.data(), DType::kF32, {static_cast<int64_t>(v.size())});
+  };
+  auto run = [&](std::vector<float>& t, std::vector<float>& p, int threads) {
+    Program fused = FusePointwise({Apply(ops.tanh, {tensor(x)}, tensor(t)),
+                                   Apply(ops.mul, {tensor(t), tensor(x)}, tensor(p))});
+    ASSERT_EQ(fused.size(), 1u);
+    RunFused(fused[0], threads);
+  };
+  run(t1, p1, 1);
+  const int64_t calls = ThreadPool::Shared().calls();
+  run(t2, p2, 2);
+  EXPECT_EQ(ThreadPool::Shared().calls(), calls + 1);  // the pool ran it
+  EXPECT_EQ(t2, t1);
+  EXPECT_EQ(p2, p1);
+  EXPECT_FLOAT_EQ(p2[n - 1], std::tanh(x[n - 1]) * x[n - 1]);
 }
 
 TEST(FusePointwiseTest, LeavesAnOpThatDrawsRandomNumbersOnItsOwn) {

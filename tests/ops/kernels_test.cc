@@ -10,7 +10,7 @@
 
 #include "ops/kernels/pointwise.h"
 #include "ops/kernels/reduce.h"
-#include "ops/kernels/thread_pool.h"
+#include "graph/thread_pool.h"
 
 namespace tg::kernels {
 namespace {

@@ -1,6 +1,7 @@
 // Forward values, accumulation and errors of the neural-network ops (ops/nn.cc).
 // Gradients are covered by the registry-driven finite-difference test; MseLoss is a
 // composition of other families' ops and is tested with them.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -14,6 +15,7 @@
 
 #include "fmt/format.h"
 #include "graph/graph.h"
+#include "graph/thread_pool.h"
 #include "ops/ops.h"
 #include "ops/registry.h"
 #include "tests/ops/op_test_util.h"
@@ -335,6 +337,30 @@ TEST(NnOpsTest, AnOpOnAFailedOneKeepsTheFirstError) {
   Expr loss = SoftmaxCrossEntropy(StopGradient(bad), g.Input({1}, std::vector<int32_t>{7}));
   EXPECT_EQ(g.status(), first);
   EXPECT_EQ(loss.value().status(), first);
+}
+
+// Dropout over more elements than one thread handles is split over the pool: each element's
+// draw depends only on its index, so the mask and values equal one thread's, and the kept
+// fraction is 1 - p.
+TEST(DropoutOpTest, ThreadsDrawTheSameMask) {
+  const int64_t n = 300001;  // several ranges and a ragged end
+  const std::vector<float> x(n, 1.0f);
+  std::vector<std::vector<float>> got;
+  std::vector<int64_t> pool_calls;
+  for (int threads : {1, 2}) {
+    Graph g({.exec = {.num_threads = threads}});
+    const int64_t calls = ThreadPool::Shared().calls();
+    absl::StatusOr<std::vector<float>> y = Dropout(g.Input({n}, x), 0.25, 77).ToVector<float>();
+    ASSERT_TRUE(y.ok()) << y.status();
+    got.push_back(*y);
+    pool_calls.push_back(ThreadPool::Shared().calls() - calls);
+  }
+  EXPECT_EQ(pool_calls, (std::vector<int64_t>{0, 1}));
+  EXPECT_EQ(got[0], got[1]);
+  int64_t kept = 0;
+  for (float v : got[1]) kept += v != 0;
+  EXPECT_NEAR(static_cast<double>(kept) / n, 0.75, 0.005);
+  EXPECT_FLOAT_EQ(*std::max_element(got[1].begin(), got[1].end()), 1.0f / 0.75f);
 }
 
 }  // namespace

@@ -19,7 +19,7 @@
 #include "graph/graph.h"
 #include "graph/op_def.h"
 #include "ops/kernels/pointwise.h"
-#include "ops/kernels/thread_pool.h"
+#include "graph/thread_pool.h"
 #include "ops/ops.h"
 #include "ops/registry.h"
 #include "tests/ops/pointwise_test_util.h"
@@ -222,7 +222,7 @@ TEST(PointwiseOpsTest, ThreadedKernelsEqualOneThreadBitwiseInF32AndF64) {
 
 // The graph hands ExecOptions::num_threads to the kernels; small ops never reach the pool.
 TEST(PointwiseOpsTest, GraphThreadsReachLargeOpsOnly) {
-  const kernels::ThreadPool& pool = kernels::ThreadPool::Shared();
+  const ThreadPool& pool = ThreadPool::Shared();
   const Shape shape{kernels::kParallelPointwise / 5 + 3, 5};  // [13110, 5]
   const std::vector<float> x = Uniform<float>(shape.num_elements(), -3, 3, 121);
   const std::vector<float> bias = Uniform<float>(5, -1, 1, 122);

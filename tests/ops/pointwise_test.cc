@@ -20,7 +20,7 @@
 #include "graph/graph.h"
 #include "graph/op_def.h"
 #include "ops/kernels/pointwise.h"
-#include "ops/kernels/thread_pool.h"
+#include "graph/thread_pool.h"
 #include "ops/ops.h"
 #include "ops/registry.h"
 #include "tests/ops/pointwise_test_util.h"

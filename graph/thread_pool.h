@@ -1,5 +1,5 @@
-// A small pool of persistent worker threads for intra-op parallelism (GEMM and
-// large pointwise ops).
+// A small pool of persistent worker threads for intra-op parallelism (GEMM, large
+// pointwise ops and fused pointwise runs of the compiled mode).
 //
 // Why not OpenMP: libgomp's workers spin at every barrier, so on a shared
 // machine one descheduled thread stalls each parallel region for a scheduler
@@ -7,8 +7,8 @@
 // chunks are claimed dynamically: the caller takes chunks too and never waits
 // for a worker that has not started one, so a late or busy worker costs
 // parallelism, not a stall. Waiting spins briefly, then blocks (futex).
-#ifndef TAPEGRAD_OPS_KERNELS_THREAD_POOL_H_
-#define TAPEGRAD_OPS_KERNELS_THREAD_POOL_H_
+#ifndef TAPEGRAD_GRAPH_THREAD_POOL_H_
+#define TAPEGRAD_GRAPH_THREAD_POOL_H_
 
 #include <atomic>
 #include <cstdint>
@@ -18,7 +18,7 @@
 
 #include "absl/functional/function_ref.h"
 
-namespace tg::kernels {
+namespace tg {
 
 class ThreadPool {
  public:
@@ -64,6 +64,6 @@ class ThreadPool {
   std::vector<std::thread> workers_;  // only changed under run_mu_
 };
 
-}  // namespace tg::kernels
+}  // namespace tg
 
-#endif  // TAPEGRAD_OPS_KERNELS_THREAD_POOL_H_
+#endif  // TAPEGRAD_GRAPH_THREAD_POOL_H_

@@ -1,4 +1,4 @@
-#include "ops/kernels/thread_pool.h"
+#include "graph/thread_pool.h"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include <thread>
 #include <vector>
 
-namespace tg::kernels {
+namespace tg {
 namespace {
 
 // Every chunk runs exactly once, over many back-to-back small jobs (the
@@ -94,4 +94,4 @@ TEST(ThreadPoolTest, DestroyedRightAfterAJob) {
 }
 
 }  // namespace
-}  // namespace tg::kernels
+}  // namespace tg

@@ -1,11 +1,11 @@
-#include "ops/kernels/thread_pool.h"
+#include "graph/thread_pool.h"
 
 #include <immintrin.h>
 
 #include <algorithm>
 #include <chrono>
 
-namespace tg::kernels {
+namespace tg {
 namespace {
 
 // How long a thread spins before it blocks. A worker that just finished a
@@ -120,4 +120,4 @@ void ThreadPool::ParallelFor(int chunks, int threads,
   while (done != chunks) done = AwaitChange(done_, done, kCallerSpin);
 }
 
-}  // namespace tg::kernels
+}  // namespace tg
