@@ -83,12 +83,11 @@ void Map(F f, T* out, int64_t n, bool accumulate, const S&... src) {
 }  // namespace internal
 
 // Pointwise work over fewer output elements than this runs on the caller
-// alone, whatever the thread count, and never touches the pool. One thread
-// takes ~15 us for a 64K f32 add and ~32 us for a 64K tanh (AVX2); with no
-// idle core the split path cost +1..3 us there (bench/pointwise_bench.cc, on
-// a loaded 2-core machine, so the gain side is not yet measured). Re-check
-// on an idle machine.
-inline constexpr int64_t kParallelPointwise = int64_t{1} << 16;
+// alone, whatever the thread count, and never touches the pool. On an idle
+// 2-core Zen3 (bench/pointwise_bench.cc, real time, 1 vs 2 threads) an f32 add
+// took 0.87 vs 0.96 us at 4K elements, 3.1 vs 2.1 us at 16K, 11.7 vs 6.5 us at
+// 64K; a tanh 1.3 vs 1.4, 5.4 vs 4.9, 31 vs 19 us.
+inline constexpr int64_t kParallelPointwise = int64_t{1} << 14;
 
 // How ParallelRanges splits [0, n) of T for `threads`: `chunks` ranges, the
 // c-th from Begin(c) to Begin(c + 1) (Begin(chunks) = n). chunks == 1: one

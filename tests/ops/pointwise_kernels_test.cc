@@ -223,7 +223,7 @@ TEST(PointwiseOpsTest, ThreadedKernelsEqualOneThreadBitwiseInF32AndF64) {
 // The graph hands ExecOptions::num_threads to the kernels; small ops never reach the pool.
 TEST(PointwiseOpsTest, GraphThreadsReachLargeOpsOnly) {
   const ThreadPool& pool = ThreadPool::Shared();
-  const Shape shape{kernels::kParallelPointwise / 5 + 3, 5};  // [13110, 5]
+  const Shape shape{kernels::kParallelPointwise / 5 + 3, 5};  // [3279, 5]
   const std::vector<float> x = Uniform<float>(shape.num_elements(), -3, 3, 121);
   const std::vector<float> bias = Uniform<float>(5, -1, 1, 122);
   std::vector<float> want;
