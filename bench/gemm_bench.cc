@@ -77,6 +77,9 @@ void ThreadedShapes(benchmark::internal::Benchmark* b) {
     b->Args({32, 64, 1024, 0, 0, thr});
     b->Args({32, 256, 1024, 0, 0, thr});
     b->Args({32, 1024, 256, 0, 1, thr});
+    // char_lm's sequential products: h_t W_hh^T (W_hh [1024,256]) and dz_t W_hh.
+    b->Args({32, 256, 1024, 0, 1, thr});
+    b->Args({32, 1024, 256, 0, 0, thr});
     b->Args({256, 32, 1024, 1, 0, thr});
     b->Args({32, 256, 512, 0, 0, thr});
     b->Args({16, 128, 512, 0, 0, thr});

@@ -225,12 +225,15 @@ static absl::Status SliceGradKernel(const KernelContext& ctx) {
   const int axis = AttrAxis(ctx.attrs, ctx.output.shape().rank());
   const AxisSplit p = SplitAt(ctx.output.shape(), axis);
   const int64_t begin = ctx.attrs.Int(1), n = dy.shape()[axis] * p.inner;
-  if (!ctx.accumulate) ctx.output.SetZero();
   return DispatchAll(dy.dtype(), [&]<class T>(T) {
     const T* in = dy.data<T>();
-    T* out = ctx.output.data<T>() + begin * p.inner;
+    const int64_t before = begin * p.inner, after = p.dim * p.inner - before - n;
     for (int64_t o = 0; o < p.outer; ++o) {
-      CopyOrAdd(in + o * n, out + o * p.dim * p.inner, n, ctx.accumulate);
+      T* out = ctx.output.data<T>() + o * p.dim * p.inner;
+      // Without accumulate, zeros around the range (not under it: it is written next).
+      if (!ctx.accumulate) std::fill_n(out, before, T(0));
+      CopyOrAdd(in + o * n, out + before, n, ctx.accumulate);
+      if (!ctx.accumulate) std::fill_n(out + before + n, after, T(0));
     }
     return absl::OkStatus();
   });

@@ -1,7 +1,8 @@
 // Dense matrix product, row-major: C[m,n] = alpha * op(A)[m,k] * op(B)[k,n]
 // + beta * C. float goes to oneDNN's sgemm, or to our xsimd kernels when the
 // product is too small to pay for a oneDNN call; double always runs ours.
-// Our kernels never allocate and use up to 128 KB of stack for packing B.
+// Our kernels never allocate and use up to 448 KB of stack for packing B (and a
+// transposed A).
 // With threads > 1 a large product is split into blocks of C, each a
 // single-threaded call, run on ThreadPool::Shared() (thread_pool.h).
 #ifndef TAPEGRAD_OPS_KERNELS_GEMM_H_

@@ -256,9 +256,10 @@ void CheckAccumulate() {
   twice.insert(twice.end(), x.begin(), x.end());
   pre = Values<T>(24, 5);
   EXPECT_EQ(run("concat", {in, in}, {6, 4}, concat), twice);
-  // slice_grad: accumulating adds into the range only; overwriting zeroes the rest first.
+  // slice_grad: accumulating adds into the range only; overwriting zeroes the rest (on
+  // both sides of the range, columns 1..4 of 6).
   Attrs grad;
-  grad.ints = {1, 2};
+  grad.ints = {1, 1};
   grad.shape = {3, 6};
   std::vector<T> out(pre.begin(), pre.begin() + 18);
   ASSERT_TRUE(RunKernel(Op("slice_grad"), {in}, Tensor(out.data(), DTypeOf<T>(), {3, 6}), grad,
@@ -266,7 +267,7 @@ void CheckAccumulate() {
                   .ok());
   for (int64_t r = 0; r < 3; ++r) {
     for (int64_t c = 0; c < 6; ++c) {
-      const T added = c >= 2 ? x[r * 4 + c - 2] : T(0);
+      const T added = c >= 1 && c < 5 ? x[r * 4 + c - 1] : T(0);
       EXPECT_EQ(out[r * 6 + c], pre[r * 6 + c] + added);
     }
   }
@@ -274,7 +275,9 @@ void CheckAccumulate() {
                         false)
                   .ok());
   for (int64_t r = 0; r < 3; ++r) {
-    for (int64_t c = 0; c < 6; ++c) EXPECT_EQ(out[r * 6 + c], c >= 2 ? x[r * 4 + c - 2] : T(0));
+    for (int64_t c = 0; c < 6; ++c) {
+      EXPECT_EQ(out[r * 6 + c], c >= 1 && c < 5 ? x[r * 4 + c - 1] : T(0));
+    }
   }
 }
 
