@@ -50,6 +50,18 @@ std::vector<std::vector<T>> KernelInputs(const OpDef& op, int64_t n) {
   return in;
 }
 
+// Calls check(op, n, inputs, input shapes) for every pointwise op and every size in kSizes,
+// with the op, dtype and size in the failure trace.
+template <class T, class Check>
+void ForEachOpAndSize(Check&& check) {
+  for (const OpDef* op : PointwiseOps()) {
+    for (int64_t n : kSizes) {
+      SCOPED_TRACE(fmt::format("{} {} n={}", op->name, DTypeLabel<T>(), n));
+      check(*op, n, KernelInputs<T>(*op, n), std::vector<Shape>(op->arity, Shape{n}));
+    }
+  }
+}
+
 Attrs KernelAttrs() {
   Attrs attrs;
   attrs.scalar = 0.75;  // read by scale and add_scalar, ignored by the rest
@@ -90,21 +102,15 @@ const std::pair<int64_t, int64_t> kOffsets[] = {{1, 0}, {0, 1}, {1, 1}, {3, 5}};
 
 template <class T>
 void CheckUnalignedViews() {
-  for (const OpDef* op : PointwiseOps()) {
-    for (int64_t n : kSizes) {
-      SCOPED_TRACE(fmt::format("{} {} n={}", op->name, DTypeLabel<T>(), n));
-      const auto in = KernelInputs<T>(*op, n);
-      const std::vector<Shape> shapes(op->arity, Shape{n});
-      const std::vector<T> init(n, T(0));
-      const std::vector<T> aligned = RunKernel(*op, in, shapes, Shape{n}, init, 0, 0, false);
-      for (auto [in_off, out_off] : kOffsets) {
-        const std::vector<T> got =
-            RunKernel(*op, in, shapes, Shape{n}, init, in_off, out_off, false);
-        EXPECT_TRUE(SameBits(got.data(), aligned.data(), n * sizeof(T)))
-            << "input offset " << in_off << ", output offset " << out_off;
-      }
+  ForEachOpAndSize<T>([](const OpDef& op, int64_t n, const auto& in, const auto& shapes) {
+    const std::vector<T> init(n, T(0));
+    const std::vector<T> aligned = RunKernel(op, in, shapes, Shape{n}, init, 0, 0, false);
+    for (auto [in_off, out_off] : kOffsets) {
+      const std::vector<T> got = RunKernel(op, in, shapes, Shape{n}, init, in_off, out_off, false);
+      EXPECT_TRUE(SameBits(got.data(), aligned.data(), n * sizeof(T)))
+          << "input offset " << in_off << ", output offset " << out_off;
     }
-  }
+  });
   // A broadcast operand read through an unaligned view: [3,4] + [4], both starting at element 1.
   const OpDef& add = FindPointwiseOp("add");
   const std::vector<std::vector<T>> in = {Uniform<T>(12, -2, 2, 61), Uniform<T>(4, -2, 2, 62)};
@@ -120,26 +126,21 @@ TEST(PointwiseOpsTest, KernelsTakeUnalignedViewsInF32AndF64) {
 
 template <class T>
 void CheckAccumulation() {
-  for (const OpDef* op : PointwiseOps()) {
-    for (int64_t n : kSizes) {
-      SCOPED_TRACE(fmt::format("{} {} n={}", op->name, DTypeLabel<T>(), n));
-      const auto in = KernelInputs<T>(*op, n);
-      const std::vector<Shape> shapes(op->arity, Shape{n});
-      const std::vector<T> old = Uniform<T>(n, -5, 5, 71 + n);
-      // Overwriting ignores whatever the output held.
-      const std::vector<T> result = RunKernel(*op, in, shapes, Shape{n}, old, 0, 0, false);
-      const std::vector<T> fresh =
-          RunKernel(*op, in, shapes, Shape{n}, std::vector<T>(n, T(0)), 0, 0, false);
-      EXPECT_TRUE(SameBits(result.data(), fresh.data(), n * sizeof(T)));
-      const std::vector<T> sum = RunKernel(*op, in, shapes, Shape{n}, old, 0, 1, true);
-      for (int64_t i = 0; i < n; ++i) {
-        // One rounding of old + result (the compiler may fuse it into an FMA).
-        const double tol = 4 * std::numeric_limits<T>::epsilon() *
-                           (std::fabs(old[i]) + std::fabs(result[i]));
-        EXPECT_NEAR(sum[i], double(old[i]) + double(result[i]), tol) << "at " << i;
-      }
+  ForEachOpAndSize<T>([](const OpDef& op, int64_t n, const auto& in, const auto& shapes) {
+    const std::vector<T> old = Uniform<T>(n, -5, 5, 71 + n);
+    // Overwriting ignores whatever the output held.
+    const std::vector<T> result = RunKernel(op, in, shapes, Shape{n}, old, 0, 0, false);
+    const std::vector<T> fresh =
+        RunKernel(op, in, shapes, Shape{n}, std::vector<T>(n, T(0)), 0, 0, false);
+    EXPECT_TRUE(SameBits(result.data(), fresh.data(), n * sizeof(T)));
+    const std::vector<T> sum = RunKernel(op, in, shapes, Shape{n}, old, 0, 1, true);
+    for (int64_t i = 0; i < n; ++i) {
+      // One rounding of old + result (the compiler may fuse it into an FMA).
+      const double tol =
+          4 * std::numeric_limits<T>::epsilon() * (std::fabs(old[i]) + std::fabs(result[i]));
+      EXPECT_NEAR(sum[i], double(old[i]) + double(result[i]), tol) << "at " << i;
     }
-  }
+  });
   // Accumulating through the broadcast path: [3,1] * [1,4] into a pre-filled [3,4].
   const OpDef& mul = FindPointwiseOp("mul");
   const std::vector<std::vector<T>> in = {Uniform<T>(3, -2, 2, 81), Uniform<T>(4, -2, 2, 82)};
