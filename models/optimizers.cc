@@ -86,8 +86,10 @@ void AdamUpdate(const AdamOptions& o, bool decoupled, double t, const Tensor& va
 
 namespace internal {
 
-ParamStates::ParamStates(ParameterStore& store, std::vector<std::string> buffer_names)
-    : store_(&store), buffer_names_(std::move(buffer_names)), num_steps_(ZeroedF64()) {}
+ParamStates::ParamStates(ParameterStore& store, std::vector<std::string> buffer_names,
+                         std::string prefix)
+    : store_(&store), buffer_names_(std::move(buffer_names)), prefix_(std::move(prefix)),
+      num_steps_(ZeroedF64()) {}
 
 std::vector<ParamStates::Slot>& ParamStates::Sync() {
   // The store only appends, so existing slots keep their index.
@@ -109,14 +111,14 @@ std::vector<ParamStates::Slot>& ParamStates::Sync() {
 
 std::vector<std::pair<std::string, Tensor>> ParamStates::Tensors() {
   std::vector<std::pair<std::string, Tensor>> out;
-  out.emplace_back("optimizer.step", Tensor(num_steps_.get(), DType::kF64, {1}));
+  out.emplace_back(prefix_ + "step", Tensor(num_steps_.get(), DType::kF64, {1}));
   for (Slot& s : Sync()) {
     if (buffer_names_.empty()) continue;
     for (size_t b = 0; b < buffer_names_.size(); ++b) {
-      out.emplace_back(fmt::format("optimizer.{}.{}", buffer_names_[b], s.param->name),
+      out.emplace_back(fmt::format("{}{}.{}", prefix_, buffer_names_[b], s.param->name),
                        s.buffer(b));
     }
-    out.emplace_back(fmt::format("optimizer.step.{}", s.param->name),
+    out.emplace_back(fmt::format("{}step.{}", prefix_, s.param->name),
                      Tensor(s.step.get(), DType::kF64, {1}));
   }
   return out;

@@ -54,6 +54,7 @@ namespace internal {
 // are added. A slot holds its own step count ("optimizer.step.<name>", PyTorch's per-param
 // state['step']), which decides whether state exists (step 0: none yet), plus named buffers
 // shaped and typed like the parameter. With no buffer names there is no per-param state.
+// Tensor names start with `prefix` ("optimizer." for an optimizer's own state).
 class ParamStates {
  public:
   struct Slot {
@@ -64,18 +65,21 @@ class ParamStates {
     Tensor buffer(size_t i) const { return Tensor(buffers[i].get(), param->dtype, param->shape); }
   };
 
-  ParamStates(ParameterStore& store, std::vector<std::string> buffer_names);
+  ParamStates(ParameterStore& store, std::vector<std::string> buffer_names,
+              std::string prefix = "optimizer.");
 
   // Creates zeroed slots for parameters added since the last call; returns all slots.
   std::vector<Slot>& Sync();
   // Number of Step() calls ("optimizer.step").
   double& num_steps() const { return *reinterpret_cast<double*>(num_steps_.get()); }
-  // "optimizer.step", then per parameter "optimizer.<buffer>.<name>"..., "optimizer.step.<name>".
+  // "optimizer.step", then per parameter "optimizer.<buffer>.<name>"..., "optimizer.step.<name>"
+  // (with "optimizer." replaced by the prefix).
   std::vector<std::pair<std::string, Tensor>> Tensors();
 
  private:
   ParameterStore* store_;
   std::vector<std::string> buffer_names_;
+  std::string prefix_;
   AlignedBuffer num_steps_;
   std::vector<Slot> slots_;
 };

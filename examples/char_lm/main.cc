@@ -33,6 +33,7 @@
 #include "models/lr_schedule.h"
 #include "models/optimizers.h"
 #include "models/unroll.h"
+#include "models/weight_average.h"
 #include "ops/ops.h"
 
 ABSL_FLAG(std::string, data, "data/moby_dick.txt", "UTF-8 text to train on (scripts/fetch_data.sh fetches Moby-Dick)");
@@ -53,6 +54,10 @@ ABSL_FLAG(double, clip, 5, "global gradient-norm clipping");
 ABSL_FLAG(std::string, lr_decay, "none",
           "none: constant --lr (the peer's setting); cosine: anneal --lr to 0 over --max_updates, "
           "or over --minutes of training when --max_updates is 0");
+ABSL_FLAG(double, average, 0,
+          "score validation and sample with an exponential moving average of the weights of "
+          "this decay (0.999: about the last 1,000 updates); 0: the raw weights, as the peer. "
+          "A resumed run keeps the setting of the run it continues");
 ABSL_FLAG(int, threads, 2, "threads for matrix products");
 ABSL_FLAG(bool, compile, true,
           "record one update, compile it (time batching, memory plan) and replay it; "
@@ -140,8 +145,11 @@ bool EvaluateNow(int64_t updates) {
 
 class Trainer {
  public:
-  Trainer(const Data& data, CharModel model, ParameterStore& store, Adam& adam, RunInfo info)
-      : data_(data), model_(std::move(model)), store_(store), adam_(adam), info_(std::move(info)),
+  // `optimizer` is `average` when weights are averaged (it wraps the Adam), else the Adam.
+  Trainer(const Data& data, CharModel model, ParameterStore& store, Optimizer& optimizer,
+          WeightAverage* average, RunInfo info)
+      : data_(data), model_(std::move(model)), store_(store), optimizer_(optimizer),
+        average_(average), info_(std::move(info)),
         batcher_(data.train, {.batch = absl::GetFlag(FLAGS_batch),
                               .steps = absl::GetFlag(FLAGS_seq),
                               .shift_epochs = absl::GetFlag(FLAGS_shift_epochs),
@@ -163,7 +171,8 @@ class Trainer {
   const Data& data_;
   CharModel model_;
   ParameterStore& store_;
-  Adam& adam_;
+  Optimizer& optimizer_;
+  WeightAverage* average_;  // null: validation and samples use the raw weights
   RunInfo info_;
   StreamBatcher batcher_;
   Graph graph_;
@@ -184,7 +193,7 @@ absl::Status Trainer::Update() {
 
 absl::Status Trainer::FinishUpdate() {
   ClipGradNorm(store_, absl::GetFlag(FLAGS_clip));
-  TG_RETURN_IF_ERROR(adam_.Step());
+  TG_RETURN_IF_ERROR(optimizer_.Step());
   store_.ZeroGrad();
   ++updates_;
   return absl::OkStatus();
@@ -235,6 +244,8 @@ absl::Status Trainer::UpdateEagerly() {
 }
 
 absl::StatusOr<double> Trainer::Validate() {
+  std::optional<WeightAverage::Swapped> averaged;
+  if (average_ != nullptr) averaged.emplace(*average_);
   return BitsPerChar(model_, data_.valid, {.streams = absl::GetFlag(FLAGS_valid_streams),
                                            .steps = absl::GetFlag(FLAGS_seq),
                                            .num_threads = absl::GetFlag(FLAGS_threads)});
@@ -244,7 +255,7 @@ absl::Status Trainer::Checkpoint(const std::string& why) {
   const std::string& path = absl::GetFlag(FLAGS_checkpoint);
   info_.train_seconds = earlier_seconds_ + train_seconds_;
   TG_RETURN_IF_ERROR(SaveRunInfo(path, info_));
-  TG_RETURN_IF_ERROR(SaveCheckpoint(path, store_, &adam_));
+  TG_RETURN_IF_ERROR(SaveCheckpoint(path, store_, &optimizer_));
   std::printf("checkpoint (%s): %s at update %lld\n", why.c_str(), path.c_str(),
               static_cast<long long>(updates_));
   return absl::OkStatus();
@@ -254,7 +265,7 @@ absl::Status Trainer::Run() {
   const std::string out_dir = absl::GetFlag(FLAGS_out_dir);
   const std::string curve_path = absl::StrCat(out_dir, "/curve.csv");
   TG_ASSIGN_OR_RETURN(CsvWriter curve, CsvWriter::Open(curve_path, {"update", "train_seconds", "train_bpc", "valid_bpc"}));
-  updates_ = UpdatesDone(adam_);
+  updates_ = UpdatesDone(optimizer_);
   earlier_seconds_ = info_.train_seconds;
   const int64_t first_update = updates_;
   const double budget = absl::GetFlag(FLAGS_minutes) * 60;
@@ -266,6 +277,9 @@ absl::Status Trainer::Run() {
   std::printf("training %s: %lld parameters, vocabulary %lld, %zu training / %zu validation characters\n",
               model_.options().cell.c_str(), static_cast<long long>(store_.num_elements()),
               static_cast<long long>(data_.vocab.size()), data_.train.size(), data_.valid.size());
+  if (average_ != nullptr) {
+    std::printf("scoring and sampling the weights' moving average (decay %g)\n", info_.average_decay);
+  }
   auto record = [&](double valid_bpc) -> absl::Status {
     const double seconds = earlier_seconds_ + train_seconds_;
     progress.Print(absl::StrFormat("update %d  train %.3f  validation %.3f bits/char  (%s of training)",
@@ -278,7 +292,7 @@ absl::Status Trainer::Run() {
     if (absl::GetFlag(FLAGS_lr_decay) == "cosine") {
       const double done = max_updates > 0 ? static_cast<double>(updates_) / static_cast<double>(max_updates)
                                            : train_seconds_ / budget;
-      adam_.set_learning_rate(CosineLr{.base_lr = absl::GetFlag(FLAGS_lr), .total_steps = kDecaySteps}.At(
+      optimizer_.set_learning_rate(CosineLr{.base_lr = absl::GetFlag(FLAGS_lr), .total_steps = kDecaySteps}.At(
           static_cast<int64_t>(done * kDecaySteps)));
     }
     if (InterruptRequested()) {
@@ -319,6 +333,8 @@ absl::Status Trainer::Run() {
     std::printf("plot: %s\n", png.c_str());
   }
   if (const int64_t n = absl::GetFlag(FLAGS_sample); n > 0) {
+    std::optional<WeightAverage::Swapped> averaged;
+    if (average_ != nullptr) averaged.emplace(*average_);
     std::printf("sample (temperature %.2f):\n%s", absl::GetFlag(FLAGS_temperature), absl::GetFlag(FLAGS_prime).c_str());
     TG_ASSIGN_OR_RETURN(std::string text,
                         Sample(model_, data_.vocab, absl::GetFlag(FLAGS_prime),
@@ -350,10 +366,16 @@ absl::Status Main() {
   RunInfo info;
   if (absl::GetFlag(FLAGS_resume)) {
     TG_ASSIGN_OR_RETURN(info, LoadRunInfo(checkpoint));
+    if (const double asked = absl::GetFlag(FLAGS_average); asked != 0 && asked != info.average_decay) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "--average=%g, but '%s' was trained with --average=%g (a resumed run keeps it)", asked,
+          checkpoint, info.average_decay));
+    }
   } else {
     info.model = {.cell = absl::GetFlag(FLAGS_cell), .num_layers = absl::GetFlag(FLAGS_layers),
                   .embedding_dim = absl::GetFlag(FLAGS_embedding), .hidden_size = absl::GetFlag(FLAGS_hidden),
                   .dropout = absl::GetFlag(FLAGS_dropout)};
+    info.average_decay = absl::GetFlag(FLAGS_average);
   }
   TG_ASSIGN_OR_RETURN(Data data, LoadData(absl::GetFlag(FLAGS_data), info.vocab));
   info.vocab = data.vocab.Serialize();
@@ -362,12 +384,19 @@ absl::Status Main() {
   ParameterStore store({.seed = absl::GetFlag(FLAGS_seed)});
   TG_ASSIGN_OR_RETURN(CharModel model, CharModel::Create(store, info.model));
   TG_ASSIGN_OR_RETURN(Adam adam, Adam::Create(store, {.learning_rate = absl::GetFlag(FLAGS_lr)}));
-  if (absl::GetFlag(FLAGS_resume)) {
-    TG_RETURN_IF_ERROR(LoadCheckpoint(checkpoint, store, &adam));
-    std::printf("resumed from %s at update %lld (%s of training so far)\n", checkpoint.c_str(),
-                static_cast<long long>(UpdatesDone(adam)), FormatDuration(info.train_seconds).c_str());
+  std::optional<WeightAverage> average;
+  if (info.average_decay > 0) {
+    TG_RETURN_IF_ERROR(WeightAverage::Validate({.decay = info.average_decay}));
+    average.emplace(store, adam, WeightAverageOptions{.decay = info.average_decay});
   }
-  Trainer trainer(data, std::move(model), store, adam, std::move(info));
+  Optimizer& optimizer = average.has_value() ? static_cast<Optimizer&>(*average) : adam;
+  if (absl::GetFlag(FLAGS_resume)) {
+    TG_RETURN_IF_ERROR(LoadCheckpoint(checkpoint, store, &optimizer));
+    std::printf("resumed from %s at update %lld (%s of training so far)\n", checkpoint.c_str(),
+                static_cast<long long>(UpdatesDone(optimizer)), FormatDuration(info.train_seconds).c_str());
+  }
+  Trainer trainer(data, std::move(model), store, optimizer, average.has_value() ? &*average : nullptr,
+                  std::move(info));
   return trainer.Run();
 }
 

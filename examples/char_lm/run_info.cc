@@ -22,6 +22,7 @@ absl::Status SaveRunInfo(const std::string& checkpoint_path, const RunInfo& info
                       {"hidden_size", info.model.hidden_size},
                       {"dropout", info.model.dropout},
                       {"vocab", info.vocab},
+                      {"average_decay", info.average_decay},
                       {"train_seconds", info.train_seconds}};
   const std::string path = InfoPath(checkpoint_path), temp = absl::StrCat(path, ".tmp");
   {
@@ -54,6 +55,7 @@ absl::StatusOr<RunInfo> LoadRunInfo(const std::string& checkpoint_path) {
     info.model.hidden_size = j.at("hidden_size").get<int64_t>();
     info.model.dropout = j.at("dropout").get<double>();
     info.vocab = j.at("vocab").get<std::string>();
+    info.average_decay = j.value("average_decay", 0.0);  // absent before weight averaging
     info.train_seconds = j.at("train_seconds").get<double>();
   } catch (const nlohmann::json::exception& e) {
     return absl::InvalidArgumentError(absl::StrCat("'", path, "': ", e.what()));

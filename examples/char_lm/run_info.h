@@ -16,6 +16,7 @@ namespace tg::examples {
 struct RunInfo {
   CharModelOptions model = {};
   std::string vocab = "";  // CharVocab::Serialize()
+  double average_decay = 0;  // --average: the checkpoint carries a WeightAverage (0: none)
   double train_seconds = 0;
 };
 
