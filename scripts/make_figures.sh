@@ -2,8 +2,9 @@
 # Regenerates the README's figures and measured outputs under docs/figures/ by running the
 # examples with the settings the README quotes (after scripts/test.sh has built them).
 #   scripts/make_figures.sh [dot] [custom_cell] [time_series] [gradient_flow] [adding_lstm]
-#                           [adding_rnn] [char_lm] [char_lm_dropout] [char_lm_updates]
-# (no argument: all of them, about 1.7 hours on 2 cores: char_lm trains for 10 minutes twice,
+#                           [adding_rnn] [char_lm] [char_lm_dropout] [char_lm_average]
+#                           [char_lm_updates]
+# (no argument: all of them, about 2 hours on 2 cores: char_lm trains for 10 minutes three times,
 # char_lm_updates for 4,846 updates, and each adding-problem run may use its 10-minute budget).
 # Each part writes <part>.txt (the program's output) and its PNGs.
 set -euo pipefail
@@ -12,7 +13,7 @@ BUILD_DIR=${BUILD_DIR:-build}
 OUT=docs/figures
 mkdir -p "$OUT"
 parts=("$@")
-[ ${#parts[@]} -eq 0 ] && parts=(dot custom_cell time_series gradient_flow adding_lstm adding_rnn char_lm char_lm_dropout char_lm_updates)
+[ ${#parts[@]} -eq 0 ] && parts=(dot custom_cell time_series gradient_flow adding_lstm adding_rnn char_lm char_lm_dropout char_lm_average char_lm_updates)
 
 run() {  # run <name> <command...>: output shown and kept in $OUT/<name>.txt, with the time taken
   local name=$1; shift
@@ -56,6 +57,12 @@ for part in "${parts[@]}"; do
         --eval_every=500 --eval_at=638,1050,2623,4846 --eval_at_minutes=1,2,5 --plot \
         --out_dir=results/char_lm_dropout
       cp results/char_lm_dropout/curve.png "$OUT/char_lm_dropout_curve.png" ;;
+    char_lm_average)  # dropout, scoring the weights' moving average (README)
+      scripts/fetch_data.sh
+      run char_lm_average "$BUILD_DIR"/examples/char_lm --minutes=10 --threads=2 --dropout=0.1 \
+        --average=0.999 --eval_every=500 --eval_at=638,1050,2623,4846 --eval_at_minutes=1,2,5 \
+        --plot --out_dir=results/char_lm_average
+      cp results/char_lm_average/curve.png "$OUT/char_lm_average_curve.png" ;;
     char_lm_updates)  # the learning curve per update, to the peer's 4,846 updates (deterministic)
       scripts/fetch_data.sh
       run char_lm_updates "$BUILD_DIR"/examples/char_lm --max_updates=4846 --minutes=1000 \
