@@ -12,9 +12,15 @@
 #include "gtest/gtest.h"
 #include "models/lr_schedule.h"
 #include "ops/ops.h"
+#include "tests/models/param_values.h"
 
 namespace tg {
 namespace {
+
+using test_util::AddParam;
+using test_util::ExpectNear;
+using test_util::SetGrad;
+using test_util::Values;
 
 // One f64 parameter w0 = [1, -2, 0.5] and three known gradients. Expected values below were
 // worked through by hand with torch.optim's formulas (a scalar transcription of PyTorch
@@ -23,37 +29,6 @@ const std::vector<double> kW0 = {1.0, -2.0, 0.5};
 const std::vector<std::vector<double>> kGrads = {
     {0.1, -0.2, 0.3}, {0.4, 0.0, -0.1}, {-0.3, 0.2, 0.2}};
 
-Parameter AddParam(ParameterStore& store, const std::string& name, std::vector<double> v,
-                   DType dtype = DType::kF64) {
-  Parameter p = *store.Add(name, {static_cast<int64_t>(v.size())}, Init::Zeros(), dtype);
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (dtype == DType::kF64) {
-      p.value().data<double>()[i] = v[i];
-    } else {
-      p.value().data<float>()[i] = static_cast<float>(v[i]);
-    }
-  }
-  return p;
-}
-
-void SetGrad(Parameter p, const std::vector<double>& g) {
-  for (size_t i = 0; i < g.size(); ++i) {
-    if (p.dtype() == DType::kF64) {
-      p.grad().data<double>()[i] = g[i];
-    } else {
-      p.grad().data<float>()[i] = static_cast<float>(g[i]);
-    }
-  }
-}
-
-std::vector<double> Values(const Tensor& t) {
-  std::vector<double> out;
-  for (int64_t i = 0; i < t.num_elements(); ++i) {
-    out.push_back(t.dtype() == DType::kF64 ? t.data<double>()[i] : t.data<float>()[i]);
-  }
-  return out;
-}
-
 // Steps `opt` once per gradient in kGrads[0..n) and returns w.
 std::vector<double> RunSteps(Optimizer& opt, Parameter w, int n = 3) {
   for (int t = 0; t < n; ++t) {
@@ -61,12 +36,6 @@ std::vector<double> RunSteps(Optimizer& opt, Parameter w, int n = 3) {
     EXPECT_TRUE(opt.Step().ok());
   }
   return Values(w.value());
-}
-
-void ExpectNear(const std::vector<double>& got, const std::vector<double>& want,
-                double tol = 1e-12) {
-  ASSERT_EQ(got.size(), want.size());
-  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], tol) << "element " << i;
 }
 
 TEST(SgdTest, PlainStepsSubtractLrTimesGradient) {

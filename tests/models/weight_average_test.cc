@@ -13,53 +13,23 @@
 #include "gtest/gtest.h"
 #include "models/checkpoint.h"
 #include "models/optimizers.h"
+#include "tests/models/param_values.h"
 
 namespace tg {
 namespace {
 
 using ::testing::HasSubstr;
+using tg::test_util::ExpectNear;
+using tg::test_util::SetGrad;
 
 // w0 = [1, -2, 0.5] stepped by Sgd with lr 1 (w -= g): the weights after each step are
 // w1 = [0.9, -1.8, 0.2], w2 = [0.5, -1.8, 0.3], w3 = [0.8, -2.0, 0.1].
 const std::vector<std::vector<double>> kGrads = {
     {0.1, -0.2, 0.3}, {0.4, 0.0, -0.1}, {-0.3, 0.2, 0.2}};
 
-Parameter AddParam(ParameterStore& store, const std::string& name, DType dtype = DType::kF64) {
-  Parameter p = *store.Add(name, {3}, Init::Zeros(), dtype);
-  const double w0[] = {1.0, -2.0, 0.5};
-  for (int i = 0; i < 3; ++i) {
-    if (dtype == DType::kF64) {
-      p.value().data<double>()[i] = w0[i];
-    } else {
-      p.value().data<float>()[i] = static_cast<float>(w0[i]);
-    }
-  }
-  return p;
-}
+const std::vector<double> kW0 = {1.0, -2.0, 0.5};
 
-void SetGrad(const Parameter& p, const std::vector<double>& g) {
-  for (size_t i = 0; i < g.size(); ++i) {
-    if (p.dtype() == DType::kF64) {
-      p.grad().data<double>()[i] = g[i];
-    } else {
-      p.grad().data<float>()[i] = static_cast<float>(g[i]);
-    }
-  }
-}
-
-std::vector<double> Values(const Parameter& p) {
-  std::vector<double> out;
-  for (int64_t i = 0; i < 3; ++i) {
-    out.push_back(p.dtype() == DType::kF64 ? p.value().data<double>()[i]
-                                           : p.value().data<float>()[i]);
-  }
-  return out;
-}
-
-void ExpectNear(const std::vector<double>& got, const std::vector<double>& want, double tol) {
-  ASSERT_EQ(got.size(), want.size());
-  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], tol) << "element " << i;
-}
+std::vector<double> Values(const Parameter& p) { return test_util::Values(p.value()); }
 
 void StepAll(WeightAverage& average, const Parameter& w) {
   for (const auto& g : kGrads) {
@@ -71,7 +41,7 @@ void StepAll(WeightAverage& average, const Parameter& w) {
 TEST(WeightAverageTest, FollowsTheWarmedUpDecayAndLeavesTheWeightsToTheOptimizer) {
   for (DType dtype : {DType::kF64, DType::kF32}) {
     ParameterStore store;
-    Parameter w = AddParam(store, "w", dtype);
+    Parameter w = test_util::AddParam(store, "w", kW0, dtype);
     Sgd sgd(store, {.learning_rate = 1.0});
     // decay 0.3: step 2 keeps min(0.3, 3/12) = 0.25 (the warm-up), step 3 keeps 0.3.
     WeightAverage average(store, sgd, {.decay = 0.3});
@@ -89,7 +59,7 @@ TEST(WeightAverageTest, FollowsTheWarmedUpDecayAndLeavesTheWeightsToTheOptimizer
 
 TEST(WeightAverageTest, SwappedGuardRestoresTheWeightsBitwiseAndStepWaitsForIt) {
   ParameterStore store;
-  Parameter w = AddParam(store, "w", DType::kF32);
+  Parameter w = test_util::AddParam(store, "w", kW0, DType::kF32);
   Adam adam(store, {.learning_rate = 0.1});
   WeightAverage average(store, adam, {.decay = 0.9});
   StepAll(average, w);
@@ -111,13 +81,13 @@ TEST(WeightAverageTest, SwappedGuardRestoresTheWeightsBitwiseAndStepWaitsForIt) 
 
 TEST(WeightAverageTest, FrozenAndLaterParametersKeepTheirValues) {
   ParameterStore store;
-  Parameter w = AddParam(store, "w");
-  Parameter frozen = AddParam(store, "frozen");
+  Parameter w = test_util::AddParam(store, "w", kW0);
+  Parameter frozen = test_util::AddParam(store, "frozen", kW0);
   frozen.set_frozen(true);
   Sgd sgd(store, {.learning_rate = 1.0});
   WeightAverage average(store, sgd, {.decay = 0.5});
   StepAll(average, w);
-  Parameter later = AddParam(store, "later");
+  Parameter later = test_util::AddParam(store, "later", kW0);
   average.Swap();
   EXPECT_NE(Values(w), std::vector<double>({0.8, -2.0, 0.1}));
   EXPECT_EQ(Values(frozen), std::vector<double>({1.0, -2.0, 0.5}));
@@ -130,7 +100,7 @@ TEST(WeightAverageTest, RejectsADecayOutsideTheUnitIntervalWithoutStepping) {
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(s.message(), HasSubstr("WeightAverage: decay must be in [0, 1)"));
     ParameterStore store;
-    Parameter w = AddParam(store, "w");
+    Parameter w = test_util::AddParam(store, "w", kW0);
     Sgd sgd(store, {.learning_rate = 1.0});
     WeightAverage average(store, sgd, {.decay = bad});
     SetGrad(w, kGrads[0]);
@@ -142,7 +112,7 @@ TEST(WeightAverageTest, RejectsADecayOutsideTheUnitIntervalWithoutStepping) {
 
 TEST(WeightAverageTest, PassesTheLearningRateThrough) {
   ParameterStore store;
-  AddParam(store, "w");
+  test_util::AddParam(store, "w", kW0);
   Adam adam(store, {.learning_rate = 0.1});
   WeightAverage average(store, adam);
   average.set_learning_rate(0.02);
@@ -154,7 +124,7 @@ TEST(WeightAverageTest, CheckpointCarriesTheAverageBesideTheInnerState) {
   const std::string path =
       fmt::format("{}/tg_weight_average_{}.safetensors", ::testing::TempDir(), ::getpid());
   ParameterStore saved;
-  Parameter w = AddParam(saved, "w", DType::kF32);
+  Parameter w = test_util::AddParam(saved, "w", kW0, DType::kF32);
   Adam adam(saved, {.learning_rate = 0.1});
   WeightAverage average(saved, adam, {.decay = 0.9});
   StepAll(average, w);
@@ -168,7 +138,7 @@ TEST(WeightAverageTest, CheckpointCarriesTheAverageBesideTheInnerState) {
   ASSERT_TRUE(SaveCheckpoint(path, saved, &average).ok());
 
   ParameterStore loaded;
-  Parameter v = AddParam(loaded, "w", DType::kF32);
+  Parameter v = test_util::AddParam(loaded, "w", kW0, DType::kF32);
   Adam adam2(loaded, {.learning_rate = 0.1});
   WeightAverage average2(loaded, adam2, {.decay = 0.9});
   absl::Status s = LoadCheckpoint(path, loaded, &average2);
@@ -180,7 +150,7 @@ TEST(WeightAverageTest, CheckpointCarriesTheAverageBesideTheInnerState) {
 
   // The plain optimizer does not know the average's tensors: refused, naming them.
   ParameterStore plain;
-  AddParam(plain, "w", DType::kF32);
+  test_util::AddParam(plain, "w", kW0, DType::kF32);
   Adam adam3(plain, {.learning_rate = 0.1});
   s = LoadCheckpoint(path, plain, &adam3);
   EXPECT_FALSE(s.ok());
