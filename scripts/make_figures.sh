@@ -60,7 +60,7 @@ for part in "${parts[@]}"; do
     char_lm_average)  # dropout, scoring the weights' moving average (README)
       scripts/fetch_data.sh
       run char_lm_average "$BUILD_DIR"/examples/char_lm --minutes=10 --threads=2 --dropout=0.1 \
-        --average=0.999 --eval_every=500 --eval_at=638,1050,2623,4846 --eval_at_minutes=1,2,5 \
+        --average=0.997 --eval_every=500 --eval_at=638,1050,2623,4846 --eval_at_minutes=1,2,5 \
         --plot --out_dir=results/char_lm_average
       cp results/char_lm_average/curve.png "$OUT/char_lm_average_curve.png" ;;
     char_lm_updates)  # the learning curve per update, to the peer's 4,846 updates (deterministic)

@@ -56,7 +56,7 @@ ABSL_FLAG(std::string, lr_decay, "none",
           "or over --minutes of training when --max_updates is 0");
 ABSL_FLAG(double, average, 0,
           "score validation and sample with an exponential moving average of the weights of "
-          "this decay (0.999: about the last 1,000 updates); 0: the raw weights, as the peer. "
+          "this decay (0.997: about the last 330 updates, fewer early on); 0: the raw weights, as the peer. "
           "A resumed run keeps the setting of the run it continues");
 ABSL_FLAG(int, threads, 2, "threads for matrix products");
 ABSL_FLAG(bool, compile, true,
