@@ -62,8 +62,9 @@ ABSL_FLAG(int, threads, 2, "threads for matrix products");
 ABSL_FLAG(bool, compile, true,
           "record one update, compile it (time batching, memory plan) and replay it; "
           "--nocompile runs every update eagerly");
-ABSL_FLAG(double, minutes, 3, "training time budget in minutes (evaluation and checkpoints not counted)");
-ABSL_FLAG(int64_t, max_updates, 0, "stop after this many updates in all (0: no limit)");
+ABSL_FLAG(double, minutes, 3, "training time budget in minutes (evaluation and checkpoints not counted; 0: no training, "
+          "only scoring and sampling)");
+ABSL_FLAG(int64_t, max_updates, 0, "stop after this many updates in all (0: no limit; --minutes still applies)");
 ABSL_FLAG(int64_t, eval_every, 500, "updates between validation scores (0: only at the end)");
 ABSL_FLAG(std::vector<std::string>, eval_at, {}, "also score validation after these update counts, e.g. 638,1050,2623,4846");
 ABSL_FLAG(std::vector<std::string>, eval_at_minutes, {}, "also score validation when training time passes these minutes, e.g. 1,2,5");
@@ -408,7 +409,7 @@ int main(int argc, char** argv) {
       "trains a character-level language model on UTF-8 text and samples from it.\n"
       "  scripts/fetch_data.sh && build/examples/char_lm --minutes=10\n"
       "  build/examples/char_lm --resume --minutes=5        # continue from the checkpoint\n"
-      "  build/examples/char_lm --resume --max_updates=0 --sample=500 --prime=\"Call me\"");
+      "  build/examples/char_lm --resume --minutes=0 --sample=500 --prime=\"Call me\"   # sample only");
   tg::examples::InstallInterruptHandler();
   if (absl::Status s = tg::examples::Main(); !s.ok()) {
     std::fprintf(stderr, "char_lm: %s\n", std::string(s.message()).c_str());
