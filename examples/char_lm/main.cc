@@ -41,9 +41,16 @@ ABSL_FLAG(std::string, cell, "lstm", "recurrent cell: lstm, gru, rnn (tanh) or l
 ABSL_FLAG(int, layers, 1, "recurrent layers");
 ABSL_FLAG(int64_t, embedding, 64, "embedding size");
 ABSL_FLAG(int64_t, hidden, 256, "hidden size of each layer");
-ABSL_FLAG(double, dropout, 0,
+// dropout and average are optional so that a resumed run can tell a value the user typed,
+// which must match the checkpoint's, from the default, which the checkpoint's overrides.
+constexpr double kDefaultDropout = 0.1;
+constexpr double kDefaultAverage = 0.997;
+ABSL_FLAG(std::optional<double>, dropout, std::nullopt,
           "dropout on the embedding's output, between layers and on the head's input "
-          "(a new mask every update, compiled or not)");
+          "(a new mask every update, compiled or not); default 0.1; 0: none, as the PyTorch "
+          "peer. A resumed run keeps the setting of the run it continues");
+ABSL_FLAG(double, forget_bias, 0,
+          "added to the LSTM forget gate's bias at initialisation (1 as Keras; 0 as PyTorch)");
 ABSL_FLAG(int64_t, seq, 100, "characters per update and stream (the BPTT horizon)");
 ABSL_FLAG(int64_t, batch, 32, "parallel streams per update");
 ABSL_FLAG(bool, shift_epochs, false,
@@ -54,10 +61,10 @@ ABSL_FLAG(double, clip, 5, "global gradient-norm clipping");
 ABSL_FLAG(std::string, lr_decay, "none",
           "none: constant --lr (the peer's setting); cosine: anneal --lr to 0 over --max_updates, "
           "or over --minutes of training when --max_updates is 0");
-ABSL_FLAG(double, average, 0,
+ABSL_FLAG(std::optional<double>, average, std::nullopt,
           "score validation and sample with an exponential moving average of the weights of "
-          "this decay (0.997: about the last 330 updates, fewer early on); 0: the raw weights, as the peer. "
-          "A resumed run keeps the setting of the run it continues");
+          "this decay; default 0.997 (about the last 330 updates, fewer early on); 0: the raw "
+          "weights, as the PyTorch peer. A resumed run keeps the setting of the run it continues");
 ABSL_FLAG(int, threads, 2, "threads for matrix products");
 ABSL_FLAG(bool, compile, true,
           "record one update, compile it (time batching, memory plan) and replay it; "
@@ -352,6 +359,16 @@ absl::Status Trainer::Run() {
   return absl::OkStatus();
 }
 
+// A resumed run keeps how it was trained and scored: a value given anew that differs is
+// refused rather than silently ignored.
+absl::Status RefuseChangeOnResume(const char* name, std::optional<double> asked, double saved,
+                                  const std::string& checkpoint) {
+  if (!asked.has_value() || *asked == saved) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrFormat(
+      "--%s=%g, but '%s' was trained with --%s=%g (a resumed run keeps it)", name, *asked,
+      checkpoint, name, saved));
+}
+
 absl::Status Main() {
   if (const std::string d = absl::GetFlag(FLAGS_lr_decay); d != "none" && d != "cosine") {
     return absl::InvalidArgumentError(absl::StrCat("--lr_decay: '", d, "' is not none or cosine"));
@@ -367,16 +384,15 @@ absl::Status Main() {
   RunInfo info;
   if (absl::GetFlag(FLAGS_resume)) {
     TG_ASSIGN_OR_RETURN(info, LoadRunInfo(checkpoint));
-    if (const double asked = absl::GetFlag(FLAGS_average); asked != 0 && asked != info.average_decay) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "--average=%g, but '%s' was trained with --average=%g (a resumed run keeps it)", asked,
-          checkpoint, info.average_decay));
-    }
+    TG_RETURN_IF_ERROR(RefuseChangeOnResume("average", absl::GetFlag(FLAGS_average),
+                                            info.average_decay, checkpoint));
+    TG_RETURN_IF_ERROR(RefuseChangeOnResume("dropout", absl::GetFlag(FLAGS_dropout),
+                                            info.model.dropout, checkpoint));
   } else {
     info.model = {.cell = absl::GetFlag(FLAGS_cell), .num_layers = absl::GetFlag(FLAGS_layers),
                   .embedding_dim = absl::GetFlag(FLAGS_embedding), .hidden_size = absl::GetFlag(FLAGS_hidden),
-                  .dropout = absl::GetFlag(FLAGS_dropout)};
-    info.average_decay = absl::GetFlag(FLAGS_average);
+                  .dropout = absl::GetFlag(FLAGS_dropout).value_or(kDefaultDropout), .forget_bias = absl::GetFlag(FLAGS_forget_bias)};
+    info.average_decay = absl::GetFlag(FLAGS_average).value_or(kDefaultAverage);
   }
   TG_ASSIGN_OR_RETURN(Data data, LoadData(absl::GetFlag(FLAGS_data), info.vocab));
   info.vocab = data.vocab.Serialize();
@@ -408,6 +424,7 @@ int main(int argc, char** argv) {
   tg::examples::ParseFlags(argc, argv, "char_lm",
       "trains a character-level language model on UTF-8 text and samples from it.\n"
       "  scripts/fetch_data.sh && build/examples/char_lm --minutes=10\n"
+      "  build/examples/char_lm --dropout=0 --average=0    # the PyTorch peer's model exactly\n"
       "  build/examples/char_lm --resume --minutes=5        # continue from the checkpoint\n"
       "  build/examples/char_lm --resume --minutes=0 --sample=500 --prime=\"Call me\"   # sample only");
   tg::examples::InstallInterruptHandler();

@@ -25,7 +25,7 @@ absl::StatusOr<AnyCell> LayerCell(ParameterStore& store, const CharModelOptions&
   else if (o.cell == "rnn") kind = CellKind::kRnnTanh;
   else return absl::InvalidArgumentError(absl::StrCat("unknown --cell '", o.cell, "' (lstm, gru, rnn or lnlstm)"));
   return MakeCell(store, {.kind = kind, .input_size = input, .hidden_size = o.hidden_size,
-                          .prefix = "rnn", .layer = layer});
+                          .prefix = "rnn", .layer = layer, .forget_bias = o.forget_bias});
 }
 
 }  // namespace

@@ -24,6 +24,9 @@ struct CharModelOptions {
   // On every non-recurrent connection (Zaremba et al. 2014): the embedding's output, between
   // layers (as nn.LSTM's dropout) and the head's input; so it also acts with one layer.
   double dropout = 0;
+  // Added to the LSTM's forget-gate bias at creation (Jozefowicz et al. 2015; Keras's
+  // unit_forget_bias); 0 is PyTorch's init.
+  double forget_bias = 0;
 };
 
 class CharModel {
