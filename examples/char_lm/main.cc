@@ -285,9 +285,11 @@ absl::Status Trainer::Run() {
   std::printf("training %s: %lld parameters, vocabulary %lld, %zu training / %zu validation characters\n",
               model_.options().cell.c_str(), static_cast<long long>(store_.num_elements()),
               static_cast<long long>(data_.vocab.size()), data_.train.size(), data_.valid.size());
-  if (average_ != nullptr) {
-    std::printf("scoring and sampling the weights' moving average (decay %g)\n", info_.average_decay);
-  }
+  // The defaults differ from the PyTorch peer in these two; say which are in effect.
+  std::printf("dropout %g; scoring and sampling %s\n", model_.options().dropout,
+              average_ != nullptr
+                  ? absl::StrFormat("the weights' moving average (decay %g)", info_.average_decay).c_str()
+                  : "the raw weights");
   auto record = [&](double valid_bpc) -> absl::Status {
     const double seconds = earlier_seconds_ + train_seconds_;
     progress.Print(absl::StrFormat("update %d  train %.3f  validation %.3f bits/char  (%s of training)",
