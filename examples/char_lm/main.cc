@@ -393,7 +393,8 @@ absl::Status Main() {
   } else {
     info.model = {.cell = absl::GetFlag(FLAGS_cell), .num_layers = absl::GetFlag(FLAGS_layers),
                   .embedding_dim = absl::GetFlag(FLAGS_embedding), .hidden_size = absl::GetFlag(FLAGS_hidden),
-                  .dropout = absl::GetFlag(FLAGS_dropout).value_or(kDefaultDropout), .forget_bias = absl::GetFlag(FLAGS_forget_bias)};
+                  .dropout = absl::GetFlag(FLAGS_dropout).value_or(kDefaultDropout),
+                  .forget_bias = absl::GetFlag(FLAGS_forget_bias)};
     info.average_decay = absl::GetFlag(FLAGS_average).value_or(kDefaultAverage);
   }
   TG_ASSIGN_OR_RETURN(Data data, LoadData(absl::GetFlag(FLAGS_data), info.vocab));
