@@ -54,6 +54,28 @@ inline B Splat(double c) {
   return B(static_cast<ScalarOfT<B>>(c));
 }
 
+// lane j of the result = the sum of rows[j]'s lanes, for kWidth<T> rows.
+// xsimd 8.1's haddp for AVX-512 floats swaps lanes 2,3 with 4,5 (and 10,11
+// with 12,13; DESIGN.md section 7): there each row is folded to 8 lanes and
+// the AVX2 haddp, which is right, sums them.
+template <class T>
+inline Batch<T> SumEachRow(const Batch<T>* rows) {
+#if XSIMD_VERSION_MAJOR == 8 && defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float>) {
+    xsimd::batch<float, xsimd::avx2> half[16];
+    for (int j = 0; j < 16; ++j) {
+      const __m512 r = rows[j];
+      half[j] = _mm256_add_ps(_mm512_castps512_ps256(r),
+                              _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(r), 1)));
+    }
+    const __m256 lo = xsimd::haddp(half), hi = xsimd::haddp(half + 8);
+    return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(lo)),
+                                               _mm256_castps_pd(hi), 1));
+  }
+#endif
+  return xsimd::haddp(rows);
+}
+
 }  // namespace tg::kernels
 
 #endif  // TAPEGRAD_OPS_KERNELS_SIMD_H_
