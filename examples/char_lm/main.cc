@@ -50,7 +50,7 @@ ABSL_FLAG(std::optional<double>, dropout, std::nullopt,
           "(a new mask every update, compiled or not); default 0.1; 0: none, as the PyTorch "
           "peer. A resumed run keeps the setting of the run it continues");
 ABSL_FLAG(double, forget_bias, 0,
-          "added to the LSTM forget gate's bias at initialisation (1 as Keras; 0 as PyTorch)");
+          "added to the LSTM forget gate's bias at initialisation (1 as Keras; 0 as PyTorch); --cell=lstm only");
 ABSL_FLAG(int64_t, seq, 100, "characters per update and stream (the BPTT horizon)");
 ABSL_FLAG(int64_t, batch, 32, "parallel streams per update");
 ABSL_FLAG(bool, shift_epochs, false,
