@@ -160,6 +160,51 @@ absl::StatusOr<BufferUse> UseOfBuffers(const Graph& g, const Program& program,
   return use;
 }
 
+// CompileSpec::private_gradients: each parameter's gradient in the store, and the same
+// bytes in the program's own memory that the replay uses instead.
+class GradientHomes {
+ public:
+  GradientHomes(const Graph& g, bool enabled) {
+    if (!enabled) return;
+    for (NodeId id = 0; id < g.num_nodes(); ++id) {
+      ParamData* p = g.node(id).param;
+      if (p == nullptr || p->grad_buffer == nullptr) continue;
+      moves_.push_back({Parameter(p), bytes_});
+      bytes_ += (p->grad().num_bytes() + 63) / 64 * 64;  // each one 64-byte aligned
+    }
+  }
+  size_t bytes() const { return bytes_; }
+
+  // Where `t` lives in `memory` if it lies in a parameter's gradient, else `t`.
+  Tensor Translate(const Tensor& t, std::byte* memory) const {
+    for (const Move& m : moves_) {
+      const Tensor home = m.param.grad();
+      const std::byte* begin = static_cast<const std::byte*>(home.raw());
+      const std::byte* at = static_cast<const std::byte*>(t.raw());
+      if (at >= begin && at < begin + home.num_bytes()) {
+        return Tensor(memory + m.offset + (at - begin), t.dtype(), t.shape());
+      }
+    }
+    return t;
+  }
+
+  std::vector<PrivateGradient> Gradients(std::byte* memory) const {
+    std::vector<PrivateGradient> out;
+    for (const Move& m : moves_) {
+      out.push_back({m.param, Translate(m.param.grad(), memory)});
+    }
+    return out;
+  }
+
+ private:
+  struct Move {
+    Parameter param;
+    size_t offset;
+  };
+  std::vector<Move> moves_;
+  size_t bytes_ = 0;
+};
+
 }  // namespace
 
 absl::StatusOr<CompiledGraph> Compile(Graph& g, const CompileSpec& spec) {
@@ -206,6 +251,14 @@ absl::StatusOr<CompiledGraph> Compile(Graph& g, const CompileSpec& spec) {
     std::memcpy(plan.Translate(n.value).raw(), n.value.raw(), n.value.num_bytes());
   }
 
+  const GradientHomes gradient_homes(g, spec.private_gradients);
+  c.gradient_bytes_ = gradient_homes.bytes();
+  if (c.gradient_bytes_ > 0) {
+    c.gradient_memory_ = AllocateAligned(c.gradient_bytes_);
+    c.private_gradients_ = gradient_homes.Gradients(c.gradient_memory_.get());
+  }
+  auto home = [&](const Tensor& t) { return gradient_homes.Translate(t, c.gradient_memory_.get()); };
+
   std::vector<bool> zeroed(buffers.size(), false);
   for (int k = 0; k < steps; ++k) {
     const int i = order[k];
@@ -235,6 +288,8 @@ absl::StatusOr<CompiledGraph> Compile(Graph& g, const CompileSpec& spec) {
       in.accumulate = false;
       to_zero.clear();
     }
+    for (Tensor& t : in.inputs) t = home(t);
+    in.output = home(in.output);
     for (const Tensor& t : to_zero) c.program_.emplace_back().output = t;  // op-less: zero
     c.program_.push_back(std::move(in));
   }
@@ -285,6 +340,7 @@ absl::Status CompiledGraph::Run(absl::Span<const Tensor> feeds) {
     }
     feeds_[i].CopyFrom(feeds[i]);
   }
+  if (gradient_bytes_ > 0) std::memset(gradient_memory_.get(), 0, gradient_bytes_);
   for (const Seeded& s : seeded_) {
     Instruction& in = program_[s.instruction];
     in.attrs.ints[in.op->seed_attr] = static_cast<int64_t>(ReplaySeed(s.recorded_seed, runs_));

@@ -14,7 +14,8 @@
 // Ops that draw random numbers (OpDef::seed_attr, e.g. dropout) draw new ones on every Run
 // after the first (which repeats the recording), their gradients drawing the same.
 // Parameters are read, and their gradients accumulated, in place, exactly as in eager mode
-// (so ZeroGrad between runs as usual). The graph may be cleared or dropped after Compile.
+// (so ZeroGrad between runs as usual) -- or, with CompileSpec::private_gradients, into the
+// program's own memory. The graph may be cleared or dropped after Compile.
 // The graph's ExecOptions carry over: threads, and check_numerics (Run then fails at the
 // first NaN or Inf, naming the op and node; pointwise ops are not fused then).
 #pragma once
@@ -36,6 +37,16 @@ struct CompileSpec {
   std::vector<Expr> outputs;  // values read after Run() through output(i)
   bool stack_rows = true;     // time batching; off only to compare against
   bool fuse_pointwise = true;  // runs of pointwise ops as one chunked pass; likewise
+  // Parameter gradients accumulate into the program's own memory, zeroed at the start of
+  // every Run, not into the store's: replicas of one update can then run at once on slices
+  // of a batch (graph/compile/replicas.h) and their gradients be summed afterwards.
+  bool private_gradients = false;
+};
+
+// A parameter's gradient from the last Run of a program compiled with private_gradients.
+struct PrivateGradient {
+  Parameter param;
+  Tensor grad;
 };
 
 class CompiledGraph {
@@ -51,6 +62,9 @@ class CompiledGraph {
   // One line per instruction: "12 matmul x6 [18,5] step/matmul" (x6: six nodes stacked;
   // "fused 9": nine pointwise ops run as one chunked pass).
   std::string Listing() const;
+  // With CompileSpec::private_gradients, one entry per parameter in the graph, in node order;
+  // otherwise empty (the gradients are in the store).
+  const std::vector<PrivateGradient>& private_gradients() const { return private_gradients_; }
 
  private:
   friend absl::StatusOr<CompiledGraph> Compile(Graph& graph, const CompileSpec& spec);
@@ -65,6 +79,9 @@ class CompiledGraph {
   std::vector<Seeded> seeded_;  // instructions whose op draws random numbers
   uint64_t runs_ = 0;
   AlignedBuffer memory_;
+  std::vector<PrivateGradient> private_gradients_;
+  AlignedBuffer gradient_memory_;  // holds private_gradients_, zeroed by every Run
+  size_t gradient_bytes_ = 0;
   ExecOptions options_;
   int num_kernels_ = 0;
   int num_stacked_ = 0;
