@@ -2,24 +2,25 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
 #include "autodiff/backward.h"
+#include "graph/compile/replicas.h"
 #include "graph/dot.h"
 #include "graph/status_macros.h"
 #include "ops/ops.h"
 
 namespace tg::examples {
 
-absl::StatusOr<CompiledUpdate> CompiledUpdate::Create(const CharModel& model, int64_t steps,
-                                                      int64_t batch, int threads,
-                                                      const std::string& dot_path,
-                                                      Rng& dropout_rng) {
+absl::StatusOr<CompiledUpdate::Replica> CompiledUpdate::Record(
+    const CharModel& model, int64_t steps, int64_t begin, int64_t batch, int threads,
+    bool private_gradients, const std::string& dot_path, Rng& dropout_rng) {
   Graph g({.mode = ExecMode::kRecord, .exec = {.num_threads = threads}});
   Expr ids = g.Input(Shape{steps, batch}, std::vector<int32_t>(steps * batch, 0));
   Expr targets = g.Input(Shape{steps * batch}, std::vector<int32_t>(steps * batch, 0));
-  CompiledUpdate u;
-  u.steps_ = steps;
-  u.batch_ = batch;
-  CompileSpec spec{.feeds = {ids, targets}, .outputs = {}};
+  Replica r;
+  r.begin = begin;
+  r.batch = batch;
+  CompileSpec spec{.feeds = {ids, targets}, .outputs = {}, .private_gradients = private_gradients};
   std::vector<State> initial;
   for (const State& zero : model.ZeroState(g, batch)) {
     State s;
@@ -28,7 +29,7 @@ absl::StatusOr<CompiledUpdate> CompiledUpdate::Create(const CharModel& model, in
       const Shape shape = (zero.*part).shape();
       s.*part = g.Input(shape, std::vector<float>(shape.num_elements(), 0.0f));
       spec.feeds.push_back(s.*part);
-      u.state_shapes_.push_back(shape);
+      r.state_shapes.push_back(shape);
     }
     initial.push_back(s);
   }
@@ -45,30 +46,88 @@ absl::StatusOr<CompiledUpdate> CompiledUpdate::Create(const CharModel& model, in
     TG_RETURN_IF_ERROR(WriteDot(g, dot_path, {.title = "char_lm: one step and its backward",
                                               .only_scope = "l0/step_1"}));
   }
-  TG_ASSIGN_OR_RETURN(u.program_, Compile(g, spec));
+  TG_ASSIGN_OR_RETURN(r.program, Compile(g, spec));
+  r.ids.resize(steps * batch);
+  r.targets.resize(steps * batch);
+  return r;
+}
+
+absl::StatusOr<CompiledUpdate> CompiledUpdate::Create(const CharModel& model, int64_t steps,
+                                                      int64_t batch, int threads, int replicas,
+                                                      const std::string& dot_path,
+                                                      Rng& dropout_rng) {
+  if (replicas < 1 || replicas > batch) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--replicas=", replicas, ": must be between 1 and the batch (", batch, " streams)"));
+  }
+  CompiledUpdate u;
+  u.steps_ = steps;
+  u.batch_ = batch;
+  u.threads_ = threads;
+  int64_t begin = 0;
+  for (int i = 0; i < replicas; ++i) {  // the first batch % replicas slices one stream more
+    const int64_t rows = batch / replicas + (i < batch % replicas ? 1 : 0);
+    TG_ASSIGN_OR_RETURN(Replica r, Record(model, steps, begin, rows, replicas > 1 ? 1 : threads,
+                                          replicas > 1, i == 0 ? dot_path : "", dropout_rng));
+    u.replicas_.push_back(std::move(r));
+    begin += rows;
+  }
   u.ResetState();
   return u;
 }
 
 void CompiledUpdate::ResetState() {
-  state_.clear();
-  for (const Shape& s : state_shapes_) state_.emplace_back(s.num_elements(), 0.0f);
+  for (Replica& r : replicas_) {
+    r.state.clear();
+    for (const Shape& s : r.state_shapes) r.state.emplace_back(s.num_elements(), 0.0f);
+  }
+}
+
+std::vector<Tensor> CompiledUpdate::Replica::Feeds() {
+  const int64_t steps = static_cast<int64_t>(ids.size()) / batch;
+  std::vector<Tensor> feeds = {Tensor(ids.data(), DType::kI32, {steps, batch}),
+                               Tensor(targets.data(), DType::kI32, {steps * batch})};
+  for (size_t i = 0; i < state.size(); ++i) {
+    feeds.emplace_back(state[i].data(), DType::kF32, state_shapes[i]);
+  }
+  return feeds;
+}
+
+void CompiledUpdate::Replica::CarryState() {  // into the next chunk
+  for (size_t i = 0; i < state.size(); ++i) {
+    std::span<const float> h = program.output(static_cast<int>(i) + 1).span<float>();
+    std::copy(h.begin(), h.end(), state[i].begin());
+  }
 }
 
 absl::StatusOr<double> CompiledUpdate::Run(absl::Span<const int32_t> ids,
                                            absl::Span<const int32_t> targets) {
-  std::vector<Tensor> feeds = {
-      Tensor(const_cast<int32_t*>(ids.data()), DType::kI32, {steps_, batch_}),
-      Tensor(const_cast<int32_t*>(targets.data()), DType::kI32, {steps_ * batch_})};
-  for (size_t i = 0; i < state_.size(); ++i) {
-    feeds.emplace_back(state_[i].data(), DType::kF32, state_shapes_[i]);
+  for (Replica& r : replicas_) {  // this slice's streams of each time step
+    for (int64_t t = 0; t < steps_; ++t) {
+      std::copy_n(ids.begin() + t * batch_ + r.begin, r.batch, r.ids.begin() + t * r.batch);
+      std::copy_n(targets.begin() + t * batch_ + r.begin, r.batch, r.targets.begin() + t * r.batch);
+    }
   }
-  TG_RETURN_IF_ERROR(program_.Run(feeds));
-  for (size_t i = 0; i < state_.size(); ++i) {  // carried into the next chunk
-    std::span<const float> h = program_.output(static_cast<int>(i) + 1).span<float>();
-    std::copy(h.begin(), h.end(), state_[i].begin());
+  double loss = 0;
+  if (replicas_.size() == 1) {
+    TG_RETURN_IF_ERROR(replicas_[0].program.Run(replicas_[0].Feeds()));
+  } else {
+    std::vector<CompiledGraph*> programs;
+    std::vector<std::vector<Tensor>> feeds;
+    std::vector<double> shares;  // the loss is a mean over the batch's characters
+    for (Replica& r : replicas_) {
+      programs.push_back(&r.program);
+      feeds.push_back(r.Feeds());
+      shares.push_back(static_cast<double>(r.batch) / static_cast<double>(batch_));
+    }
+    TG_RETURN_IF_ERROR(RunReplicas(programs, feeds, shares, threads_));
   }
-  return static_cast<double>(program_.output(0).data<float>()[0]);
+  for (Replica& r : replicas_) {
+    r.CarryState();
+    loss += static_cast<double>(r.program.output(0).data<float>()[0]) * static_cast<double>(r.batch) /
+            static_cast<double>(batch_);
+  }
+  return loss;
 }
 
 }  // namespace tg::examples

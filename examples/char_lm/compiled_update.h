@@ -1,6 +1,10 @@
 // One training update of the char model (forward, loss, backward) as a compiled program:
 // recorded once, then replayed with each chunk's characters and the state carried from the
 // chunk before. Gradients land in the parameter store as in eager mode.
+//
+// With replicas > 1 the batch's streams are split into that many slices, each its own
+// program with private gradients, run at once one thread each and summed by share
+// (graph/compile/replicas.h): the same update, without synchronising threads at every op.
 #pragma once
 
 #include <cstdint>
@@ -17,21 +21,38 @@ class CompiledUpdate {
  public:
   // `dot_path` non-empty: also writes one step of the first layer and its backward as DOT.
   // `dropout_rng` seeds the recorded dropout ops; every Run draws new masks from those seeds.
+  // With one replica, `threads` share each op; with more, each replica runs on one thread,
+  // `threads` of them at a time.
   static absl::StatusOr<CompiledUpdate> Create(const CharModel& model, int64_t steps,
-                                               int64_t batch, int threads,
+                                               int64_t batch, int threads, int replicas,
                                                const std::string& dot_path, Rng& dropout_rng);
   // ids and targets: [steps * batch], time-major. Returns the mean cross-entropy (nats).
   absl::StatusOr<double> Run(absl::Span<const int32_t> ids, absl::Span<const int32_t> targets);
   // The next Run starts from zero state (a new pass over the text).
   void ResetState();
 
-  const CompiledGraph& program() const { return program_; }
+  // The first replica's program (all replicas have the same kernels).
+  const CompiledGraph& program() const { return replicas_[0].program; }
+  int num_replicas() const { return static_cast<int>(replicas_.size()); }
 
  private:
-  CompiledGraph program_;
+  // One slice of the batch: streams [begin, begin + batch).
+  struct Replica {
+    CompiledGraph program;
+    int64_t begin = 0, batch = 0;
+    std::vector<std::vector<float>> state;  // h (and c) of each layer, carried between runs
+    std::vector<Shape> state_shapes;
+    std::vector<int32_t> ids, targets;  // this slice's columns of the chunk
+    std::vector<Tensor> Feeds();
+    void CarryState();
+  };
+  static absl::StatusOr<Replica> Record(const CharModel& model, int64_t steps, int64_t begin,
+                                        int64_t batch, int threads, bool private_gradients,
+                                        const std::string& dot_path, Rng& dropout_rng);
+
   int64_t steps_ = 0, batch_ = 0;
-  std::vector<std::vector<float>> state_;  // h (and c) of each layer, carried between runs
-  std::vector<Shape> state_shapes_;
+  int threads_ = 1;
+  std::vector<Replica> replicas_;
 };
 
 }  // namespace tg::examples

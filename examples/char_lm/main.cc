@@ -1,6 +1,7 @@
 // char_lm: a character-level language model trained on any UTF-8 text (Moby-Dick by
 // default), with truncated BPTT across batches, validation bits per character on the held-out
 // tail, checkpoints (periodic and on Ctrl-C), --resume and temperature sampling.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -66,6 +67,11 @@ ABSL_FLAG(std::optional<double>, average, std::nullopt,
           "this decay; default 0.997 (about the last 330 updates, fewer early on); 0: the raw "
           "weights, as the PyTorch peer. A resumed run keeps the setting of the run it continues");
 ABSL_FLAG(int, threads, 2, "threads for matrix products");
+ABSL_FLAG(int, replicas, 0,
+          "compiled training: split each batch's streams into this many slices that run at "
+          "once, one thread each, their gradients summed (data parallelism: the same update, "
+          "without syncing the threads at every op); 0: as many as --threads; 1: every op "
+          "split over --threads instead");
 ABSL_FLAG(bool, compile, true,
           "record one update, compile it (time batching, memory plan) and replay it; "
           "--nocompile runs every update eagerly");
@@ -151,6 +157,11 @@ bool EvaluateNow(int64_t updates) {
   return false;
 }
 
+int Replicas() {
+  const int replicas = absl::GetFlag(FLAGS_replicas);
+  return replicas > 0 ? replicas : std::max(absl::GetFlag(FLAGS_threads), 1);
+}
+
 class Trainer {
  public:
   // `optimizer` is `average` when weights are averaged (it wraps the Adam), else the Adam.
@@ -212,12 +223,16 @@ absl::Status Trainer::UpdateCompiled() {
     const absl::Time start = absl::Now();
     TG_ASSIGN_OR_RETURN(compiled_, CompiledUpdate::Create(model_, batcher_.steps(), batcher_.batch(),
                                                           absl::GetFlag(FLAGS_threads),
+                                                          Replicas(),
                                                           absl::GetFlag(FLAGS_dot), dropout_rng_));
     const CompiledGraph& p = compiled_->program();
     std::printf(
-        "compiled one update in %.2f s: %d kernels (%d nodes batched over time), %.1f MB planned\n",
+        "compiled one update in %.2f s: %d kernels (%d nodes batched over time), %.1f MB planned%s\n",
         absl::ToDoubleSeconds(absl::Now() - start), p.num_kernels(), p.num_stacked_nodes(),
-        p.peak_bytes() / 1e6);
+        p.peak_bytes() / 1e6,
+        compiled_->num_replicas() > 1
+            ? absl::StrFormat(" (each of %d replicas)", compiled_->num_replicas()).c_str()
+            : "");
   }
   if (batcher_.StartsEpoch(updates_)) compiled_->ResetState();
   batcher_.Chunk(updates_, &inputs_, &targets_);
@@ -374,6 +389,9 @@ absl::Status RefuseChangeOnResume(const char* name, std::optional<double> asked,
 absl::Status Main() {
   if (const std::string d = absl::GetFlag(FLAGS_lr_decay); d != "none" && d != "cosine") {
     return absl::InvalidArgumentError(absl::StrCat("--lr_decay: '", d, "' is not none or cosine"));
+  }
+  if (!absl::GetFlag(FLAGS_compile) && absl::GetFlag(FLAGS_replicas) > 1) {
+    return absl::InvalidArgumentError("--replicas needs compiled training (drop --nocompile)");
   }
   const std::string out_dir = absl::GetFlag(FLAGS_out_dir);
   std::error_code ec;
