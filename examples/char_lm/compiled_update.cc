@@ -69,6 +69,7 @@ absl::StatusOr<CompiledUpdate> CompiledUpdate::Create(const CharModel& model, in
     const int64_t rows = batch / replicas + (i < batch % replicas ? 1 : 0);
     TG_ASSIGN_OR_RETURN(Replica r, Record(model, steps, begin, rows, replicas > 1 ? 1 : threads,
                                           replicas > 1, i == 0 ? dot_path : "", dropout_rng));
+    r.share = static_cast<double>(rows) / static_cast<double>(batch);
     u.replicas_.push_back(std::move(r));
     begin += rows;
   }
@@ -114,18 +115,17 @@ absl::StatusOr<double> CompiledUpdate::Run(absl::Span<const int32_t> ids,
   } else {
     std::vector<CompiledGraph*> programs;
     std::vector<std::vector<Tensor>> feeds;
-    std::vector<double> shares;  // the loss is a mean over the batch's characters
+    std::vector<double> shares;
     for (Replica& r : replicas_) {
       programs.push_back(&r.program);
       feeds.push_back(r.Feeds());
-      shares.push_back(static_cast<double>(r.batch) / static_cast<double>(batch_));
+      shares.push_back(r.share);
     }
     TG_RETURN_IF_ERROR(RunReplicas(programs, feeds, shares, threads_));
   }
   for (Replica& r : replicas_) {
     r.CarryState();
-    loss += static_cast<double>(r.program.output(0).data<float>()[0]) * static_cast<double>(r.batch) /
-            static_cast<double>(batch_);
+    loss += r.share * static_cast<double>(r.program.output(0).data<float>()[0]);
   }
   return loss;
 }

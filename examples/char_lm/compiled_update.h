@@ -40,6 +40,7 @@ class CompiledUpdate {
   struct Replica {
     CompiledGraph program;
     int64_t begin = 0, batch = 0;
+    double share = 1;  // batch / the whole batch: the loss is a mean over all streams
     std::vector<std::vector<float>> state;  // h (and c) of each layer, carried between runs
     std::vector<Shape> state_shapes;
     std::vector<int32_t> ids, targets;  // this slice's columns of the chunk

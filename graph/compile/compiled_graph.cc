@@ -257,7 +257,9 @@ absl::StatusOr<CompiledGraph> Compile(Graph& g, const CompileSpec& spec) {
     c.gradient_memory_ = AllocateAligned(c.gradient_bytes_);
     c.private_gradients_ = gradient_homes.Gradients(c.gradient_memory_.get());
   }
-  auto home = [&](const Tensor& t) { return gradient_homes.Translate(t, c.gradient_memory_.get()); };
+  auto home = [&](const Tensor& t) {
+    return gradient_homes.Translate(t, c.gradient_memory_.get());
+  };
 
   std::vector<bool> zeroed(buffers.size(), false);
   for (int k = 0; k < steps; ++k) {

@@ -53,7 +53,9 @@ absl::Status RunReplicas(absl::Span<CompiledGraph* const> replicas,
   if (absl::Status s = CheckReplicas(replicas, feeds, weights); !s.ok()) return s;
   const int n = static_cast<int>(replicas.size());
   std::vector<absl::Status> status(n);
-  ThreadPool::Shared().ParallelFor(n, std::max(threads, 1), [&](int i) { status[i] = replicas[i]->Run(feeds[i]); });
+  threads = std::max(threads, 1);
+  ThreadPool::Shared().ParallelFor(n, threads,
+                                   [&](int i) { status[i] = replicas[i]->Run(feeds[i]); });
   for (int i = 0; i < n; ++i) {
     if (!status[i].ok()) {
       return absl::Status(status[i].code(), fmt::format("replica {}: {}", i, status[i].message()));
@@ -62,7 +64,7 @@ absl::Status RunReplicas(absl::Span<CompiledGraph* const> replicas,
   // Parameter by parameter on the same threads; each sum runs in replica order, so the
   // result does not depend on which thread took which parameter.
   const int params = static_cast<int>(replicas[0]->private_gradients().size());
-  ThreadPool::Shared().ParallelFor(params, std::max(threads, 1), [&](int p) {
+  ThreadPool::Shared().ParallelFor(params, threads, [&](int p) {
     const Tensor into = replicas[0]->private_gradients()[p].param.grad();
     for (int i = 0; i < n; ++i) {
       const Tensor& from = replicas[i]->private_gradients()[p].grad;

@@ -5,7 +5,8 @@
 // the store afterwards. The caller slices the feeds (it knows which axis is the batch) and
 // compiles each replica with ExecOptions::num_threads = 1.
 //
-//   for (int r = 0; r < n; ++r) replica[r] = Compile(graph_for_slice[r], {..., .private_gradients = true});
+//   for (int r = 0; r < n; ++r)  // each graph recorded for slice r of the batch
+//     replica[r] = Compile(graph[r], {.feeds = ..., .outputs = ..., .private_gradients = true});
 //   ...
 //   TG_RETURN_IF_ERROR(RunReplicas(replica_pointers, feeds_per_replica, shares, threads));
 //   optimizer.Step();
