@@ -7,7 +7,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "fmt/format.h"
 #include "graph/graph.h"
-#include "graph/status_macros.h"
+#include "base/status_macros.h"
 #include "graph/vjp_context.h"
 #include "ops/ops.h"
 

@@ -7,8 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "autodiff/backward.h"
 #include "fmt/format.h"
-#include "graph/random.h"
-#include "graph/status_macros.h"
+#include "base/random.h"
+#include "base/status_macros.h"
 
 namespace tg {
 namespace {

@@ -27,7 +27,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "bench/fma.h"
-#include "graph/status_macros.h"
+#include "base/status_macros.h"
 
 namespace tg::bench {
 

@@ -18,7 +18,7 @@
 #include "graph/compile/compiled_graph.h"
 #include "graph/graph.h"
 #include "graph/parameter.h"
-#include "graph/status_macros.h"
+#include "base/status_macros.h"
 #include "models/cell.h"
 #include "models/custom_cells.h"
 #include "models/gru_cell.h"

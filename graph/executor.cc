@@ -2,7 +2,8 @@
 
 #include <cmath>
 
-#include "graph/graph.h"
+#include "fmt/format.h"
+#include "graph/op_def.h"
 
 namespace tg {
 

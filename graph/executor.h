@@ -5,11 +5,10 @@
 #include "absl/status/status.h"
 #include "absl/types/span.h"
 #include "graph/arena.h"
+#include "graph/exec_options.h"
 #include "graph/node.h"
 
 namespace tg {
-
-struct ExecOptions;
 
 // Gives `node` its output (a view of input 0 for view ops, else the buffer already assigned
 // or a fresh arena block) and runs its kernel on `inputs`.

@@ -13,25 +13,12 @@
 #include "absl/status/status.h"
 #include "absl/types/span.h"
 #include "graph/arena.h"
+#include "graph/exec_options.h"
 #include "graph/expr.h"
 #include "graph/node.h"
 #include "graph/parameter.h"
 
 namespace tg {
-
-enum class ExecMode {
-  kEager,      // each node runs when added; Backward works
-  kInference,  // each node runs when added; nothing requires a gradient
-  kRecord,     // nodes are recorded, never run here (for the compiler)
-};
-
-struct ExecOptions {
-  // Intra-op threads (GEMM, large pointwise ops); the one place the count comes from.
-  int num_threads = 1;
-  // Fail at the first NaN or Inf a node produces (forward or backward), naming the op, its
-  // node path (which includes the time step: "step_17/lstm/mul") and its input shapes.
-  bool check_numerics = false;
-};
 
 struct GraphOptions {
   ExecMode mode = ExecMode::kEager;

@@ -77,14 +77,18 @@ struct OpDef {
   int arity = 1;              // number of inputs; -1 for any number >= 1
   InferFn infer = nullptr;
   KernelFn forward = nullptr;  // null only for leaves and views
-  VjpFn vjp = nullptr;         // null: no gradient flows through this op (stop_gradient)
+  VjpFn vjp = nullptr;         // required unless `differentiable` is false
+  // False: no gradient flows through this op (stop_gradient, one_hot) and `vjp` stays null.
+  // RegisterOp refuses a differentiable op without a VJP, so a forgotten rule is an error,
+  // not silently zero gradients.
+  bool differentiable = true;
   uint32_t no_grad_inputs = 0;  // bit i: input i is not differentiable (ids, targets)
   PointwiseTiles pointwise = {};  // set: the op is pointwise over same-shape operands
   RowFactsFn rows = nullptr;
   ViewFn view = nullptr;
   bool is_leaf = false;  // inputs, constants, parameters: values come from outside
   // >= 0: attrs.ints[seed_attr] seeds the op's random draws (dropout). A compiled program
-  // re-seeds such an instruction on every run (graph/random.h ReplaySeed), so each replay
+  // re-seeds such an instruction on every run (base/random.h ReplaySeed), so each replay
   // draws new numbers while a kernel and its gradient, recorded with one seed, still agree.
   int seed_attr = -1;
 

@@ -27,6 +27,16 @@ absl::Status RegisterOp(const OpDef& op) {
     return absl::InvalidArgumentError(
         fmt::format("RegisterOp: op '{}' needs an infer function and a forward kernel", op.name));
   }
+  if (!op.is_leaf && op.differentiable && op.vjp == nullptr) {
+    return absl::InvalidArgumentError(fmt::format(
+        "RegisterOp: op '{}' has no vjp; give it one, or set .differentiable = false if no "
+        "gradient flows through it",
+        op.name));
+  }
+  if (!op.differentiable && op.vjp != nullptr) {
+    return absl::InvalidArgumentError(fmt::format(
+        "RegisterOp: op '{}' declares .differentiable = false but has a vjp", op.name));
+  }
   Registry& r = GetRegistry();
   absl::MutexLock lock(&r.mu);
   auto [it, inserted] = r.by_name.emplace(op.name, &op);

@@ -13,7 +13,8 @@
 namespace tg {
 
 // Adds `op` (which must outlive its use; a static const OpDef is typical). Fails on a
-// duplicate name or a definition missing its name, infer or forward function.
+// duplicate name, a definition missing its name, infer or forward function, or a
+// differentiable op (the default) without a VJP.
 absl::Status RegisterOp(const OpDef& op);
 absl::StatusOr<const OpDef*> FindOp(std::string_view name);
 // All registered ops, in registration order.

@@ -10,7 +10,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "graph/random.h"
+#include "base/random.h"
 #include "graph/tensor.h"
 
 namespace tg {

@@ -10,7 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/types/span.h"
 #include "fmt/format.h"
-#include "graph/check.h"
+#include "base/check.h"
 
 namespace tg {
 

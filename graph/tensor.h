@@ -9,7 +9,7 @@
 #include <memory>
 #include <span>
 
-#include "graph/check.h"
+#include "base/check.h"
 #include "graph/dtype.h"
 #include "graph/shape.h"
 

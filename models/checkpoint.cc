@@ -11,7 +11,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_join.h"
 #include "fmt/format.h"
-#include "graph/status_macros.h"
+#include "base/status_macros.h"
 
 namespace tg {
 namespace {

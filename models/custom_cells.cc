@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "fmt/format.h"
-#include "graph/status_macros.h"
+#include "base/status_macros.h"
 #include "models/layers.h"
 #include "ops/ops.h"
 

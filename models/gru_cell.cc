@@ -1,6 +1,6 @@
 #include "models/gru_cell.h"
 
-#include "graph/status_macros.h"
+#include "base/status_macros.h"
 #include "ops/ops.h"
 
 namespace tg {

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "fmt/format.h"
-#include "graph/status_macros.h"
+#include "base/status_macros.h"
 #include "ops/ops.h"
 
 namespace tg {

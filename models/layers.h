@@ -11,7 +11,7 @@
 #include "absl/types/span.h"
 #include "graph/graph.h"
 #include "graph/parameter.h"
-#include "graph/random.h"
+#include "base/random.h"
 
 namespace tg {
 

@@ -14,7 +14,7 @@
 #include <set>
 
 #include "fmt/format.h"
-#include "graph/status_macros.h"
+#include "base/status_macros.h"
 #include "nlohmann/json.hpp"
 
 namespace tg {

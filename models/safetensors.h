@@ -15,7 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "graph/check.h"
+#include "base/check.h"
 #include "graph/tensor.h"
 
 namespace tg {

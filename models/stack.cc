@@ -3,7 +3,7 @@
 #include <utility>
 
 #include "fmt/format.h"
-#include "graph/status_macros.h"
+#include "base/status_macros.h"
 #include "models/gru_cell.h"
 #include "models/layers.h"
 #include "models/lstm_cell.h"

@@ -12,7 +12,7 @@
 #include "absl/types/span.h"
 #include "graph/graph.h"
 #include "graph/parameter.h"
-#include "graph/random.h"
+#include "base/random.h"
 #include "models/cell.h"
 #include "models/unroll.h"
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "autodiff/backward.h"
-#include "graph/status_macros.h"
+#include "base/status_macros.h"
 #include "models/layers.h"
 
 namespace tg {

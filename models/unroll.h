@@ -13,7 +13,7 @@
 #include "absl/types/span.h"
 #include "fmt/format.h"
 #include "graph/graph.h"
-#include "graph/random.h"
+#include "base/random.h"
 #include "models/cell.h"
 #include "models/layers.h"
 #include "ops/ops.h"

@@ -8,7 +8,7 @@
 #include "fmt/format.h"
 #include "graph/graph.h"
 #include "graph/op_def.h"
-#include "graph/status_macros.h"
+#include "base/status_macros.h"
 #include "graph/vjp_context.h"
 #include "ops/kernels/gemm.h"
 #include "ops/op_util.h"

@@ -14,8 +14,8 @@
 #include "fmt/format.h"
 #include "graph/graph.h"
 #include "graph/op_def.h"
-#include "graph/random.h"
-#include "graph/status_macros.h"
+#include "base/random.h"
+#include "base/status_macros.h"
 #include "graph/vjp_context.h"
 #include "ops/kernels/pointwise.h"
 #include "ops/kernels/reduce.h"
@@ -196,7 +196,7 @@ static absl::Status OneHotKernel(const KernelContext& ctx) {
 }
 
 const OpDef kOneHot = {.name = "one_hot", .arity = 1, .infer = OneHotInfer, .forward = OneHotKernel,
-                       .vjp = nullptr, .rows = ops::RowsFromOperand0};
+                       .differentiable = false, .rows = ops::RowsFromOperand0};
 Expr OneHot(Expr ids, int64_t depth, DType dtype) {
   Attrs attrs;
   attrs.ints = {depth, static_cast<int64_t>(dtype)};
@@ -293,7 +293,8 @@ static absl::Status CopyKernel(const KernelContext& ctx) {
 static std::optional<int64_t> ViewAtStart(const Attrs&, absl::Span<const TensorType>) { return 0; }
 
 const OpDef kStopGradient = {.name = "stop_gradient", .arity = 1, .infer = SameType,
-                             .forward = CopyKernel, .vjp = nullptr, .rows = ops::RowsFromOperand0,
+                             .forward = CopyKernel, .differentiable = false,
+                             .rows = ops::RowsFromOperand0,
                              .view = ViewAtStart};
 Expr StopGradient(Expr x) { return Build(kStopGradient, {x}); }
 

@@ -12,7 +12,7 @@
 #include "fmt/format.h"
 #include "graph/graph.h"
 #include "graph/op_def.h"
-#include "graph/status_macros.h"
+#include "base/status_macros.h"
 #include "graph/vjp_context.h"
 #include "ops/op_util.h"
 #include "ops/ops.h"

@@ -6,7 +6,7 @@
 #include "autodiff/backward.h"
 #include "graph/compile/replicas.h"
 #include "graph/dot.h"
-#include "graph/status_macros.h"
+#include "base/status_macros.h"
 #include "ops/ops.h"
 
 namespace tg::examples {

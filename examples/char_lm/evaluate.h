@@ -9,7 +9,7 @@
 #include "absl/status/statusor.h"
 #include "examples/char_lm/model.h"
 #include "examples/common/text_data.h"
-#include "graph/random.h"
+#include "base/random.h"
 
 namespace tg::examples {
 

@@ -29,7 +29,7 @@
 #include "examples/common/progress.h"
 #include "examples/common/text_data.h"
 #include "graph/dot.h"
-#include "graph/status_macros.h"
+#include "base/status_macros.h"
 #include "models/checkpoint.h"
 #include "models/lr_schedule.h"
 #include "models/optimizers.h"

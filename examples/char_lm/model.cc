@@ -1,7 +1,7 @@
 #include "examples/char_lm/model.h"
 
 #include "absl/strings/str_cat.h"
-#include "graph/status_macros.h"
+#include "base/status_macros.h"
 #include "models/custom_cells.h"
 #include "models/unroll.h"
 

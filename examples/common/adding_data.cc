@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "graph/status_macros.h"
+#include "base/status_macros.h"
 #include "models/unroll.h"
 #include "ops/ops.h"
 

@@ -14,7 +14,7 @@
 #include "absl/status/statusor.h"
 #include "graph/graph.h"
 #include "graph/parameter.h"
-#include "graph/random.h"
+#include "base/random.h"
 #include "models/cell.h"
 #include "models/layers.h"
 #include "models/stack.h"

@@ -8,8 +8,8 @@
 #include "absl/strings/str_join.h"
 #include "fmt/format.h"
 #include "ops/registry.h"
-#include "tests/models/cell_samples.h"
-#include "tests/ops/op_samples.h"
+#include "testing/cell_samples.h"
+#include "testing/op_samples.h"
 
 int main() {
   using tg::testing::OpSample;

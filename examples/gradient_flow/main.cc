@@ -36,7 +36,7 @@
 #include "graph/dot.h"
 #include "graph/graph.h"
 #include "graph/parameter.h"
-#include "graph/random.h"
+#include "base/random.h"
 #include "models/optimizers.h"
 #include "models/stack.h"
 

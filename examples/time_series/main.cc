@@ -25,7 +25,7 @@
 #include "examples/time_series/mackey_glass.h"
 #include "examples/time_series/windows.h"
 #include "graph/dot.h"
-#include "graph/random.h"
+#include "base/random.h"
 #include "models/layers.h"
 #include "models/lr_schedule.h"
 #include "models/lstm_cell.h"

@@ -10,8 +10,8 @@
 #include "graph/compile/memory_plan.h"
 #include "graph/compile/stack_rows.h"
 #include "graph/executor.h"
-#include "graph/random.h"
-#include "graph/status_macros.h"
+#include "base/random.h"
+#include "base/status_macros.h"
 
 namespace tg {
 namespace {

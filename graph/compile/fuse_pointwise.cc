@@ -6,7 +6,7 @@
 
 #include "absl/container/inlined_vector.h"
 #include "graph/compile/liveness.h"
-#include "graph/thread_pool.h"
+#include "base/thread_pool.h"
 
 namespace tg::compile {
 namespace {

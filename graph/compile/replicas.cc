@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "fmt/format.h"
-#include "graph/thread_pool.h"
+#include "base/thread_pool.h"
 
 namespace tg {
 namespace {

@@ -8,7 +8,7 @@
 
 #include "ops/kernels/gemm.h"
 #include "ops/kernels/gemm_internal.h"
-#include "graph/thread_pool.h"
+#include "base/thread_pool.h"
 
 namespace tg::kernels {
 namespace {

@@ -15,7 +15,7 @@
 #include <cstdint>
 
 #include "ops/kernels/simd.h"
-#include "graph/thread_pool.h"
+#include "base/thread_pool.h"
 
 namespace tg::kernels {
 namespace internal {

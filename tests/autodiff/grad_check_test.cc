@@ -2,7 +2,7 @@
 
 #include "autodiff/backward.h"
 #include "fmt/format.h"
-#include "graph/random.h"
+#include "base/random.h"
 #include "graph/vjp_context.h"
 #include "gtest/gtest.h"
 #include "ops/ops.h"

@@ -10,7 +10,7 @@
 #include "autodiff/backward.h"
 #include "gtest/gtest.h"
 #include "ops/ops.h"
-#include "tests/test_values.h"
+#include "testing/test_values.h"
 
 namespace tg {
 namespace {

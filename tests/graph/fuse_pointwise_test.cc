@@ -6,7 +6,7 @@
 #include <cmath>
 #include <vector>
 
-#include "graph/thread_pool.h"
+#include "base/thread_pool.h"
 #include "gtest/gtest.h"
 #include "ops/ops.h"
 

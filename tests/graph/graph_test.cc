@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_format.h"
 #include "fmt/format.h"
-#include "graph/status_macros.h"
+#include "base/status_macros.h"
 #include "gtest/gtest.h"
 #include "ops/ops.h"
 

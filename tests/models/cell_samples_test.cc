@@ -1,4 +1,4 @@
-#include "tests/models/cell_samples.h"
+#include "testing/cell_samples.h"
 
 #include "gtest/gtest.h"
 

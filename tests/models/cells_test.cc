@@ -7,7 +7,7 @@
 
 #include "autodiff/grad_check.h"
 #include "fmt/format.h"
-#include "graph/random.h"
+#include "base/random.h"
 #include "gtest/gtest.h"
 #include "models/custom_cells.h"
 #include "models/gru_cell.h"

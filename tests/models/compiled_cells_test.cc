@@ -12,8 +12,8 @@
 #include "models/stack.h"
 #include "models/unroll.h"
 #include "ops/ops.h"
-#include "tests/models/cell_samples.h"
-#include "tests/test_values.h"
+#include "testing/cell_samples.h"
+#include "testing/test_values.h"
 
 namespace tg::testing {
 namespace {

@@ -15,7 +15,7 @@
 #include "models/optimizers.h"
 #include "models/unroll.h"
 #include "ops/ops.h"
-#include "tests/test_values.h"
+#include "testing/test_values.h"
 
 namespace tg {
 namespace {

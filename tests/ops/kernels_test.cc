@@ -10,7 +10,7 @@
 
 #include "ops/kernels/pointwise.h"
 #include "ops/kernels/reduce.h"
-#include "graph/thread_pool.h"
+#include "base/thread_pool.h"
 
 namespace tg::kernels {
 namespace {

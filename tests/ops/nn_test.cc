@@ -15,7 +15,7 @@
 
 #include "fmt/format.h"
 #include "graph/graph.h"
-#include "graph/thread_pool.h"
+#include "base/thread_pool.h"
 #include "ops/ops.h"
 #include "ops/registry.h"
 #include "tests/ops/op_test_util.h"

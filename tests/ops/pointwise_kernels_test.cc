@@ -19,7 +19,7 @@
 #include "graph/graph.h"
 #include "graph/op_def.h"
 #include "ops/kernels/pointwise.h"
-#include "graph/thread_pool.h"
+#include "base/thread_pool.h"
 #include "ops/ops.h"
 #include "ops/registry.h"
 #include "tests/ops/pointwise_test_util.h"

@@ -10,7 +10,7 @@
 #include "gtest/gtest.h"
 #include "ops/ops.h"
 #include "ops/registry.h"
-#include "tests/ops/op_samples.h"
+#include "testing/op_samples.h"
 
 namespace tg {
 namespace {
@@ -64,6 +64,28 @@ TEST(OpRegistryTest, BuiltinOpsRegisterOnceByName) {
   }
   OpDef clash = *BuiltinOps()[0];
   EXPECT_EQ(RegisterOp(clash).code(), absl::StatusCode::kAlreadyExists);
+}
+
+// A forgotten VJP is an error at registration, not silently zero gradients.
+TEST(OpRegistryTest, OpWithoutVjpIsRefusedUnlessDeclaredNonDifferentiable) {
+  OpDef no_vjp = *BuiltinOps()[0];
+  no_vjp.name = "test_no_vjp";
+  no_vjp.vjp = nullptr;
+  absl::Status s = RegisterOp(no_vjp);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(s.message()), ::testing::HasSubstr("'test_no_vjp' has no vjp"));
+  EXPECT_FALSE(FindOp("test_no_vjp").ok());
+
+  static OpDef no_grad = no_vjp;
+  no_grad.name = "test_no_grad";
+  no_grad.differentiable = false;
+  EXPECT_TRUE(RegisterOp(no_grad).ok());
+  EXPECT_FALSE(no_grad.Differentiable(0));
+
+  OpDef contradictory = *BuiltinOps()[0];
+  contradictory.name = "test_contradictory";
+  contradictory.differentiable = false;
+  EXPECT_EQ(RegisterOp(contradictory).code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(OpRegistryTest, GradientsMatchFiniteDifferencesInFloat64) {

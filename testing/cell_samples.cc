@@ -1,8 +1,8 @@
-#include "tests/models/cell_samples.h"
+#include "testing/cell_samples.h"
 
-#include "graph/random.h"
-#include "tests/test_values.h"
-#include "graph/status_macros.h"
+#include "base/random.h"
+#include "testing/test_values.h"
+#include "base/status_macros.h"
 #include "models/custom_cells.h"
 #include "models/stack.h"
 #include "models/unroll.h"

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "graph/parameter.h"
-#include "graph/random.h"
+#include "base/random.h"
 
 namespace tg::testing {
 

@@ -1,4 +1,4 @@
-#include "graph/thread_pool.h"
+#include "base/thread_pool.h"
 
 #include <immintrin.h>
 

@@ -1,9 +1,9 @@
-#include "tests/ops/op_samples.h"
+#include "testing/op_samples.h"
 
 #include "autodiff/backward.h"
 #include "fmt/format.h"
-#include "graph/random.h"
-#include "graph/status_macros.h"
+#include "base/random.h"
+#include "base/status_macros.h"
 #include "ops/ops.h"
 #include "ops/registry.h"
 

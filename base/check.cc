@@ -1,4 +1,4 @@
-#include "graph/check.h"
+#include "base/check.h"
 
 #include <cstdio>
 #include <cstdlib>
