@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates the README's figures and measured outputs under docs/figures/ by running the
-# examples with the settings the README quotes (after scripts/test.sh has built them).
+# Regenerates the figures in docs/figures/ and measured outputs under docs/figures/ by running the
+# examples with the settings the docs pages quote (after scripts/test.sh has built them).
 #   scripts/make_figures.sh [dot] [custom_cell] [time_series] [gradient_flow] [adding_lstm]
 #                           [adding_rnn] [char_lm] [char_lm_dropout] [char_lm_average]
 #                           [char_lm_updates]
@@ -51,13 +51,13 @@ for part in "${parts[@]}"; do
         --eval_every=0 --eval_at=638,1050,2623,4846 --eval_at_minutes=1,2,5 --plot \
         --out_dir=results/char_lm
       cp results/char_lm/curve.png "$OUT/char_lm_curve.png" ;;
-    char_lm_dropout)  # the same 10 minutes with dropout, which the extra updates need (README)
+    char_lm_dropout)  # the same 10 minutes with dropout, which the extra updates need (docs/examples/char_lm.md)
       scripts/fetch_data.sh
       run char_lm_dropout "$BUILD_DIR"/examples/char_lm --minutes=10 --threads=2 --dropout=0.1 \
         --average=0 --eval_every=500 --eval_at=638,1050,2623,4846 --eval_at_minutes=1,2,5 --plot \
         --out_dir=results/char_lm_dropout
       cp results/char_lm_dropout/curve.png "$OUT/char_lm_dropout_curve.png" ;;
-    char_lm_average)  # the defaults: dropout, scoring the weights' moving average (README)
+    char_lm_average)  # the defaults: dropout, scoring the weights' moving average (docs/examples/char_lm.md)
       scripts/fetch_data.sh
       run char_lm_average "$BUILD_DIR"/examples/char_lm --minutes=10 --threads=2 --dropout=0.1 \
         --average=0.997 --eval_every=500 --eval_at=638,1050,2623,4846 --eval_at_minutes=1,2,5 \
