@@ -435,8 +435,8 @@ void CheckFlags() {
     checks.AtMost("replicas", replicas, batch, absl::StrCat("--batch (", batch, ")"));
   }
   checks.Require(absl::GetFlag(FLAGS_compile) || replicas <= 1,
-                 absl::StrCat("--replicas=", replicas,
-                              " needs compiled training (drop --nocompile)"));
+                 absl::StrCat("--replicas needs compiled training (drop --nocompile, or give "
+                              "--replicas=1 or 0), not --replicas=", replicas));
   if (absl::GetFlag(FLAGS_resume)) {
     std::string checkpoint = absl::GetFlag(FLAGS_checkpoint);
     if (checkpoint.empty()) checkpoint = absl::StrCat(absl::GetFlag(FLAGS_out_dir), "/char_lm.safetensors");
