@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "autodiff/grad_check.h"
+#include "fmt/format.h"
 #include "gtest/gtest.h"
 #include "models/lstm_cell.h"
 #include "models/unroll.h"
@@ -139,6 +140,29 @@ TEST(BackwardTest, RefusesANonScalarLossAndInferenceMode) {
   Graph inference({.mode = ExecMode::kInference});
   Expr y = inference.Input({2, 3}, a, {.requires_grad = true});
   EXPECT_EQ(Backward(Sum(y)).code(), absl::StatusCode::kFailedPrecondition);
+}
+
+// Token ids have no gradient: asking for one is an error naming the Expr, not a zero.
+TEST(BackwardTest, RefusesTheGradientOfAnIntegerInput) {
+  Graph g;
+  Expr table = g.Input({5, 2}, std::vector<double>(10, 0.5), {.requires_grad = true});
+  Expr ids = [&] {
+    auto scope = g.Scope("tokens");
+    return g.Input({3}, std::vector<int32_t>{4, 0, 4});
+  }();
+  Expr loss = Sum(Embedding(table, ids));
+  absl::StatusOr<std::vector<Expr>> grads = Backward(loss, {table, ids});
+  ASSERT_EQ(grads.status().code(), absl::StatusCode::kInvalidArgument) << grads.status();
+  const std::string message(grads.status().message());
+  for (const std::string& part :
+       {std::string("wrt[1]"), std::string("i32"), fmt::format("node #{}", ids.id()),
+        std::string("tokens/")}) {
+    EXPECT_NE(message.find(part), std::string::npos) << part << " missing in: " << message;
+  }
+  // The float input alone still gets its gradient: row 4 is read twice, row 0 once.
+  grads = Backward(loss, {table});
+  ASSERT_TRUE(grads.ok()) << grads.status();
+  EXPECT_EQ(Values((*grads)[0]), (std::vector<double>{1, 1, 0, 0, 0, 0, 0, 0, 2, 2}));
 }
 
 // A gradient that flows through the same tensor twice within one VJP (x * x) and a
