@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
-#include <random>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -41,14 +40,6 @@ std::vector<const OpDef*> TiledOps() {
     if (op->pointwise.f32 != nullptr || op->pointwise.f64 != nullptr) tiled.push_back(op);
   }
   return tiled;
-}
-
-const OpDef& FindPointwiseOp(std::string_view name) {
-  for (const OpDef* op : TiledOps()) {
-    if (op->name == name) return *op;
-  }
-  ADD_FAILURE() << "no op " << name;
-  return *PointwiseOps()[0];
 }
 
 // Whether an op's sample inputs (testing/op_samples.h) draw input k from positive values only.
@@ -109,9 +100,7 @@ std::vector<T> RunKernel(const OpDef& op, const std::vector<std::vector<T>>& in,
   std::vector<T> out_buf(out_offset, T(-99));
   out_buf.insert(out_buf.end(), out_init.begin(), out_init.end());
   const Tensor output(out_buf.data() + out_offset, DTypeOf<T>(), out_shape);
-  const Attrs attrs = KernelAttrs();
-  const ExecOptions options{.num_threads = threads};
-  absl::Status s = op.forward(KernelContext{inputs, output, attrs, accumulate, options});
+  absl::Status s = testing::RunKernel(op, inputs, output, KernelAttrs(), accumulate, threads);
   EXPECT_TRUE(s.ok()) << s;
   for (int64_t i = 0; i < out_offset; ++i) EXPECT_EQ(out_buf[i], T(-99)) << "wrote before start";
   return std::vector<T>(out_buf.begin() + out_offset, out_buf.end());
@@ -134,7 +123,7 @@ void CheckUnalignedViews() {
     }
   });
   // A broadcast operand read through an unaligned view: [3,4] + [4], both starting at element 1.
-  const OpDef& add = FindPointwiseOp("add");
+  const OpDef& add = Op("add");
   const std::vector<std::vector<T>> in = {Uniform<T>(12, -2, 2, 61), Uniform<T>(4, -2, 2, 62)};
   const std::vector<T> got =
       RunKernel(add, in, {Shape{3, 4}, Shape{4}}, Shape{3, 4}, std::vector<T>(12), 1, 1, false);
@@ -164,7 +153,7 @@ void CheckAccumulation() {
     }
   });
   // Accumulating through the broadcast path: [3,1] * [1,4] into a pre-filled [3,4].
-  const OpDef& mul = FindPointwiseOp("mul");
+  const OpDef& mul = Op("mul");
   const std::vector<std::vector<T>> in = {Uniform<T>(3, -2, 2, 81), Uniform<T>(4, -2, 2, 82)};
   const std::vector<T> old = Uniform<T>(12, -2, 2, 83);
   const std::vector<T> got =
@@ -217,7 +206,7 @@ void CheckThreadedKernels() {
       {{3, 1, 7}, {1, 3121, 1}, {3, 3121, 7}},
   };
   for (std::string_view name : {"add", "sub", "mul", "div"}) {
-    const OpDef& op = FindPointwiseOp(name);
+    const OpDef& op = Op(name);
     for (const Case& c : cases) {
       const std::vector<std::vector<T>> in = {Uniform<T>(c.a.num_elements(), -2, 2, 111),
                                               Uniform<T>(c.b.num_elements(), 0.5, 2, 112)};
@@ -252,14 +241,14 @@ TEST(PointwiseOpsTest, GraphThreadsReachLargeOpsOnly) {
   std::vector<float> want;
   {
     Graph g;
-    want = Values<float>(Tanh(g.Input(shape, x)) + g.Input(Shape{5}, bias));
+    want = Read<float>(Tanh(g.Input(shape, x)) + g.Input(Shape{5}, bias));
   }
   Graph g({.exec = {.num_threads = 2}});
   const int64_t calls = pool.calls();
   const Expr small = Tanh(g.Input(Shape{1000}, absl::MakeConstSpan(x).first(1000)));
-  ASSERT_EQ(Values<float>(small).size(), 1000u);
+  ASSERT_EQ(Read<float>(small).size(), 1000u);
   EXPECT_EQ(pool.calls(), calls);
-  const std::vector<float> got = Values<float>(Tanh(g.Input(shape, x)) + g.Input(Shape{5}, bias));
+  const std::vector<float> got = Read<float>(Tanh(g.Input(shape, x)) + g.Input(Shape{5}, bias));
   EXPECT_EQ(pool.calls(), calls + 2);  // tanh and the broadcast add
   ASSERT_EQ(got.size(), want.size());
   EXPECT_TRUE(SameBits(got.data(), want.data(), got.size() * sizeof(float)));
@@ -317,12 +306,12 @@ TEST(PointwiseOpsTest, FamilyListsEveryOpWithItsFacts) {
     EXPECT_FALSE(op->is_leaf) << op->name;
     EXPECT_GE(op->arity, 1) << op->name << ": a tile takes a fixed number of operands";
   }
-  EXPECT_EQ(FindPointwiseOp("relu_grad").no_grad_inputs, 1u);
-  EXPECT_FALSE(FindPointwiseOp("relu_grad").Differentiable(0));
-  EXPECT_TRUE(FindPointwiseOp("relu_grad").Differentiable(1));
+  EXPECT_EQ(Op("relu_grad").no_grad_inputs, 1u);
+  EXPECT_FALSE(Op("relu_grad").Differentiable(0));
+  EXPECT_TRUE(Op("relu_grad").Differentiable(1));
   // Row facts: every full-shape operand carries rows; a broadcast row vector does not.
   const TensorType full{DType::kF32, Shape{8, 4}}, row{DType::kF32, Shape{4}};
-  const RowFacts facts = FindPointwiseOp("add").rows({}, {full, row});
+  const RowFacts facts = Op("add").rows({}, {full, row});
   EXPECT_EQ(facts.kind, RowKind::kIndependent);
   EXPECT_EQ(facts.row_operands, 1u);
 }
