@@ -65,7 +65,8 @@ void CheckAllShapes(double rtol) {
       for (int64_t m : kSizes) {
         for (int64_t k : kSizes) {
           for (int64_t n : kSizes) {
-            const std::vector<T> a = Uniform<T>(m * k, -1, 3, seed++), b = Uniform<T>(k * n, -1, 3, seed++);
+            const std::vector<T> a = Uniform<T>(m * k, -1, 3, seed++),
+                                 b = Uniform<T>(k * n, -1, 3, seed++);
             Graph g;
             Expr c = MatMul(g.Input(Stored(m, k, ta), a), g.Input(Stored(k, n, tb), b),
                             {.transpose_a = ta, .transpose_b = tb});
@@ -106,7 +107,8 @@ TEST(MatMulOpTest, ThreadCountFromExecOptions) {
 // deadlocks, and both get the same values as one thread would.
 TEST(MatMulOpTest, ThreadedGraphsOnTwoUserThreads) {
   const int64_t m = 100, k = 100, n = 100;  // large enough to be split
-  const std::vector<float> a = Uniform<float>(m * k, -1, 3, 9), b = Uniform<float>(k * n, -1, 3, 10);
+  const std::vector<float> a = Uniform<float>(m * k, -1, 3, 9),
+                           b = Uniform<float>(k * n, -1, 3, 10);
   std::vector<double> bound;
   const std::vector<double> want = Reference(a, b, m, k, n, false, false, &bound);
   auto run = [&](int id) {
@@ -180,7 +182,8 @@ TEST(MatMulOpTest, RowFactsFollowTransposeFlags) {
 // kIndependent: [A1;A2] x B == [A1 x B; A2 x B].
 TEST(MatMulOpTest, IndependentRowsStackF64) {
   const int64_t m1 = 3, m2 = 5, k = 7, n = 4;
-  const std::vector<double> a = Uniform<double>((m1 + m2) * k, -1, 3, 21), b = Uniform<double>(k * n, -1, 3, 22);
+  const std::vector<double> a = Uniform<double>((m1 + m2) * k, -1, 3, 21),
+                            b = Uniform<double>(k * n, -1, 3, 22);
   Graph g;
   Expr bx = g.Input({k, n}, b);
   std::vector<double> stacked = *MatMul(g.Input({m1 + m2, k}, a), bx).ToVector<double>();

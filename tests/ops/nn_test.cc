@@ -240,7 +240,8 @@ TEST(NnOpsTest, EmbeddingIdOutOfRangeIsAnError) {
   for (int32_t bad : {9, 5, -1}) {
     Graph g;
     auto s = g.Scope("step_3");
-    Embedding(g.Input({5, 2}, DistinctValues<float>(10)), g.Input({4}, std::vector<int32_t>{0, 1, 2, bad}));
+    Embedding(g.Input({5, 2}, DistinctValues<float>(10)),
+              g.Input({4}, std::vector<int32_t>{0, 1, 2, bad}));
     ExpectError(g, {"embedding", fmt::format("id {} at position 3 is out of range [0, 5)", bad),
                     "[5,2]", "[4]", "step_3/embedding"});
   }
@@ -264,14 +265,15 @@ TEST(NnOpsTest, EmbeddingGradAndOneHotRejectOutOfRangeIds) {
   {
     Graph g;
     auto s = g.Scope("step_3");
-    EmbeddingGrad(g.Input({2, 3}, DistinctValues<double>(6)), g.Input({2}, std::vector<int32_t>{1, 7}), 4);
+    EmbeddingGrad(g.Input({2, 3}, DistinctValues<double>(6)),
+                  g.Input({2}, std::vector<int32_t>{1, 7}), 4);
     ExpectError(g, {"embedding_grad", "id 7 at position 1 is out of range [0, 4)", "[2,3]",
                     "step_3/embedding_grad"});
   }
   {
     Graph g;
-    EmbeddingGrad(g.Input({2, 3}, DistinctValues<double>(6)), g.Input({3}, std::vector<int32_t>{1, 1, 1}),
-                  4);
+    EmbeddingGrad(g.Input({2, 3}, DistinctValues<double>(6)),
+                  g.Input({3}, std::vector<int32_t>{1, 1, 1}), 4);
     ExpectError(g, {"embedding_grad", "[2,3]", "[3]"});
   }
   {
@@ -304,7 +306,8 @@ TEST(NnOpsTest, SoftmaxCrossEntropyRejectsEmptyAndMistypedInputs) {
   }
   {
     Graph g;
-    SoftmaxCrossEntropy(g.Input({2, 4}, DistinctValues<double>(8)), g.Input({2}, DistinctValues<double>(2)));
+    SoftmaxCrossEntropy(g.Input({2, 4}, DistinctValues<double>(8)),
+                        g.Input({2}, DistinctValues<double>(2)));
     ExpectError(g, {"softmax_xent", "targets must be i32", "[2,4] f64", "[2] f64"});
   }
   {
@@ -317,7 +320,8 @@ TEST(NnOpsTest, SoftmaxCrossEntropyRejectsEmptyAndMistypedInputs) {
 
 TEST(NnOpsTest, AnOpOnAFailedOneKeepsTheFirstError) {
   Graph g;
-  Expr bad = Embedding(g.Input({5, 2}, DistinctValues<float>(10)), g.Input({1}, std::vector<int32_t>{6}));
+  Expr bad =
+      Embedding(g.Input({5, 2}, DistinctValues<float>(10)), g.Input({1}, std::vector<int32_t>{6}));
   const absl::Status first = g.status();
   ASSERT_FALSE(first.ok());
   Expr loss = SoftmaxCrossEntropy(StopGradient(bad), g.Input({1}, std::vector<int32_t>{7}));

@@ -191,7 +191,8 @@ template <class T>
 void CheckConcat() {
   for (int64_t n : kSizes) {
     Graph g;
-    const std::vector<T> a = DistinctValues<T>(n * 2, 0), b = DistinctValues<T>(3 * 2, 1), c = DistinctValues<T>(n * 3, 2);
+    const std::vector<T> a = DistinctValues<T>(n * 2, 0), b = DistinctValues<T>(3 * 2, 1),
+                         c = DistinctValues<T>(n * 3, 2);
     Expr xa = g.Input({n, 2}, a), xb = g.Input({3, 2}, b), xc = g.Input({n, 3}, c);
     std::vector<T> rows = a;
     rows.insert(rows.end(), b.begin(), b.end());
@@ -228,9 +229,9 @@ void CheckAccumulate() {
   Attrs reshape;
   reshape.shape = {12};
   EXPECT_EQ(AddedByKernel("reshape", {in}, {12}, reshape, pre), x);
-  EXPECT_EQ(AddedByKernel("transpose", {in}, {4, 3}, {}, pre),
-            (std::vector<T>{x[0], x[4], x[8], x[1], x[5], x[9], x[2], x[6], x[10], x[3], x[7],
-                            x[11]}));
+  EXPECT_EQ(
+      AddedByKernel("transpose", {in}, {4, 3}, {}, pre),
+      (std::vector<T>{x[0], x[4], x[8], x[1], x[5], x[9], x[2], x[6], x[10], x[3], x[7], x[11]}));
   Attrs slice;
   slice.ints = {1, 1, 3};
   EXPECT_EQ(AddedByKernel("slice", {in}, {3, 2}, slice, pre), SliceRef(x, 3, 4, 1, 1, 3));
@@ -337,12 +338,14 @@ TEST(ShapeOpsTest, ConcatMismatchIsAnError) {
   {
     Graph g;
     auto s = g.Scope("step_3");
-    Concat({g.Input({2, 3}, DistinctValues<float>(6)), g.Input({2, 4}, DistinctValues<float>(8))}, 0);
+    Concat({g.Input({2, 3}, DistinctValues<float>(6)), g.Input({2, 4}, DistinctValues<float>(8))},
+           0);
     ExpectError(g, {"concat", "[2,3]", "[2,4]", "step_3/concat"});
   }
   {
     Graph g;
-    Concat({g.Input({2, 3}, DistinctValues<float>(6)), g.Input({2, 3}, DistinctValues<double>(6))}, 0);
+    Concat({g.Input({2, 3}, DistinctValues<float>(6)), g.Input({2, 3}, DistinctValues<double>(6))},
+           0);
     ExpectError(g, {"concat", "f32", "f64"});
   }
 }
