@@ -8,15 +8,12 @@
 #include "models/lstm_cell.h"
 #include "models/unroll.h"
 #include "ops/ops.h"
+#include "tests/expr_values.h"
 
 namespace tg {
 namespace {
 
-std::vector<double> Values(Expr e) {
-  absl::StatusOr<std::vector<double>> v = e.ToVector<double>();
-  EXPECT_TRUE(v.ok()) << v.status();
-  return v.ok() ? *v : std::vector<double>{};
-}
+using testing::Read;
 
 TEST(BackwardTest, TanhGradientMatchesClosedForm) {
   Graph g;
@@ -24,7 +21,7 @@ TEST(BackwardTest, TanhGradientMatchesClosedForm) {
   Expr x = g.Input({4}, xv, {.requires_grad = true});
   auto grads = Backward(Sum(Tanh(x)), {x});
   ASSERT_TRUE(grads.ok()) << grads.status();
-  std::vector<double> dx = Values((*grads)[0]);
+  std::vector<double> dx = Read<double>((*grads)[0]);
   for (size_t i = 0; i < xv.size(); ++i) {
     double t = std::tanh(xv[i]);
     EXPECT_NEAR(dx[i], 1 - t * t, 1e-15);
@@ -39,8 +36,8 @@ TEST(BackwardTest, FanOutSumsAndBroadcastsReduce) {
   // loss = sum(a*b + a): da = b + 1 (per row), db = column sums of a.
   auto grads = Backward(Sum(a * b + a), {a, b});
   ASSERT_TRUE(grads.ok()) << grads.status();
-  EXPECT_EQ(Values((*grads)[0]), (std::vector<double>{1.5, 0, 3, 1.5, 0, 3}));
-  EXPECT_EQ(Values((*grads)[1]), (std::vector<double>{5, 7, 9}));
+  EXPECT_EQ(Read<double>((*grads)[0]), (std::vector<double>{1.5, 0, 3, 1.5, 0, 3}));
+  EXPECT_EQ(Read<double>((*grads)[1]), (std::vector<double>{5, 7, 9}));
 }
 
 TEST(BackwardTest, ParameterGradientsAccumulateUntilZeroGrad) {
@@ -79,7 +76,7 @@ TEST(BackwardTest, SplitStepsAreViewsAndTheirGradientsShareOneBuffer) {
   for (const Expr& s : steps) h = Tanh(h + s);
   auto grads = Backward(Sum(h), {x});
   ASSERT_TRUE(grads.ok()) << grads.status();
-  std::vector<double> dx = Values((*grads)[0]);
+  std::vector<double> dx = Read<double>((*grads)[0]);
   // Compare with finite differences of the same recurrence.
   GradCheckInput in{.shape = {T, B, I}, .values = xv};
   absl::Status s = CheckGradients(
@@ -162,7 +159,7 @@ TEST(BackwardTest, RefusesTheGradientOfAnIntegerInput) {
   // The float input alone still gets its gradient: row 4 is read twice, row 0 once.
   grads = Backward(loss, {table});
   ASSERT_TRUE(grads.ok()) << grads.status();
-  EXPECT_EQ(Values((*grads)[0]), (std::vector<double>{1, 1, 0, 0, 0, 0, 0, 0, 2, 2}));
+  EXPECT_EQ(Read<double>((*grads)[0]), (std::vector<double>{1, 1, 0, 0, 0, 0, 0, 0, 2, 2}));
 }
 
 // A gradient that flows through the same tensor twice within one VJP (x * x) and a
@@ -173,7 +170,7 @@ TEST(BackwardTest, SquareThroughMulAndPassThroughAdd) {
   Expr x = g.Input({2}, xv, {.requires_grad = true});
   auto grads = Backward(Sum(x * x + x), {x});
   ASSERT_TRUE(grads.ok());
-  EXPECT_EQ(Values((*grads)[0]), (std::vector<double>{4, -3}));
+  EXPECT_EQ(Read<double>((*grads)[0]), (std::vector<double>{4, -3}));
 }
 
 
