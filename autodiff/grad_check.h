@@ -21,7 +21,7 @@ namespace tg {
 
 /// Tolerances, step and sampling of CheckGradients.
 struct GradCheckOptions {
-  double rtol = 1e-5;                ///< Relative tolerance (see the file comment).
+  double rtol = 1e-5;                ///< Relative tolerance (see autodiff/grad_check.h).
   double atol = 1e-10;               ///< Absolute tolerance.
   double step = 1e-6;                ///< Relative finite-difference step.
   int max_coords_per_input = 64;     ///< Sampled coordinates per input (all if fewer).
@@ -43,11 +43,15 @@ struct GradCheckInput {
 /// One compared derivative.
 struct GradCheckEntry {
   std::string where;  ///< "input 1 [2,3] coord 4" or "projection 0".
-  ///@{
-  /// Backward's value, the central difference, their absolute difference, and the tolerance
-  /// it was held to.
+  /// \var analytic
+  /// Backward's derivative.
+  /// \var numeric
+  /// The central difference.
+  /// \var abs_error
+  /// |analytic - numeric|.
+  /// \var tolerance
+  /// What abs_error was held to (see autodiff/grad_check.h).
   double analytic = 0, numeric = 0, abs_error = 0, tolerance = 0;
-  ///@}
 };
 
 /// What CheckGradients compared.

@@ -57,11 +57,11 @@ inline uint32_t MixBits32(uint32_t x) {
 /// numbers from the seed alone. Index i < 2^32 (a kernel keys each 2^32-block on its own,
 /// StreamKey). Two rounds, so that streams of different keys are not shifts of each other.
 struct CounterKey {
-  ///@{
-  /// The key's two words: `a` is mixed into the index before the first round, `b` added
-  /// between the two rounds.
+  /// \var a
+  /// Mixed into the index before the first round.
+  /// \var b
+  /// Added between the two rounds.
   uint32_t a, b;
-  ///@}
 };
 /// The key of block `block` (elements [block * 2^32, (block + 1) * 2^32)) of the stream
 /// seeded with `seed`.

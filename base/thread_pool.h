@@ -22,7 +22,7 @@
 namespace tg {
 
 /// Persistent worker threads that run the chunks of one job at a time, together with the
-/// caller (see the file comment for why not OpenMP).
+/// caller (base/thread_pool.h says why not OpenMP).
 class ThreadPool {
  public:
   /// A pool with no workers yet; ParallelFor starts them as it needs them.

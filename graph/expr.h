@@ -17,7 +17,7 @@ class Graph;
 /// A node's index in its graph, in creation order.
 using NodeId = int32_t;
 
-/// A handle to one node of a Graph (see the file comment). Prints as its shape (fmt).
+/// A handle to one node of a Graph (see graph/expr.h). Prints as its shape (fmt).
 class Expr {
  public:
   /// An empty handle: valid() is false and value() is an error.
@@ -35,7 +35,7 @@ class Expr {
   /// Whether it names a node at all (not whether that node succeeded or is still current).
   bool valid() const { return graph_ != nullptr; }
 
-  /// Type of the node; an empty shape for a poisoned node or a stale handle. A copy: a
+  /// Shape of the node; an empty shape for a poisoned node or a stale handle. A copy: a
   /// reference into the graph would dangle once more nodes are added.
   Shape shape() const;
   /// The node's element type (f32 for an empty or stale handle).

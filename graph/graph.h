@@ -33,7 +33,7 @@ struct InputOptions {
   bool requires_grad = false;
 };
 
-/// The tape (see the file comment). Not copyable; Exprs point at it.
+/// The tape (see graph/graph.h). Not copyable; Exprs point at it.
 class Graph {
  public:
   /// An empty tape running in `options.mode`.
@@ -41,20 +41,21 @@ class Graph {
   Graph(const Graph&) = delete;
   Graph& operator=(const Graph&) = delete;
 
-  ///@{
-  /// Host data entering the graph (copied). values.size() must equal shape.num_elements(),
-  /// else the error is recorded on the graph. i32 inputs never require a gradient.
+  /// Host f32 data entering the graph (copied). values.size() must equal
+  /// shape.num_elements(), else the error is recorded on the graph.
   Expr Input(Shape shape, absl::Span<const float> values, InputOptions options = {});
+  /// Host f64 data entering the graph (copied), as the f32 form.
   Expr Input(Shape shape, absl::Span<const double> values, InputOptions options = {});
+  /// Host i32 data (ids, targets) entering the graph (copied); never requires a gradient.
   Expr Input(Shape shape, absl::Span<const int32_t> values);
+  /// A copy of `value` entering the graph; only a float one can require a gradient.
   Expr Input(const Tensor& value, InputOptions options = {});
-  ///@}
-  ///@{
   /// Like Input, but never requires a gradient.
   Expr Constant(Shape shape, absl::Span<const float> values);
+  /// Like Input, but never requires a gradient.
   Expr Constant(Shape shape, absl::Span<const double> values);
+  /// Like Input, but never requires a gradient.
   Expr Constant(const Tensor& value);
-  ///@}
   /// A tensor of `shape` filled with `value`.
   Expr Fill(Shape shape, double value, DType dtype = DType::kF32);
   /// The parameter's value, aliased (not copied); its gradient lands in the store.

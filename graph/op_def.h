@@ -77,7 +77,7 @@ using RowFactsFn = RowFacts (*)(const Attrs& attrs, absl::Span<const TensorType>
 using ViewFn = std::optional<int64_t> (*)(const Attrs& attrs,
                                           absl::Span<const TensorType> inputs);
 
-/// Everything tapegrad knows about one op (see the file comment). Register it with
+/// Everything tapegrad knows about one op (see graph/op_def.h). Register it with
 /// RegisterOp and apply it with Graph::AddNode.
 struct OpDef {
   std::string_view name = {};  ///< Unique; appears in node paths and errors.

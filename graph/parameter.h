@@ -23,10 +23,11 @@ struct Init {
   /// The distribution; a and b are its arguments.
   enum class Kind { kZeros, kConstant, kUniform, kGlorotUniform, kOrthogonal };
   Kind kind = Kind::kZeros;  ///< Which initialiser.
-  ///@{
-  /// Constant: a; uniform: [a, b); glorot/orthogonal: gain a.
+  /// \var a
+  /// Constant: the value; uniform: the low end; glorot/orthogonal: the gain.
+  /// \var b
+  /// Uniform: the high end (excluded); unused otherwise.
   double a = 0, b = 0;
-  ///@}
 
   /// All zeros.
   static Init Zeros() { return {}; }
@@ -45,10 +46,11 @@ struct ParamData {
   std::string name;  ///< Unique in the store.
   DType dtype = DType::kF32;  ///< f32 or f64.
   Shape shape;  ///< Every dimension > 0.
-  ///@{
-  /// The value and gradient memory (64-byte aligned), one tensor each.
+  /// \var value_buffer
+  /// The value's memory (64-byte aligned).
+  /// \var grad_buffer
+  /// The gradient's memory (64-byte aligned).
   AlignedBuffer value_buffer, grad_buffer;
-  ///@}
   bool frozen = false;  ///< No gradient; optimizers skip it (their state lives in the optimizer).
 
   /// The value, as a tensor over value_buffer.
@@ -111,7 +113,8 @@ class ParameterStore {
   absl::StatusOr<Parameter> Add(std::string name, Shape shape, Init init = Init::Zeros(),
                                 DType dtype = DType::kF32);
   /// The parameter `name` if it exists (its shape and dtype must equal those asked for, else
-  /// InvalidArgument naming both), otherwise Add(...). Building a model on a CloneAs() copy binds to the copy.
+  /// InvalidArgument naming both), otherwise Add(...). Building a model on a CloneAs() copy
+  /// binds to the copy.
   absl::StatusOr<Parameter> GetOrAdd(const std::string& name, Shape shape,
                                      Init init = Init::Zeros(), DType dtype = DType::kF32);
   /// A new store with the same names, values and frozen flags in `dtype` (f32 -> f64 for a

@@ -41,11 +41,10 @@ class Shape {
   int rank() const { return rank_; }
   /// Dimension i (0 <= i < rank(), unchecked).
   int64_t dim(int i) const { return dims_[i]; }
-  ///@{
-  /// Dimension i (0 <= i < rank(), unchecked).
+  /// Dimension i, to set (0 <= i < rank(), unchecked).
   int64_t& operator[](int i) { return dims_[i]; }
+  /// Dimension i (0 <= i < rank(), unchecked).
   int64_t operator[](int i) const { return dims_[i]; }
-  ///@}
   /// The rank() dimensions.
   absl::Span<const int64_t> dims() const { return {dims_.data(), static_cast<size_t>(rank_)}; }
   /// Appends a dimension; rank kMaxRank already is a bug (TG_CHECK).

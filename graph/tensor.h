@@ -16,7 +16,7 @@
 
 namespace tg {
 
-/// A typed, shaped, non-owning view of dense row-major memory (see the file comment).
+/// A typed, shaped, non-owning view of dense row-major memory (see graph/tensor.h).
 /// Copies share the memory; const methods may still write to it.
 class Tensor {
  public:

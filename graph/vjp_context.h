@@ -20,7 +20,7 @@ class GradSink {
   virtual bool Wants(NodeId id) const = 0;
 };
 
-/// What one node's VJP rule sees (see the file comment).
+/// What one node's VJP rule sees (see graph/vjp_context.h).
 class VjpContext {
  public:
   /// The context for node `node` of `graph`, whose output gradient is `grad_output`.

@@ -2,7 +2,8 @@
 /// The public catalog of ops: one builder per op, one line of doc each. Every builder records
 /// a node on its inputs' graph; a bad shape or dtype is recorded as the graph's error (naming
 /// the op, the input shapes and the node path) and poisons the result, never aborts.
-/// `*` is always elementwise; the matrix product is MatMul.
+/// `*` is always elementwise; the matrix product is MatMul. Binary pointwise ops broadcast as
+/// NumPy does.
 #pragma once
 
 #include <array>
@@ -35,23 +36,18 @@ Expr TanhGrad(Expr y, Expr dy);       ///< dy * (1 - y^2): tanh's derivative fro
 Expr SigmoidGrad(Expr y, Expr dy);    ///< dy * y * (1 - y): sigmoid's derivative from its output
 Expr ReluGrad(Expr x, Expr dy);       ///< x > 0 ? dy : 0 (no gradient flows to x)
 
-///@{
-/// Operator forms: `a + b` is Add(a, b), `x + c` and `c + x` are AddScalar(x, c), `x - c` is
-/// AddScalar(x, -c), `c - x` is AddScalar(Neg(x), c), `x * c` is Scale(x, c), `x / c` is
-/// Scale(x, 1 / c), `-x` is Neg(x); `-`, `*`, `/` between Exprs are Sub, Mul, Div.
-Expr operator+(Expr a, Expr b);
-Expr operator-(Expr a, Expr b);
-Expr operator*(Expr a, Expr b);
-Expr operator/(Expr a, Expr b);
-Expr operator-(Expr x);
-Expr operator+(Expr x, double c);
-Expr operator+(double c, Expr x);
-Expr operator-(Expr x, double c);
-Expr operator-(double c, Expr x);
-Expr operator*(Expr x, double c);
-Expr operator*(double c, Expr x);
-Expr operator/(Expr x, double c);
-///@}
+Expr operator+(Expr a, Expr b);    ///< Add(a, b)
+Expr operator-(Expr a, Expr b);    ///< Sub(a, b)
+Expr operator*(Expr a, Expr b);    ///< Mul(a, b), elementwise
+Expr operator/(Expr a, Expr b);    ///< Div(a, b)
+Expr operator-(Expr x);            ///< Neg(x)
+Expr operator+(Expr x, double c);  ///< AddScalar(x, c)
+Expr operator+(double c, Expr x);  ///< AddScalar(x, c)
+Expr operator-(Expr x, double c);  ///< AddScalar(x, -c)
+Expr operator-(double c, Expr x);  ///< AddScalar(Neg(x), c)
+Expr operator*(Expr x, double c);  ///< Scale(x, c)
+Expr operator*(double c, Expr x);  ///< Scale(x, c)
+Expr operator/(Expr x, double c);  ///< Scale(x, 1 / c)
 
 // ---- matrix product (ops/matmul.cc) ----
 /// Options of MatMul.
@@ -68,7 +64,7 @@ struct ReduceOptions {
   bool keepdims = false;  ///< Keep the reduced axis with length 1.
 };
 Expr Sum(Expr x);                                       ///< sum of all elements -> scalar []
-Expr Sum(Expr x, int axis, ReduceOptions options = {});  ///< axis may be negative
+Expr Sum(Expr x, int axis, ReduceOptions options = {});  ///< over `axis` (may be negative)
 Expr Mean(Expr x);                                      ///< Sum(x) / count
 Expr Mean(Expr x, int axis, ReduceOptions options = {});  ///< Sum(x, axis) / x.dim(axis)
 Expr SumTo(Expr x, Shape shape);        ///< sums a broadcast back down to `shape`

@@ -53,7 +53,7 @@ struct PrivateGradient {
   Tensor grad;  ///< Its gradient, in the program's memory.
 };
 
-/// A compiled program (see the file comment); made by Compile, movable.
+/// A compiled program (see graph/compile/compiled_graph.h); made by Compile, movable.
 class CompiledGraph {
  public:
   /// Copies feeds[i] (same dtype and shape as spec.feeds[i], else InvalidArgument) in and

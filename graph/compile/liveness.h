@@ -62,11 +62,10 @@ class Dependencies {
  public:
   /// The dependencies of `program`, whose tensors lie in `buffers`.
   Dependencies(const Program& program, const BufferMap& buffers);
-  ///@{
-  /// Instructions that must run before / after instruction i.
+  /// Instructions that must run before instruction i.
   absl::Span<const int> before(int i) const { return before_[i]; }
+  /// Instructions that must run after instruction i.
   absl::Span<const int> after(int i) const { return after_[i]; }
-  ///@}
 
  private:
   std::vector<std::vector<int>> before_, after_;

@@ -17,7 +17,7 @@
 namespace tg::compile {
 
 /// Where every movable buffer of a BufferMap goes in the compiled program's one allocation
-/// (see the file comment). Keeps a reference to the map.
+/// (see graph/compile/memory_plan.h). Keeps a reference to the map.
 class MemoryPlan {
  public:
   /// A plan in which every buffer is its own group.
