@@ -370,9 +370,10 @@ absl::Status WriteSafetensors(const std::string& path, absl::Span<const NamedTen
   // Write everything to a temp file of a name no other writer has (mkstemp) in the same
   // directory, so that the rename below is atomic and concurrent or killed writers never
   // share a half-written file; then rename it into place.
-  std::string tmp = path + ".tmp.XXXXXX";
+  const std::string pattern = path + ".tmp.XXXXXX";
+  std::string tmp = pattern;
   int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
-  if (fd < 0) return SyscallError(errno, prefix, "mkstemp", tmp);
+  if (fd < 0) return SyscallError(errno, prefix, "mkstemp", pattern);
   absl::Status status = absl::OkStatus();
   // mkstemp creates 0600; a checkpoint is as readable as any other output file.
   if (::fchmod(fd, 0644) != 0) status = SyscallError(errno, prefix, "fchmod", tmp);

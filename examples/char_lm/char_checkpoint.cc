@@ -22,10 +22,9 @@ constexpr char kLastLossKey[] = "char_lm.last_train_loss";
 
 // The flags RunInfo::flags records, and the first of them on which the carried state
 // depends (which characters each stream holds, and where each update's chunk starts).
-constexpr const char* kTrainingFlags[] = {"batch", "seq", "shift_epochs", "seed",
-                                          "valid_fraction", "data", "lr", "lr_decay",
-                                          "clip", "max_updates", "minutes", "compile",
-                                          "threads", "replicas"};
+constexpr const char* kTrainingFlags[] = {
+    "batch",    "seq",  "shift_epochs", "seed",    "valid_fraction", "data",    "lr",
+    "lr_decay", "clip", "max_updates",  "minutes", "compile",        "threads", "replicas"};
 constexpr int kStreamFlags = 6;
 
 std::string CarriedName(size_t layer, char part) {
@@ -60,8 +59,9 @@ absl::StatusOr<std::vector<HostState>> CarriedFromTensors(const std::vector<Name
       return Bad(path, absl::StrCat("tensor '", t.name, "' is not one char_lm writes"));
     }
     if (t.dtype == DType::kI32 || t.shape.rank() != 2) {
-      return Bad(path, absl::StrCat("carried state '", t.name, "' is ", std::string(DTypeName(t.dtype)), " ",
-                                    t.shape.ToString(), ", not a float matrix"));
+      return Bad(path,
+                 absl::StrCat("carried state '", t.name, "' is ", std::string(DTypeName(t.dtype)),
+                              " ", t.shape.ToString(), ", not a float matrix"));
     }
     if (carried.size() <= layer) {
       carried.resize(layer + 1);
@@ -71,7 +71,8 @@ absl::StatusOr<std::vector<HostState>> CarriedFromTensors(const std::vector<Name
     if (part == 'h') has_h[layer] = true;
     if (!s.h.empty() || !s.c.empty()) {
       if (!(s.shape == t.shape) || s.dtype != t.dtype) {
-        return Bad(path, absl::StrCat("carried state '", t.name, "' differs in shape or dtype "
+        return Bad(path, absl::StrCat("carried state '", t.name,
+                                      "' differs in shape or dtype "
                                       "from the other part of its layer"));
       }
     }
@@ -80,7 +81,8 @@ absl::StatusOr<std::vector<HostState>> CarriedFromTensors(const std::vector<Name
     (part == 'h' ? s.h : s.c) = t.ToDoubles();
   }
   for (size_t l = 0; l < carried.size(); ++l) {
-    if (!has_h[l]) return Bad(path, absl::StrCat("carried state '", CarriedName(l, 'h'), "' is missing"));
+    if (!has_h[l])
+      return Bad(path, absl::StrCat("carried state '", CarriedName(l, 'h'), "' is missing"));
   }
   return carried;
 }
@@ -134,10 +136,10 @@ absl::StatusOr<TrainingState> LoadCharCheckpoint(const std::string& path, Parame
     }
     state.compiled_runs = runs;
   }
-  if (auto it = m.find(kLastLossKey); it != m.end() &&
-                                      !absl::SimpleAtod(it->second, &state.last_train_loss)) {
-    return Bad(path, absl::StrCat("metadata '", kLastLossKey, "' is '", it->second,
-                                  "', not a number"));
+  if (auto it = m.find(kLastLossKey);
+      it != m.end() && !absl::SimpleAtod(it->second, &state.last_train_loss)) {
+    return Bad(path,
+               absl::StrCat("metadata '", kLastLossKey, "' is '", it->second, "', not a number"));
   }
   return state;
 }
@@ -146,15 +148,15 @@ absl::Status CheckCarriedState(const std::vector<HostState>& carried,
                                const std::vector<State>& zero, const std::string& path) {
   if (carried.empty()) return absl::OkStatus();
   if (carried.size() != zero.size()) {
-    return Bad(path, absl::StrCat("carried state for ", carried.size(), " layers, but the model has ",
-                                  zero.size()));
+    return Bad(path, absl::StrCat("carried state for ", carried.size(),
+                                  " layers, but the model has ", zero.size()));
   }
   for (size_t l = 0; l < carried.size(); ++l) {
     const Shape want = zero[l].h.shape();
     if (!(carried[l].shape == want)) {
       return Bad(path, absl::StrCat("carried state '", CarriedName(l, 'h'), "' is ",
-                                    carried[l].shape.ToString(), ", but the model and --batch need ",
-                                    want.ToString()));
+                                    carried[l].shape.ToString(),
+                                    ", but the model and --batch need ", want.ToString()));
     }
     if (carried[l].c.empty() == zero[l].c.valid()) {
       return Bad(path, absl::StrCat("carried state '", CarriedName(l, 'c'), "' is ",
@@ -180,8 +182,8 @@ std::vector<std::string> ChangedStreamFlags(const std::map<std::string, std::str
   for (int i = 0; i < kStreamFlags; ++i) {
     auto was = saved.find(kTrainingFlags[i]), is = now.find(kTrainingFlags[i]);
     if (was == saved.end() || is == now.end() || was->second == is->second) continue;
-    changed.push_back(absl::StrCat("--", is->first, "=", is->second, " (the checkpoint's: ",
-                                   was->second, ")"));
+    changed.push_back(
+        absl::StrCat("--", is->first, "=", is->second, " (the checkpoint's: ", was->second, ")"));
   }
   return changed;
 }

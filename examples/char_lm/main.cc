@@ -89,7 +89,8 @@ ABSL_FLAG(int64_t, valid_streams, 1, "score the held-out text as this many conti
 ABSL_FLAG(std::string, checkpoint, "", "checkpoint file (default <out_dir>/char_lm.safetensors)");
 ABSL_FLAG(double, checkpoint_minutes, 5, "minutes between checkpoints (one is also written at the end and on Ctrl-C)");
 ABSL_FLAG(int64_t, checkpoint_every, 0,
-          "also write a checkpoint after every this many updates in all (0: only by --checkpoint_minutes)");
+          "also write a checkpoint after every this many updates in all (0: only by "
+          "--checkpoint_minutes)");
 ABSL_FLAG(int64_t, stop_after_updates, 0,
           "for tests of --resume: end after this many updates in all without a final checkpoint or "
           "score, as if the process were killed there (0: off)");
@@ -436,8 +437,9 @@ absl::Status CheckResumedState(TrainingState& resumed, const CharModel& model,
                                const std::map<std::string, std::string>& saved_flags,
                                const std::string& checkpoint) {
   if (!resumed.dropout_rng.empty() && !Rng(0).RestoreState(resumed.dropout_rng)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "checkpoint '", checkpoint, "': metadata 'char_lm.dropout_rng' is not a random stream position"));
+    return absl::InvalidArgumentError(absl::StrCat("checkpoint '", checkpoint,
+                                                   "': metadata 'char_lm.dropout_rng' is not a "
+                                                   "random stream position"));
   }
   if (const std::vector<std::string> changed = ChangedStreamFlags(saved_flags);
       !changed.empty() && !resumed.carried.empty()) {
@@ -456,9 +458,13 @@ absl::Status Main() {
   if (!absl::GetFlag(FLAGS_compile) && absl::GetFlag(FLAGS_replicas) > 1) {
     return absl::InvalidArgumentError("--replicas needs compiled training (drop --nocompile)");
   }
-  for (const auto& [name, value] : {std::pair{"checkpoint_every", absl::GetFlag(FLAGS_checkpoint_every)},
-                                     std::pair{"stop_after_updates", absl::GetFlag(FLAGS_stop_after_updates)}}) {
-    if (value < 0) return absl::InvalidArgumentError(absl::StrCat("--", name, "=", value, ": must be 0 (off) or more"));
+  for (const auto& [name, value] :
+       {std::pair{"checkpoint_every", absl::GetFlag(FLAGS_checkpoint_every)},
+        std::pair{"stop_after_updates", absl::GetFlag(FLAGS_stop_after_updates)}}) {
+    if (value < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", name, "=", value, ": must be 0 (off) or more"));
+    }
   }
   const std::string out_dir = absl::GetFlag(FLAGS_out_dir);
   std::error_code ec;

@@ -27,8 +27,8 @@ class MetadataReader {
   absl::StatusOr<std::string> Text(absl::string_view name) const {
     auto it = metadata_.find(absl::StrCat(kPrefix, name));
     if (it == metadata_.end()) {
-      return absl::InvalidArgumentError(absl::StrCat("checkpoint '", path_, "': metadata has no '",
-                                                     kPrefix, name, "' entry"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("checkpoint '", path_, "': metadata has no '", kPrefix, name, "' entry"));
     }
     return it->second;
   }
@@ -47,9 +47,8 @@ class MetadataReader {
 
  private:
   absl::Status NotA(absl::string_view name, const std::string& text, const char* what) const {
-    return absl::InvalidArgumentError(absl::StrCat("checkpoint '", path_, "': metadata '",
-                                                   kPrefix, name, "' is '", text, "', not a ",
-                                                   what));
+    return absl::InvalidArgumentError(absl::StrCat("checkpoint '", path_, "': metadata '", kPrefix,
+                                                   name, "' is '", text, "', not a ", what));
   }
   const std::map<std::string, std::string>& metadata_;
   const std::string& path_;
@@ -61,8 +60,8 @@ absl::StatusOr<RunInfo> LoadTwoFileRunInfo(const std::string& checkpoint_path) {
   std::ifstream in(path);
   if (!in) {
     return absl::NotFoundError(absl::StrCat(
-        "checkpoint '", checkpoint_path, "' has no char_lm run info in its metadata, and '",
-        path, "' (where older checkpoints keep it) cannot be read"));
+        "checkpoint '", checkpoint_path, "' has no char_lm run info in its metadata, and '", path,
+        "' (where older checkpoints keep it) cannot be read"));
   }
   std::stringstream text;
   text << in.rdbuf();

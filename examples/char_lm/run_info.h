@@ -17,7 +17,7 @@ namespace tg::examples {
 
 struct RunInfo {
   CharModelOptions model = {};
-  std::string vocab = "";  // CharVocab::Serialize()
+  std::string vocab = "";    // CharVocab::Serialize()
   double average_decay = 0;  // --average: the checkpoint carries a WeightAverage (0: none)
   double train_seconds = 0;  // wall-clock training time, over every run resumed so far
   // The flags that shape the trained numbers (name without "--" to its value as typed on a

@@ -71,9 +71,8 @@ struct Learner {
 
   // Inputs, dropout, LSTM from the carried state, linear head, mean squared error.
   Expr Loss(Graph& g, Expr xs, Expr ys, const State& s0, State* final, Rng& rng) const {
-    UnrollResult r = Unroll(g, lstm, SplitSteps(Reshape(Dropout(g, xs, kDropout, rng),
-                                                        {kSteps, kBatch, kIn})),
-                            s0);
+    UnrollResult r = Unroll(
+        g, lstm, SplitSteps(Reshape(Dropout(g, xs, kDropout, rng), {kSteps, kBatch, kIn})), s0);
     if (final != nullptr) *final = r.final;
     return Mean(Square(head(g, StackSteps(r.outputs)) - ys));
   }
@@ -147,7 +146,7 @@ TEST(ResumeTest, EagerLstmWithAdamAndAverageContinuesBitForBit) {
     for (int u = 0; u < kStopAt; ++u) got.push_back(first->Update(u));
     std::vector<float> h, c;
     ASSERT_TRUE(Save(path, *first, {}, &h, &c).ok());
-  }  // everything of the first run is gone
+  }                                             // everything of the first run is gone
   auto resumed = std::make_unique<Learner>(2);  // other initial weights: the load must set all
   resumed->dropout_rng = Rng(99);               // and another stream position
   ASSERT_TRUE(Restore(path, *resumed).ok());
@@ -180,7 +179,8 @@ struct CompiledLearner : Learner {
 
   double Update(int u) {
     std::vector<float> x = Chunk(u, kSteps * kBatch * kIn, 1), y = Chunk(u, kSteps * kBatch, 2);
-    std::vector<float> h(carried->h.begin(), carried->h.end()), c(carried->c.begin(), carried->c.end());
+    std::vector<float> h(carried->h.begin(), carried->h.end()),
+        c(carried->c.begin(), carried->c.end());
     EXPECT_TRUE(program
                     .Run({Tensor(x.data(), DType::kF32, {kSteps * kBatch, kIn}),
                           Tensor(y.data(), DType::kF32, {kSteps * kBatch, 1}),

@@ -8,8 +8,8 @@
 #include <sys/wait.h>
 
 #include <chrono>
-#include <cstring>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <ostream>
 #include <random>
@@ -63,10 +63,10 @@ ChildResult RunCharLm(std::vector<std::string> args, const std::vector<std::stri
   return Wait(Spawn(args, log), log);
 }
 
-#define EXPECT_SUCCEEDED(r)                                           \
-  EXPECT_TRUE((r).exited && (r).code == 0) << "exit " << (r).code     \
-                                           << ", signal " << (r).signal \
-                                           << ":\n" << (r).output
+#define EXPECT_SUCCEEDED(r)                                        \
+  EXPECT_TRUE((r).exited && (r).code == 0)                         \
+      << "exit " << (r).code << ", signal " << (r).signal << ":\n" \
+      << (r).output
 
 // A checkpoint's header JSON without the wall-clock metadata, and its data section.
 struct Parsed {
@@ -103,13 +103,14 @@ testing::AssertionResult SameCheckpoints(const std::string& a, const std::string
   }
   if (pa.header != pb.header) {
     return testing::AssertionFailure() << "headers differ beyond the wall-clock entries:\n"
-                                       << pa.header.dump() << "\n" << pb.header.dump();
+                                       << pa.header.dump() << "\n"
+                                       << pb.header.dump();
   }
   if (pa.data != pb.data) {
     size_t at = 0;
     while (at < pa.data.size() && at < pb.data.size() && pa.data[at] == pb.data[at]) ++at;
-    return testing::AssertionFailure() << "tensor data differs from byte " << at
-                                       << " of the data section";
+    return testing::AssertionFailure()
+           << "tensor data differs from byte " << at << " of the data section";
   }
   return testing::AssertionSuccess();
 }
@@ -208,13 +209,12 @@ TEST_P(CharLmResumeTest, StoppedMidPassAndResumedEndsAsTheUninterruptedRun) {
   EXPECT_SUCCEEDED(resumed);
   EXPECT_NE(resumed.output.find("at update 8"), std::string::npos) << resumed.output;
 
-  EXPECT_TRUE(SameCheckpoints(dir + "/whole/char_lm.safetensors",
-                              dir + "/parts/char_lm.safetensors"));
+  EXPECT_TRUE(
+      SameCheckpoints(dir + "/whole/char_lm.safetensors", dir + "/parts/char_lm.safetensors"));
   EXPECT_EQ(CurveRows(dir + "/whole/curve.csv"), CurveRows(dir + "/parts/curve.csv"));
 }
 
-INSTANTIATE_TEST_SUITE_P(Configs, CharLmResumeTest,
-                         testing::Values(Configs()[0], Configs()[4]),
+INSTANTIATE_TEST_SUITE_P(Configs, CharLmResumeTest, testing::Values(Configs()[0], Configs()[4]),
                          [](const testing::TestParamInfo<Config>& info) {
                            return std::string(info.param.name);
                          });
@@ -270,10 +270,10 @@ TEST(CharLmLegacyTest, ResumesFromATwoFileCheckpoint) {
     fs::copy_file(fs::path(TG_RELIABILITY_TESTDATA) / "legacy_two_file" / name,
                   fs::path(dir) / name);
   }
-  ChildResult r = RunCharLm({TG_CHAR_LM, "--data=" TG_RELIABILITY_TESTDATA "/tiny.txt",
-                             "--out_dir=" + dir, "--seq=8", "--batch=2", "--threads=1",
-                             "--sample=0", "--max_updates=6"},
-                            {"--resume"}, dir + "/resumed.log");
+  ChildResult r =
+      RunCharLm({TG_CHAR_LM, "--data=" TG_RELIABILITY_TESTDATA "/tiny.txt", "--out_dir=" + dir,
+                 "--seq=8", "--batch=2", "--threads=1", "--sample=0", "--max_updates=6"},
+                {"--resume"}, dir + "/resumed.log");
   EXPECT_SUCCEEDED(r);
   EXPECT_NE(r.output.find("at update 3"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("trained 3 updates"), std::string::npos) << r.output;

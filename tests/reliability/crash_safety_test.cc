@@ -98,7 +98,8 @@ TEST(CrashSafetyTest, KilledWriterAlwaysLeavesACompleteCheckpoint) {
   const auto start = std::chrono::steady_clock::now();
   for (int i = 1; i <= 5; ++i) ASSERT_TRUE(SaveNumbered(path, store, i).ok());
   const double save_us =
-      std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count() / 5;
+      std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count() /
+      5;
   const int64_t window_us = std::clamp<int64_t>(static_cast<int64_t>(3 * save_us), 500, 20'000);
 
   Rng rng(7);
@@ -127,12 +128,13 @@ TEST(CrashSafetyTest, KilledWriterAlwaysLeavesACompleteCheckpoint) {
   }
   // A killed save leaves its temp file: evidence that kills landed mid-save.
   const int left = TempFiles(dir);
-  std::printf("%d kills over %lld us windows (a save takes %.0f us): the file advanced %lld "
-              "times, %d kills left a temp file\n",
-              kKills, static_cast<long long>(window_us), save_us, static_cast<long long>(advanced),
-              left);
+  std::printf(
+      "%d kills over %lld us windows (a save takes %.0f us): the file advanced %lld "
+      "times, %d kills left a temp file\n",
+      kKills, static_cast<long long>(window_us), save_us, static_cast<long long>(advanced), left);
   EXPECT_GT(left, 0);
   EXPECT_GT(advanced, 0);
+  std::filesystem::remove_all(dir);
 }
 
 struct FullDisk {
@@ -200,12 +202,10 @@ TEST(CrashSafetyTest, UnwritableDirectoryFailsNamingThePathAndKeepsThePreviousCh
   ASSERT_TRUE(SaveNumbered(path, store, 1).ok());
   const std::string before = ReadBytes(path);
   // Readable and searchable by all, writable by no one but root (whom the child leaves).
-  std::filesystem::permissions(dir, std::filesystem::perms::owner_read |
-                                        std::filesystem::perms::owner_exec |
-                                        std::filesystem::perms::group_read |
-                                        std::filesystem::perms::group_exec |
-                                        std::filesystem::perms::others_read |
-                                        std::filesystem::perms::others_exec);
+  std::filesystem::permissions(
+      dir, std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec |
+               std::filesystem::perms::group_read | std::filesystem::perms::group_exec |
+               std::filesystem::perms::others_read | std::filesystem::perms::others_exec);
   Unprivileged job{path, &store};
   ChildResult r = RunInChild(SaveAsNobody, &job);
   std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
