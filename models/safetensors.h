@@ -63,10 +63,18 @@ struct NamedTensorView {
 absl::StatusOr<SafetensorsFile> ReadSafetensors(const std::string& path,
                                                 const std::string& what = "safetensors file");
 
-/// Writes `tensors` (packed in the given order) and `metadata` atomically: to
-/// `path + ".tmp.<pid>"`, fsync, rename over `path`, fsync the directory. On failure the temp
-/// file is removed, a previous file at `path` is untouched, and the error names the path and
-/// the failing syscall. Names must be unique, valid UTF-8 and not "__metadata__".
+/// The "__metadata__" map of `path`, whose header is validated as by ReadSafetensors; the
+/// tensors' data is not read.
+absl::StatusOr<std::map<std::string, std::string>> ReadSafetensorsMetadata(
+    const std::string& path, const std::string& what = "safetensors file");
+
+/// Writes `tensors` (packed in the given order) and `metadata` atomically: to a new file
+/// path + ".tmp.XXXXXX" (mkstemp, mode 0644) in the same directory, fsync, rename over
+/// `path`, fsync the directory. So `path` always holds a complete file, the old or the new,
+/// even if the process is killed at any moment (a killed writer leaves its temp file). On
+/// failure the temp file is removed, a previous file at `path` is untouched, and the error
+/// names the path and the failing syscall. Names must be unique, valid UTF-8 and not
+/// "__metadata__".
 absl::Status WriteSafetensors(const std::string& path, absl::Span<const NamedTensorView> tensors,
                               const std::map<std::string, std::string>& metadata = {});
 

@@ -5,19 +5,23 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <numbers>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "autodiff/backward.h"
 #include "examples/char_lm/batches.h"
+#include "examples/char_lm/char_checkpoint.h"
 #include "examples/char_lm/compiled_update.h"
 #include "examples/char_lm/evaluate.h"
 #include "examples/char_lm/model.h"
@@ -31,7 +35,6 @@
 #include "graph/dot.h"
 #include "base/flag_checks.h"
 #include "base/status_macros.h"
-#include "models/checkpoint.h"
 #include "models/lr_schedule.h"
 #include "models/optimizers.h"
 #include "models/unroll.h"
@@ -91,6 +94,12 @@ ABSL_FLAG(double, valid_fraction, 0.1, "the text's tail held out for validation,
 ABSL_FLAG(int64_t, valid_streams, 1, "score the held-out text as this many contiguous streams (1: one stream)");
 ABSL_FLAG(std::string, checkpoint, "", "checkpoint file (default <out_dir>/char_lm.safetensors)");
 ABSL_FLAG(double, checkpoint_minutes, 5, "minutes between checkpoints, > 0 (one is also written at the end and on Ctrl-C)");
+ABSL_FLAG(int64_t, checkpoint_every, 0,
+          "also write a checkpoint after every this many updates in all, >= 0 (0: only by "
+          "--checkpoint_minutes)");
+ABSL_FLAG(int64_t, stop_after_updates, 0,
+          "for tests of --resume: end after this many updates in all without a final checkpoint or "
+          "score, as if the process were killed there, >= 0 (0: off)");
 ABSL_FLAG(bool, resume, false, "continue from --checkpoint (model shape and vocabulary come from it)");
 ABSL_FLAG(int64_t, sample, 300, "characters to sample at the end (0: none)");
 ABSL_FLAG(std::string, prime, "Call me", "text the sample starts from");
@@ -174,17 +183,23 @@ int Replicas() {
 class Trainer {
  public:
   // `optimizer` is `average` when weights are averaged (it wraps the Adam), else the Adam.
+  // `resumed`: what the checkpoint this run continues carried (default: a new run).
   Trainer(const Data& data, CharModel model, ParameterStore& store, Optimizer& optimizer,
-          WeightAverage* average, RunInfo info)
+          WeightAverage* average, RunInfo info, TrainingState resumed)
       : data_(data), model_(std::move(model)), store_(store), optimizer_(optimizer),
-        average_(average), info_(std::move(info)),
+        average_(average), info_(std::move(info)), resumed_(std::move(resumed)),
         batcher_(data.train, {.batch = absl::GetFlag(FLAGS_batch),
                               .steps = absl::GetFlag(FLAGS_seq),
                               .shift_epochs = absl::GetFlag(FLAGS_shift_epochs),
                               .seed = absl::GetFlag(FLAGS_seed)}),
         graph_({.exec = {.num_threads = absl::GetFlag(FLAGS_threads)}}),
-        dropout_rng_(absl::GetFlag(FLAGS_seed) + 1),
-        compile_(absl::GetFlag(FLAGS_compile)) {}
+        carried_(resumed_.carried),
+        dropout_rng_(DropoutSeed()),
+        compile_(absl::GetFlag(FLAGS_compile)),
+        last_loss_(resumed_.last_train_loss) {
+    // Checked by Main: a saved position restores.
+    if (!resumed_.dropout_rng.empty()) dropout_rng_.RestoreState(resumed_.dropout_rng);
+  }
 
   absl::Status Run();
 
@@ -195,6 +210,7 @@ class Trainer {
   absl::Status FinishUpdate();  // clip, step, zero the gradients
   absl::StatusOr<double> Validate();
   absl::Status Checkpoint(const std::string& why);
+  static uint64_t DropoutSeed() { return absl::GetFlag(FLAGS_seed) + 1; }
 
   const Data& data_;
   CharModel model_;
@@ -202,6 +218,7 @@ class Trainer {
   Optimizer& optimizer_;
   WeightAverage* average_;  // null: validation and samples use the raw weights
   RunInfo info_;
+  TrainingState resumed_;
   StreamBatcher batcher_;
   Graph graph_;
   std::vector<HostState> carried_;  // eager: the state carried into the next chunk
@@ -210,7 +227,7 @@ class Trainer {
   std::optional<CompiledUpdate> compiled_;
   std::vector<int32_t> inputs_, targets_;
   int64_t updates_ = 0;
-  double last_loss_ = 0;
+  double last_loss_;
   double train_seconds_ = 0;  // this run's training time, excluding validation and checkpoints
   double earlier_seconds_ = 0;  // training time of the runs this one resumed
 };
@@ -230,10 +247,16 @@ absl::Status Trainer::FinishUpdate() {
 absl::Status Trainer::UpdateCompiled() {
   if (!compiled_.has_value()) {
     const absl::Time start = absl::Now();
+    // Recorded from the seed alone, so that a resumed run records the same dropout seeds and
+    // continues their streams from the saved run count.
+    Rng recording_rng(DropoutSeed());
     TG_ASSIGN_OR_RETURN(compiled_, CompiledUpdate::Create(model_, batcher_.steps(), batcher_.batch(),
                                                           absl::GetFlag(FLAGS_threads),
                                                           Replicas(),
-                                                          absl::GetFlag(FLAGS_dot), dropout_rng_));
+                                                          absl::GetFlag(FLAGS_dot), recording_rng));
+    if (!resumed_.carried.empty()) TG_RETURN_IF_ERROR(compiled_->SetCarriedState(resumed_.carried));
+    // Without a saved count (an eager or two-file checkpoint), as if compiled from the start.
+    compiled_->set_run_count(resumed_.compiled_runs.value_or(static_cast<uint64_t>(updates_)));
     const CompiledGraph& p = compiled_->program();
     std::printf(
         "compiled one update in %.2f s: %d kernels (%d nodes batched over time), %.1f MB planned%s\n",
@@ -286,8 +309,17 @@ absl::StatusOr<double> Trainer::Validate() {
 absl::Status Trainer::Checkpoint(const std::string& why) {
   const std::string& path = absl::GetFlag(FLAGS_checkpoint);
   info_.train_seconds = earlier_seconds_ + train_seconds_;
-  TG_RETURN_IF_ERROR(SaveRunInfo(path, info_));
-  TG_RETURN_IF_ERROR(SaveCheckpoint(path, store_, &optimizer_));
+  TrainingState state{.dropout_rng = dropout_rng_.SaveState(), .last_train_loss = last_loss_};
+  if (compiled_.has_value()) {
+    state.carried = compiled_->CarriedState();
+    state.compiled_runs = compiled_->run_count();
+  } else if (compile_) {  // no update yet in this run: what it resumed from stays
+    state.carried = resumed_.carried;
+    state.compiled_runs = resumed_.compiled_runs;
+  } else {
+    state.carried = carried_;
+  }
+  TG_RETURN_IF_ERROR(SaveCharCheckpoint(path, store_, optimizer_, info_, state));
   std::printf("checkpoint (%s): %s at update %lld\n", why.c_str(), path.c_str(),
               static_cast<long long>(updates_));
   return absl::OkStatus();
@@ -296,13 +328,19 @@ absl::Status Trainer::Checkpoint(const std::string& why) {
 absl::Status Trainer::Run() {
   const std::string out_dir = absl::GetFlag(FLAGS_out_dir);
   const std::string curve_path = absl::StrCat(out_dir, "/curve.csv");
-  TG_ASSIGN_OR_RETURN(CsvWriter curve, CsvWriter::Open(curve_path, {"update", "train_seconds", "train_bpc", "valid_bpc"}));
   updates_ = UpdatesDone(optimizer_);
+  const std::vector<std::string> columns = {"update", "train_seconds", "train_bpc", "valid_bpc"};
+  TG_ASSIGN_OR_RETURN(CsvWriter curve,
+                      absl::GetFlag(FLAGS_resume)
+                          ? CsvWriter::Continue(curve_path, columns, static_cast<double>(updates_))
+                          : CsvWriter::Open(curve_path, columns));
   earlier_seconds_ = info_.train_seconds;
   const int64_t first_update = updates_;
   const double budget = absl::GetFlag(FLAGS_minutes) * 60;
   const int64_t max_updates = absl::GetFlag(FLAGS_max_updates);
   const double checkpoint_every = absl::GetFlag(FLAGS_checkpoint_minutes) * 60;
+  const int64_t checkpoint_every_updates = absl::GetFlag(FLAGS_checkpoint_every);
+  const int64_t stop_after = absl::GetFlag(FLAGS_stop_after_updates);
   const double chars_per_update = static_cast<double>(batcher_.steps() * batcher_.batch());
   Progress progress({.total = max_updates > 0 ? max_updates - first_update : 0,
                      .budget_seconds = budget, .unit = "chars"});
@@ -345,9 +383,16 @@ absl::Status Trainer::Run() {
       TG_ASSIGN_OR_RETURN(double valid_bpc, Validate());
       TG_RETURN_IF_ERROR(record(valid_bpc));
     }
-    if (since_checkpoint >= checkpoint_every) {
+    if (since_checkpoint >= checkpoint_every ||
+        (checkpoint_every_updates > 0 && updates_ % checkpoint_every_updates == 0)) {
       TG_RETURN_IF_ERROR(Checkpoint("periodic"));
       since_checkpoint = 0;
+    }
+    if (stop_after > 0 && updates_ >= stop_after) {
+      progress.Finish();
+      std::printf("stopped after update %lld without a final checkpoint (--stop_after_updates)\n",
+                  static_cast<long long>(updates_));
+      return absl::OkStatus();
     }
   }
   progress.Finish();
@@ -422,6 +467,8 @@ void CheckFlags() {
       .InRange("valid_fraction", absl::GetFlag(FLAGS_valid_fraction), 0, 1, Interval::kOpen)
       .AtLeast("valid_streams", absl::GetFlag(FLAGS_valid_streams), 1)
       .GreaterThan("checkpoint_minutes", absl::GetFlag(FLAGS_checkpoint_minutes), 0)
+      .AtLeast("checkpoint_every", absl::GetFlag(FLAGS_checkpoint_every), 0)
+      .AtLeast("stop_after_updates", absl::GetFlag(FLAGS_stop_after_updates), 0)
       .AtLeast("sample", absl::GetFlag(FLAGS_sample), 0)
       .GreaterThan("temperature", absl::GetFlag(FLAGS_temperature), 0)
       .AtLeast("expect_bpc_below", absl::GetFlag(FLAGS_expect_bpc_below), 0);
@@ -450,6 +497,26 @@ void CheckFlags() {
                                 " has none (it applies to --cell=lstm only)"));
   }
   checks.ExitIfAny();
+}
+
+// Whether the state a checkpoint carries fits this run; carried state of streams that other
+// flags cut differently is dropped, with a note.
+absl::Status CheckResumedState(TrainingState& resumed, const CharModel& model,
+                               const std::map<std::string, std::string>& saved_flags,
+                               const std::string& checkpoint) {
+  if (!resumed.dropout_rng.empty() && !Rng(0).RestoreState(resumed.dropout_rng)) {
+    return absl::InvalidArgumentError(absl::StrCat("checkpoint '", checkpoint,
+                                                   "': metadata 'char_lm.dropout_rng' is not a "
+                                                   "random stream position"));
+  }
+  if (const std::vector<std::string> changed = ChangedStreamFlags(saved_flags);
+      !changed.empty() && !resumed.carried.empty()) {
+    std::printf("%s: every stream starts from zero state\n", absl::StrJoin(changed, ", ").c_str());
+    resumed.carried.clear();
+  }
+  Graph scratch;
+  return CheckCarriedState(resumed.carried, model.ZeroState(scratch, absl::GetFlag(FLAGS_batch)),
+                           checkpoint);
 }
 
 absl::Status Main() {
@@ -484,6 +551,7 @@ absl::Status Main() {
   }
   info.vocab = data.vocab.Serialize();
   info.model.vocab_size = data.vocab.size();
+  const std::map<std::string, std::string> saved_flags = std::exchange(info.flags, TrainingFlags());
 
   ParameterStore store({.seed = absl::GetFlag(FLAGS_seed)});
   TG_ASSIGN_OR_RETURN(CharModel model, CharModel::Create(store, info.model));
@@ -494,13 +562,15 @@ absl::Status Main() {
     average.emplace(store, adam, WeightAverageOptions{.decay = info.average_decay});
   }
   Optimizer& optimizer = average.has_value() ? static_cast<Optimizer&>(*average) : adam;
+  TrainingState resumed;
   if (absl::GetFlag(FLAGS_resume)) {
-    TG_RETURN_IF_ERROR(LoadCheckpoint(checkpoint, store, &optimizer));
+    TG_ASSIGN_OR_RETURN(resumed, LoadCharCheckpoint(checkpoint, store, optimizer));
     std::printf("resumed from %s at update %lld (%s of training so far)\n", checkpoint.c_str(),
                 static_cast<long long>(UpdatesDone(optimizer)), FormatDuration(info.train_seconds).c_str());
+    TG_RETURN_IF_ERROR(CheckResumedState(resumed, model, saved_flags, checkpoint));
   }
   Trainer trainer(data, std::move(model), store, optimizer, average.has_value() ? &*average : nullptr,
-                  std::move(info));
+                  std::move(info), std::move(resumed));
   return trainer.Run();
 }
 

@@ -62,6 +62,14 @@ class CompiledGraph {
   /// spec.outputs[i] after the last Run (valid until the next one).
   const Tensor& output(int i) const { return outputs_[i]; }
 
+  /// How many times Run has run: run r re-seeds every op that draws random numbers with
+  /// ReplaySeed(recorded seed, r), so this is the position of the program's random streams.
+  uint64_t run_count() const { return runs_; }
+  /// Makes the next Run draw what run number `runs` draws, e.g. to continue the random
+  /// streams of a program saved after `runs` runs in a checkpoint (the same recording, thus
+  /// the same recorded seeds, assumed).
+  void set_run_count(uint64_t runs) { runs_ = runs; }
+
   /// Kernel launches per Run (a fused run counts one).
   int num_kernels() const { return num_kernels_; }
   /// Nodes folded into stacked instructions.

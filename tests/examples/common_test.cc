@@ -77,6 +77,30 @@ TEST(CsvWriterTest, WritesHeaderAndRowsAndRefusesWrongWidths) {
   EXPECT_FALSE(CsvWriter::Open("/nonexistent/dir/x.csv", {"a"}).ok());
 }
 
+TEST(CsvWriterTest, ContinueKeepsRowsUpToTheResumedPointAndAppends) {
+  // Rows after update 10 came from a run that stopped before checkpointing them; the last
+  // one was cut off mid-write.
+  std::string path = WriteFile("continue.csv", "update,loss\n5,2.5\n10,2\n15,1.5\n2");
+  {
+    auto csv = CsvWriter::Continue(path, {"update", "loss"}, 10);
+    ASSERT_TRUE(csv.ok()) << csv.status();
+    ASSERT_TRUE(csv->Row({15, 1.25}).ok());
+  }
+  EXPECT_EQ(ReadFile(path), "update,loss\n5,2.5\n10,2\n15,1.25\n");
+  // Other columns, or no file: a fresh one.
+  {
+    auto csv = CsvWriter::Continue(path, {"update", "other"}, 10);
+    ASSERT_TRUE(csv.ok()) << csv.status();
+  }
+  EXPECT_EQ(ReadFile(path), "update,other\n");
+  std::filesystem::remove(path);
+  {
+    auto csv = CsvWriter::Continue(path, {"update", "loss"}, 10);
+    ASSERT_TRUE(csv.ok()) << csv.status();
+  }
+  EXPECT_EQ(ReadFile(path), "update,loss\n");
+}
+
 TEST(PlotTest, ScriptCarriesFilteredDataAndNamesMissingColumns) {
   const std::string path = TempPath("plot.csv");
   {
