@@ -2,24 +2,19 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
 
 #include "absl/status/statusor.h"
 #include "graph/graph.h"
 #include "graph/parameter.h"
 #include "models/cell.h"
-#include "models/rnn_cell.h"
+#include "models/recurrent_options.h"
+#include "models/recurrent_weights.h"
+#include "models/weight_overrides.h"
 
 namespace tg {
 
-struct GruCellOptions {
-  int64_t input_size = 0;
-  int64_t hidden_size = 0;
-  std::string prefix = "gru";
-  int layer = 0;
-  bool reverse = false;
-  DType dtype = DType::kF32;
-};
+// The GRU has no options of its own; an empty prefix means "gru".
+using GruCellOptions = RecurrentOptions;
 
 // [xr, xz, xn] = split(x W_ih^T + b_ih),  [hr, hz, hn] = split(h W_hh^T + b_hh),
 // r = sigmoid(xr + hr), z = sigmoid(xz + hz), n = tanh(xn + r * hn)  (r scales b_hn too,
@@ -32,9 +27,12 @@ class GruCell {
   State ZeroState(Graph& g, int64_t batch) const;
   int64_t hidden_size() const { return weights_.hidden_size(); }
   const RecurrentWeights& weights() const { return weights_; }
+  // The same cell reading its weights through `overrides` (see WeightOverrides).
+  GruCell WithWeights(WeightOverrides overrides) const;
 
  private:
   RecurrentWeights weights_;
+  WeightOverrides overrides_;
 };
 
 }  // namespace tg

@@ -12,6 +12,7 @@
 #include "graph/graph.h"
 #include "graph/parameter.h"
 #include "base/random.h"
+#include "models/weight_overrides.h"
 
 namespace tg {
 
@@ -40,9 +41,12 @@ class Linear {
 
   const Parameter& weight() const { return weight_; }
   const Parameter& bias() const { return bias_; }  // invalid when options.bias was false
+  // The same layer reading its weights through `overrides` (see WeightOverrides).
+  Linear WithWeights(WeightOverrides overrides) const;
 
  private:
   Parameter weight_, bias_;
+  WeightOverrides overrides_;
 };
 
 struct EmbeddingOptions {
@@ -63,9 +67,12 @@ class EmbeddingLayer {
   Expr operator()(Graph& g, Expr ids) const;
 
   const Parameter& weight() const { return weight_; }
+  // The same table read through `overrides` (see WeightOverrides).
+  EmbeddingLayer WithWeights(WeightOverrides overrides) const;
 
  private:
   Parameter weight_;
+  WeightOverrides overrides_;
 };
 
 // Inverted dropout: x * mask / (1 - p), mask ~ Bernoulli(1 - p): the dropout op seeded by one

@@ -3,23 +3,19 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
 
 #include "absl/status/statusor.h"
 #include "graph/graph.h"
 #include "graph/parameter.h"
 #include "models/cell.h"
-#include "models/rnn_cell.h"
+#include "models/recurrent_options.h"
+#include "models/recurrent_weights.h"
+#include "models/weight_overrides.h"
 
 namespace tg {
 
 struct LstmCellOptions {
-  int64_t input_size = 0;
-  int64_t hidden_size = 0;
-  std::string prefix = "lstm";
-  int layer = 0;
-  bool reverse = false;
-  DType dtype = DType::kF32;
+  RecurrentOptions recurrent = {};  // an empty prefix means "lstm"
   // Added to the f-gate slice of bias_ih after initialisation, only when the parameter is
   // new (not when GetOrAdd finds it). 0 is PyTorch's behaviour; 1 helps long memories.
   double forget_bias = 0;
@@ -31,14 +27,19 @@ struct LstmCellOptions {
 class LstmCell {
  public:
   static absl::StatusOr<LstmCell> Create(ParameterStore& store, const LstmCellOptions& options);
+  // Forget bias 0: Create(store, {.recurrent = options}).
+  static absl::StatusOr<LstmCell> Create(ParameterStore& store, const RecurrentOptions& options);
 
   State Step(Graph& g, Expr x, const State& s) const;
   State ZeroState(Graph& g, int64_t batch) const;
   int64_t hidden_size() const { return weights_.hidden_size(); }
   const RecurrentWeights& weights() const { return weights_; }
+  // The same cell reading its weights through `overrides` (see WeightOverrides).
+  LstmCell WithWeights(WeightOverrides overrides) const;
 
  private:
   RecurrentWeights weights_;
+  WeightOverrides overrides_;
 };
 
 }  // namespace tg

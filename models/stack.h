@@ -14,6 +14,7 @@
 #include "graph/parameter.h"
 #include "base/random.h"
 #include "models/cell.h"
+#include "models/recurrent_options.h"
 #include "models/unroll.h"
 
 namespace tg {
@@ -22,13 +23,8 @@ enum class CellKind { kRnnTanh, kRnnRelu, kLstm, kGru };
 
 struct CellSpec {
   CellKind kind = CellKind::kLstm;
-  int64_t input_size = 0;
-  int64_t hidden_size = 0;
-  std::string prefix = "rnn";
-  int layer = 0;
-  bool reverse = false;
-  DType dtype = DType::kF32;
-  double forget_bias = 0;  // LSTM only
+  RecurrentOptions recurrent = {};  // an empty prefix means "rnn", as in StackedRnnOptions
+  double forget_bias = 0;           // LSTM only
 };
 
 // One built-in cell of `spec.kind` (RnnCell, LstmCell or GruCell) on `store`.
@@ -76,11 +72,15 @@ struct StackRunOptions {
   std::vector<int32_t> lengths = {};  // per example, as UnrollOptions::lengths
   double recurrent_dropout = 0;       // variational, per layer and direction
   Rng* rng = nullptr;  // draws the dropout masks; needed when training with dropout > 0
+  bool all_layer_outputs = false;  // also return every layer's outputs (StackResult)
 };
 
 struct StackResult {
   std::vector<Expr> outputs;  // T of [B, D*H]: the last layer's outputs
   std::vector<State> final;   // num_layers * D states, PyTorch's h_n / c_n order
+  // With StackRunOptions::all_layer_outputs, num_layers lists of T [B, D*H]: each layer's
+  // outputs before the dropout between layers (the last list equals `outputs`); else empty.
+  std::vector<std::vector<Expr>> layer_outputs = {};
 };
 
 class StackedRnn {

@@ -75,7 +75,8 @@ void ExpectGradientsMatch(const CellFactory& make, bool has_c, uint64_t seed = 1
 CellFactory Rnn(RnnActivation act) {
   return [act](ParameterStore& st, DType dt) -> absl::StatusOr<AnyCell> {
     return RnnCell::Create(
-        st, {.input_size = kInput, .hidden_size = kHidden, .dtype = dt, .activation = act});
+        st, {.recurrent = {.input_size = kInput, .hidden_size = kHidden, .dtype = dt},
+             .activation = act});
   };
 }
 absl::StatusOr<AnyCell> Lstm(ParameterStore& st, DType dt) {
@@ -92,10 +93,9 @@ TEST(CellTest, RnnTanhGradientsMatchFiniteDifferences) {
 TEST(CellTest, RnnReluGradientsMatchFiniteDifferences) {
   // relu has a kink at 0: first make sure no pre-activation of this seed is near it.
   ParameterStore store({.seed = 1});
-  auto cell = RnnCell::Create(store, {.input_size = kInput,
-                                      .hidden_size = kHidden,
-                                      .dtype = DType::kF64,
-                                      .activation = RnnActivation::kRelu});
+  auto cell = RnnCell::Create(
+      store, {.recurrent = {.input_size = kInput, .hidden_size = kHidden, .dtype = DType::kF64},
+              .activation = RnnActivation::kRelu});
   ASSERT_TRUE(cell.ok());
   std::vector<GradCheckInput> in = SequenceInputs(false, 11);
   Graph g;
@@ -242,12 +242,12 @@ TEST(CellTest, ParametersHavePyTorchNamesShapesAndInit) {
 TEST(CellTest, ForgetBiasShiftsOnlyTheForgetSliceOfFreshParameters) {
   ParameterStore a({.seed = 2}), b({.seed = 2});
   ASSERT_TRUE(LstmCell::Create(a, {.input_size = 3, .hidden_size = 2}).ok());
-  ASSERT_TRUE(LstmCell::Create(b, {.input_size = 3, .hidden_size = 2, .forget_bias = 1}).ok());
+  ASSERT_TRUE(LstmCell::Create(b, {.recurrent = {.input_size = 3, .hidden_size = 2}, .forget_bias = 1}).ok());
   std::span<float> pa = a.Find("lstm.bias_ih_l0")->value().span<float>();
   std::span<float> pb = b.Find("lstm.bias_ih_l0")->value().span<float>();
   for (int j = 0; j < 8; ++j) EXPECT_FLOAT_EQ(pb[j] - pa[j], j >= 2 && j < 4 ? 1.0f : 0.0f);
   // Binding again (GetOrAdd) leaves the values alone.
-  ASSERT_TRUE(LstmCell::Create(b, {.input_size = 3, .hidden_size = 2, .forget_bias = 1}).ok());
+  ASSERT_TRUE(LstmCell::Create(b, {.recurrent = {.input_size = 3, .hidden_size = 2}, .forget_bias = 1}).ok());
   EXPECT_FLOAT_EQ(pb[2] - pa[2], 1.0f);
 }
 

@@ -274,13 +274,14 @@ TEST(StackTest, BidirectionalGradientsMatchFiniteDifferences) {
 
 TEST(StackTest, BidirectionalConcatenatesForwardAndReversedRuns) {
   ParameterStore store({.seed = 6});
-  AnyCell f = *MakeCell(
-      store, {.kind = CellKind::kGru, .input_size = kI, .hidden_size = kH, .dtype = DType::kF64});
+  AnyCell f = *MakeCell(store, {.kind = CellKind::kGru,
+                                .recurrent = {.input_size = kI, .hidden_size = kH,
+                                              .dtype = DType::kF64}});
   AnyCell b = *MakeCell(store, {.kind = CellKind::kRnnTanh,
-                                .input_size = kI,
-                                .hidden_size = 2,
-                                .reverse = true,
-                                .dtype = DType::kF64});
+                                .recurrent = {.input_size = kI,
+                                              .hidden_size = 2,
+                                              .reverse = true,
+                                              .dtype = DType::kF64}});
   Graph g;
   std::vector<Expr> xs = Steps(g.Input(kXs.shape, kXs.values));
   BidirectionalResult r = Bidirectional(f, b).Run(g, xs, f.ZeroState(g, kB), b.ZeroState(g, kB));
