@@ -14,6 +14,7 @@
 #include "models/layers.h"
 #include "models/lstm_cell.h"
 #include "models/rnn_cell.h"
+#include "models/stack.h"
 #include "ops/ops.h"
 
 namespace tg {
@@ -237,6 +238,26 @@ TEST(CellTest, ParametersHavePyTorchNamesShapesAndInit) {
     for (float v : p.value().span<float>())
       EXPECT_LE(std::abs(v), 0.25f) << p.name();  // 1/sqrt(16)
   }
+}
+
+// RecurrentOptions with no prefix: each cell's parameters are named after the cell, as its
+// options' default was before they shared one struct; MakeCell's stacks default to "rnn".
+TEST(CellTest, AnEmptyPrefixNamesParametersAfterTheCell) {
+  const RecurrentOptions o{.input_size = 3, .hidden_size = 2, .layer = 1};
+  auto first_name = [](auto created, const ParameterStore& store) {
+    EXPECT_TRUE(created.ok()) << created.status();
+    return store.parameters().empty() ? std::string() : store.parameters()[0].name();
+  };
+  ParameterStore a, b, c, d, e, f;
+  EXPECT_EQ(first_name(RnnCell::Create(a, o), a), "rnn.weight_ih_l1");
+  EXPECT_EQ(first_name(LstmCell::Create(b, o), b), "lstm.weight_ih_l1");
+  EXPECT_EQ(first_name(GruCell::Create(c, o), c), "gru.weight_ih_l1");
+  EXPECT_EQ(first_name(LayerNormLstmCell::Create(d, o), d), "ln_lstm.weight_ih_l1");
+  EXPECT_EQ(first_name(PeepholeLstmCell::Create(e, o), e), "peephole_lstm.weight_ih_l1");
+  EXPECT_EQ(first_name(MakeCell(f, {.kind = CellKind::kGru, .recurrent = o}), f),
+            "rnn.weight_ih_l1");
+  EXPECT_EQ(d.parameters()[2].name(), "ln_lstm.ln_gates_l1.weight");
+  EXPECT_EQ(e.parameters()[6].name(), "peephole_lstm.weight_co_l1");
 }
 
 TEST(CellTest, ForgetBiasShiftsOnlyTheForgetSliceOfFreshParameters) {
