@@ -28,7 +28,8 @@ struct BackwardOptions {
 absl::Status Backward(Expr loss, BackwardOptions options = {});
 
 // Returns d loss / d x for each x in `wrt` (inputs made with requires_grad, parameters or any
-// intermediate node of the same graph; zeros where loss does not depend on x). Parameter
+// intermediate node of the same graph; zeros where loss does not depend on x). An x that is
+// not f32 or f64 (i32 ids, targets) has no gradient: InvalidArgument names it. Parameter
 // gradients in the store are left untouched. Without create_graph the returned gradients are
 // leaves (they do not require a gradient themselves); they stay valid until Graph::Clear().
 absl::StatusOr<std::vector<Expr>> Backward(Expr loss, absl::Span<const Expr> wrt,

@@ -29,6 +29,7 @@
 #include "examples/common/progress.h"
 #include "examples/common/text_data.h"
 #include "graph/dot.h"
+#include "base/flag_checks.h"
 #include "base/status_macros.h"
 #include "models/checkpoint.h"
 #include "models/lr_schedule.h"
@@ -47,9 +48,10 @@ ABSL_FLAG(int64_t, hidden, 256, "hidden size of each layer");
 constexpr double kDefaultDropout = 0.1;
 constexpr double kDefaultAverage = 0.997;
 ABSL_FLAG(std::optional<double>, dropout, std::nullopt,
-          "dropout on the embedding's output, between layers and on the head's input "
-          "(a new mask every update, compiled or not); default 0.1; 0: none, as the PyTorch "
-          "peer. A resumed run keeps the setting of the run it continues");
+          "dropout rate in [0, 1) on the embedding's output, between layers and on the head's "
+          "input (torch.nn.Dropout(p) at each; a new mask every update, compiled or not); "
+          "default 0.1; 0: none, as bench/torch_char_lm.py trains. A resumed run keeps the "
+          "setting of the run it continues");
 ABSL_FLAG(double, forget_bias, 0,
           "added to the LSTM forget gate's bias at initialisation (1 as Keras; 0 as PyTorch); --cell=lstm only");
 ABSL_FLAG(int64_t, seq, 100, "characters per update and stream (the BPTT horizon)");
@@ -57,21 +59,25 @@ ABSL_FLAG(int64_t, batch, 32, "parallel streams per update");
 ABSL_FLAG(bool, shift_epochs, false,
           "start every pass after the first 0..seq-1 characters later (pseudo-random), so "
           "truncation points move between passes");
-ABSL_FLAG(double, lr, 2e-3, "Adam learning rate");
-ABSL_FLAG(double, clip, 5, "global gradient-norm clipping");
+ABSL_FLAG(double, lr, 2e-3, "Adam learning rate (> 0)");
+ABSL_FLAG(double, clip, 5,
+          "global gradient-norm clipping threshold (> 0; max_norm of "
+          "torch.nn.utils.clip_grad_norm_)");
 ABSL_FLAG(std::string, lr_decay, "none",
-          "none: constant --lr (the peer's setting); cosine: anneal --lr to 0 over --max_updates, "
-          "or over --minutes of training when --max_updates is 0");
+          "none: constant --lr, as bench/torch_char_lm.py trains; cosine: anneal --lr to 0 over "
+          "--max_updates, or over --minutes of training when --max_updates is 0 "
+          "(torch.optim.lr_scheduler.CosineAnnealingLR with eta_min=0)");
 ABSL_FLAG(std::optional<double>, average, std::nullopt,
           "score validation and sample with an exponential moving average of the weights of "
-          "this decay; default 0.997 (about the last 330 updates, fewer early on); 0: the raw "
-          "weights, as the PyTorch peer. A resumed run keeps the setting of the run it continues");
-ABSL_FLAG(int, threads, 2, "threads for matrix products");
+          "this decay, in [0, 1); default 0.997 (about the last 330 updates, fewer early on); "
+          "0: the raw weights, as bench/torch_char_lm.py scores. A resumed run keeps the "
+          "setting of the run it continues");
+ABSL_FLAG(int, threads, 2, "threads for matrix products (at least 1)");
 ABSL_FLAG(int, replicas, 0,
           "compiled training: split each batch's streams into this many slices that run at "
           "once, one thread each, their gradients summed (data parallelism: the same update, "
           "without syncing the threads at every op); 0: as many as --threads; 1: every op "
-          "split over --threads instead");
+          "split over --threads instead; at most --batch");
 ABSL_FLAG(bool, compile, true,
           "record one update, compile it (time batching, memory plan) and replay it; "
           "--nocompile runs every update eagerly");
@@ -81,10 +87,10 @@ ABSL_FLAG(int64_t, max_updates, 0, "stop after this many updates in all (0: no l
 ABSL_FLAG(int64_t, eval_every, 500, "updates between validation scores (0: only at the end)");
 ABSL_FLAG(std::vector<std::string>, eval_at, {}, "also score validation after these update counts, e.g. 638,1050,2623,4846");
 ABSL_FLAG(std::vector<std::string>, eval_at_minutes, {}, "also score validation when training time passes these minutes, e.g. 1,2,5");
-ABSL_FLAG(double, valid_fraction, 0.1, "the text's tail held out for validation");
+ABSL_FLAG(double, valid_fraction, 0.1, "the text's tail held out for validation, in (0, 1)");
 ABSL_FLAG(int64_t, valid_streams, 1, "score the held-out text as this many contiguous streams (1: one stream)");
 ABSL_FLAG(std::string, checkpoint, "", "checkpoint file (default <out_dir>/char_lm.safetensors)");
-ABSL_FLAG(double, checkpoint_minutes, 5, "minutes between checkpoints (one is also written at the end and on Ctrl-C)");
+ABSL_FLAG(double, checkpoint_minutes, 5, "minutes between checkpoints, > 0 (one is also written at the end and on Ctrl-C)");
 ABSL_FLAG(bool, resume, false, "continue from --checkpoint (model shape and vocabulary come from it)");
 ABSL_FLAG(int64_t, sample, 300, "characters to sample at the end (0: none)");
 ABSL_FLAG(std::string, prime, "Call me", "text the sample starts from");
@@ -93,7 +99,8 @@ ABSL_FLAG(uint64_t, seed, 1, "seed for initialisation and sampling");
 ABSL_FLAG(std::string, out_dir, "results/char_lm", "where the CSV learning curve, plots and checkpoint go");
 ABSL_FLAG(bool, plot, false, "write the learning curve as a PNG (needs gnuplot)");
 ABSL_FLAG(std::string, dot, "", "write the graph of one LSTM step and its backward in Graphviz DOT");
-ABSL_FLAG(double, expect_bpc_below, 0, "exit with status 1 unless the final validation bits/char is below this (tests)");
+ABSL_FLAG(double, expect_bpc_below, 0,
+          "exit with status 1 unless the final validation bits/char is below this (tests; 0: no check)");
 
 namespace tg::examples {
 namespace {
@@ -157,9 +164,11 @@ bool EvaluateNow(int64_t updates) {
   return false;
 }
 
+// --replicas, or by default one per thread but never more than the batch has streams.
 int Replicas() {
   const int replicas = absl::GetFlag(FLAGS_replicas);
-  return replicas > 0 ? replicas : std::max(absl::GetFlag(FLAGS_threads), 1);
+  if (replicas > 0) return replicas;
+  return static_cast<int>(std::clamp<int64_t>(absl::GetFlag(FLAGS_threads), 1, absl::GetFlag(FLAGS_batch)));
 }
 
 class Trainer {
@@ -300,7 +309,7 @@ absl::Status Trainer::Run() {
   std::printf("training %s: %lld parameters, vocabulary %lld, %zu training / %zu validation characters\n",
               model_.options().cell.c_str(), static_cast<long long>(store_.num_elements()),
               static_cast<long long>(data_.vocab.size()), data_.train.size(), data_.valid.size());
-  // The defaults differ from the PyTorch peer in these two; say which are in effect.
+  // The defaults differ from bench/torch_char_lm.py (PyTorch) in these two; say which are in effect.
   std::printf("dropout %g; scoring and sampling %s\n", model_.options().dropout,
               average_ != nullptr
                   ? absl::StrFormat("the weights' moving average (decay %g)", info_.average_decay).c_str()
@@ -386,13 +395,64 @@ absl::Status RefuseChangeOnResume(const char* name, std::optional<double> asked,
       checkpoint, name, saved));
 }
 
+// Every flag's value, checked before anything is read or written: a bad one ends the program
+// with status 2 and one line naming it (base/flag_checks.h).
+void CheckFlags() {
+  FlagChecks checks("char_lm");
+  const int64_t batch = absl::GetFlag(FLAGS_batch);
+  const int replicas = absl::GetFlag(FLAGS_replicas);
+  checks.FileExists("data", absl::GetFlag(FLAGS_data))
+      .OneOf("cell", absl::GetFlag(FLAGS_cell), {"lstm", "gru", "rnn", "lnlstm"})
+      .AtLeast("layers", absl::GetFlag(FLAGS_layers), 1)
+      .AtLeast("embedding", absl::GetFlag(FLAGS_embedding), 1)
+      .AtLeast("hidden", absl::GetFlag(FLAGS_hidden), 1)
+      .Finite("forget_bias", absl::GetFlag(FLAGS_forget_bias))
+      .AtLeast("seq", absl::GetFlag(FLAGS_seq), 1)
+      .AtLeast("batch", batch, 1)
+      .GreaterThan("lr", absl::GetFlag(FLAGS_lr), 0)
+      .GreaterThan("clip", absl::GetFlag(FLAGS_clip), 0)
+      .OneOf("lr_decay", absl::GetFlag(FLAGS_lr_decay), {"none", "cosine"})
+      .AtLeast("threads", absl::GetFlag(FLAGS_threads), 1)
+      .AtLeast("replicas", replicas, 0)
+      .AtLeast("minutes", absl::GetFlag(FLAGS_minutes), 0)
+      .AtLeast("max_updates", absl::GetFlag(FLAGS_max_updates), 0)
+      .AtLeast("eval_every", absl::GetFlag(FLAGS_eval_every), 0)
+      .EachAtLeast("eval_at", absl::GetFlag(FLAGS_eval_at), 1)
+      .EachGreaterThan("eval_at_minutes", absl::GetFlag(FLAGS_eval_at_minutes), 0)
+      .InRange("valid_fraction", absl::GetFlag(FLAGS_valid_fraction), 0, 1, Interval::kOpen)
+      .AtLeast("valid_streams", absl::GetFlag(FLAGS_valid_streams), 1)
+      .GreaterThan("checkpoint_minutes", absl::GetFlag(FLAGS_checkpoint_minutes), 0)
+      .AtLeast("sample", absl::GetFlag(FLAGS_sample), 0)
+      .GreaterThan("temperature", absl::GetFlag(FLAGS_temperature), 0)
+      .AtLeast("expect_bpc_below", absl::GetFlag(FLAGS_expect_bpc_below), 0);
+  if (const std::optional<double> d = absl::GetFlag(FLAGS_dropout)) {
+    checks.InRange("dropout", *d, 0, 1, Interval::kClosedOpen);
+  }
+  if (const std::optional<double> a = absl::GetFlag(FLAGS_average)) {
+    checks.InRange("average", *a, 0, 1, Interval::kClosedOpen);
+  }
+  if (replicas > 0 && batch >= 1) {
+    checks.AtMost("replicas", replicas, batch, absl::StrCat("--batch (", batch, ")"));
+  }
+  checks.Require(absl::GetFlag(FLAGS_compile) || replicas <= 1,
+                 absl::StrCat("--replicas needs compiled training (drop --nocompile, or give "
+                              "--replicas=1 or 0), not --replicas=", replicas));
+  if (absl::GetFlag(FLAGS_resume)) {
+    std::string checkpoint = absl::GetFlag(FLAGS_checkpoint);
+    if (checkpoint.empty()) checkpoint = absl::StrCat(absl::GetFlag(FLAGS_out_dir), "/char_lm.safetensors");
+    checks.FileExists("checkpoint", checkpoint);
+  } else {  // a resumed run takes the cell from the checkpoint and ignores --forget_bias
+    const double forget_bias = absl::GetFlag(FLAGS_forget_bias);
+    const std::string cell = absl::GetFlag(FLAGS_cell);
+    checks.Require(forget_bias == 0 || cell == "lstm",
+                   absl::StrCat("--forget_bias=", forget_bias,
+                                " sets the LSTM's forget gate, but --cell=", cell,
+                                " has none (it applies to --cell=lstm only)"));
+  }
+  checks.ExitIfAny();
+}
+
 absl::Status Main() {
-  if (const std::string d = absl::GetFlag(FLAGS_lr_decay); d != "none" && d != "cosine") {
-    return absl::InvalidArgumentError(absl::StrCat("--lr_decay: '", d, "' is not none or cosine"));
-  }
-  if (!absl::GetFlag(FLAGS_compile) && absl::GetFlag(FLAGS_replicas) > 1) {
-    return absl::InvalidArgumentError("--replicas needs compiled training (drop --nocompile)");
-  }
   const std::string out_dir = absl::GetFlag(FLAGS_out_dir);
   std::error_code ec;
   std::filesystem::create_directories(out_dir, ec);
@@ -416,6 +476,12 @@ absl::Status Main() {
     info.average_decay = absl::GetFlag(FLAGS_average).value_or(kDefaultAverage);
   }
   TG_ASSIGN_OR_RETURN(Data data, LoadData(absl::GetFlag(FLAGS_data), info.vocab));
+  // The prime's characters are known only now; refuse a foreign one before training, not after.
+  if (const std::string prime = absl::GetFlag(FLAGS_prime); absl::GetFlag(FLAGS_sample) > 0) {
+    if (absl::Status s = data.vocab.Encode(prime).status(); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--prime=", prime, ": ", s.message()));
+    }
+  }
   info.vocab = data.vocab.Serialize();
   info.model.vocab_size = data.vocab.size();
 
@@ -445,9 +511,10 @@ int main(int argc, char** argv) {
   tg::examples::ParseFlags(argc, argv, "char_lm",
       "trains a character-level language model on UTF-8 text and samples from it.\n"
       "  scripts/fetch_data.sh && build/examples/char_lm --minutes=10\n"
-      "  build/examples/char_lm --dropout=0 --average=0    # the PyTorch peer's model exactly\n"
+      "  build/examples/char_lm --dropout=0 --average=0    # bench/torch_char_lm.py's model exactly\n"
       "  build/examples/char_lm --resume --minutes=5        # continue from the checkpoint\n"
       "  build/examples/char_lm --resume --minutes=0 --sample=500 --prime=\"Call me\"   # sample only");
+  tg::examples::CheckFlags();
   tg::examples::InstallInterruptHandler();
   if (absl::Status s = tg::examples::Main(); !s.ok()) {
     std::fprintf(stderr, "char_lm: %s\n", std::string(s.message()).c_str());

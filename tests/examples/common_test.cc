@@ -1,8 +1,6 @@
 // The examples' shared pieces: the text loader's refusals, the vocabulary, CSV rows, the
 // gnuplot script and the progress line.
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <string>
 
 #include "examples/common/csv_writer.h"
@@ -11,26 +9,15 @@
 #include "examples/common/text_data.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/examples/temp_file_util.h"
 
 namespace tg::examples {
 namespace {
 
 using ::testing::HasSubstr;
-
-std::string TempPath(const std::string& name) {
-  return (std::filesystem::path(::testing::TempDir()) / name).string();
-}
-
-std::string WriteFile(const std::string& name, const std::string& bytes) {
-  std::string path = TempPath(name);
-  std::ofstream(path, std::ios::binary) << bytes;
-  return path;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using test_util::ReadFile;
+using test_util::TempPath;
+using test_util::WriteFile;
 
 TEST(TextDataTest, MissingFileIsRefusedWithItsPath) {
   auto text = LoadUtf8Text("/nonexistent/moby.txt");
