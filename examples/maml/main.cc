@@ -11,6 +11,7 @@
 
 #include "absl/flags/flag.h"
 #include "autodiff/backward.h"
+#include "base/flag_checks.h"
 #include "examples/common/flags.h"
 #include "models/layers.h"
 #include "models/lstm_cell.h"
@@ -19,10 +20,10 @@
 #include "models/weight_overrides.h"
 #include "ops/ops.h"
 
-ABSL_FLAG(int, meta_steps, 1500, "outer (Adam) updates, each over --tasks tasks");
-ABSL_FLAG(int, tasks, 4, "tasks per outer update");
-ABSL_FLAG(double, inner_lr, 0.1, "alpha, the inner SGD step");
-ABSL_FLAG(double, outer_lr, 3e-3, "Adam learning rate of the outer update");
+ABSL_FLAG(int, meta_steps, 1500, "outer (Adam) updates, each over --tasks tasks (>= 1)");
+ABSL_FLAG(int, tasks, 4, "tasks per outer update (>= 1)");
+ABSL_FLAG(double, inner_lr, 0.1, "alpha, the step size of the inner SGD step (> 0)");
+ABSL_FLAG(double, outer_lr, 3e-3, "Adam learning rate of the outer update (> 0)");
 ABSL_FLAG(uint64_t, seed, 1, "seed of the initial weights and of the tasks");
 
 namespace {
@@ -110,12 +111,15 @@ int main(int argc, char** argv) {
       "the loss one inner step leaves.\n\n"
       "  maml\n"
       "  maml --meta_steps=3000 --inner_lr=0.05");
+  // Checked before any work: a bad value ends the program with status 2 and one line.
+  tg::FlagChecks checks("maml");
+  checks.AtLeast("meta_steps", absl::GetFlag(FLAGS_meta_steps), 1)
+      .AtLeast("tasks", absl::GetFlag(FLAGS_tasks), 1)
+      .GreaterThan("inner_lr", absl::GetFlag(FLAGS_inner_lr), 0)
+      .GreaterThan("outer_lr", absl::GetFlag(FLAGS_outer_lr), 0)
+      .ExitIfAny();
   const int meta_steps = absl::GetFlag(FLAGS_meta_steps), num_tasks = absl::GetFlag(FLAGS_tasks);
   const double alpha = absl::GetFlag(FLAGS_inner_lr);
-  if (meta_steps < 1 || num_tasks < 1 || !(alpha > 0)) {
-    std::fprintf(stderr, "maml: --meta_steps and --tasks must be >= 1 and --inner_lr > 0\n");
-    return 2;
-  }
   tg::ParameterStore store({.seed = absl::GetFlag(FLAGS_seed)});
   const Model m{*tg::LstmCell::Create(store, {.input_size = 1, .hidden_size = kHidden}),
                 *tg::Linear::Create(store, {.in_features = kHidden, .out_features = 1,
