@@ -34,11 +34,11 @@ class Rng {
   /// Uniform integer in [0, n); n must be > 0.
   uint64_t Below(uint64_t n) { return engine_() % n; }
 
-  // The stream's position as text (the engine's standard state format), to continue it in
-  // another process, e.g. after resuming from a checkpoint.
+  /// The stream's position as text (the engine's standard state format), to continue it in
+  /// another process, e.g. after resuming from a checkpoint.
   std::string SaveState() const;
-  // Continues from SaveState()'s text; false, leaving the generator as it was, for anything
-  // else.
+  /// Continues from SaveState()'s text; false, leaving the generator as it was, for anything
+  /// else.
   bool RestoreState(const std::string& text);
 
  private:

@@ -3,16 +3,11 @@
 #include <cmath>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "fmt/format.h"
 
 namespace tg {
 namespace {
-
-template <class T>
-void FillFrom(const Tensor& t, const std::vector<double>& values) {
-  T* p = t.data<T>();
-  for (size_t i = 0; i < values.size(); ++i) p[i] = static_cast<T>(values[i]);
-}
 
 // Rows of a [rows, cols] matrix made orthonormal by modified Gram–Schmidt on a normal draw
 // (on the columns when rows > cols), so W W^T = I or W^T W = I.
@@ -39,6 +34,38 @@ std::vector<double> OrthogonalValues(int64_t rows, int64_t cols, double gain, Rn
     for (int64_t j = 0; j < cols; ++j)
       out[i * cols + j] = gain * (transpose ? m[j * c + i] : m[i * c + j]);
   return out;
+}
+
+// The map's heterogeneous lookup takes absl::string_view, which Debian's Abseil keeps apart
+// from std::string_view.
+absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
+// Writes `values` into `t` (f32 or f64), converting each element.
+template <class From>
+void WriteConverted(const Tensor& t, absl::Span<const From> values) {
+  if (t.dtype() == DType::kF32) {
+    float* out = t.data<float>();
+    for (size_t i = 0; i < values.size(); ++i) out[i] = static_cast<float>(values[i]);
+  } else {
+    double* out = t.data<double>();
+    for (size_t i = 0; i < values.size(); ++i) out[i] = static_cast<double>(values[i]);
+  }
+}
+
+template <class From>
+absl::Status SetValues(const absl::flat_hash_map<std::string, ParamData*>& by_name,
+                       std::string_view name, absl::Span<const From> values) {
+  auto it = by_name.find(AbslView(name));
+  if (it == by_name.end()) return absl::NotFoundError(fmt::format("no parameter '{}'", name));
+  const ParamData& p = *it->second;
+  const int64_t n = p.shape.num_elements();
+  if (static_cast<int64_t>(values.size()) != n) {
+    return absl::InvalidArgumentError(
+        fmt::format("parameter '{}' has shape {} ({} elements), but {} values were given",
+                    name, p.shape, n, values.size()));
+  }
+  WriteConverted(p.value(), values);
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -70,11 +97,7 @@ absl::Status Initialize(const Tensor& t, const Init& init, Rng& rng) {
       values = OrthogonalValues(s[0], s[1], init.a, rng);
       break;
   }
-  if (t.dtype() == DType::kF32) {
-    FillFrom<float>(t, values);
-  } else {
-    FillFrom<double>(t, values);
-  }
+  WriteConverted(t, absl::MakeConstSpan(values));
   return absl::OkStatus();
 }
 
@@ -145,6 +168,26 @@ absl::StatusOr<Parameter> ParameterStore::Find(const std::string& name) const {
   auto it = by_name_.find(name);
   if (it == by_name_.end()) return absl::NotFoundError(fmt::format("no parameter '{}'", name));
   return Parameter(it->second);
+}
+
+absl::Status ParameterStore::Set(std::string_view name, absl::Span<const float> values) {
+  return SetValues(by_name_, name, values);
+}
+
+absl::Status ParameterStore::Set(std::string_view name, absl::Span<const double> values) {
+  return SetValues(by_name_, name, values);
+}
+
+absl::StatusOr<std::vector<double>> ParameterStore::Get(std::string_view name) const {
+  auto it = by_name_.find(AbslView(name));
+  if (it == by_name_.end()) return absl::NotFoundError(fmt::format("no parameter '{}'", name));
+  const Tensor t = it->second->value();
+  std::vector<double> out(static_cast<size_t>(t.num_elements()));
+  for (size_t i = 0; i < out.size(); ++i) {
+    out[i] = t.dtype() == DType::kF32 ? static_cast<double>(t.data<float>()[i])
+                                      : t.data<double>()[i];
+  }
+  return out;
 }
 
 void ParameterStore::ZeroGrad() {

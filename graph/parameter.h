@@ -7,10 +7,13 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "base/random.h"
 #include "graph/tensor.h"
 
@@ -122,6 +125,15 @@ class ParameterStore {
   ParameterStore CloneAs(DType dtype) const;
   /// Looks a parameter up by name; NotFound names it.
   absl::StatusOr<Parameter> Find(const std::string& name) const;
+  /// Copies `values` (row-major, one per element) into parameter `name`, converted to its
+  /// dtype. NotFound names an unknown parameter; InvalidArgument names the parameter, its
+  /// shape and both counts when values.size() is not its element count.
+  absl::Status Set(std::string_view name, absl::Span<const float> values);
+  /// The same as the float overload, from double values.
+  absl::Status Set(std::string_view name, absl::Span<const double> values);
+  /// The values of parameter `name` (row-major) as doubles, whatever its dtype; NotFound
+  /// names an unknown parameter.
+  absl::StatusOr<std::vector<double>> Get(std::string_view name) const;
 
   /// Sets every parameter's gradient (frozen ones too) to zero.
   void ZeroGrad();

@@ -1,29 +1,26 @@
 /// \file
 /// Two LSTM variants written the way a user writes a cell: a struct of Parameters made with
-/// GetOrAdd and a Step over ops. Nothing here is known to the rest of tapegrad; they satisfy
-/// the Cell concept and so work with Unroll, the stacks and AnyCell.
+/// GetOrAdd and a Step over ops reading them through WeightOverrides. Nothing here is known to
+/// the rest of tapegrad; they satisfy the Cell concept and so work with Unroll, the stacks and
+/// AnyCell.
 #pragma once
 
 #include <cstdint>
-#include <string>
 
 #include "absl/status/statusor.h"
 #include "graph/graph.h"
 #include "graph/parameter.h"
 #include "models/cell.h"
-#include "models/rnn_cell.h"
+#include "models/recurrent_options.h"
+#include "models/recurrent_weights.h"
+#include "models/weight_overrides.h"
 
 namespace tg {
 
 /// Options of LayerNormLstmCell::Create.
 struct LayerNormLstmCellOptions {
-  int64_t input_size = 0;   ///< I: width of each step's input.
-  int64_t hidden_size = 0;  ///< H: width of the state.
-  std::string prefix = "ln_lstm";  ///< Parameter names start with `<prefix>.`.
-  int layer = 0;  ///< Layer index in the parameter names (`_l<layer>`).
-  bool reverse = false;  ///< Names end in `_reverse` (a bidirectional layer's backward half).
-  DType dtype = DType::kF32;  ///< Parameter dtype, f32 or f64.
-  double eps = 1e-5;  ///< Added to the variance in both layer norms.
+  RecurrentOptions recurrent = {};  ///< an empty prefix means "ln_lstm"
+  double eps = 1e-5;  ///< added to the variance in each layer norm
 };
 
 /// LSTM with layer normalisation (Ba et al.\ 2016) of the gate pre-activations and of the
@@ -42,6 +39,9 @@ class LayerNormLstmCell {
   /// another shape or dtype is an error, as is a size <= 0).
   static absl::StatusOr<LayerNormLstmCell> Create(ParameterStore& store,
                                                   const LayerNormLstmCellOptions& options);
+  /// eps 1e-5: Create(store, {.recurrent = options}).
+  static absl::StatusOr<LayerNormLstmCell> Create(ParameterStore& store,
+                                                  const RecurrentOptions& options);
 
   /// One step: x [B,I] and s -> the next state.
   State Step(Graph& g, Expr x, const State& s) const;
@@ -49,22 +49,18 @@ class LayerNormLstmCell {
   State ZeroState(Graph& g, int64_t batch) const;
   /// H.
   int64_t hidden_size() const { return hidden_size_; }
+  /// The same cell reading its weights through `overrides` (see WeightOverrides).
+  LayerNormLstmCell WithWeights(WeightOverrides overrides) const;
 
  private:
   Parameter weight_ih_, weight_hh_, gates_gain_, gates_bias_, cell_gain_, cell_bias_;
   int64_t hidden_size_ = 0;
   double eps_ = 1e-5;
+  WeightOverrides overrides_;
 };
 
-/// Options of PeepholeLstmCell::Create.
-struct PeepholeLstmCellOptions {
-  int64_t input_size = 0;   ///< I: width of each step's input.
-  int64_t hidden_size = 0;  ///< H: width of the state.
-  std::string prefix = "peephole_lstm";  ///< Parameter names start with `<prefix>.`.
-  int layer = 0;  ///< Layer index in the parameter names (`_l<layer>`).
-  bool reverse = false;  ///< Names end in `_reverse` (a bidirectional layer's backward half).
-  DType dtype = DType::kF32;  ///< Parameter dtype, f32 or f64.
-};
+/// The peephole LSTM has no options of its own; an empty prefix means "peephole_lstm".
+using PeepholeLstmCellOptions = RecurrentOptions;
 
 /// LSTM with diagonal peephole connections (Gers & Schmidhuber 2000): the i and f gates see
 /// c_{t-1}, the o gate sees c_t.
@@ -89,10 +85,13 @@ class PeepholeLstmCell {
   State ZeroState(Graph& g, int64_t batch) const;
   /// H.
   int64_t hidden_size() const { return weights_.hidden_size(); }
+  /// The same cell reading its weights through `overrides` (see WeightOverrides).
+  PeepholeLstmCell WithWeights(WeightOverrides overrides) const;
 
  private:
   RecurrentWeights weights_;
   Parameter peep_i_, peep_f_, peep_o_;
+  WeightOverrides overrides_;
 };
 
 }  // namespace tg

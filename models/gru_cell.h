@@ -3,25 +3,19 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
 
 #include "absl/status/statusor.h"
 #include "graph/graph.h"
 #include "graph/parameter.h"
 #include "models/cell.h"
-#include "models/rnn_cell.h"
+#include "models/recurrent_options.h"
+#include "models/recurrent_weights.h"
+#include "models/weight_overrides.h"
 
 namespace tg {
 
-/// Options of GruCell::Create.
-struct GruCellOptions {
-  int64_t input_size = 0;   ///< I: width of each step's input.
-  int64_t hidden_size = 0;  ///< H: width of the state.
-  std::string prefix = "gru";  ///< Parameter names start with `<prefix>.`.
-  int layer = 0;  ///< Layer index in the parameter names (`_l<layer>`).
-  bool reverse = false;  ///< Names end in `_reverse` (a bidirectional layer's backward half).
-  DType dtype = DType::kF32;  ///< Parameter dtype, f32 or f64.
-};
+/// The GRU has no options of its own; an empty prefix means "gru".
+using GruCellOptions = RecurrentOptions;
 
 /// The GRU cell:
 /// [xr, xz, xn] = split(x W_ih^T + b_ih),  [hr, hz, hn] = split(h W_hh^T + b_hh),
@@ -41,9 +35,12 @@ class GruCell {
   int64_t hidden_size() const { return weights_.hidden_size(); }
   /// The cell's parameters.
   const RecurrentWeights& weights() const { return weights_; }
+  /// The same cell reading its weights through `overrides` (see WeightOverrides).
+  GruCell WithWeights(WeightOverrides overrides) const;
 
  private:
   RecurrentWeights weights_;
+  WeightOverrides overrides_;
 };
 
 }  // namespace tg

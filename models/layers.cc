@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include "fmt/format.h"
@@ -43,8 +44,14 @@ absl::StatusOr<Linear> Linear::Create(ParameterStore& store, const LinearOptions
 }
 
 Expr Linear::operator()(Graph& g, Expr x) const {
-  Expr y = MatMul(x, g.Param(weight_), {.transpose_b = true});
-  return bias_.valid() ? y + g.Param(bias_) : y;
+  Expr y = MatMul(x, overrides_.Read(g, weight_), {.transpose_b = true});
+  return bias_.valid() ? y + overrides_.Read(g, bias_) : y;
+}
+
+Linear Linear::WithWeights(WeightOverrides overrides) const {
+  Linear l = *this;
+  l.overrides_ = std::move(overrides);
+  return l;
 }
 
 absl::StatusOr<EmbeddingLayer> EmbeddingLayer::Create(ParameterStore& store,
@@ -57,7 +64,13 @@ absl::StatusOr<EmbeddingLayer> EmbeddingLayer::Create(ParameterStore& store,
 }
 
 Expr EmbeddingLayer::operator()(Graph& g, Expr ids) const {
-  return Embedding(g.Param(weight_), ids);
+  return Embedding(overrides_.Read(g, weight_), ids);
+}
+
+EmbeddingLayer EmbeddingLayer::WithWeights(WeightOverrides overrides) const {
+  EmbeddingLayer e = *this;
+  e.overrides_ = std::move(overrides);
+  return e;
 }
 
 Expr DropoutMask(Graph& g, Shape shape, double p, DType dtype, Rng& rng) {

@@ -13,6 +13,7 @@
 #include "graph/graph.h"
 #include "graph/parameter.h"
 #include "base/random.h"
+#include "models/weight_overrides.h"
 
 namespace tg {
 
@@ -47,9 +48,12 @@ class Linear {
   const Parameter& weight() const { return weight_; }
   /// b [out]; invalid when options.bias was false.
   const Parameter& bias() const { return bias_; }
+  /// The same layer reading its weights through `overrides` (see WeightOverrides).
+  Linear WithWeights(WeightOverrides overrides) const;
 
  private:
   Parameter weight_, bias_;
+  WeightOverrides overrides_;
 };
 
 /// Options of EmbeddingLayer::Create.
@@ -74,9 +78,12 @@ class EmbeddingLayer {
 
   /// The table [V,D].
   const Parameter& weight() const { return weight_; }
+  /// The same table read through `overrides` (see WeightOverrides).
+  EmbeddingLayer WithWeights(WeightOverrides overrides) const;
 
  private:
   Parameter weight_;
+  WeightOverrides overrides_;
 };
 
 /// Inverted dropout: `x * mask / (1 - p)`, mask ~ Bernoulli(1 - p): the dropout op seeded by

@@ -1,43 +1,43 @@
 #include "models/lstm_cell.h"
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "base/status_macros.h"
 #include "ops/ops.h"
 
 namespace tg {
-namespace {
-
-// Adds `v` to elements [begin, end) of a 1-D f32 or f64 parameter.
-void AddToRange(const Parameter& p, int64_t begin, int64_t end, double v) {
-  Tensor t = p.value();
-  for (int64_t i = begin; i < end; ++i) {
-    if (t.dtype() == DType::kF32) {
-      t.data<float>()[i] += static_cast<float>(v);
-    } else {
-      t.data<double>()[i] += v;
-    }
-  }
-}
-
-}  // namespace
 
 absl::StatusOr<LstmCell> LstmCell::Create(ParameterStore& store, const LstmCellOptions& options) {
+  const RecurrentOptions o = options.recurrent.WithDefaultPrefix("lstm");
   // The bias is shifted only when created here: a clone or a loaded model keeps its values.
-  const bool fresh =
-      !store.Find(RecurrentParamName(options.prefix, "bias_ih", options.layer, options.reverse))
-           .ok();
+  const std::string bias_name = o.ParamName("bias_ih");
+  const bool fresh = !store.Find(bias_name).ok();
   LstmCell cell;
-  TG_ASSIGN_OR_RETURN(cell.weights_,
-                      RecurrentWeights::Create(store, WeightsOptionsOf(options, 4)));
+  TG_ASSIGN_OR_RETURN(cell.weights_, RecurrentWeights::Create(store, o, /*gates=*/4));
   if (fresh && options.forget_bias != 0) {
-    const int64_t h = options.hidden_size;
-    AddToRange(cell.weights_.bias_ih, h, 2 * h, options.forget_bias);
+    TG_ASSIGN_OR_RETURN(std::vector<double> bias, store.Get(bias_name));
+    for (int64_t j = o.hidden_size; j < 2 * o.hidden_size; ++j) bias[j] += options.forget_bias;
+    TG_RETURN_IF_ERROR(store.Set(bias_name, bias));
   }
+  return cell;
+}
+
+absl::StatusOr<LstmCell> LstmCell::Create(ParameterStore& store, const RecurrentOptions& options) {
+  return Create(store, LstmCellOptions{.recurrent = options});
+}
+
+LstmCell LstmCell::WithWeights(WeightOverrides overrides) const {
+  LstmCell cell = *this;
+  cell.overrides_ = std::move(overrides);
   return cell;
 }
 
 State LstmCell::Step(Graph& g, Expr x, const State& s) const {
   auto scope = g.Scope("lstm");
-  Expr z = weights_.InputProjection(g, x) + weights_.HiddenProjection(g, s.h);
+  Expr z = weights_.InputProjection(g, x, overrides_) +
+           weights_.HiddenProjection(g, s.h, overrides_);
   auto [i, f, u, o] = Split<4>(z, /*axis=*/1);
   Expr c = Sigmoid(f) * s.c + Sigmoid(i) * Tanh(u);
   return {.h = Sigmoid(o) * Tanh(c), .c = c};

@@ -4,24 +4,20 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
 
 #include "absl/status/statusor.h"
 #include "graph/graph.h"
 #include "graph/parameter.h"
 #include "models/cell.h"
-#include "models/rnn_cell.h"
+#include "models/recurrent_options.h"
+#include "models/recurrent_weights.h"
+#include "models/weight_overrides.h"
 
 namespace tg {
 
 /// Options of LstmCell::Create.
 struct LstmCellOptions {
-  int64_t input_size = 0;   ///< I: width of each step's input.
-  int64_t hidden_size = 0;  ///< H: width of the state.
-  std::string prefix = "lstm";  ///< Parameter names start with `<prefix>.`.
-  int layer = 0;  ///< Layer index in the parameter names (`_l<layer>`).
-  bool reverse = false;  ///< Names end in `_reverse` (a bidirectional layer's backward half).
-  DType dtype = DType::kF32;  ///< Parameter dtype, f32 or f64.
+  RecurrentOptions recurrent = {};  ///< an empty prefix means "lstm"
   /// Added to the f-gate slice of bias_ih after initialisation, only when the parameter is
   /// new (not when GetOrAdd finds it). 0 is PyTorch's behaviour; 1 helps long memories.
   double forget_bias = 0;
@@ -35,6 +31,8 @@ class LstmCell {
   /// Gets or adds the cell's parameters in `store` (GetOrAdd: an existing parameter of
   /// another shape or dtype is an error, as is a size <= 0).
   static absl::StatusOr<LstmCell> Create(ParameterStore& store, const LstmCellOptions& options);
+  /// Forget bias 0: Create(store, {.recurrent = options}).
+  static absl::StatusOr<LstmCell> Create(ParameterStore& store, const RecurrentOptions& options);
 
   /// One step: x [B,I] and s -> the next state.
   State Step(Graph& g, Expr x, const State& s) const;
@@ -44,9 +42,12 @@ class LstmCell {
   int64_t hidden_size() const { return weights_.hidden_size(); }
   /// The cell's parameters.
   const RecurrentWeights& weights() const { return weights_; }
+  /// The same cell reading its weights through `overrides` (see WeightOverrides).
+  LstmCell WithWeights(WeightOverrides overrides) const;
 
  private:
   RecurrentWeights weights_;
+  WeightOverrides overrides_;
 };
 
 }  // namespace tg

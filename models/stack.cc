@@ -12,35 +12,21 @@
 
 namespace tg {
 
-namespace {
-
-// `o` with the layer fields every cell's options share copied from the spec.
-template <class CellOptions>
-CellOptions WithLayerOf(const CellSpec& s, CellOptions o = {}) {
-  o.input_size = s.input_size;
-  o.hidden_size = s.hidden_size;
-  o.prefix = s.prefix;
-  o.layer = s.layer;
-  o.reverse = s.reverse;
-  o.dtype = s.dtype;
-  return o;
-}
-
-}  // namespace
-
-absl::StatusOr<AnyCell> MakeCell(ParameterStore& store, const CellSpec& s) {
+absl::StatusOr<AnyCell> MakeCell(ParameterStore& store, const CellSpec& spec) {
+  CellSpec s = spec;
+  s.recurrent = spec.recurrent.WithDefaultPrefix("rnn");
   switch (s.kind) {
     case CellKind::kRnnTanh:
     case CellKind::kRnnRelu:
       return RnnCell::Create(
-          store, WithLayerOf<RnnCellOptions>(
-                     s, {.activation = s.kind == CellKind::kRnnRelu ? RnnActivation::kRelu
-                                                                    : RnnActivation::kTanh}));
+          store, RnnCellOptions{.recurrent = s.recurrent,
+                                .activation = s.kind == CellKind::kRnnRelu ? RnnActivation::kRelu
+                                                                           : RnnActivation::kTanh});
     case CellKind::kLstm:
-      return LstmCell::Create(store,
-                              WithLayerOf<LstmCellOptions>(s, {.forget_bias = s.forget_bias}));
+      return LstmCell::Create(
+          store, LstmCellOptions{.recurrent = s.recurrent, .forget_bias = s.forget_bias});
     case CellKind::kGru:
-      return GruCell::Create(store, WithLayerOf<GruCellOptions>(s));
+      return GruCell::Create(store, s.recurrent);
   }
   return absl::InvalidArgumentError("MakeCell: unknown cell kind");
 }
@@ -76,17 +62,17 @@ absl::StatusOr<StackedRnn> StackedRnn::Create(ParameterStore& store, const Stack
   const int64_t directions = o.bidirectional ? 2 : 1;
   for (int l = 0; l < o.num_layers; ++l) {
     CellSpec spec{.kind = o.kind,
-                  .input_size = l == 0 ? o.input_size : directions * o.hidden_size,
-                  .hidden_size = o.hidden_size,
-                  .prefix = o.prefix,
-                  .layer = l,
-                  .reverse = false,
-                  .dtype = o.dtype,
+                  .recurrent = {.input_size = l == 0 ? o.input_size : directions * o.hidden_size,
+                                .hidden_size = o.hidden_size,
+                                .prefix = o.prefix,
+                                .layer = l,
+                                .reverse = false,
+                                .dtype = o.dtype},
                   .forget_bias = o.forget_bias};
     TG_ASSIGN_OR_RETURN(AnyCell f, MakeCell(store, spec));
     forward.push_back(std::move(f));
     if (o.bidirectional) {
-      spec.reverse = true;
+      spec.recurrent.reverse = true;
       TG_ASSIGN_OR_RETURN(AnyCell b, MakeCell(store, spec));
       backward.push_back(std::move(b));
     }
@@ -165,6 +151,7 @@ StackResult StackedRnn::Run(Graph& g, absl::Span<const Expr> xs,
       out = std::move(r.outputs);
       result.final.push_back(r.final);
     }
+    if (options.all_layer_outputs) result.layer_outputs.push_back(out);
     if (l + 1 < num_layers() && dropout_ > 0 && train) {
       for (Expr& x : out) x = Dropout(g, x, dropout_, *options.rng);
     }

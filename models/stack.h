@@ -15,6 +15,7 @@
 #include "graph/parameter.h"
 #include "base/random.h"
 #include "models/cell.h"
+#include "models/recurrent_options.h"
 #include "models/unroll.h"
 
 namespace tg {
@@ -24,14 +25,9 @@ enum class CellKind { kRnnTanh, kRnnRelu, kLstm, kGru };
 
 /// Which built-in cell MakeCell makes, and its options.
 struct CellSpec {
-  CellKind kind = CellKind::kLstm;  ///< Which cell.
-  int64_t input_size = 0;   ///< I: width of each step's input.
-  int64_t hidden_size = 0;  ///< H: width of the state.
-  std::string prefix = "rnn";  ///< Parameter names start with `<prefix>.`.
-  int layer = 0;  ///< Layer index in the parameter names (`_l<layer>`).
-  bool reverse = false;  ///< Names end in `_reverse` (a bidirectional layer's backward half).
-  DType dtype = DType::kF32;  ///< Parameter dtype, f32 or f64.
-  double forget_bias = 0;  ///< LSTM only (LstmCellOptions::forget_bias).
+  CellKind kind = CellKind::kLstm;  ///< which cell
+  RecurrentOptions recurrent = {};  ///< an empty prefix means "rnn", as in StackedRnnOptions
+  double forget_bias = 0;           ///< LSTM only
 };
 
 /// One built-in cell of `spec.kind` (RnnCell, LstmCell or GruCell) on `store`.
@@ -86,15 +82,19 @@ struct StackRunOptions {
   /// One State per layer and direction, in PyTorch's h_0 order (index layer * D + direction);
   /// empty: zeros.
   std::vector<State> initial = {};
-  std::vector<int32_t> lengths = {};  ///< Per example, as UnrollOptions::lengths.
-  double recurrent_dropout = 0;       ///< Variational, per layer and direction.
-  Rng* rng = nullptr;  ///< Draws the dropout masks; needed when training with dropout > 0.
+  std::vector<int32_t> lengths = {};  ///< per example, as UnrollOptions::lengths
+  double recurrent_dropout = 0;       ///< variational, per layer and direction
+  Rng* rng = nullptr;  ///< draws the dropout masks; needed when training with dropout > 0
+  bool all_layer_outputs = false;  ///< also return every layer's outputs (StackResult)
 };
 
 /// What StackedRnn::Run returns.
 struct StackResult {
-  std::vector<Expr> outputs;  ///< T of [B, D*H]: the last layer's outputs.
-  std::vector<State> final;   ///< num_layers * D states, PyTorch's h_n / c_n order.
+  std::vector<Expr> outputs;  ///< T of [B, D*H]: the last layer's outputs
+  std::vector<State> final;   ///< num_layers * D states, PyTorch's h_n / c_n order
+  /// With StackRunOptions::all_layer_outputs, num_layers lists of T [B, D*H]: each layer's
+  /// outputs before the dropout between layers (the last list equals `outputs`); else empty.
+  std::vector<std::vector<Expr>> layer_outputs = {};
 };
 
 /// A multi-layer, optionally bidirectional recurrent network over any cells (see

@@ -53,8 +53,9 @@ ModelFn UnrollOf(MakeCell make, bool has_c, UnrollOptions options = {}) {
 }
 
 CellSpec Spec(CellKind kind, const std::string& prefix) {
-  return {.kind = kind, .input_size = kInput, .hidden_size = kHidden, .prefix = prefix,
-          .dtype = DType::kF64};
+  return {.kind = kind,
+          .recurrent = {.input_size = kInput, .hidden_size = kHidden, .prefix = prefix,
+                        .dtype = DType::kF64}};
 }
 
 std::vector<CellCheck> BuildChecks() {

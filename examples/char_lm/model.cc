@@ -24,8 +24,10 @@ absl::StatusOr<AnyCell> LayerCell(ParameterStore& store, const CharModelOptions&
   else if (o.cell == "gru") kind = CellKind::kGru;
   else if (o.cell == "rnn") kind = CellKind::kRnnTanh;
   else return absl::InvalidArgumentError(absl::StrCat("unknown --cell '", o.cell, "' (lstm, gru, rnn or lnlstm)"));
-  return MakeCell(store, {.kind = kind, .input_size = input, .hidden_size = o.hidden_size,
-                          .prefix = "rnn", .layer = layer, .forget_bias = o.forget_bias});
+  return MakeCell(store, {.kind = kind,
+                          .recurrent = {.input_size = input, .hidden_size = o.hidden_size,
+                                        .prefix = "rnn", .layer = layer},
+                          .forget_bias = o.forget_bias});
 }
 
 }  // namespace

@@ -40,12 +40,11 @@ AddingBatch SliceAddingBatch(const AddingBatch& b, int64_t begin, int64_t end) {
 
 absl::StatusOr<AddingModel> MakeAddingModel(ParameterStore& store, const AddingModelOptions& options) {
   AddingModel m;
-  const CellSpec spec{.kind = options.kind,
-                      .input_size = 2,
-                      .hidden_size = options.hidden,
-                      .prefix = "rnn",
-                      .dtype = options.dtype,
-                      .forget_bias = options.forget_bias};
+  const CellSpec spec{
+      .kind = options.kind,
+      .recurrent = {.input_size = 2, .hidden_size = options.hidden, .prefix = "rnn",
+                    .dtype = options.dtype},
+      .forget_bias = options.forget_bias};
   TG_ASSIGN_OR_RETURN(m.cell, MakeCell(store, spec));
   const LinearOptions head{.in_features = options.hidden,
                            .out_features = 1,

@@ -1,6 +1,8 @@
 #include "autodiff/backward.h"
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "autodiff/grad_check.h"
 #include "fmt/format.h"
@@ -312,6 +314,82 @@ TEST(BackwardTest, TanhRnnOf24StepsWithReuseMatchesFiniteDifferences) {
       },
       {x, w}, {.max_coords_per_input = 1000});
   EXPECT_TRUE(s.ok()) << s;
+}
+
+// ---- second order: a Hessian-vector product through an LSTM ----
+
+constexpr int kHvpT = 5, kHvpB = 2, kHvpI = 3, kHvpH = 4;
+
+// A scalar that depends nonlinearly on every LSTM weight: <outputs, K> + sum(c_T^2).
+Expr LstmReadout(Graph& g, const LstmCell& cell) {
+  std::vector<double> xv(kHvpT * kHvpB * kHvpI), kv(kHvpT * kHvpB * kHvpH);
+  for (size_t i = 0; i < xv.size(); ++i) xv[i] = std::sin(0.7 * static_cast<double>(i) + 0.2);
+  for (size_t i = 0; i < kv.size(); ++i) kv[i] = std::cos(1.3 * static_cast<double>(i));
+  Expr x = g.Input({kHvpT, kHvpB, kHvpI}, xv);
+  UnrollResult r = Unroll(g, cell, SplitSteps(x), cell.ZeroState(g, kHvpB));
+  return Sum(StackSteps(r.outputs) * g.Constant({kHvpT * kHvpB, kHvpH}, kv)) +
+         Sum(Square(r.final.c));
+}
+
+// H v from differentiating <dL/dw, v> (Backward with create_graph, then Backward again),
+// against central differences of the gradient along v, (g(w + e v) - g(w - e v)) / 2e, in
+// float64, for every weight of the cell at once.
+TEST(BackwardTest, HessianVectorProductThroughAnLstmMatchesDifferencesOfTheGradient) {
+  ParameterStore store({.seed = 21});
+  LstmCell cell = *LstmCell::Create(
+      store, {.input_size = kHvpI, .hidden_size = kHvpH, .dtype = DType::kF64});
+  const std::vector<Parameter> params = store.parameters();
+  std::vector<std::vector<double>> v, w0;
+  for (size_t k = 0; k < params.size(); ++k) {
+    std::vector<double> d(params[k].shape().num_elements());
+    for (size_t i = 0; i < d.size(); ++i) d[i] = std::sin(2.1 * static_cast<double>(i) + k);
+    v.push_back(d);
+    w0.push_back(*store.Get(params[k].name()));
+  }
+
+  Graph g;
+  std::vector<Expr> w;
+  for (const Parameter& p : params) w.push_back(g.Param(p));
+  auto grads = Backward(LstmReadout(g, cell), w, {.create_graph = true});
+  ASSERT_TRUE(grads.ok()) << grads.status();
+  Expr grad_dot_v = Sum((*grads)[0] * g.Constant(params[0].shape(), v[0]));
+  for (size_t k = 1; k < params.size(); ++k) {
+    grad_dot_v = grad_dot_v + Sum((*grads)[k] * g.Constant(params[k].shape(), v[k]));
+  }
+  auto hv = Backward(grad_dot_v, w);
+  ASSERT_TRUE(hv.ok()) << hv.status();
+
+  // The plain gradient with every weight moved to w0 + e v.
+  auto gradient_at = [&](double e) {
+    for (size_t k = 0; k < params.size(); ++k) {
+      std::vector<double> moved = w0[k];
+      for (size_t i = 0; i < moved.size(); ++i) moved[i] += e * v[k][i];
+      EXPECT_TRUE(store.Set(params[k].name(), moved).ok());
+    }
+    Graph gg;
+    std::vector<Expr> ww;
+    for (const Parameter& p : params) ww.push_back(gg.Param(p));
+    auto gr = Backward(LstmReadout(gg, cell), ww);
+    EXPECT_TRUE(gr.ok()) << gr.status();
+    std::vector<std::vector<double>> out;
+    for (Expr e_k : *gr) out.push_back(*e_k.ToVector<double>());
+    return out;
+  };
+  const double e = 1e-5;
+  std::vector<std::vector<double>> plus = gradient_at(e), minus = gradient_at(-e);
+  for (size_t k = 0; k < params.size(); ++k) ASSERT_TRUE(store.Set(params[k].name(), w0[k]).ok());
+
+  double largest = 0;
+  for (size_t k = 0; k < params.size(); ++k) {
+    std::vector<double> got = *(*hv)[k].ToVector<double>();
+    ASSERT_EQ(got.size(), v[k].size());
+    for (size_t i = 0; i < got.size(); ++i) {
+      const double want = (plus[k][i] - minus[k][i]) / (2 * e);
+      EXPECT_NEAR(got[i], want, 1e-7 + 1e-6 * std::abs(want)) << params[k].name() << " " << i;
+      largest = std::max(largest, std::abs(got[i]));
+    }
+  }
+  EXPECT_GT(largest, 0.1);  // a product that is not (near) zero
 }
 
 }  // namespace

@@ -88,3 +88,44 @@ TEST(ParameterStoreTest, CloneAsCopiesValuesAndGetOrAddBindsToTheCopy) {
 
 }  // namespace
 }  // namespace tg
+
+namespace tg {
+namespace {
+
+TEST(ParameterStoreTest, SetConvertsToTheParameterDtypeAndGetReadsItBack) {
+  ParameterStore s;
+  ASSERT_TRUE(s.Add("w32", {2, 2}).ok());
+  ASSERT_TRUE(s.Add("w64", {3}, Init::Zeros(), DType::kF64).ok());
+  const std::vector<double> d = {0.1, -2.5, 3.0, 1e-3};
+  const std::vector<float> f = {0.5f, -1.25f, 7.0f};
+  ASSERT_TRUE(s.Set("w32", d).ok());
+  ASSERT_TRUE(s.Set("w64", f).ok());
+  std::vector<double> want32;
+  for (double v : d) want32.push_back(static_cast<float>(v));  // rounded to f32 once
+  EXPECT_EQ(*s.Get("w32"), want32);
+  EXPECT_EQ(*s.Get("w64"), (std::vector<double>{0.5, -1.25, 7.0}));
+  EXPECT_EQ(s.Find("w32")->value().data<float>()[1], -2.5f);
+  // Set twice: the second call replaces the values.
+  ASSERT_TRUE(s.Set("w64", std::vector<double>{1, 2, 3}).ok());
+  EXPECT_EQ(*s.Get("w64"), (std::vector<double>{1, 2, 3}));
+}
+
+TEST(ParameterStoreTest, SetAndGetNameAnUnknownParameterAndAWrongCount) {
+  ParameterStore s;
+  ASSERT_TRUE(s.Add("lstm.weight_hh_l0", {8, 2}).ok());
+  absl::Status wrong = s.Set("lstm.weight_hh_l0", std::vector<double>(15, 0.0));
+  EXPECT_EQ(wrong.code(), absl::StatusCode::kInvalidArgument);
+  for (const char* part : {"lstm.weight_hh_l0", "[8,2]", "16", "15"}) {
+    EXPECT_NE(wrong.message().find(part), std::string::npos) << part << " in " << wrong;
+  }
+  EXPECT_EQ(*s.Get("lstm.weight_hh_l0"), std::vector<double>(16, 0.0));  // left untouched
+  absl::Status unknown = s.Set("lstm.weight_hh_l1", std::vector<float>(16, 0.0f));
+  EXPECT_EQ(unknown.code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(unknown.message().find("lstm.weight_hh_l1"), std::string::npos) << unknown;
+  absl::StatusOr<std::vector<double>> missing = s.Get("gru.weight_hh_l0");
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(missing.status().message().find("gru.weight_hh_l0"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tg

@@ -14,6 +14,7 @@
 #include "models/layers.h"
 #include "models/lstm_cell.h"
 #include "models/rnn_cell.h"
+#include "models/stack.h"
 #include "ops/ops.h"
 #include "testing/test_values.h"
 #include "tests/models/grad_check_util.h"
@@ -65,7 +66,8 @@ void ExpectGradientsMatch(const CellFactory& make, bool has_c, uint64_t seed = 1
 CellFactory Rnn(RnnActivation act) {
   return [act](ParameterStore& st, DType dt) -> absl::StatusOr<AnyCell> {
     return RnnCell::Create(
-        st, {.input_size = kInput, .hidden_size = kHidden, .dtype = dt, .activation = act});
+        st, {.recurrent = {.input_size = kInput, .hidden_size = kHidden, .dtype = dt},
+             .activation = act});
   };
 }
 absl::StatusOr<AnyCell> Lstm(ParameterStore& st, DType dt) {
@@ -82,10 +84,9 @@ TEST(CellTest, RnnTanhGradientsMatchFiniteDifferences) {
 TEST(CellTest, RnnReluGradientsMatchFiniteDifferences) {
   // relu has a kink at 0: first make sure no pre-activation of this seed is near it.
   ParameterStore store({.seed = 1});
-  auto cell = RnnCell::Create(store, {.input_size = kInput,
-                                      .hidden_size = kHidden,
-                                      .dtype = DType::kF64,
-                                      .activation = RnnActivation::kRelu});
+  auto cell = RnnCell::Create(
+      store, {.recurrent = {.input_size = kInput, .hidden_size = kHidden, .dtype = DType::kF64},
+              .activation = RnnActivation::kRelu});
   ASSERT_TRUE(cell.ok());
   std::vector<GradCheckInput> in = SequenceInputs(false, 11);
   Graph g;
@@ -229,15 +230,35 @@ TEST(CellTest, ParametersHavePyTorchNamesShapesAndInit) {
   }
 }
 
+// RecurrentOptions with no prefix: each cell's parameters are named after the cell, as its
+// options' default was before they shared one struct; MakeCell's stacks default to "rnn".
+TEST(CellTest, AnEmptyPrefixNamesParametersAfterTheCell) {
+  const RecurrentOptions o{.input_size = 3, .hidden_size = 2, .layer = 1};
+  auto first_name = [](auto created, const ParameterStore& store) {
+    EXPECT_TRUE(created.ok()) << created.status();
+    return store.parameters().empty() ? std::string() : store.parameters()[0].name();
+  };
+  ParameterStore a, b, c, d, e, f;
+  EXPECT_EQ(first_name(RnnCell::Create(a, o), a), "rnn.weight_ih_l1");
+  EXPECT_EQ(first_name(LstmCell::Create(b, o), b), "lstm.weight_ih_l1");
+  EXPECT_EQ(first_name(GruCell::Create(c, o), c), "gru.weight_ih_l1");
+  EXPECT_EQ(first_name(LayerNormLstmCell::Create(d, o), d), "ln_lstm.weight_ih_l1");
+  EXPECT_EQ(first_name(PeepholeLstmCell::Create(e, o), e), "peephole_lstm.weight_ih_l1");
+  EXPECT_EQ(first_name(MakeCell(f, {.kind = CellKind::kGru, .recurrent = o}), f),
+            "rnn.weight_ih_l1");
+  EXPECT_EQ(d.parameters()[2].name(), "ln_lstm.ln_gates_l1.weight");
+  EXPECT_EQ(e.parameters()[6].name(), "peephole_lstm.weight_co_l1");
+}
+
 TEST(CellTest, ForgetBiasShiftsOnlyTheForgetSliceOfFreshParameters) {
   ParameterStore a({.seed = 2}), b({.seed = 2});
   ASSERT_TRUE(LstmCell::Create(a, {.input_size = 3, .hidden_size = 2}).ok());
-  ASSERT_TRUE(LstmCell::Create(b, {.input_size = 3, .hidden_size = 2, .forget_bias = 1}).ok());
+  ASSERT_TRUE(LstmCell::Create(b, {.recurrent = {.input_size = 3, .hidden_size = 2}, .forget_bias = 1}).ok());
   std::span<float> pa = a.Find("lstm.bias_ih_l0")->value().span<float>();
   std::span<float> pb = b.Find("lstm.bias_ih_l0")->value().span<float>();
   for (int j = 0; j < 8; ++j) EXPECT_FLOAT_EQ(pb[j] - pa[j], j >= 2 && j < 4 ? 1.0f : 0.0f);
   // Binding again (GetOrAdd) leaves the values alone.
-  ASSERT_TRUE(LstmCell::Create(b, {.input_size = 3, .hidden_size = 2, .forget_bias = 1}).ok());
+  ASSERT_TRUE(LstmCell::Create(b, {.recurrent = {.input_size = 3, .hidden_size = 2}, .forget_bias = 1}).ok());
   EXPECT_FLOAT_EQ(pb[2] - pa[2], 1.0f);
 }
 

@@ -80,7 +80,8 @@ TEST(CompiledFloat32Test, LstmMatchesEagerWithinFloat32Rounding) {
   constexpr int64_t kT = 50, kB = 8, kI = 16, kH = 32;
   ParameterStore store({.seed = 4});
   absl::StatusOr<AnyCell> cell = MakeCell(
-      store, {.kind = CellKind::kLstm, .input_size = kI, .hidden_size = kH, .prefix = "lstm"});
+      store, {.kind = CellKind::kLstm,
+              .recurrent = {.input_size = kI, .hidden_size = kH, .prefix = "lstm"}});
   ASSERT_TRUE(cell.ok());
   const Shape x_shape{kT, kB, kI};
   auto loss_of = [&](Graph& g, Expr x) {

@@ -15,13 +15,7 @@ namespace tg::test_util {
 inline Parameter AddParam(ParameterStore& store, const std::string& name, const std::vector<double>& v,
                           DType dtype = DType::kF64) {
   Parameter p = *store.Add(name, {static_cast<int64_t>(v.size())}, Init::Zeros(), dtype);
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (dtype == DType::kF64) {
-      p.value().data<double>()[i] = v[i];
-    } else {
-      p.value().data<float>()[i] = static_cast<float>(v[i]);
-    }
-  }
+  EXPECT_TRUE(store.Set(name, v).ok());
   return p;
 }
 

@@ -60,8 +60,9 @@ absl::StatusOr<AnyCell> MakeCell(const json& ref, ParameterStore& store, int lay
                                    .layer = layer, .dtype = DType::kF64});
   }
   bool relu = ref["kwargs"].value("nonlinearity", "tanh") == "relu";
-  return RnnCell::Create(store, {.input_size = in, .hidden_size = hidden, .prefix = "m",
-                                 .layer = layer, .dtype = DType::kF64,
+  return RnnCell::Create(store, {.recurrent = {.input_size = in, .hidden_size = hidden,
+                                               .prefix = "m", .layer = layer,
+                                               .dtype = DType::kF64},
                                  .activation = relu ? RnnActivation::kRelu : RnnActivation::kTanh});
 }
 
@@ -83,8 +84,7 @@ void CheckAgainstTorch(const std::string& name) {
     absl::StatusOr<Parameter> p = store.Find("m." + key);
     ASSERT_TRUE(p.ok()) << p.status();
     ASSERT_EQ(p->shape(), ShapeOf(t)) << key;
-    std::vector<double> v = DataOf(t);
-    std::copy(v.begin(), v.end(), p->value().data<double>());
+    ASSERT_TRUE(store.Set("m." + key, DataOf(t)).ok()) << key;
   }
 
   Graph g;

@@ -268,13 +268,14 @@ TEST(StackTest, BidirectionalGradientsMatchFiniteDifferences) {
 
 TEST(StackTest, BidirectionalConcatenatesForwardAndReversedRuns) {
   ParameterStore store({.seed = 6});
-  AnyCell f = *MakeCell(
-      store, {.kind = CellKind::kGru, .input_size = kI, .hidden_size = kH, .dtype = DType::kF64});
+  AnyCell f = *MakeCell(store, {.kind = CellKind::kGru,
+                                .recurrent = {.input_size = kI, .hidden_size = kH,
+                                              .dtype = DType::kF64}});
   AnyCell b = *MakeCell(store, {.kind = CellKind::kRnnTanh,
-                                .input_size = kI,
-                                .hidden_size = 2,
-                                .reverse = true,
-                                .dtype = DType::kF64});
+                                .recurrent = {.input_size = kI,
+                                              .hidden_size = 2,
+                                              .reverse = true,
+                                              .dtype = DType::kF64}});
   Graph g;
   std::vector<Expr> xs = Steps(g.Input(kXs.shape, kXs.values));
   BidirectionalResult r = Bidirectional(f, b).Run(g, xs, f.ZeroState(g, kB), b.ZeroState(g, kB));
@@ -315,6 +316,79 @@ TEST(StackTest, DropoutOnlyBetweenLayersAndOnlyWhenTraining) {
   o.dropout = 0.5;
   StackedRnn one_dropped = *StackedRnn::Create(store, o);
   EXPECT_EQ(run(one_dropped, ExecMode::kEager, 1), run(one_plain, ExecMode::kEager, 1));
+}
+
+std::vector<std::vector<double>> ValuesOf(absl::Span<const Expr> steps) {
+  std::vector<std::vector<double>> out;
+  for (Expr e : steps) out.push_back(*e.ToVector<double>());
+  return out;
+}
+
+// all_layer_outputs: the last layer's list is the default result, and each layer's list is
+// what that layer gives when run alone on the previous layer's list.
+TEST(StackTest, AllLayerOutputsAreEachLayerRunOnThePreviousOnesOutputs) {
+  ParameterStore store({.seed = 12});
+  constexpr int kLayers = 3;
+  StackedRnn rnn = *StackedRnn::Create(store, {.kind = CellKind::kLstm,
+                                               .input_size = kI,
+                                               .hidden_size = kH,
+                                               .num_layers = kLayers,
+                                               .bidirectional = true,
+                                               .dtype = DType::kF64});
+  Graph g;
+  std::vector<Expr> xs = Steps(g.Input(kXs.shape, kXs.values));
+  StackResult plain = rnn.Run(g, xs);
+  StackResult all = rnn.Run(g, xs, {.all_layer_outputs = true});
+  ASSERT_TRUE(g.status().ok()) << g.status();
+  EXPECT_TRUE(plain.layer_outputs.empty());
+  ASSERT_EQ(all.layer_outputs.size(), static_cast<size_t>(kLayers));
+  EXPECT_EQ(ValuesOf(all.layer_outputs.back()), ValuesOf(plain.outputs));
+  EXPECT_EQ(ValuesOf(all.outputs), ValuesOf(plain.outputs));
+  std::vector<Expr> in = xs;
+  for (int l = 0; l < kLayers; ++l) {
+    CellSpec spec{.kind = CellKind::kLstm,
+                  .recurrent = {.input_size = l == 0 ? kI : 2 * kH, .hidden_size = kH,
+                                .layer = l, .dtype = DType::kF64}};
+    AnyCell forward = *MakeCell(store, spec);  // binds to the stack's parameters
+    spec.recurrent.reverse = true;
+    AnyCell backward = *MakeCell(store, spec);
+    BidirectionalResult alone = Bidirectional(forward, backward)
+                                    .Run(g, in, forward.ZeroState(g, kB), backward.ZeroState(g, kB));
+    ASSERT_EQ(all.layer_outputs[l].size(), static_cast<size_t>(kT));
+    std::vector<std::vector<double>> got = ValuesOf(all.layer_outputs[l]),
+                                     want = ValuesOf(alone.outputs);
+    for (int t = 0; t < kT; ++t) {
+      for (size_t j = 0; j < want[t].size(); ++j) {
+        EXPECT_NEAR(got[t][j], want[t][j], 1e-15) << "layer " << l << " step " << t;
+      }
+    }
+    in = alone.outputs;
+  }
+  EXPECT_EQ(store.num_parameters(), 4 * 2 * kLayers);  // MakeCell added nothing
+}
+
+// With dropout between layers, a layer's listed outputs are its own, before the dropout that
+// the next layer's inputs went through.
+TEST(StackTest, AllLayerOutputsAreTakenBeforeTheDropoutBetweenLayers) {
+  ParameterStore store({.seed = 13});
+  StackedRnnOptions o{.kind = CellKind::kGru,
+                      .input_size = kI,
+                      .hidden_size = kH,
+                      .num_layers = 2,
+                      .dropout = 0.5,
+                      .dtype = DType::kF64};
+  StackedRnn dropped = *StackedRnn::Create(store, o);
+  o.dropout = 0;
+  StackedRnn plain = *StackedRnn::Create(store, o);  // the same parameters
+  Graph g;
+  Rng rng(3);
+  std::vector<Expr> xs = Steps(g.Input(kXs.shape, kXs.values));
+  StackResult d = dropped.Run(g, xs, {.rng = &rng, .all_layer_outputs = true});
+  StackResult p = plain.Run(g, xs, {.all_layer_outputs = true});
+  ASSERT_TRUE(g.status().ok()) << g.status();
+  EXPECT_EQ(ValuesOf(d.layer_outputs[0]), ValuesOf(p.layer_outputs[0]));
+  EXPECT_NE(ValuesOf(d.layer_outputs[1]), ValuesOf(p.layer_outputs[1]));
+  EXPECT_EQ(ValuesOf(d.layer_outputs[1]), ValuesOf(d.outputs));
 }
 
 TEST(StackTest, BadInitialStatesOrMissingRngAreErrors) {
