@@ -1,16 +1,40 @@
 #include "examples/char_lm/run_info.h"
 
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "nlohmann/json.hpp"
 
 namespace tg::examples {
 namespace {
 
 std::string InfoPath(const std::string& checkpoint_path) { return absl::StrCat(checkpoint_path, ".json"); }
+
+// Field `key` as an integer in [1, max]. nlohmann's get<int>() converts 1e300 or 2^40 with
+// undefined or wrapped results, so the JSON type and range are checked first.
+absl::StatusOr<int64_t> PositiveInteger(const nlohmann::json& j, const char* key, int64_t max,
+                                        const std::string& path) {
+  const auto it = j.find(key);
+  if (it == j.end()) return absl::InvalidArgumentError(absl::StrCat("'", path, "': no \"", key, "\""));
+  bool in_range = false;
+  if (it->is_number_unsigned()) {
+    const uint64_t v = it->get<uint64_t>();
+    in_range = v >= 1 && v <= static_cast<uint64_t>(max);
+  } else if (it->is_number_integer()) {
+    const int64_t v = it->get<int64_t>();
+    in_range = v >= 1 && v <= max;
+  }
+  if (!in_range) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", path, "': \"", key, "\" is ", it->dump(), "; it must be an integer in [1, ", max, "]"));
+  }
+  return it->get<int64_t>();
+}
 
 }  // namespace
 
@@ -47,12 +71,15 @@ absl::StatusOr<RunInfo> LoadRunInfo(const std::string& checkpoint_path) {
     return absl::InvalidArgumentError(absl::StrCat("'", path, "' is not a JSON object"));
   }
   RunInfo info;
+  constexpr int64_t kMaxInt = std::numeric_limits<int>::max();
+  constexpr int64_t kMaxInt64 = std::numeric_limits<int64_t>::max();
+  TG_ASSIGN_OR_RETURN(const int64_t num_layers, PositiveInteger(j, "num_layers", kMaxInt, path));
+  info.model.num_layers = static_cast<int>(num_layers);
+  TG_ASSIGN_OR_RETURN(info.model.vocab_size, PositiveInteger(j, "vocab_size", kMaxInt64, path));
+  TG_ASSIGN_OR_RETURN(info.model.embedding_dim, PositiveInteger(j, "embedding_dim", kMaxInt64, path));
+  TG_ASSIGN_OR_RETURN(info.model.hidden_size, PositiveInteger(j, "hidden_size", kMaxInt64, path));
   try {
     info.model.cell = j.at("cell").get<std::string>();
-    info.model.num_layers = j.at("num_layers").get<int>();
-    info.model.vocab_size = j.at("vocab_size").get<int64_t>();
-    info.model.embedding_dim = j.at("embedding_dim").get<int64_t>();
-    info.model.hidden_size = j.at("hidden_size").get<int64_t>();
     info.model.dropout = j.at("dropout").get<double>();
     info.vocab = j.at("vocab").get<std::string>();
     info.average_decay = j.value("average_decay", 0.0);  // absent before weight averaging
