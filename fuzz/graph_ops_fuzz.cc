@@ -80,12 +80,18 @@ class Fuzzer {
                                         std::numeric_limits<int64_t>::min()};
     return kInts[in_.ConsumeIntegralInRange<size_t>(0, std::size(kInts) - 1)];
   }
+  // Moderate values first; drawing one of the others (huge, tiny, non-finite) turns the
+  // eager-versus-compiled comparison off, since a different summation order may then
+  // legitimately change the loss by more than rounding.
   double PickValue() {
     static constexpr double kValues[] = {0.0, 1.0, -1.0, 0.5, 2.0, -3.0, 0.999, 1e30, -1e30, 1e-30,
                                          std::numeric_limits<double>::infinity(),
                                          -std::numeric_limits<double>::infinity(),
                                          std::numeric_limits<double>::quiet_NaN()};
-    return kValues[in_.ConsumeIntegralInRange<size_t>(0, std::size(kValues) - 1)];
+    constexpr size_t kModerate = 7;
+    const size_t i = in_.ConsumeIntegralInRange<size_t>(0, std::size(kValues) - 1);
+    moderate_ &= i < kModerate;
+    return kValues[i];
   }
   int32_t PickId() {
     static constexpr int32_t kIds[] = {0, 1, 2, 3, 7, -1, std::numeric_limits<int32_t>::max(),
@@ -106,6 +112,7 @@ class Fuzzer {
   std::vector<Expr> pool_;    // every value so far, failed ones too
   std::vector<Expr> inputs_;  // the Graph::Input leaves (the compiled program's feeds)
   std::vector<Expr> wrt_;     // inputs that require a gradient
+  bool moderate_ = true;      // every value drawn so far is moderate (PickValue)
 };
 
 void Fuzzer::AddLeaves() {
@@ -244,7 +251,7 @@ void Fuzzer::DifferentiateAndCompile() {
                                                        : compiled.data<int32_t>()[0];
   // The first run repeats the recording (dropout included), so it computes the eager loss;
   // pointwise fusion may round differently, hence the tolerance.
-  if (eager_loss && std::isfinite(*eager_loss) && std::isfinite(got) &&
+  if (moderate_ && eager_loss && std::isfinite(*eager_loss) && std::isfinite(got) &&
       std::abs(got - *eager_loss) > 1e-3 * (1 + std::abs(*eager_loss))) {
     Fail("compiled loss " + std::to_string(got) + " differs from the eager loss " +
          std::to_string(*eager_loss));

@@ -27,8 +27,12 @@ CC=clang-16 CXX=clang++-16 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWith
 cmake --build "$BUILD_DIR" -j "$JOBS" --target $(printf 'fuzz_%s ' "${targets[@]}")
 
 export OMP_NUM_THREADS=1
-export ASAN_OPTIONS=halt_on_error=1:detect_leaks=1
-export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+# Reports name functions and lines only with a symbolizer, which the runtime does not find
+# by itself here.
+symbolizer=$(command -v llvm-symbolizer-16 || command -v llvm-symbolizer || true)
+sym=${symbolizer:+:external_symbolizer_path=$symbolizer}
+export ASAN_OPTIONS=halt_on_error=1:detect_leaks=1$sym
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1$sym
 export LSAN_OPTIONS=suppressions=$ROOT/scripts/lsan.supp:print_suppressions=0
 # The targets' scratch files (fuzz/scratch_file.h) go to a directory of this run, on tmpfs
 # when there is one.

@@ -34,6 +34,10 @@ fi
 # The build directory is not part of ccache's key (-g would otherwise add it), so build-asan
 # and scripts/fuzz.sh's build-fuzz, which use the same flags, compile each library once.
 export CCACHE_NOHASHDIR=1
+# Reports name functions and lines only with a symbolizer, which the runtime does not find
+# by itself here.
+symbolizer=$(command -v llvm-symbolizer-16 || command -v llvm-symbolizer || true)
+sym=${symbolizer:+:external_symbolizer_path=$symbolizer}
 sanitizer_build() {  # sanitizer_build DIR SANITIZERS [TARGET...]
   local dir=$1 sanitizers=$2
   shift 2
@@ -52,8 +56,8 @@ if [ "$mode" = --sanitize ]; then
   sanitizer_build build-asan fuzzer-no-link,address,undefined
   # Leaks inside oneDNN, OpenMP and Open MPI are theirs (scripts/lsan.supp); any other leak,
   # and every ASan or UBSan report, fails the test.
-  export ASAN_OPTIONS=halt_on_error=1:abort_on_error=0:detect_leaks=1:detect_stack_use_after_return=1:strict_string_checks=1:check_initialization_order=1
-  export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+  export ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:detect_stack_use_after_return=1:strict_string_checks=1:check_initialization_order=1$sym
+  export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1$sym
   export LSAN_OPTIONS=suppressions=$ROOT/scripts/lsan.supp:print_suppressions=0
   # Exclusions, each with its reason:
   #   install_and_use_downstream: installs this build and builds a downstream project with
@@ -67,7 +71,7 @@ fi
 # --tsan: only what runs threads. Debian's oneDNN and libgomp are not instrumented, so GEMMs
 # that reach oneDNN stay on the calling thread here (OMP_NUM_THREADS=1).
 sanitizer_build build-tsan thread graph_test ops_test
-export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1$sym
 # The pool itself, every kernel test that runs threads (names with "Thread"), RunReplicas.
 filter='*Thread*:ReplicasTest.*'
 status=0
