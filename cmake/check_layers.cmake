@@ -15,7 +15,8 @@ set(rules
   "testing:base/,graph/,ops/,autodiff/,models/,testing/"
   "dist:base/,graph/,ops/,autodiff/,models/,dist/"
   "examples:base/,graph/,ops/,autodiff/,models/,testing/,dist/,examples/"
-  "bench:base/,graph/,ops/,autodiff/,models/,dist/,bench/")
+  "bench:base/,graph/,ops/,autodiff/,models/,dist/,bench/"
+  "fuzz:base/,graph/,ops/,autodiff/,models/,examples/,testing/,fuzz/")
 
 if(NOT ROOT)
   message(FATAL_ERROR "check_layers: pass -DROOT=<source tree>")
@@ -38,7 +39,7 @@ foreach(rule IN LISTS rules)
     foreach(line IN LISTS includes)
       string(REGEX REPLACE "^[ \t]*#[ \t]*include[ \t]*\"([^\"]*)\".*" "\\1" header "${line}")
       # Only the project's own layers are policed; third-party quoted includes pass.
-      if(NOT header MATCHES "^(base|graph|ops|autodiff|models|testing|dist|examples|bench|tests)/")
+      if(NOT header MATCHES "^(base|graph|ops|autodiff|models|testing|dist|examples|bench|tests|fuzz)/")
         continue()
       endif()
       set(ok FALSE)

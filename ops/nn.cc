@@ -51,10 +51,17 @@ absl::Status CheckIndices(const Tensor& ids, int64_t limit, std::string_view wha
   return absl::OkStatus();
 }
 
-// ids [S...] -> [S..., width]
-Shape AppendDim(const Shape& s, int64_t width) {
+// ids [S...] -> [S..., width]; refused when S already has the highest rank a Shape holds.
+absl::StatusOr<Shape> AppendDim(const Shape& s, int64_t width) {
+  if (s.rank() >= Shape::kMaxRank) {
+    return absl::InvalidArgumentError(
+        fmt::format("ids {} have rank {}; the output adds a dimension, and tensors have rank "
+                    "at most {}",
+                    s, s.rank(), Shape::kMaxRank));
+  }
   Shape out = s;
   out.push_back(width);
+  TG_RETURN_IF_ERROR(ops::RequireCountFits(out));
   return out;
 }
 
@@ -70,7 +77,8 @@ static absl::StatusOr<TensorType> EmbeddingInfer(absl::Span<const TensorType> in
     return absl::InvalidArgumentError(
         fmt::format("table must be 2-D [V,D], got {}", in[0].shape));
   }
-  return TensorType{in[0].dtype, AppendDim(in[1].shape, in[0].shape[1])};
+  TG_ASSIGN_OR_RETURN(Shape out, AppendDim(in[1].shape, in[0].shape[1]));
+  return TensorType{in[0].dtype, out};
 }
 
 static absl::Status EmbeddingKernel(const KernelContext& ctx) {
@@ -125,7 +133,9 @@ static absl::StatusOr<TensorType> EmbeddingGradInfer(absl::Span<const TensorType
   if (num_rows < 0) {
     return absl::InvalidArgumentError(fmt::format("num_rows {} is negative", num_rows));
   }
-  return TensorType{in[0].dtype, Shape{num_rows, dy[dy.rank() - 1]}};
+  const Shape out{num_rows, dy[dy.rank() - 1]};
+  TG_RETURN_IF_ERROR(ops::RequireCountFits(out));
+  return TensorType{in[0].dtype, out};
 }
 
 static absl::Status EmbeddingGradKernel(const KernelContext& ctx) {
@@ -179,7 +189,8 @@ static absl::StatusOr<TensorType> OneHotInfer(absl::Span<const TensorType> in, c
                                 : fmt::format("code {}", code);
     return absl::InvalidArgumentError(fmt::format("output dtype must be f32 or f64, got {}", got));
   }
-  return TensorType{static_cast<DType>(code), AppendDim(in[0].shape, depth)};
+  TG_ASSIGN_OR_RETURN(Shape out, AppendDim(in[0].shape, depth));
+  return TensorType{static_cast<DType>(code), out};
 }
 
 static absl::Status OneHotKernel(const KernelContext& ctx) {

@@ -53,6 +53,18 @@ inline absl::Status RequireNonEmpty(const TensorType& t, std::string_view what) 
   if (t.shape.num_elements() > 0) return absl::OkStatus();
   return absl::InvalidArgumentError(fmt::format("{} is empty ({})", what, t.shape));
 }
+// Refuses a shape whose element count does not fit in int64 (counted in Shape::Product's
+// order, which does not check): an attribute such as a depth or a row count can ask for one.
+inline absl::Status RequireCountFits(const Shape& s) {
+  int64_t n = 1;
+  for (int64_t d : s.dims()) {
+    if (__builtin_mul_overflow(n, d, &n)) {
+      return absl::InvalidArgumentError(
+          fmt::format("output shape {} has more elements than int64 counts", s));
+    }
+  }
+  return absl::OkStatus();
+}
 // Normalises a possibly negative axis; an error naming the rank if out of range.
 inline absl::StatusOr<int> NormalizeAxis(int64_t axis, int rank) {
   if (axis < -rank || axis >= rank) {

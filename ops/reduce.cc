@@ -246,6 +246,13 @@ absl::StatusOr<TensorType> BroadcastToInfer(absl::Span<const TensorType> in,
                                             const Attrs& attrs) {
   TG_RETURN_IF_ERROR(RequireFloat(in[0], "input"));
   TG_RETURN_IF_ERROR(RequireRankAtMost(attrs.shape, "target"));
+  // BroadcastShapes stretches a 1 to any size, a negative one too.
+  for (int64_t d : attrs.shape.dims()) {
+    if (d < 0) {
+      return absl::InvalidArgumentError(
+          fmt::format("target shape {} has a negative dimension", attrs.shape));
+    }
+  }
   absl::StatusOr<Shape> b = BroadcastShapes(in[0].shape, attrs.shape);
   if (!b.ok() || !(*b == attrs.shape)) {
     return absl::InvalidArgumentError(

@@ -212,7 +212,9 @@ static absl::StatusOr<TensorType> SliceGradInfer(absl::Span<const TensorType> in
   const Shape& s = attrs.shape;
   TG_ASSIGN_OR_RETURN(const int a, CheckedAxis(attrs, s));
   const int64_t begin = attrs.Int(1);
-  bool fits = dy.rank() == s.rank() && begin >= 0 && begin + dy[a] <= s[a];
+  // begin <= s[a] - dy[a], not begin + dy[a] <= s[a]: begin is an attribute, and any
+  // int64 may come in (the sum would overflow).
+  bool fits = dy.rank() == s.rank() && begin >= 0 && s[a] >= dy[a] && begin <= s[a] - dy[a];
   for (int d = 0; fits && d < s.rank(); ++d) fits = d == a || dy[d] == s[d];
   if (!fits) {
     return absl::InvalidArgumentError(

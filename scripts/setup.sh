@@ -16,6 +16,9 @@ packages=(
   graphviz               # dot -Tpng for tg::WriteDot pictures (and the DOT parse test)
   doxygen                # the `docs` target: API reference from the public headers
   curl ca-certificates   # scripts/fetch_data.sh
+  # clang-16 for scripts/test.sh --sanitize/--tsan and scripts/fuzz.sh: sanitizer runtimes,
+  # libFuzzer and the OpenMP runtime its -fopenmp links.
+  clang-16 libclang-rt-16-dev libfuzzer-16-dev libomp-16-dev
 )
 # scripts/fetch_data.sh fetches the Moby-Dick text with `npm pack`; a machine whose nodejs
 # package already ships npm needs nothing more (Debian's npm package would conflict with it).

@@ -1,7 +1,9 @@
 #include "examples/char_lm/run_info.h"
 
 #include <charconv>
+#include <cstdint>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "absl/strings/match.h"
@@ -38,10 +40,13 @@ class MetadataReader {
     if (!absl::SimpleAtod(text, &x)) return NotA(name, text, "number");
     return x;
   }
-  absl::StatusOr<int64_t> Int(absl::string_view name) const {
+  // A whole number in [1, max].
+  absl::StatusOr<int64_t> PositiveInt(absl::string_view name, int64_t max) const {
     TG_ASSIGN_OR_RETURN(std::string text, Text(name));
     int64_t x = 0;
-    if (!absl::SimpleAtoi(text, &x)) return NotA(name, text, "whole number");
+    if (!absl::SimpleAtoi(text, &x) || x < 1 || x > max) {
+      return NotA(name, text, absl::StrCat("whole number in [1, ", max, "]").c_str());
+    }
     return x;
   }
 
@@ -53,6 +58,27 @@ class MetadataReader {
   const std::map<std::string, std::string>& metadata_;
   const std::string& path_;
 };
+
+// Field `key` as an integer in [1, max]. nlohmann's get<int>() converts 1e300 or 2^40 with
+// undefined or wrapped results, so the JSON type and range are checked first.
+absl::StatusOr<int64_t> PositiveInteger(const nlohmann::json& j, const char* key, int64_t max,
+                                        const std::string& path) {
+  const auto it = j.find(key);
+  if (it == j.end()) return absl::InvalidArgumentError(absl::StrCat("'", path, "': no \"", key, "\""));
+  bool in_range = false;
+  if (it->is_number_unsigned()) {
+    const uint64_t v = it->get<uint64_t>();
+    in_range = v >= 1 && v <= static_cast<uint64_t>(max);
+  } else if (it->is_number_integer()) {
+    const int64_t v = it->get<int64_t>();
+    in_range = v >= 1 && v <= max;
+  }
+  if (!in_range) {
+    return absl::InvalidArgumentError(absl::StrCat("'", path, "': \"", key, "\" is ", it->dump(),
+                                                   "; it must be an integer in [1, ", max, "]"));
+  }
+  return it->get<int64_t>();
+}
 
 // The two-file layout: the run info as a JSON object in <checkpoint>.json.
 absl::StatusOr<RunInfo> LoadTwoFileRunInfo(const std::string& checkpoint_path) {
@@ -70,12 +96,15 @@ absl::StatusOr<RunInfo> LoadTwoFileRunInfo(const std::string& checkpoint_path) {
     return absl::InvalidArgumentError(absl::StrCat("'", path, "' is not a JSON object"));
   }
   RunInfo info;
+  constexpr int64_t kMaxInt = std::numeric_limits<int>::max();
+  constexpr int64_t kMaxInt64 = std::numeric_limits<int64_t>::max();
+  TG_ASSIGN_OR_RETURN(const int64_t num_layers, PositiveInteger(j, "num_layers", kMaxInt, path));
+  info.model.num_layers = static_cast<int>(num_layers);
+  TG_ASSIGN_OR_RETURN(info.model.vocab_size, PositiveInteger(j, "vocab_size", kMaxInt64, path));
+  TG_ASSIGN_OR_RETURN(info.model.embedding_dim, PositiveInteger(j, "embedding_dim", kMaxInt64, path));
+  TG_ASSIGN_OR_RETURN(info.model.hidden_size, PositiveInteger(j, "hidden_size", kMaxInt64, path));
   try {
     info.model.cell = j.at("cell").get<std::string>();
-    info.model.num_layers = j.at("num_layers").get<int>();
-    info.model.vocab_size = j.at("vocab_size").get<int64_t>();
-    info.model.embedding_dim = j.at("embedding_dim").get<int64_t>();
-    info.model.hidden_size = j.at("hidden_size").get<int64_t>();
     info.model.dropout = j.at("dropout").get<double>();
     info.vocab = j.at("vocab").get<std::string>();
     info.average_decay = j.value("average_decay", 0.0);  // absent before weight averaging
@@ -116,11 +145,13 @@ absl::StatusOr<RunInfo> RunInfoFromMetadata(const std::map<std::string, std::str
   MetadataReader read(metadata, path);
   RunInfo info;
   TG_ASSIGN_OR_RETURN(info.model.cell, read.Text("cell"));
-  TG_ASSIGN_OR_RETURN(int64_t layers, read.Int("num_layers"));
+  constexpr int64_t kMaxInt = std::numeric_limits<int>::max();
+  constexpr int64_t kMaxInt64 = std::numeric_limits<int64_t>::max();
+  TG_ASSIGN_OR_RETURN(int64_t layers, read.PositiveInt("num_layers", kMaxInt));
   info.model.num_layers = static_cast<int>(layers);
-  TG_ASSIGN_OR_RETURN(info.model.vocab_size, read.Int("vocab_size"));
-  TG_ASSIGN_OR_RETURN(info.model.embedding_dim, read.Int("embedding_dim"));
-  TG_ASSIGN_OR_RETURN(info.model.hidden_size, read.Int("hidden_size"));
+  TG_ASSIGN_OR_RETURN(info.model.vocab_size, read.PositiveInt("vocab_size", kMaxInt64));
+  TG_ASSIGN_OR_RETURN(info.model.embedding_dim, read.PositiveInt("embedding_dim", kMaxInt64));
+  TG_ASSIGN_OR_RETURN(info.model.hidden_size, read.PositiveInt("hidden_size", kMaxInt64));
   TG_ASSIGN_OR_RETURN(info.model.dropout, read.Double("dropout"));
   TG_ASSIGN_OR_RETURN(info.model.forget_bias, read.Double("forget_bias"));
   TG_ASSIGN_OR_RETURN(info.vocab, read.Text("vocab"));

@@ -297,9 +297,12 @@ absl::StatusOr<CompiledGraph> Compile(Graph& g, const CompileSpec& spec) {
     c.program_ = compile::FusePointwise(std::move(c.program_));
   }
   for (size_t k = 0; k < c.program_.size(); ++k) {
-    const Instruction& in = c.program_[k];
+    Instruction& in = c.program_[k];
     if (in.op != nullptr && in.op->seed_attr >= 0) {
       c.seeded_.push_back({k, static_cast<uint64_t>(in.attrs.Int(in.op->seed_attr))});
+      // A node may leave the seed out (Attrs::Int reads it as 0); Run writes its slot.
+      const size_t slots = static_cast<size_t>(in.op->seed_attr) + 1;
+      if (in.attrs.ints.size() < slots) in.attrs.ints.resize(slots, 0);
     }
     const bool zero = in.op == nullptr && in.fused.empty();
     c.paths_.push_back(zero ? "zero" : g.NodePath(in.node));

@@ -8,8 +8,10 @@
 #include <vector>
 
 #include "autodiff/backward.h"
+#include "graph/op_registry.h"
 #include "gtest/gtest.h"
 #include "ops/ops.h"
+#include "ops/registry.h"
 #include "testing/test_values.h"
 
 namespace tg {
@@ -236,6 +238,34 @@ TEST(CompiledGraphTest, RunCountContinuesTheRandomStreamsInAFreshProgram) {
   EXPECT_EQ(run(*resumed), outputs[3]);
   EXPECT_EQ(resumed->run_count(), 4u);
   EXPECT_NE(outputs[2], outputs[3]);
+}
+
+// A dropout node recorded without its seed attribute (Attrs::Int reads it as 0): Run wrote
+// the new seed past the end of attrs.ints (fuzz_graph_ops found it), so the masks never
+// changed. Now the first run repeats seed 0 and later runs draw anew.
+TEST(CompiledGraphTest, ReseedsADropoutNodeRecordedWithoutItsSeed) {
+  ASSERT_TRUE(RegisterBuiltinOps().ok());
+  absl::StatusOr<const OpDef*> dropout = FindOp("dropout");
+  ASSERT_TRUE(dropout.ok()) << dropout.status();
+  constexpr int64_t kN = 256;
+  std::vector<double> ones(kN, 1.0);
+  Graph g({.mode = ExecMode::kRecord});
+  Expr x = g.Input({kN}, ones);
+  Attrs attrs;
+  attrs.scalar = 0.5;  // p; no ints at all
+  Expr y = g.AddNode(**dropout, {x}, attrs);
+  absl::StatusOr<CompiledGraph> step = Compile(g, {.feeds = {x}, .outputs = {y}});
+  ASSERT_TRUE(step.ok()) << step.status();
+  std::vector<std::vector<double>> outputs;
+  for (int run = 0; run < 2; ++run) {
+    ASSERT_TRUE(step->Run({Tensor(ones.data(), DType::kF64, {kN})}).ok());
+    std::span<const double> out = step->output(0).span<double>();
+    outputs.emplace_back(out.begin(), out.end());
+  }
+  Graph eager;
+  std::vector<double> seed0 = *Dropout(eager.Input({kN}, ones), 0.5, 0).ToVector<double>();
+  EXPECT_EQ(outputs[0], seed0);
+  EXPECT_NE(outputs[1], outputs[0]);
 }
 
 TEST(CompiledGraphTest, CompilesAnEagerGraphWhoseBackwardKeptItsBuffers) {

@@ -284,6 +284,45 @@ TEST(NnOpsTest, EmbeddingGradAndOneHotRejectOutOfRangeIds) {
   }
 }
 
+// Ids of rank 8 (the most a Shape holds) left no room for the output's trailing dimension:
+// embedding and one_hot aborted in Shape::push_back instead of reporting it.
+TEST(NnOpsTest, IdsOfTheHighestRankAreAnErrorNotAnAbort) {
+  const Shape ids_shape{1, 1, 1, 1, 1, 1, 1, 2};
+  {
+    Graph g;
+    Embedding(g.Input({5, 2}, Values<float>(10)), g.Input(ids_shape, std::vector<int32_t>{0, 1}));
+    ExpectError(g, {"embedding", "ids [1,1,1,1,1,1,1,2] have rank 8", "rank at most 8"});
+  }
+  {
+    Graph g;
+    OneHot(g.Input(ids_shape, std::vector<int32_t>{0, 1}), 3, DType::kF64);
+    ExpectError(g, {"one_hot", "ids [1,1,1,1,1,1,1,2] have rank 8"});
+  }
+  {
+    Graph g;  // one rank lower still works
+    Expr y = OneHot(g.Input({1, 1, 1, 1, 1, 1, 2}, std::vector<int32_t>{0, 1}), 3, DType::kF64);
+    ASSERT_TRUE(g.status().ok()) << g.status();
+    EXPECT_EQ(y.shape(), (Shape{1, 1, 1, 1, 1, 1, 2, 3}));
+  }
+}
+
+// A depth or row count near INT64_MAX made an output shape whose element count overflows
+// int64 (undefined behaviour in Shape::num_elements()).
+TEST(NnOpsTest, OutputsTooLargeToCountAreAnError) {
+  constexpr int64_t kHuge = std::numeric_limits<int64_t>::max();
+  {
+    Graph g;
+    OneHot(g.Input({3}, std::vector<int32_t>{0, 1, 2}), kHuge, DType::kF32);
+    ExpectError(g, {"one_hot", "more elements than int64 counts"});
+  }
+  {
+    Graph g;
+    EmbeddingGrad(g.Input({2, 3}, Values<double>(6)), g.Input({2}, std::vector<int32_t>{0, 1}),
+                  kHuge / 2);
+    ExpectError(g, {"embedding_grad", "more elements than int64 counts"});
+  }
+}
+
 TEST(NnOpsTest, SoftmaxCrossEntropyTargetOutOfRangeIsAnError) {
   for (int32_t bad : {-1, 4}) {
     Graph g;

@@ -308,5 +308,21 @@ TEST(ReduceOpsTest, BadTargetsRefused) {
   }
 }
 
+// A 1 broadcasts to any size, and BroadcastShapes took a negative one too: broadcast_to [1]
+// to [-1] was accepted and its kernel asked the arena for a negative (huge) byte count.
+TEST(ReduceOpsTest, BroadcastToANegativeSizeIsRefused) {
+  for (const Shape& target : {Shape{-1}, Shape{2, -3}, Shape{-2, 1}}) {
+    Graph g;
+    Expr y = BroadcastTo(g.Input({1, 1}, std::vector<float>{2}), target);
+    EXPECT_EQ(g.status().code(), absl::StatusCode::kInvalidArgument) << target;
+    EXPECT_NE(std::string(g.status().message()).find("broadcast_to: target shape " +
+                                                     target.ToString() +
+                                                     " has a negative dimension"),
+              std::string::npos)
+        << g.status();
+    EXPECT_FALSE(y.value().ok());
+  }
+}
+
 }  // namespace
 }  // namespace tg

@@ -2,6 +2,7 @@
 // Gradients are covered by the registry-driven finite-difference test.
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -320,6 +321,17 @@ TEST(ShapeOpsTest, TransposeOfThreeDimensionsIsAnError) {
   auto s = g.Scope("step_3");
   Transpose(g.Input({2, 3, 1}, DistinctValues<float>(6)));
   ExpectError(g, {"transpose", "[2,3,1]", "step_3/transpose"});
+}
+
+// slice_grad checked begin + len <= length, which overflows (undefined behaviour) for a begin
+// near INT64_MAX; any int64 can be an attribute.
+TEST(ShapeOpsTest, SliceGradAtAnOffsetNearInt64MaxIsAnError) {
+  for (int64_t begin : {std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::max() - 1,
+                        int64_t{5}}) {
+    Graph g;
+    SliceGrad(g.Input({3, 2}, Values<float>(6)), {3, 6}, 1, begin);
+    ExpectError(g, {"slice_grad", fmt::format("at offset {}", begin), "[3,6]"});
+  }
 }
 
 TEST(ShapeOpsTest, SliceOutOfRangeIsAnError) {
