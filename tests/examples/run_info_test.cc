@@ -1,6 +1,7 @@
-// char_lm's run info (<checkpoint>.json): a round trip, and the refusals of numbers that do
-// not fit the model's integer fields (found by fuzz/run_info_fuzz.cc: 1e300 as a layer count
-// was undefined behaviour in the conversion to int).
+// char_lm's run info, in a checkpoint's metadata and in the older <checkpoint>.json: a round
+// trip, and the refusals of numbers that do not fit the model's integer fields (found by
+// fuzz/run_info_fuzz.cc: 1e300 as a layer count was undefined behaviour in the conversion to
+// int).
 #include "examples/char_lm/run_info.h"
 
 #include <filesystem>
@@ -9,15 +10,17 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "models/safetensors.h"
 
 namespace tg::examples {
 namespace {
 
 using ::testing::HasSubstr;
 
-// A checkpoint path whose run info file holds `json`.
+// An older two-file checkpoint: no run info in its metadata, `json` in the file beside it.
 std::string CheckpointWithInfo(const std::string& name, const std::string& json) {
   const std::string checkpoint = (std::filesystem::path(::testing::TempDir()) / name).string();
+  EXPECT_TRUE(WriteSafetensors(checkpoint, {}).ok());
   std::ofstream(checkpoint + ".json", std::ios::binary) << json;
   return checkpoint;
 }
@@ -31,16 +34,14 @@ std::string InfoWith(const std::string& field, const std::string& value) {
   return json;
 }
 
-TEST(RunInfoTest, SavedInfoLoadsBack) {
-  const std::string checkpoint = (std::filesystem::path(::testing::TempDir()) / "saved").string();
+TEST(RunInfoTest, MetadataReadsBack) {
   RunInfo info;
   info.model = {.cell = "gru", .num_layers = 3, .vocab_size = 7, .embedding_dim = 8,
                 .hidden_size = 32, .dropout = 0.25};
   info.vocab = "abcdefg";
   info.average_decay = 0.99;
   info.train_seconds = 12.5;
-  ASSERT_TRUE(SaveRunInfo(checkpoint, info).ok());
-  absl::StatusOr<RunInfo> loaded = LoadRunInfo(checkpoint);
+  absl::StatusOr<RunInfo> loaded = RunInfoFromMetadata(RunInfoMetadata(info), "saved");
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_EQ(loaded->model.cell, "gru");
   EXPECT_EQ(loaded->model.num_layers, 3);
@@ -81,6 +82,20 @@ TEST(RunInfoTest, RefusesSizesThatAreNotPositiveIntegers) {
       EXPECT_THAT(info.status().message(), HasSubstr(std::string("\"") + field + "\" is "));
       EXPECT_THAT(info.status().message(), HasSubstr("an integer in [1, 9223372036854775807]"));
     }
+  }
+}
+
+TEST(RunInfoTest, MetadataRefusesALayerCountBeyondInt) {
+  RunInfo info;
+  info.model = {.cell = "lstm", .num_layers = 2, .vocab_size = 5, .embedding_dim = 16,
+                .hidden_size = 64};
+  for (const char* value : {"1e300", "4294967297", "2.5", "0", "-1"}) {
+    std::map<std::string, std::string> metadata = RunInfoMetadata(info);
+    metadata["char_lm.num_layers"] = value;
+    absl::StatusOr<RunInfo> loaded = RunInfoFromMetadata(metadata, "ckpt.safetensors");
+    ASSERT_FALSE(loaded.ok()) << value;
+    EXPECT_THAT(loaded.status().message(), HasSubstr("'char_lm.num_layers' is"));
+    EXPECT_THAT(loaded.status().message(), HasSubstr("whole number in [1, 2147483647]"));
   }
 }
 

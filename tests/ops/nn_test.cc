@@ -290,7 +290,7 @@ TEST(NnOpsTest, IdsOfTheHighestRankAreAnErrorNotAnAbort) {
   const Shape ids_shape{1, 1, 1, 1, 1, 1, 1, 2};
   {
     Graph g;
-    Embedding(g.Input({5, 2}, Values<float>(10)), g.Input(ids_shape, std::vector<int32_t>{0, 1}));
+    Embedding(g.Input({5, 2}, DistinctValues<float>(10)), g.Input(ids_shape, std::vector<int32_t>{0, 1}));
     ExpectError(g, {"embedding", "ids [1,1,1,1,1,1,1,2] have rank 8", "rank at most 8"});
   }
   {
@@ -317,7 +317,7 @@ TEST(NnOpsTest, OutputsTooLargeToCountAreAnError) {
   }
   {
     Graph g;
-    EmbeddingGrad(g.Input({2, 3}, Values<double>(6)), g.Input({2}, std::vector<int32_t>{0, 1}),
+    EmbeddingGrad(g.Input({2, 3}, DistinctValues<double>(6)), g.Input({2}, std::vector<int32_t>{0, 1}),
                   kHuge / 2);
     ExpectError(g, {"embedding_grad", "more elements than int64 counts"});
   }
