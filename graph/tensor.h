@@ -1,6 +1,13 @@
 // Tensor: a typed, shaped, non-owning view of dense row-major memory. Memory comes from an
 // Arena (64-byte aligned allocations) or a Parameter's buffer; a view (one step split out of
 // [T,B,I]) may start anywhere, so kernels never assume alignment.
+//
+// Size limits: every tensor the library allocates (graph leaves and node outputs,
+// parameters) is first checked by ValidateTensorType: a valid shape (Shape::Validate), an
+// element count that fits int64, and at most MaxTensorBytes() bytes -- 16 GiB unless
+// SetMaxTensorBytes says otherwise. A tensor over the limit is ResourceExhausted naming the
+// op (or parameter) and the shape, instead of an allocation that takes the machine's memory
+// or fails.
 #pragma once
 
 #include <cstddef>
@@ -8,7 +15,10 @@
 #include <cstdlib>
 #include <memory>
 #include <span>
+#include <string>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "base/check.h"
 #include "graph/dtype.h"
 #include "graph/shape.h"
@@ -28,6 +38,9 @@ class Tensor {
   bool has_data() const { return data_ != nullptr || num_elements() == 0; }
 
   void* raw() const { return data_; }
+  // The elements as T. T must be the tensor's dtype: a mismatch is a bug in the calling code
+  // (a wrong template argument, not bad data) and aborts. Where the dtype comes from data
+  // (a file, a feed), check dtype() first or use CheckedSpan<T>().
   template <class T>
   T* data() const {
     TG_CHECK(DTypeOf<T>() == dtype_) << "tensor holds " << DTypeName(dtype_);
@@ -37,6 +50,12 @@ class Tensor {
   std::span<T> span() const {
     return {data<T>(), static_cast<size_t>(num_elements())};
   }
+  // The elements as T, or InvalidArgument naming both dtypes if T is not the tensor's dtype.
+  template <class T>
+  absl::StatusOr<std::span<T>> CheckedSpan() const {
+    if (DTypeOf<T>() != dtype_) return DTypeMismatch(DTypeOf<T>());
+    return span<T>();
+  }
 
   // A view of `shape` starting `element_offset` elements into this tensor.
   Tensor View(int64_t element_offset, Shape shape) const {
@@ -44,19 +63,39 @@ class Tensor {
                   std::move(shape));
   }
   void SetZero() const;
-  void CopyFrom(const Tensor& src) const;
+  // Copies src's elements in; InvalidArgument naming both dtypes and shapes (and nothing
+  // copied) unless src has this tensor's dtype and element count.
+  absl::Status CopyFrom(const Tensor& src) const;
 
  private:
+  absl::Status DTypeMismatch(DType asked) const;
+
   std::byte* data_ = nullptr;
   DType dtype_ = DType::kF32;
   Shape shape_;
 };
+
+// The most bytes one tensor may take (default 16 GiB). Process-wide; thread-safe to read
+// and set. A limit of 0 means no limit besides int64 element counts.
+void SetMaxTensorBytes(size_t bytes);
+size_t MaxTensorBytes();
+
+// OK if a tensor of `dtype` and `shape` may be allocated: a known dtype (else
+// InvalidArgument), a valid shape (Shape::Validate: InvalidArgument for a rank above
+// Shape::kMaxRank or a negative dimension), and a size that counts in int64 and is at most
+// MaxTensorBytes() (else ResourceExhausted). Messages name the shape and dtype; callers
+// prefix the op or parameter.
+absl::Status ValidateTensorType(const Shape& shape, DType dtype);
 
 // Owning 64-byte-aligned storage, for tensors that outlive a graph (parameters, host copies).
 struct AlignedFree {
   void operator()(void* p) const { std::free(p); }
 };
 using AlignedBuffer = std::unique_ptr<std::byte, AlignedFree>;
+// `bytes` of aligned memory, or ResourceExhausted naming the size if the system refuses.
+absl::StatusOr<AlignedBuffer> TryAllocateAligned(size_t bytes);
+// The same for small bookkeeping buffers whose size the library already allocated once
+// (optimizer state the size of a parameter): aborts if the system is out of memory.
 AlignedBuffer AllocateAligned(size_t bytes);
 
 }  // namespace tg
