@@ -93,7 +93,8 @@ struct OpDef {
   int seed_attr = -1;
 
   bool Differentiable(int input) const {
-    return vjp != nullptr && !(no_grad_inputs & (1u << input));
+    // Inputs past 31 (a long concat) have no bit: they are differentiable.
+    return vjp != nullptr && !(input < 32 && ((no_grad_inputs >> input) & 1u));
   }
 };
 
