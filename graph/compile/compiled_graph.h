@@ -52,9 +52,16 @@ struct PrivateGradient {
 class CompiledGraph {
  public:
   // Copies feeds[i] (same dtype and shape as spec.feeds[i]) in and runs every instruction.
+  // Feeds that do not match (CheckFeeds) are refused before anything runs.
   absl::Status Run(absl::Span<const Tensor> feeds);
-  // spec.outputs[i] after the last Run (valid until the next one).
+  // InvalidArgument unless there is one feed per CompileSpec::feeds entry, each with that
+  // entry's dtype and shape and with data; the message names the feed, both types and its
+  // node.
+  absl::Status CheckFeeds(absl::Span<const Tensor> feeds) const;
+  // spec.outputs[i] after the last Run (valid until the next one); 0 <= i < num_outputs().
   const Tensor& output(int i) const { return outputs_[i]; }
+  int num_outputs() const { return static_cast<int>(outputs_.size()); }
+  int num_feeds() const { return static_cast<int>(feeds_.size()); }
 
   int num_kernels() const { return num_kernels_; }      // kernel launches (fused runs: one)
   int num_stacked_nodes() const { return num_stacked_; }  // nodes folded into stacked ones
@@ -72,6 +79,7 @@ class CompiledGraph {
   compile::Program program_;
   std::vector<std::string> paths_;  // the node path of each instruction, for errors
   std::vector<Tensor> feeds_, outputs_;
+  std::vector<std::string> feed_labels_;  // each feed's node label, for errors
   struct Seeded {
     size_t instruction;
     uint64_t recorded_seed;
