@@ -37,15 +37,14 @@ absl::Status CheckHasData(const Tensor& value) {
       fmt::format("the tensor {} {} has no data", value.shape(), value.dtype()));
 }
 
-// What AddNode needs of an OpDef to call it (RegisterOp checks more).
+// What AddNode needs of an OpDef to infer its type (RegisterOp checks more). A def without a
+// kernel is refused once its type is inferred: one whose infer always fails (a check op)
+// never runs.
 absl::Status CheckCallable(const OpDef& op) {
   if (op.infer == nullptr) return absl::InvalidArgumentError("the op has no infer function");
   if (op.is_leaf) {
     return absl::InvalidArgumentError(
         "the op is a leaf; leaves come from Graph::Input, Constant, Fill and Param");
-  }
-  if (op.forward == nullptr && op.view == nullptr) {
-    return absl::InvalidArgumentError("the op has neither a forward kernel nor a view");
   }
   if (op.arity < -1) {
     return absl::InvalidArgumentError(
@@ -415,6 +414,10 @@ Expr Graph::AddNode(const OpDef& op, absl::Span<const Expr> inputs, Attrs attrs)
   }
   if (absl::Status s = ValidateTensorType(type->shape, type->dtype); !s.ok()) {
     return fail(s.code(), fmt::format("output: {}", s.message()));
+  }
+  if (op.forward == nullptr && op.view == nullptr) {
+    return fail(absl::StatusCode::kInvalidArgument,
+                "the op has neither a forward kernel nor a view");
   }
 
   NodeId id = num_nodes();

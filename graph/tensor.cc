@@ -1,6 +1,5 @@
 #include "graph/tensor.h"
 
-#include <atomic>
 #include <cstdint>
 #include <cstring>
 
@@ -8,8 +7,6 @@
 
 namespace tg {
 namespace {
-
-std::atomic<size_t> max_tensor_bytes{size_t{16} << 30};
 
 bool IsKnownDType(DType t) {
   return t == DType::kF32 || t == DType::kF64 || t == DType::kI32;
@@ -35,10 +32,14 @@ absl::Status Tensor::DTypeMismatch(DType asked) const {
       fmt::format("tensor {} holds {}, not {}", shape_, dtype_, asked));
 }
 
-void SetMaxTensorBytes(size_t bytes) { max_tensor_bytes.store(bytes, std::memory_order_relaxed); }
-size_t MaxTensorBytes() { return max_tensor_bytes.load(std::memory_order_relaxed); }
+void SetMaxTensorBytes(size_t bytes) {
+  internal::max_tensor_bytes.store(bytes, std::memory_order_relaxed);
+}
+size_t MaxTensorBytes() { return internal::max_tensor_bytes.load(std::memory_order_relaxed); }
 
-absl::Status ValidateTensorType(const Shape& shape, DType dtype) {
+// The slow path of ValidateTensorType: which rule the tensor breaks, or OK for what the
+// quick pass cannot decide alone ([2^40, 2^40, 0] overflows on the way to zero elements).
+absl::Status internal::TensorTypeError(const Shape& shape, DType dtype) {
   if (!IsKnownDType(dtype)) {
     return absl::InvalidArgumentError(
         fmt::format("unknown dtype {} (f32, f64 or i32)", static_cast<int>(dtype)));

@@ -10,6 +10,7 @@
 // or fails.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -75,6 +76,26 @@ class Tensor {
   Shape shape_;
 };
 
+namespace internal {
+inline std::atomic<size_t> max_tensor_bytes{size_t{16} << 30};
+// The common case of ValidateTensorType in one pass, inline: every node pays for it.
+inline bool FitsQuickly(const Shape& shape, DType dtype) {
+  if (static_cast<uint8_t>(dtype) > static_cast<uint8_t>(DType::kI32) ||
+      shape.requested_rank() > Shape::kMaxRank) {
+    return false;
+  }
+  uint64_t bytes = SizeOf(dtype);
+  bool overflow = false;
+  for (int64_t d : shape.dims()) {
+    if (d < 0) return false;
+    overflow |= __builtin_mul_overflow(bytes, static_cast<uint64_t>(d), &bytes);
+  }
+  const size_t limit = max_tensor_bytes.load(std::memory_order_relaxed);
+  return !overflow && (limit == 0 ? bytes <= uint64_t{INT64_MAX} : bytes <= limit);
+}
+absl::Status TensorTypeError(const Shape& shape, DType dtype);
+}  // namespace internal
+
 // The most bytes one tensor may take (default 16 GiB). Process-wide; thread-safe to read
 // and set. A limit of 0 means no limit besides int64 element counts.
 void SetMaxTensorBytes(size_t bytes);
@@ -85,7 +106,10 @@ size_t MaxTensorBytes();
 // Shape::kMaxRank or a negative dimension), and a size that counts in int64 and is at most
 // MaxTensorBytes() (else ResourceExhausted). Messages name the shape and dtype; callers
 // prefix the op or parameter.
-absl::Status ValidateTensorType(const Shape& shape, DType dtype);
+inline absl::Status ValidateTensorType(const Shape& shape, DType dtype) {
+  if (internal::FitsQuickly(shape, dtype)) return absl::OkStatus();
+  return internal::TensorTypeError(shape, dtype);
+}
 
 // Owning 64-byte-aligned storage, for tensors that outlive a graph (parameters, host copies).
 struct AlignedFree {
