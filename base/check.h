@@ -1,9 +1,11 @@
-// TG_CHECK: aborts on a bug in tapegrad itself (never on user input: that gets a Status).
-// This Abseil (20220623) has no absl/log, so the project keeps its own.
+/// \file
+/// TG_CHECK: aborts on a bug in tapegrad itself (never on user input: that gets a Status).
+/// This Abseil (20220623) has no absl/log, so the project keeps its own.
 #pragma once
 
 #include <sstream>
 
+/// \cond INTERNAL
 namespace tg::internal {
 
 class CheckFailure {
@@ -26,7 +28,11 @@ struct Voidify {
 };
 
 }  // namespace tg::internal
+/// \endcond
 
+/// Aborts the process, printing file, line, the condition and anything streamed into it
+/// (`TG_CHECK(n > 0) << "n is " << n;`), when `cond` is false. For invariants of tapegrad
+/// itself; bad user input gets an absl::Status instead.
 #define TG_CHECK(cond)                        \
   (cond) ? (void)0                            \
          : ::tg::internal::Voidify() &        \

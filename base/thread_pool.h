@@ -1,12 +1,13 @@
-// A small pool of persistent worker threads for intra-op parallelism (GEMM, large
-// pointwise ops and fused pointwise runs of the compiled mode).
-//
-// Why not OpenMP: libgomp's workers spin at every barrier, so on a shared
-// machine one descheduled thread stalls each parallel region for a scheduler
-// tick, and OMP_WAIT_POLICY can only be set before the process starts. Here
-// chunks are claimed dynamically: the caller takes chunks too and never waits
-// for a worker that has not started one, so a late or busy worker costs
-// parallelism, not a stall. Waiting spins briefly, then blocks (futex).
+/// \file
+/// A small pool of persistent worker threads for intra-op parallelism (GEMM, large
+/// pointwise ops and fused pointwise runs of the compiled mode).
+///
+/// Why not OpenMP: libgomp's workers spin at every barrier, so on a shared
+/// machine one descheduled thread stalls each parallel region for a scheduler
+/// tick, and OMP_WAIT_POLICY can only be set before the process starts. Here
+/// chunks are claimed dynamically: the caller takes chunks too and never waits
+/// for a worker that has not started one, so a late or busy worker costs
+/// parallelism, not a stall. Waiting spins briefly, then blocks (futex).
 #ifndef TAPEGRAD_GRAPH_THREAD_POOL_H_
 #define TAPEGRAD_GRAPH_THREAD_POOL_H_
 
@@ -20,26 +21,31 @@
 
 namespace tg {
 
+/// Persistent worker threads that run the chunks of one job at a time, together with the
+/// caller (base/thread_pool.h says why not OpenMP).
 class ThreadPool {
  public:
+  /// A pool with no workers yet; ParallelFor starts them as it needs them.
   ThreadPool() = default;
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
-  ~ThreadPool();  // joins the workers
+  /// Stops and joins the workers.
+  ~ThreadPool();
 
-  // The process-wide pool (never destroyed; idle workers sleep).
+  /// The process-wide pool (never destroyed; idle workers sleep).
   static ThreadPool& Shared();
 
-  // Runs task(i) for every i in [0, chunks), each exactly once, on the
-  // calling thread and at most threads - 1 workers (started on first use);
-  // returns when all are done. If another thread is running a job on this
-  // pool, the caller runs every chunk itself, so concurrent callers never
-  // deadlock and results do not depend on who ran a chunk. chunks <= 4095.
+  /// Runs task(i) for every i in [0, chunks), each exactly once, on the
+  /// calling thread and at most threads - 1 workers (started on first use);
+  /// returns when all are done. If another thread is running a job on this
+  /// pool, the caller runs every chunk itself, so concurrent callers never
+  /// deadlock and results do not depend on who ran a chunk. chunks <= 4095.
   void ParallelFor(int chunks, int threads, absl::FunctionRef<void(int)> task);
 
+  /// Worker threads started so far (the calling thread not counted).
   int num_workers() const { return static_cast<int>(workers_.size()); }
 
-  // ParallelFor calls so far, on any thread; lets tests see who uses the pool.
+  /// ParallelFor calls so far, on any thread; lets tests see who uses the pool.
   int64_t calls() const { return calls_.load(std::memory_order_relaxed); }
 
  private:

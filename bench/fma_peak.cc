@@ -6,27 +6,31 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/strings/numbers.h"
-#include "absl/strings/str_split.h"
-#include "absl/strings/string_view.h"
+#include "bench/flags.h"
 #include "bench/fma.h"
 
-ABSL_FLAG(std::string, threads, "1,2", "comma-separated thread counts");
+ABSL_FLAG(std::string, threads, "1,2", "comma-separated thread counts, each at least 1");
 ABSL_FLAG(bool, json, false, "one JSON object per line");
-ABSL_FLAG(double, seconds, 0.05, "duration of each of the 8 trials (the best is kept)");
+ABSL_FLAG(double, seconds, 0.05, "duration of each of the 8 trials in seconds, > 0 (the best is kept)");
 
 int main(int argc, char** argv) {
-  absl::ParseCommandLine(argc, argv);
+  tg::FlagChecks checks("fma_peak");
+  tg::bench::ParseBenchFlags(argc, argv,
+      "measures this machine's FP32 FMA peak in GFLOP/s per thread count, the denominator of\n"
+      "every fraction of peak the benchmarks print.\n\n"
+      "  bench/fma_peak --threads=1,2 --json",
+      checks);
+  // Checked before any measuring: a bad value ends the program with status 2 and one line.
+  const std::vector<std::string> threads = tg::bench::CommaList(absl::GetFlag(FLAGS_threads));
+  checks.NotEmpty("threads", threads)
+      .EachAtLeast("threads", threads, 1)
+      .GreaterThan("seconds", absl::GetFlag(FLAGS_seconds), 0)
+      .ExitIfAny();
   std::vector<int> counts;
-  for (absl::string_view s : absl::StrSplit(absl::GetFlag(FLAGS_threads), ',', absl::SkipEmpty())) {
-    int n = 0;
-    if (!absl::SimpleAtoi(s, &n) || n < 1) {
-      std::fprintf(stderr, "fma_peak: bad --threads entry '%.*s'\n", static_cast<int>(s.size()),
-                   s.data());
-      return 2;
-    }
-    counts.push_back(n);
+  for (const std::string& s : threads) {
+    int n = 1;
+    counts.push_back(absl::SimpleAtoi(s, &n) ? n : 1);
   }
   const bool json = absl::GetFlag(FLAGS_json);
   const int lanes = static_cast<int>(tg::kernels::kWidth<float>);

@@ -15,14 +15,14 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
+#include "bench/flags.h"
 #include "bench/harness.h"
 #include "oneapi/dnnl/dnnl.hpp"
 
 ABSL_FLAG(std::string, configs, "S,M,L", "configurations: S, M, L");
-ABSL_FLAG(std::string, threads, "1,2", "OpenMP thread counts (omp_set_num_threads)");
+ABSL_FLAG(std::string, threads, "1,2", "OpenMP thread counts, each at least 1 (omp_set_num_threads)");
 ABSL_FLAG(bool, json, false, "one JSON object per line");
-ABSL_FLAG(double, budget_s, 1.0, "seconds of timed runs per row (at least 3 runs)");
+ABSL_FLAG(double, budget_s, 1.0, "seconds of timed runs per row, > 0 (at least 3 runs)");
 
 namespace tg::bench {
 namespace {
@@ -180,6 +180,20 @@ int Main() {
 }  // namespace tg::bench
 
 int main(int argc, char** argv) {
-  absl::ParseCommandLine(argc, argv);
+  tg::FlagChecks checks("onednn_lstm");
+  tg::bench::ParseBenchFlags(argc, argv,
+      "times oneDNN's fused LSTM primitive (forward training, then backward; f32) at the S, M\n"
+      "and L sizes of rnn_bench, in its output format: the vendor ceiling for an LSTM layer.\n\n"
+      "  bench/onednn_lstm --configs=M --threads=1 --json",
+      checks);
+  // Checked before any timing: a bad value ends the program with status 2 and one line.
+  const std::vector<std::string> configs = tg::bench::CommaList(absl::GetFlag(FLAGS_configs));
+  const std::vector<std::string> threads = tg::bench::CommaList(absl::GetFlag(FLAGS_threads));
+  checks.NotEmpty("configs", configs)
+      .EachOneOf("configs", configs, {"S", "M", "L"})
+      .NotEmpty("threads", threads)
+      .EachAtLeast("threads", threads, 1)
+      .GreaterThan("budget_s", absl::GetFlag(FLAGS_budget_s), 0)
+      .ExitIfAny();
   return tg::bench::Main();
 }

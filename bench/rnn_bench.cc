@@ -10,10 +10,10 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "autodiff/backward.h"
+#include "bench/flags.h"
 #include "bench/harness.h"
 #include "graph/compile/compiled_graph.h"
 #include "graph/graph.h"
@@ -31,9 +31,10 @@ ABSL_FLAG(std::string, configs, "S,M,L", "configurations: S, M, L");
 ABSL_FLAG(std::string, cells, "rnn,lstm,gru,lnlstm", "cells: rnn, lstm, gru, lnlstm");
 ABSL_FLAG(std::string, modes, "eager,compiled",
           "execution modes: eager (record and run every iteration) and compiled (replay)");
-ABSL_FLAG(std::string, threads, "1,2", "intra-op thread counts (GraphOptions.exec.num_threads)");
+ABSL_FLAG(std::string, threads, "1,2",
+          "intra-op thread counts, each at least 1 (GraphOptions.exec.num_threads)");
 ABSL_FLAG(bool, json, false, "one JSON object per line");
-ABSL_FLAG(double, budget_s, 1.0, "seconds of timed runs per row (at least 3 runs)");
+ABSL_FLAG(double, budget_s, 1.0, "seconds of timed runs per row, > 0 (at least 3 runs)");
 
 namespace tg::bench {
 namespace {
@@ -169,6 +170,27 @@ int Main() {
 }  // namespace tg::bench
 
 int main(int argc, char** argv) {
-  absl::ParseCommandLine(argc, argv);
+  tg::FlagChecks checks("rnn_bench");
+  tg::bench::ParseBenchFlags(argc, argv,
+      "times forward+backward of one recurrent layer (loss: the sum of its outputs) in\n"
+      "tapegrad's eager and compiled modes at the S, M and L sizes, one row per configuration,\n"
+      "cell, mode and thread count; bench/compare_pytorch.py runs it beside PyTorch.\n\n"
+      "  bench/rnn_bench --configs=M --cells=lstm --modes=compiled --threads=1 --json",
+      checks);
+  // Checked before any timing: a bad value ends the program with status 2 and one line.
+  const std::vector<std::string> configs = tg::bench::CommaList(absl::GetFlag(FLAGS_configs));
+  const std::vector<std::string> cells = tg::bench::CommaList(absl::GetFlag(FLAGS_cells));
+  const std::vector<std::string> modes = tg::bench::CommaList(absl::GetFlag(FLAGS_modes));
+  const std::vector<std::string> threads = tg::bench::CommaList(absl::GetFlag(FLAGS_threads));
+  checks.NotEmpty("configs", configs)
+      .EachOneOf("configs", configs, {"S", "M", "L"})
+      .NotEmpty("cells", cells)
+      .EachOneOf("cells", cells, {"rnn", "lstm", "gru", "lnlstm"})
+      .NotEmpty("modes", modes)
+      .EachOneOf("modes", modes, {"eager", "compiled"})
+      .NotEmpty("threads", threads)
+      .EachAtLeast("threads", threads, 1)
+      .GreaterThan("budget_s", absl::GetFlag(FLAGS_budget_s), 0)
+      .ExitIfAny();
   return tg::bench::Main();
 }

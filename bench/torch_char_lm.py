@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The PyTorch peer of examples/char_lm: the same model, data streams and settings.
+"""examples/char_lm in PyTorch: the same model, data streams and settings.
 
   torch_char_lm.py --data data/moby_dick.txt --updates 300 --threads 2
                    [--eval-at 638,1050] [--minutes 0] [--valid-streams 1]

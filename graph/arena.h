@@ -1,11 +1,12 @@
-// Arena: bump allocator for a graph's activations and gradients. Every allocation is 64-byte
-// aligned. Reset() rewinds without returning memory, and folds several chunks into one
-// of their total size, so a training loop that clears its graph each step stops
-// allocating after the first step or two.
-//
-// Blocks are for memory that dies before Reset (Backward's gradient buffers): the caller says
-// when one is dead (Recycle) and AllocateBlock hands it out again for the same size. Plain
-// Allocate never takes recycled memory, so forward values are never reused.
+/// \file
+/// Arena: bump allocator for a graph's activations and gradients. Every allocation is 64-byte
+/// aligned. Reset() rewinds without returning memory, and folds several chunks into one
+/// of their total size, so a training loop that clears its graph each step stops
+/// allocating after the first step or two.
+///
+/// Blocks are for memory that dies before Reset (Backward's gradient buffers): the caller says
+/// when one is dead (Recycle) and AllocateBlock hands it out again for the same size. Plain
+/// Allocate never takes recycled memory, so forward values are never reused.
 #pragma once
 
 #include <cstddef>
@@ -17,41 +18,50 @@
 
 namespace tg {
 
+/// Bump allocator for a graph's activations and gradients: 64-byte-aligned memory that
+/// Reset rewinds all at once, plus recyclable blocks.
 class Arena {
  public:
+  /// An empty arena; its first chunk holds at least `initial_bytes`.
   explicit Arena(size_t initial_bytes = 1 << 20) : min_chunk_(initial_bytes) {}
   Arena(const Arena&) = delete;
   Arena& operator=(const Arena&) = delete;
 
-  // `bytes` of 64-byte aligned memory, or nullptr if the system refuses it (callers report
-  // ResourceExhausted; sizes are checked against MaxTensorBytes before they get here).
+  /// `bytes` (rounded up to 64, at least 64) of 64-byte-aligned memory, good until Reset;
+  /// nullptr if the system refuses it (callers report ResourceExhausted; tensor sizes are
+  /// checked against MaxTensorBytes before they get here).
   void* Allocate(size_t bytes);
-  void Reset();  // also forgets all blocks and the free lists
+  /// Rewinds to empty, keeping the memory (several chunks become one of their total size);
+  /// also forgets all blocks and the free lists.
+  void Reset();
 
-  // A block is found again by any address inside it (views). `refs` is for the caller to
-  // count with (Backward: the gradient slots keeping it); the arena only resets it.
+  /// A block is found again by any address inside it (views). `refs` is for the caller to
+  /// count with (Backward: the gradient slots keeping it); the arena only resets it.
   struct Block {
-    std::byte* data = nullptr;
-    size_t bytes = 0;  // rounded up to 64
-    int32_t refs = 0;
-    bool free = false;  // on the free list
+    std::byte* data = nullptr;  ///< The block's first byte.
+    size_t bytes = 0;  ///< Size, rounded up to 64.
+    int32_t refs = 0;  ///< The caller's reference count; 0 when handed out.
+    bool free = false;  ///< On the free list.
   };
-  // A recycled block of this (rounded) size if there is one, else a new one; refs is 0.
-  // Block references and pointers are good until the next AllocateBlock or Reset. If the
-  // system refuses the memory, a block whose data is nullptr (found by no FindBlock).
+  /// A recycled block of this (rounded) size if there is one, else a new one; refs is 0.
+  /// Block references and pointers are good until the next AllocateBlock or Reset. If the
+  /// system refuses the memory, a block whose data is nullptr (found by no FindBlock).
   Block& AllocateBlock(size_t bytes);
-  // The block address p lies in, or nullptr (memory from Allocate, or not the arena's).
+  /// The block address p lies in, or nullptr (memory from Allocate, or not the arena's).
   Block* FindBlock(const void* p);
-  // b is dead: AllocateBlock may hand it out again.
+  /// b is dead: AllocateBlock may hand it out again.
   void Recycle(Block& b);
 
-  // Whether p lies in memory this arena handed out (the compiler moves only such memory).
+  /// Whether p lies in memory this arena handed out (the compiler moves only such memory).
   bool Contains(const void* p) const;
-  // Whether any block was handed out since the last Reset (Backward reused memory).
+  /// Whether any block was handed out since the last Reset (Backward reused memory).
   bool has_blocks() const { return !blocks_.empty(); }
 
-  size_t capacity_bytes() const;       // bytes held from the system
-  size_t used_bytes() const { return used_; }  // bytes handed out since the last Reset
+  /// Bytes held from the system.
+  size_t capacity_bytes() const;
+  /// Bytes handed out since the last Reset.
+  size_t used_bytes() const { return used_; }
+  /// Chunks of memory held (at most one right after a Reset).
   int num_chunks() const { return static_cast<int>(chunks_.size()); }
 
  private:

@@ -4,20 +4,18 @@
 
 #include "fmt/format.h"
 #include "graph/op_def.h"
+#include "graph/view.h"
 
 namespace tg {
 
 absl::Status Execute(Node& node, absl::Span<const Tensor> inputs, Arena& arena,
                      const ExecOptions& options) {
   const OpDef& op = *node.op;
-  if (op.view != nullptr) {
-    absl::InlinedVector<TensorType, 3> types;
-    for (const Tensor& t : inputs) types.push_back({t.dtype(), t.shape()});
-    std::optional<int64_t> offset = op.view(node.attrs, types);
-    if (offset.has_value()) {
-      node.value = inputs[0].View(*offset, node.type.shape);
-      return absl::OkStatus();
-    }
+  const std::optional<int64_t> offset =
+      ViewOffset(node, [&](size_t i) { return TensorType{inputs[i].dtype(), inputs[i].shape()}; });
+  if (offset.has_value()) {
+    node.value = inputs[0].View(*offset, node.type.shape);
+    return absl::OkStatus();
   }
   if (!node.value.has_data()) {
     const size_t bytes = SizeOf(node.type.dtype) * node.type.shape.num_elements();

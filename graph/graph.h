@@ -1,11 +1,12 @@
-// Graph: the tape. Nodes are kept in creation (= topological) order. Recording and running
-// are apart: AddNode records a node (op, inputs, attributes, inferred type) and, in eager
-// mode, the executor runs its kernel at once. Errors never abort: the first one is kept as
-// the graph's status, and every node built on a failed node is poisoned. That covers bad
-// user input too: a shape of rank above Shape::kMaxRank or with a negative dimension, an
-// unknown dtype, a value count that does not match the shape, an id that does not fit i32,
-// an Expr of another graph, a malformed OpDef, and a tensor above MaxTensorBytes()
-// (ResourceExhausted; graph/tensor.h) are each recorded as an error naming the op and node.
+/// \file
+/// Graph: the tape. Nodes are kept in creation (= topological) order. Recording and running
+/// are apart: AddNode records a node (op, inputs, attributes, inferred type) and, in eager
+/// mode, the executor runs its kernel at once. Errors never abort: the first one is kept as
+/// the graph's status, and every node built on a failed node is poisoned. That covers bad
+/// user input too: a shape of rank above Shape::kMaxRank or with a negative dimension, an
+/// unknown dtype, a value count that does not match the shape, an id that does not fit i32,
+/// an Expr of another graph, a malformed OpDef, and a tensor above MaxTensorBytes()
+/// (ResourceExhausted; graph/tensor.h) are each recorded as an error naming the op and node.
 #pragma once
 
 #include <cstdint>
@@ -24,74 +25,93 @@
 
 namespace tg {
 
+/// How a Graph runs.
 struct GraphOptions {
-  ExecMode mode = ExecMode::kEager;
-  ExecOptions exec = {};
+  ExecMode mode = ExecMode::kEager;  ///< When nodes run.
+  ExecOptions exec = {};             ///< Threads and numeric checks for every kernel.
 };
 
+/// Options of Graph::Input.
 struct InputOptions {
-  bool requires_grad = false;  // Backward(loss, {x}) can then differentiate with respect to it
+  /// Backward(loss, {x}) can then differentiate with respect to it (float inputs only).
+  bool requires_grad = false;
 };
 
+/// The tape (see graph/graph.h). Not copyable; Exprs point at it.
 class Graph {
  public:
+  /// An empty tape running in `options.mode`.
   explicit Graph(GraphOptions options = {});
   Graph(const Graph&) = delete;
   Graph& operator=(const Graph&) = delete;
+  /// Forgets the graph's Exprs: an error about one of them then says its graph is destroyed.
   ~Graph();
 
-  // Host data entering the graph (copied). values.size() must equal shape.num_elements().
+  /// Host f32 data entering the graph (copied). values.size() must equal
+  /// shape.num_elements(), else the error is recorded on the graph.
   Expr Input(Shape shape, absl::Span<const float> values, InputOptions options = {});
+  /// Host f64 data entering the graph (copied), as the f32 form.
   Expr Input(Shape shape, absl::Span<const double> values, InputOptions options = {});
+  /// Host i32 data (ids, targets) entering the graph (copied); never requires a gradient.
   Expr Input(Shape shape, absl::Span<const int32_t> values);
-  // int64 ids (what NumPy and PyTorch hand over), stored as i32; a value outside the i32
-  // range is InvalidArgument naming its position and value.
+  /// int64 ids (what NumPy and PyTorch hand over), stored as i32; a value outside the i32
+  /// range is InvalidArgument naming its position and value.
   Expr Input(Shape shape, absl::Span<const int64_t> values);
-  // A copy of `value`, which must have data for all its elements.
+  /// A copy of `value` entering the graph; only a float one can require a gradient. `value`
+  /// must have data for all its elements.
   Expr Input(const Tensor& value, InputOptions options = {});
-  // Like Input, but never requires a gradient.
+  /// Like Input, but never requires a gradient.
   Expr Constant(Shape shape, absl::Span<const float> values);
+  /// Like Input, but never requires a gradient.
   Expr Constant(Shape shape, absl::Span<const double> values);
+  /// Like Input, but never requires a gradient.
   Expr Constant(const Tensor& value);
-  // A tensor of `shape` filled with `value`; for i32, `value` must be a whole number in the
-  // i32 range.
+  /// A tensor of `shape` filled with `value`; for i32, `value` must be a whole number in the
+  /// i32 range.
   Expr Fill(Shape shape, double value, DType dtype = DType::kF32);
-  // The parameter's value, aliased (not copied); its gradient lands in the store.
-  // The same parameter gives the same node until Clear().
+  /// The parameter's value, aliased (not copied); its gradient lands in the store.
+  /// The same parameter gives the same node until Clear().
   Expr Param(Parameter p);
 
-  // Records one application of `op`; runs it unless the mode or a Deferred scope says not.
-  // An op without an infer function, or without a forward kernel or view, is an error, as is
-  // an input from another graph (named: "matmul: argument 1 is node #3 \"tanh\" of another
-  // graph").
+  /// Records one application of `op`; runs it unless the mode or a Deferred scope says not.
+  /// An op without an infer function, or without a forward kernel or view, is an error, as
+  /// is an input from another graph (named: `matmul: argument 1 is node #3 "tanh" of another
+  /// graph`).
   Expr AddNode(const OpDef& op, absl::Span<const Expr> inputs, Attrs attrs = {});
 
-  // Name scopes: every node records the scope path current when it was added, and errors
-  // name it ("step_3/lstm/matmul"). Scopes nest; the guard pops on destruction.
+  /// Name scopes: every node records the scope path current when it was added, and errors
+  /// name it ("step_3/lstm/matmul"). Scopes nest; the guard pops on destruction.
   class ScopeGuard {
    public:
+    /// Pops `g`'s innermost scope when destroyed (Scope and EnterScope push it).
     explicit ScopeGuard(Graph* g) : graph_(g) {}
+    /// Takes over `o`'s scope; `o` then pops nothing.
     ScopeGuard(ScopeGuard&& o) noexcept : graph_(o.graph_) { o.graph_ = nullptr; }
     ScopeGuard(const ScopeGuard&) = delete;
+    /// Leaves the scope.
     ~ScopeGuard();
 
    private:
     Graph* graph_;
   };
+  /// Enters the child scope `name` of the current scope until the guard is destroyed.
   [[nodiscard]] ScopeGuard Scope(std::string_view name);
-  // The same by id: the child scope `name` of scope `parent` (interned), and entering one.
-  // An unknown scope id is recorded as an error and the root scope is used instead.
+  /// The same by id: the child scope `name` of scope `parent` (interned), and entering one.
+  /// An unknown scope id is recorded as an error and the root scope is used instead.
   int32_t ChildScope(int32_t parent, std::string_view name);
+  /// Enters scope `scope` (an id from ChildScope) until the guard is destroyed.
   [[nodiscard]] ScopeGuard EnterScope(int32_t scope);
-  // Re-enters the scope node `id` was recorded in (Backward puts a node's gradient nodes
-  // under "<its scope>/backward"). An id not in the graph is recorded as an error.
+  /// Re-enters the scope node `id` was recorded in (Backward puts a node's gradient nodes
+  /// under "<its scope>/backward"). An id not in the graph is recorded as an error.
   [[nodiscard]] ScopeGuard EnterScopeOf(NodeId id);
 
-  // While a Deferred guard lives, eager nodes are recorded but not run; RunPending() runs
-  // them in order. Backward uses this to redirect a gradient node's output before it runs.
+  /// While a Deferred guard lives, eager nodes are recorded but not run; RunPending() runs
+  /// them in order. Backward uses this to redirect a gradient node's output before it runs.
   class DeferredGuard {
    public:
+    /// Defers `g`'s eager nodes until the guard is destroyed.
     explicit DeferredGuard(Graph* g);
+    /// Restores whether nodes were deferred before (guards nest).
     ~DeferredGuard();
     DeferredGuard(const DeferredGuard&) = delete;
 
@@ -99,41 +119,51 @@ class Graph {
     Graph* graph_;
     bool previous_;
   };
+  /// Runs the nodes recorded but not yet run, in order (nothing in ExecMode::kRecord);
+  /// returns the graph's status.
   absl::Status RunPending();
 
-  // Drops every node and rewinds the arena (keeping its memory). Exprs from before are stale.
+  /// Drops every node and rewinds the arena (keeping its memory); the status is OK again.
+  /// Exprs from before are stale.
   void Clear();
 
-  // The first error recorded on this graph (OK if none).
+  /// The first error recorded on this graph (OK if none).
   const absl::Status& status() const { return status_; }
-  // Records an error on behalf of a caller (e.g. Backward) unless one is already kept.
+  /// Records an error on behalf of a caller (e.g.\ Backward) unless one is already kept.
   void RecordError(absl::Status status);
 
-  // Validates an Expr against this graph (ownership, generation); returns its node. An Expr
-  // of another graph is InvalidArgument naming that node ("node #3 \"tanh\" belongs to
-  // another graph").
+  /// Validates an Expr against this graph (ownership, generation); returns its node. An
+  /// Expr of another graph is InvalidArgument naming that node (`node #3 "tanh" belongs to
+  /// another graph`).
   absl::StatusOr<const Node*> Lookup(Expr e) const;
-  // Unchecked access for the executor, Backward and the compiler: `id` must be in
-  // [0, num_nodes()). Lookup is the checked way from an Expr.
+  /// Node `id` (0 <= id < num_nodes(), unchecked: Lookup is the checked way from an Expr).
   const Node& node(NodeId id) const { return nodes_[id]; }
+  /// Node `id`, for Backward and the compiler to set up outputs (unchecked).
   Node& mutable_node(NodeId id) { return nodes_[id]; }
+  /// Nodes recorded since construction or the last Clear().
   NodeId num_nodes() const { return static_cast<NodeId>(nodes_.size()); }
+  /// A handle to node `id` of the current generation.
   Expr ExprOf(NodeId id) { return Expr(this, id, generation_); }
-  // "step_3/lstm/matmul": the node's scope path and op name ("?" for an id not in the graph).
+  /// "step_3/lstm/matmul": the node's scope path and op name ("?" for an id not in the graph).
   std::string NodePath(NodeId id) const;
-  // "(node #41 \"step_3/lstm/matmul\")", appended to error messages.
+  /// `(node #41 "step_3/lstm/matmul")`, appended to error messages.
   std::string NodeLabel(NodeId id) const;
 
+  /// When nodes run.
   ExecMode mode() const { return options_.mode; }
+  /// The options every kernel runs with.
   const ExecOptions& exec_options() const { return options_.exec; }
+  /// The memory of the nodes' values.
   Arena& arena() { return arena_; }
+  /// Unique in the process: a new graph and every Clear() take the next number, so Exprs
+  /// from before a Clear() (or of another graph) are recognised as stale.
   uint32_t generation() const { return generation_; }
 
-  // A leaf whose value is an existing tensor (aliased, not copied); used by Backward to
-  // hand out gradient buffers as Exprs.
+  /// A leaf whose value is an existing tensor (aliased, not copied); used by Backward to
+  /// hand out gradient buffers as Exprs.
   Expr AliasLeaf(const Tensor& value);
-  // Whether node `id` is such a leaf (its memory belongs to another value); false for an id
-  // not in the graph.
+  /// Whether node `id` is such a leaf (its memory belongs to another value); false for an
+  /// id not in the graph.
   bool IsAliasLeaf(NodeId id) const;
 
  private:

@@ -1,6 +1,7 @@
-// OpDef: everything tapegrad knows about one op. The graph, the executor, Backward and the
-// compiler read only these fields, so they never name a specific op, and a user's own op
-// (tg::RegisterOp) gets the same treatment as a built-in one.
+/// \file
+/// OpDef: everything tapegrad knows about one op. The graph, the executor, Backward and the
+/// compiler read only these fields, so they never name a specific op, and a user's own op
+/// (tg::RegisterOp) gets the same treatment as a built-in one.
 #pragma once
 
 #include <cstdint>
@@ -18,80 +19,88 @@ namespace tg {
 class VjpContext;
 struct ExecOptions;
 
-// The static type of a value: what shape inference consumes and produces.
+/// The static type of a value: what shape inference consumes and produces.
 struct TensorType {
-  DType dtype = DType::kF32;
-  Shape shape;
+  DType dtype = DType::kF32;  ///< Element type.
+  Shape shape;  ///< Dimensions.
 };
 
-// What a forward kernel sees. With `accumulate`, it adds its result into `output`
-// (out += result) instead of overwriting it; Backward uses this to write gradient products
-// straight into a gradient buffer.
+/// What a forward kernel sees. With `accumulate`, it adds its result into `output`
+/// (out += result) instead of overwriting it; Backward uses this to write gradient products
+/// straight into a gradient buffer.
 struct KernelContext {
-  absl::Span<const Tensor> inputs;
-  const Tensor& output;
-  const Attrs& attrs;
-  bool accumulate;
-  const ExecOptions& options;
+  absl::Span<const Tensor> inputs;  ///< The input values, in operand order.
+  const Tensor& output;  ///< Where the result goes; its buffer is already assigned.
+  const Attrs& attrs;  ///< The node's attributes.
+  bool accumulate;  ///< Add into `output` rather than overwrite it.
+  const ExecOptions& options;  ///< Threads and the like.
 };
 
-// Returns the output type, or InvalidArgument with a message naming the offending shapes
-// (the graph adds the op name, all input types and the node path).
+/// Returns the output type, or InvalidArgument with a message naming the offending shapes
+/// (the graph adds the op name, all input types and the node path).
 using InferFn = absl::StatusOr<TensorType> (*)(absl::Span<const TensorType> inputs,
                                               const Attrs& attrs);
-// Data-dependent failures (an id out of range) are returned, never aborted on.
+/// Runs an op. Data-dependent failures (an id out of range) are returned, never aborted on.
 using KernelFn = absl::Status (*)(const KernelContext& ctx);
-// Builds the gradient of each input from ops and hands it to ctx.AccumulateGrad.
+/// Builds the gradient of each input from ops and hands it to ctx.AccumulateGrad.
 using VjpFn = void (*)(VjpContext& ctx);
 
-// A pointwise op's tile function: out[0..n) (+)= f(inputs[k][0..n)) over same-shape
-// operands. A compiler fuses chains of such ops by running their tiles over L1-sized chunks.
+/// A pointwise op's tile function: `out[0..n) (+)= f(inputs[k][0..n))` over same-shape
+/// operands. A compiler fuses chains of such ops by running their tiles over L1-sized chunks.
 template <class T>
 using TileFn = void (*)(absl::Span<const T* const> inputs, T* out, int64_t n,
                         const Attrs& attrs, bool accumulate);
+/// A pointwise op's tile functions, one per float dtype.
 struct PointwiseTiles {
-  TileFn<float> f32 = nullptr;
-  TileFn<double> f64 = nullptr;
+  TileFn<float> f32 = nullptr;  ///< The f32 tile; null: f32 runs are not fused.
+  TileFn<double> f64 = nullptr;  ///< The f64 tile; null: f64 runs are not fused.
+  /// Whether the f32 tile is set.
   explicit operator bool() const { return f32 != nullptr; }
 };
 
-// How output rows (the leading dimension) follow operand rows.
+/// How output rows (the leading dimension) follow operand rows.
 enum class RowKind : uint8_t {
-  kNone,         // no row structure the compiler may use
-  kIndependent,  // output row r depends only on row r of each row-carrying operand
-  kSummed,       // output is a sum over rows the row-carrying operands share (a^T b)
+  kNone,         ///< No row structure the compiler may use.
+  kIndependent,  ///< Output row r depends only on row r of each row-carrying operand.
+  kSummed,       ///< Output is a sum over rows the row-carrying operands share (`a^T b`).
 };
+/// An op's row structure for given operands: what lets the compiler batch work over time.
 struct RowFacts {
-  RowKind kind = RowKind::kNone;
-  uint32_t row_operands = 0;  // bit i set: operand i carries rows
+  RowKind kind = RowKind::kNone;  ///< How output rows follow operand rows.
+  uint32_t row_operands = 0;  ///< Bit i set: operand i carries rows.
 };
+/// The row facts of an application of the op to `inputs`.
 using RowFactsFn = RowFacts (*)(const Attrs& attrs, absl::Span<const TensorType> inputs);
 
-// If the output is a dense view of input 0, returns its element offset there: the op then
-// runs no kernel, and its gradient buffer is a view of the input's gradient buffer.
+/// If the output is a dense view of input 0, returns its element offset there: the op then
+/// runs no kernel, and its gradient buffer is a view of the input's gradient buffer.
 using ViewFn = std::optional<int64_t> (*)(const Attrs& attrs,
                                           absl::Span<const TensorType> inputs);
 
+/// Everything tapegrad knows about one op (see graph/op_def.h). Register it with
+/// RegisterOp and apply it with Graph::AddNode.
 struct OpDef {
-  std::string_view name = {};
-  int arity = 1;              // number of inputs; -1 for any number >= 1
-  InferFn infer = nullptr;
-  KernelFn forward = nullptr;  // null only for leaves and views
-  VjpFn vjp = nullptr;         // required unless `differentiable` is false
-  // False: no gradient flows through this op (stop_gradient, one_hot) and `vjp` stays null.
-  // RegisterOp refuses a differentiable op without a VJP, so a forgotten rule is an error,
-  // not silently zero gradients.
+  std::string_view name = {};  ///< Unique; appears in node paths and errors.
+  int arity = 1;              ///< Number of inputs; -1 for any number >= 1.
+  InferFn infer = nullptr;  ///< Shape and dtype inference; required.
+  KernelFn forward = nullptr;  ///< Null only for leaves and views.
+  VjpFn vjp = nullptr;         ///< Required unless `differentiable` is false.
+  /// False: no gradient flows through this op (stop_gradient, one_hot) and `vjp` stays null.
+  /// RegisterOp refuses a differentiable op without a VJP, so a forgotten rule is an error,
+  /// not silently zero gradients.
   bool differentiable = true;
-  uint32_t no_grad_inputs = 0;  // bit i: input i is not differentiable (ids, targets)
-  PointwiseTiles pointwise = {};  // set: the op is pointwise over same-shape operands
-  RowFactsFn rows = nullptr;
-  ViewFn view = nullptr;
-  bool is_leaf = false;  // inputs, constants, parameters: values come from outside
-  // >= 0: attrs.ints[seed_attr] seeds the op's random draws (dropout). A compiled program
-  // re-seeds such an instruction on every run (base/random.h ReplaySeed), so each replay
-  // draws new numbers while a kernel and its gradient, recorded with one seed, still agree.
+  uint32_t no_grad_inputs = 0;  ///< Bit i: input i is not differentiable (ids, targets).
+  PointwiseTiles pointwise = {};  ///< Set: the op is pointwise over same-shape operands.
+  RowFactsFn rows = nullptr;  ///< Row facts for time batching; null: none.
+  ViewFn view = nullptr;  ///< Set for ops whose output may be a view of input 0.
+  bool is_leaf = false;  ///< Inputs, constants, parameters: values come from outside.
+  /// >= 0: attrs.ints[seed_attr] seeds the op's random draws (dropout). A compiled program
+  /// re-seeds such an instruction on every run (base/random.h ReplaySeed), so each replay
+  /// draws new numbers while a kernel and its gradient, recorded with one seed, still agree.
   int seed_attr = -1;
 
+  /// Whether a gradient flows to input `input` (the op has a VJP and the input is not
+  /// excluded by no_grad_inputs).
   bool Differentiable(int input) const {
     // Inputs past 31 (a long concat) have no bit: they are differentiable.
     return vjp != nullptr && !(input < 32 && ((no_grad_inputs >> input) & 1u));

@@ -1,4 +1,5 @@
-// Shape: the dimensions of a dense row-major tensor. Prints as [32,128].
+/// \file
+/// Shape: the dimensions of a dense row-major tensor. Prints as [32,128].
 #pragma once
 
 #include <array>
@@ -16,42 +17,54 @@
 
 namespace tg {
 
-// Dimensions live inline (rank <= kMaxRank), so a Shape is trivially copyable, never
-// allocates, and GCC 12 sees every byte initialised (absl::InlinedVector set off false
-// -Wmaybe-uninitialized errors here under -Werror).
-//
-// A constructor cannot return a Status, so a Shape given more than kMaxRank dimensions
-// keeps the first kMaxRank and remembers how many it dropped; Validate() then reports it.
-// Every consumer (Graph::Input/Fill/AddNode, ParameterStore::Add, CompiledGraph::Run)
-// validates the shapes it is handed, so such a shape is an error there, never an abort.
+/// The dimensions of a dense row-major tensor, rank <= kMaxRank. Prints as [32,128]
+/// (operator<<, absl::StrFormat's \%s, fmt).
+///
+/// Dimensions live inline, so a Shape is trivially copyable, never
+/// allocates, and GCC 12 sees every byte initialised (absl::InlinedVector set off false
+/// -Wmaybe-uninitialized errors here under -Werror).
+///
+/// A constructor cannot return a Status, so a Shape given more than kMaxRank dimensions
+/// keeps the first kMaxRank and counts the rest; Validate() then reports it. Every consumer
+/// (Graph::Input/Fill/AddNode, ParameterStore::Add, CompiledGraph::Run) validates the shapes
+/// it is handed, so such a shape is an error there, never an abort.
 class Shape {
  public:
+  /// The largest rank; more dimensions make an invalid shape (Validate).
   static constexpr int kMaxRank = 8;
 
+  /// Rank 0: a scalar.
   Shape() = default;
+  /// The shape with these dimensions: `Shape{32, 128}`.
   Shape(std::initializer_list<int64_t> dims) { Assign(dims.begin(), dims.size()); }
-  // Implicit from a list of dimensions, so std::vector<int64_t> and std::vector<int> (what
-  // NumPy and PyTorch shapes usually become) pass where a Shape is expected.
+  /// The shape with these dimensions. Implicit, like the vector constructors.
   Shape(absl::Span<const int64_t> dims) {  // NOLINT(google-explicit-constructor)
     Assign(dims.data(), dims.size());
   }
+  /// The shape with these dimensions. Implicit, like the vector constructors.
   Shape(absl::Span<const int> dims) {  // NOLINT(google-explicit-constructor)
     Assign(dims.data(), dims.size());
   }
+  /// Implicit, so a std::vector<int64_t> (a NumPy or PyTorch shape) passes as a Shape.
   Shape(const std::vector<int64_t>& dims)  // NOLINT(google-explicit-constructor)
       : Shape(absl::Span<const int64_t>(dims)) {}
+  /// Implicit, so a std::vector<int> passes as a Shape.
   Shape(const std::vector<int>& dims)  // NOLINT(google-explicit-constructor)
       : Shape(absl::Span<const int>(dims)) {}
 
-  // The number of dimensions kept (at most kMaxRank).
+  /// Number of dimensions kept (at most kMaxRank).
   int rank() const { return rank_; }
-  // The number of dimensions given, kept or not: above kMaxRank for an invalid shape.
+  /// Number of dimensions given, kept or not: above kMaxRank for an invalid shape.
   int requested_rank() const { return rank_ + dropped_; }
+  /// Dimension i (0 <= i < rank(), unchecked).
   int64_t dim(int i) const { return dims_[i]; }
+  /// Dimension i, to set (0 <= i < rank(), unchecked).
   int64_t& operator[](int i) { return dims_[i]; }
+  /// Dimension i (0 <= i < rank(), unchecked).
   int64_t operator[](int i) const { return dims_[i]; }
+  /// The rank() dimensions.
   absl::Span<const int64_t> dims() const { return {dims_.data(), static_cast<size_t>(rank_)}; }
-  // Appends a dimension; past kMaxRank it is dropped and counted (Validate reports it).
+  /// Appends a dimension; past kMaxRank it is dropped and counted (Validate reports it).
   void push_back(int64_t d) {
     if (rank_ < kMaxRank) {
       dims_[rank_++] = d;
@@ -60,29 +73,32 @@ class Shape {
     }
   }
 
-  // OK for a usable shape. InvalidArgument for a rank above kMaxRank or a negative
-  // dimension; ResourceExhausted if the element count overflows int64. The message names the
-  // shape; callers prefix the op or parameter.
+  /// OK for a usable shape. InvalidArgument for a rank above kMaxRank or a negative
+  /// dimension; ResourceExhausted if the element count overflows int64. The message names
+  /// the shape; callers prefix the op or parameter.
   absl::Status Validate() const;
-  // The element count, or nullopt if the shape is invalid (see Validate).
+  /// The element count, or nullopt if the shape is invalid (see Validate).
   std::optional<int64_t> CheckedNumElements() const;
 
-  // Product of all dimensions; 1 for a scalar (rank 0). Meaningful for a valid shape only.
+  /// Product of all dimensions; 1 for a scalar (rank 0). Meaningful for a valid shape only.
   int64_t num_elements() const { return Product(0, rank_); }
-  // Product of dimensions [begin, end).
+  /// Product of dimensions [begin, end).
   int64_t Product(int begin, int end) const {
     int64_t n = 1;
     for (int i = begin; i < end; ++i) n *= dims_[i];
     return n;
   }
 
-  // "[32,128]"; a shape with dropped dimensions prints as "[1,1,1,1,1,1,1,1,+1 more]".
+  /// "[32,128]"; "[]" for a scalar; "[1,1,1,1,1,1,1,1,+1 more]" for one of rank 9.
   std::string ToString() const;
+  /// Same rank and dimensions (dropped ones counted).
   friend bool operator==(const Shape& a, const Shape& b) {
     return a.dims() == b.dims() && a.dropped_ == b.dropped_;
   }
+  /// Prints ToString().
   friend std::ostream& operator<<(std::ostream& os, const Shape& s) { return os << s.ToString(); }
 
+  /// Lets absl::StrFormat print a Shape with \%s.
   friend absl::FormatConvertResult<absl::FormatConversionCharSet::kString> AbslFormatConvert(
       const Shape& s, const absl::FormatConversionSpec&, absl::FormatSink* sink) {
     sink->Append(s.ToString());
@@ -90,8 +106,8 @@ class Shape {
   }
 
  private:
-  // Keeps the first kMaxRank of n dimensions and counts the rest (one pass, no branch per
-  // element: GCC 12 reports a false -Wmaybe-uninitialized on a push_back loop here).
+  // Keeps the first kMaxRank of n dimensions and counts the rest (no branch per element:
+  // GCC 12 reports a false -Wmaybe-uninitialized on a push_back loop here).
   template <class T>
   void Assign(const T* dims, size_t n) {
     const size_t kept = n < kMaxRank ? n : kMaxRank;
@@ -107,6 +123,7 @@ class Shape {
 
 }  // namespace tg
 
+/// \cond INTERNAL
 template <>
 struct fmt::formatter<tg::Shape> : fmt::formatter<std::string> {
   template <class Ctx>
@@ -114,3 +131,4 @@ struct fmt::formatter<tg::Shape> : fmt::formatter<std::string> {
     return fmt::formatter<std::string>::format(s.ToString(), ctx);
   }
 };
+/// \endcond

@@ -17,6 +17,9 @@ namespace tg {
 namespace {
 
 constexpr std::string_view kOptimizerPrefix = "optimizer.";
+// Every checkpoint's own metadata entries.
+const std::pair<const char*, const char*> kLibraryMetadata[] = {{"format", "tapegrad"},
+                                                                {"version", "1"}};
 
 // A file tensor matched to where it goes, checked but not yet copied.
 struct Assignment {
@@ -60,17 +63,37 @@ std::string NameList(const std::vector<std::string>& names) {
 }  // namespace
 
 absl::Status SaveCheckpoint(const std::string& path, const ParameterStore& store,
-                            Optimizer* optimizer) {
+                            Optimizer* optimizer, const CheckpointExtras& extras) {
   std::vector<NamedTensorView> views;
   for (const Parameter& p : store.parameters()) views.push_back({p.name(), p.value()});
   if (optimizer != nullptr) {
     for (auto& [name, tensor] : optimizer->StateTensors()) views.push_back({name, tensor});
   }
-  return WriteSafetensors(path, views, {{"format", "tapegrad"}, {"version", "1"}});
+  for (const NamedTensorView& t : extras.tensors) {
+    if (!std::string_view(t.name).starts_with(kCheckpointExtraPrefix)) {
+      return absl::InvalidArgumentError(fmt::format(
+          "cannot write '{}': extra tensor '{}' does not begin with '{}'", path, t.name,
+          kCheckpointExtraPrefix));
+    }
+    views.push_back(t);
+  }
+  std::map<std::string, std::string> metadata = extras.metadata;
+  for (const auto& [key, value] : kLibraryMetadata) {
+    if (!metadata.emplace(key, value).second) {
+      return absl::InvalidArgumentError(fmt::format(
+          "cannot write '{}': metadata key '{}' is the library's own", path, key));
+    }
+  }
+  return WriteSafetensors(path, views, metadata);
+}
+
+absl::StatusOr<std::map<std::string, std::string>> ReadCheckpointMetadata(
+    const std::string& path) {
+  return ReadSafetensorsMetadata(path, "checkpoint");
 }
 
 absl::Status LoadCheckpoint(const std::string& path, ParameterStore& store,
-                            Optimizer* optimizer) {
+                            Optimizer* optimizer, LoadedExtras* extras) {
   TG_ASSIGN_OR_RETURN(SafetensorsFile file, ReadSafetensors(path, "checkpoint"));
   const std::string prefix = fmt::format("checkpoint '{}'", path);
   auto mismatch = [&](const std::string& m) {
@@ -134,9 +157,15 @@ absl::Status LoadCheckpoint(const std::string& path, ParameterStore& store,
   }
 
   std::vector<std::string> extra;
-  for (const NamedTensor& t : file.tensors) {
+  std::vector<size_t> extra_tensors;  // indices into file.tensors, for `extras`
+  for (size_t i = 0; i < file.tensors.size(); ++i) {
+    const NamedTensor& t = file.tensors[i];
     if (used.contains(t.name)) continue;
     if (optimizer == nullptr && std::string_view(t.name).starts_with(kOptimizerPrefix)) continue;
+    if (std::string_view(t.name).starts_with(kCheckpointExtraPrefix)) {
+      extra_tensors.push_back(i);
+      continue;
+    }
     extra.push_back(t.name);
   }
   if (!extra.empty()) {
@@ -148,6 +177,11 @@ absl::Status LoadCheckpoint(const std::string& path, ParameterStore& store,
 
   // Everything checked: commit. Nothing below can fail.
   for (const Assignment& a : plan) CopyConverted(*a.from, a.to);
+  if (extras != nullptr) {
+    extras->metadata = std::move(file.metadata);
+    extras->tensors.clear();
+    for (size_t i : extra_tensors) extras->tensors.push_back(std::move(file.tensors[i]));
+  }
   return absl::OkStatus();
 }
 

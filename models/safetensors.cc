@@ -232,7 +232,11 @@ const NamedTensor* SafetensorsFile::Find(const std::string& name) const {
   return nullptr;
 }
 
-absl::StatusOr<SafetensorsFile> ReadSafetensors(const std::string& path, const std::string& what) {
+namespace {
+
+// ReadSafetensors, with the tensors' bytes left unread unless `read_data`.
+absl::StatusOr<SafetensorsFile> Read(const std::string& path, const std::string& what,
+                                     bool read_data) {
   const std::string prefix = fmt::format("{} '{}'", what, path);
   auto corrupt = [&](const std::string& m) {
     return absl::DataLossError(fmt::format("{}: {}", prefix, m));
@@ -307,12 +311,26 @@ absl::StatusOr<SafetensorsFile> ReadSafetensors(const std::string& path, const s
   }
   // Everything checks out: now read the data, one tensor at a time.
   for (Entry& e : entries) {
-    e.tensor.bytes.resize(static_cast<size_t>(e.end - e.begin));
-    TG_RETURN_IF_ERROR(
-        ReadAt(fd, data_start + e.begin, e.tensor.bytes.data(), e.end - e.begin, prefix, path));
+    if (read_data) {
+      e.tensor.bytes.resize(static_cast<size_t>(e.end - e.begin));
+      TG_RETURN_IF_ERROR(ReadAt(fd, data_start + e.begin, e.tensor.bytes.data(),
+                                e.end - e.begin, prefix, path));
+    }
     file.tensors.push_back(std::move(e.tensor));
   }
   return file;
+}
+
+}  // namespace
+
+absl::StatusOr<SafetensorsFile> ReadSafetensors(const std::string& path, const std::string& what) {
+  return Read(path, what, /*read_data=*/true);
+}
+
+absl::StatusOr<std::map<std::string, std::string>> ReadSafetensorsMetadata(
+    const std::string& path, const std::string& what) {
+  TG_ASSIGN_OR_RETURN(SafetensorsFile file, Read(path, what, /*read_data=*/false));
+  return std::move(file.metadata);
 }
 
 absl::Status WriteSafetensors(const std::string& path, absl::Span<const NamedTensorView> tensors,
@@ -349,11 +367,17 @@ absl::Status WriteSafetensors(const std::string& path, absl::Span<const NamedTen
   text.append((8 - text.size() % 8) % 8, ' ');  // pad as the reference implementation does
   const uint64_t n = text.size();
 
-  // Write everything to a temp file next to `path`, then rename it into place.
-  const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return SyscallError(errno, prefix, "open", tmp);
-  absl::Status status = WriteAll(fd, &n, 8, prefix, tmp);
+  // Write everything to a temp file of a name no other writer has (mkstemp) in the same
+  // directory, so that the rename below is atomic and concurrent or killed writers never
+  // share a half-written file; then rename it into place.
+  const std::string pattern = path + ".tmp.XXXXXX";
+  std::string tmp = pattern;
+  int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
+  if (fd < 0) return SyscallError(errno, prefix, "mkstemp", pattern);
+  absl::Status status = absl::OkStatus();
+  // mkstemp creates 0600; a checkpoint is as readable as any other output file.
+  if (::fchmod(fd, 0644) != 0) status = SyscallError(errno, prefix, "fchmod", tmp);
+  if (status.ok()) status = WriteAll(fd, &n, 8, prefix, tmp);
   if (status.ok()) status = WriteAll(fd, text.data(), text.size(), prefix, tmp);
   for (const NamedTensorView& t : tensors) {
     if (status.ok()) status = WriteAll(fd, t.tensor.raw(), t.tensor.num_bytes(), prefix, tmp);

@@ -1,5 +1,6 @@
-// Helpers shared by the op families in ops/*.cc: building nodes, dtype dispatch, shape-rule
-// pieces and the declared row facts. Internal to ops/ (not part of the public API).
+/// \file
+/// Helpers shared by the op families in ops/*.cc: building nodes, dtype dispatch, shape-rule
+/// pieces and the declared row facts. Internal to ops/ (not part of the public API).
 #pragma once
 
 #include <cstring>
@@ -13,6 +14,7 @@
 #include "graph/graph.h"
 #include "graph/op_def.h"
 
+/// \cond INTERNAL
 namespace tg::ops {
 
 // Records `op` on the graph of the first non-empty input. An empty result if every input
@@ -85,3 +87,4 @@ RowFacts PointwiseRowFacts(const Attrs&, absl::Span<const TensorType> in);
 RowFacts RowsFromOperand0(const Attrs&, absl::Span<const TensorType> in);
 
 }  // namespace tg::ops
+/// \endcond

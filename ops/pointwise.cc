@@ -4,6 +4,7 @@
 // same-shape chunks a compiler hands in (tiles).
 #include <algorithm>
 #include <cstdint>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -190,6 +191,25 @@ Attrs ScalarAttrs(double c) {
   return attrs;
 }
 
+// The OpDef of a pointwise op whose math is the functor F: kernel, tiles (which the compiler
+// fuses) and row facts all follow from F, so every pointwise op declares them alike. A unary
+// op keeps its input's type.
+template <class F>
+constexpr OpDef UnaryPointwiseOp(std::string_view name, VjpFn vjp) {
+  return {.name = name, .arity = 1, .infer = ops::SameAsFloatInput, .forward = UnaryKernel<F>,
+          .vjp = vjp, .pointwise = UnaryTiles<F>(), .rows = ops::PointwiseRowFacts};
+}
+
+// A binary pointwise op: `infer` broadcasts (add, sub, mul, div) or wants one shape (the
+// *_grad ops); bit i of `no_grad_inputs` marks input i as having no gradient.
+template <class F>
+constexpr OpDef BinaryPointwiseOp(std::string_view name, InferFn infer, VjpFn vjp,
+                                  uint32_t no_grad_inputs = 0) {
+  return {.name = name, .arity = 2, .infer = infer, .forward = BinaryKernel<F>, .vjp = vjp,
+          .no_grad_inputs = no_grad_inputs, .pointwise = BinaryTiles<F>(),
+          .rows = ops::PointwiseRowFacts};
+}
+
 }  // namespace
 
 // ---- add -----------------------------------------------------------------
@@ -198,9 +218,7 @@ static void AddVjp(VjpContext& ctx) {
   if (ctx.needs_grad(0)) ctx.AccumulateGrad(0, GradFor(ctx, 0, ctx.grad_output()));
   if (ctx.needs_grad(1)) ctx.AccumulateGrad(1, GradFor(ctx, 1, ctx.grad_output()));
 }
-const OpDef kAdd = {.name = "add", .arity = 2, .infer = BroadcastFloatPair,
-                    .forward = BinaryKernel<kernels::AddFn>, .vjp = AddVjp,
-                    .pointwise = BinaryTiles<kernels::AddFn>(), .rows = ops::PointwiseRowFacts};
+constexpr OpDef kAdd = BinaryPointwiseOp<kernels::AddFn>("add", BroadcastFloatPair, AddVjp);
 Expr Add(Expr a, Expr b) { return ops::Build(kAdd, {a, b}); }
 
 // ---- sub -----------------------------------------------------------------
@@ -209,9 +227,7 @@ static void SubVjp(VjpContext& ctx) {
   if (ctx.needs_grad(0)) ctx.AccumulateGrad(0, GradFor(ctx, 0, ctx.grad_output()));
   if (ctx.needs_grad(1)) ctx.AccumulateGrad(1, GradFor(ctx, 1, Neg(ctx.grad_output())));
 }
-const OpDef kSub = {.name = "sub", .arity = 2, .infer = BroadcastFloatPair,
-                    .forward = BinaryKernel<kernels::SubFn>, .vjp = SubVjp,
-                    .pointwise = BinaryTiles<kernels::SubFn>(), .rows = ops::PointwiseRowFacts};
+constexpr OpDef kSub = BinaryPointwiseOp<kernels::SubFn>("sub", BroadcastFloatPair, SubVjp);
 Expr Sub(Expr a, Expr b) { return ops::Build(kSub, {a, b}); }
 
 // ---- mul -----------------------------------------------------------------
@@ -221,9 +237,7 @@ static void MulVjp(VjpContext& ctx) {
   if (ctx.needs_grad(0)) ctx.AccumulateGrad(0, GradFor(ctx, 0, dy * ctx.input(1)));
   if (ctx.needs_grad(1)) ctx.AccumulateGrad(1, GradFor(ctx, 1, dy * ctx.input(0)));
 }
-const OpDef kMul = {.name = "mul", .arity = 2, .infer = BroadcastFloatPair,
-                    .forward = BinaryKernel<kernels::MulFn>, .vjp = MulVjp,
-                    .pointwise = BinaryTiles<kernels::MulFn>(), .rows = ops::PointwiseRowFacts};
+constexpr OpDef kMul = BinaryPointwiseOp<kernels::MulFn>("mul", BroadcastFloatPair, MulVjp);
 Expr Mul(Expr a, Expr b) { return ops::Build(kMul, {a, b}); }
 
 // ---- div -----------------------------------------------------------------
@@ -233,9 +247,7 @@ static void DivVjp(VjpContext& ctx) {
   if (ctx.needs_grad(0)) ctx.AccumulateGrad(0, GradFor(ctx, 0, dy / b));
   if (ctx.needs_grad(1)) ctx.AccumulateGrad(1, GradFor(ctx, 1, Neg(dy * ctx.output() / b)));
 }
-const OpDef kDiv = {.name = "div", .arity = 2, .infer = BroadcastFloatPair,
-                    .forward = BinaryKernel<kernels::DivFn>, .vjp = DivVjp,
-                    .pointwise = BinaryTiles<kernels::DivFn>(), .rows = ops::PointwiseRowFacts};
+constexpr OpDef kDiv = BinaryPointwiseOp<kernels::DivFn>("div", BroadcastFloatPair, DivVjp);
 Expr Div(Expr a, Expr b) { return ops::Build(kDiv, {a, b}); }
 
 // ---- neg -----------------------------------------------------------------
@@ -243,9 +255,7 @@ Expr Div(Expr a, Expr b) { return ops::Build(kDiv, {a, b}); }
 static void NegVjp(VjpContext& ctx) {
   if (ctx.needs_grad(0)) ctx.AccumulateGrad(0, Neg(ctx.grad_output()));
 }
-const OpDef kNeg = {.name = "neg", .arity = 1, .infer = ops::SameAsFloatInput,
-                    .forward = UnaryKernel<kernels::NegFn>, .vjp = NegVjp,
-                    .pointwise = UnaryTiles<kernels::NegFn>(), .rows = ops::PointwiseRowFacts};
+constexpr OpDef kNeg = UnaryPointwiseOp<kernels::NegFn>("neg", NegVjp);
 Expr Neg(Expr x) { return ops::Build(kNeg, {x}); }
 
 // ---- scale (attrs.scalar = c) --------------------------------------------
@@ -253,10 +263,7 @@ Expr Neg(Expr x) { return ops::Build(kNeg, {x}); }
 static void ScaleVjp(VjpContext& ctx) {
   if (ctx.needs_grad(0)) ctx.AccumulateGrad(0, Scale(ctx.grad_output(), ctx.attrs().scalar));
 }
-const OpDef kScale = {.name = "scale", .arity = 1, .infer = ops::SameAsFloatInput,
-                      .forward = UnaryKernel<kernels::ScaleFn>, .vjp = ScaleVjp,
-                      .pointwise = UnaryTiles<kernels::ScaleFn>(),
-                      .rows = ops::PointwiseRowFacts};
+constexpr OpDef kScale = UnaryPointwiseOp<kernels::ScaleFn>("scale", ScaleVjp);
 Expr Scale(Expr x, double c) { return ops::Build(kScale, {x}, ScalarAttrs(c)); }
 
 // ---- add_scalar (attrs.scalar = c) ---------------------------------------
@@ -264,10 +271,7 @@ Expr Scale(Expr x, double c) { return ops::Build(kScale, {x}, ScalarAttrs(c)); }
 static void AddScalarVjp(VjpContext& ctx) {
   if (ctx.needs_grad(0)) ctx.AccumulateGrad(0, ctx.grad_output());
 }
-const OpDef kAddScalar = {.name = "add_scalar", .arity = 1, .infer = ops::SameAsFloatInput,
-                          .forward = UnaryKernel<kernels::AddScalarFn>, .vjp = AddScalarVjp,
-                          .pointwise = UnaryTiles<kernels::AddScalarFn>(),
-                          .rows = ops::PointwiseRowFacts};
+constexpr OpDef kAddScalar = UnaryPointwiseOp<kernels::AddScalarFn>("add_scalar", AddScalarVjp);
 Expr AddScalar(Expr x, double c) { return ops::Build(kAddScalar, {x}, ScalarAttrs(c)); }
 
 // ---- sigmoid -------------------------------------------------------------
@@ -275,10 +279,7 @@ Expr AddScalar(Expr x, double c) { return ops::Build(kAddScalar, {x}, ScalarAttr
 static void SigmoidVjp(VjpContext& ctx) {
   if (ctx.needs_grad(0)) ctx.AccumulateGrad(0, SigmoidGrad(ctx.output(), ctx.grad_output()));
 }
-const OpDef kSigmoid = {.name = "sigmoid", .arity = 1, .infer = ops::SameAsFloatInput,
-                        .forward = UnaryKernel<kernels::SigmoidFn>, .vjp = SigmoidVjp,
-                        .pointwise = UnaryTiles<kernels::SigmoidFn>(),
-                        .rows = ops::PointwiseRowFacts};
+constexpr OpDef kSigmoid = UnaryPointwiseOp<kernels::SigmoidFn>("sigmoid", SigmoidVjp);
 Expr Sigmoid(Expr x) { return ops::Build(kSigmoid, {x}); }
 
 // ---- tanh ----------------------------------------------------------------
@@ -286,9 +287,7 @@ Expr Sigmoid(Expr x) { return ops::Build(kSigmoid, {x}); }
 static void TanhVjp(VjpContext& ctx) {
   if (ctx.needs_grad(0)) ctx.AccumulateGrad(0, TanhGrad(ctx.output(), ctx.grad_output()));
 }
-const OpDef kTanh = {.name = "tanh", .arity = 1, .infer = ops::SameAsFloatInput,
-                     .forward = UnaryKernel<kernels::TanhFn>, .vjp = TanhVjp,
-                     .pointwise = UnaryTiles<kernels::TanhFn>(), .rows = ops::PointwiseRowFacts};
+constexpr OpDef kTanh = UnaryPointwiseOp<kernels::TanhFn>("tanh", TanhVjp);
 Expr Tanh(Expr x) { return ops::Build(kTanh, {x}); }
 
 // ---- relu ----------------------------------------------------------------
@@ -296,9 +295,7 @@ Expr Tanh(Expr x) { return ops::Build(kTanh, {x}); }
 static void ReluVjp(VjpContext& ctx) {
   if (ctx.needs_grad(0)) ctx.AccumulateGrad(0, ReluGrad(ctx.input(0), ctx.grad_output()));
 }
-const OpDef kRelu = {.name = "relu", .arity = 1, .infer = ops::SameAsFloatInput,
-                     .forward = UnaryKernel<kernels::ReluFn>, .vjp = ReluVjp,
-                     .pointwise = UnaryTiles<kernels::ReluFn>(), .rows = ops::PointwiseRowFacts};
+constexpr OpDef kRelu = UnaryPointwiseOp<kernels::ReluFn>("relu", ReluVjp);
 Expr Relu(Expr x) { return ops::Build(kRelu, {x}); }
 
 // ---- exp -----------------------------------------------------------------
@@ -306,9 +303,7 @@ Expr Relu(Expr x) { return ops::Build(kRelu, {x}); }
 static void ExpVjp(VjpContext& ctx) {
   if (ctx.needs_grad(0)) ctx.AccumulateGrad(0, ctx.grad_output() * ctx.output());
 }
-const OpDef kExp = {.name = "exp", .arity = 1, .infer = ops::SameAsFloatInput,
-                    .forward = UnaryKernel<kernels::ExpFn>, .vjp = ExpVjp,
-                    .pointwise = UnaryTiles<kernels::ExpFn>(), .rows = ops::PointwiseRowFacts};
+constexpr OpDef kExp = UnaryPointwiseOp<kernels::ExpFn>("exp", ExpVjp);
 Expr Exp(Expr x) { return ops::Build(kExp, {x}); }
 
 // ---- log -----------------------------------------------------------------
@@ -316,9 +311,7 @@ Expr Exp(Expr x) { return ops::Build(kExp, {x}); }
 static void LogVjp(VjpContext& ctx) {
   if (ctx.needs_grad(0)) ctx.AccumulateGrad(0, ctx.grad_output() / ctx.input(0));
 }
-const OpDef kLog = {.name = "log", .arity = 1, .infer = ops::SameAsFloatInput,
-                    .forward = UnaryKernel<kernels::LogFn>, .vjp = LogVjp,
-                    .pointwise = UnaryTiles<kernels::LogFn>(), .rows = ops::PointwiseRowFacts};
+constexpr OpDef kLog = UnaryPointwiseOp<kernels::LogFn>("log", LogVjp);
 Expr Log(Expr x) { return ops::Build(kLog, {x}); }
 
 // ---- sqrt ----------------------------------------------------------------
@@ -326,9 +319,7 @@ Expr Log(Expr x) { return ops::Build(kLog, {x}); }
 static void SqrtVjp(VjpContext& ctx) {
   if (ctx.needs_grad(0)) ctx.AccumulateGrad(0, Scale(ctx.grad_output() / ctx.output(), 0.5));
 }
-const OpDef kSqrt = {.name = "sqrt", .arity = 1, .infer = ops::SameAsFloatInput,
-                     .forward = UnaryKernel<kernels::SqrtFn>, .vjp = SqrtVjp,
-                     .pointwise = UnaryTiles<kernels::SqrtFn>(), .rows = ops::PointwiseRowFacts};
+constexpr OpDef kSqrt = UnaryPointwiseOp<kernels::SqrtFn>("sqrt", SqrtVjp);
 Expr Sqrt(Expr x) { return ops::Build(kSqrt, {x}); }
 
 // ---- square --------------------------------------------------------------
@@ -336,10 +327,7 @@ Expr Sqrt(Expr x) { return ops::Build(kSqrt, {x}); }
 static void SquareVjp(VjpContext& ctx) {
   if (ctx.needs_grad(0)) ctx.AccumulateGrad(0, Scale(ctx.grad_output() * ctx.input(0), 2));
 }
-const OpDef kSquare = {.name = "square", .arity = 1, .infer = ops::SameAsFloatInput,
-                       .forward = UnaryKernel<kernels::SquareFn>, .vjp = SquareVjp,
-                       .pointwise = UnaryTiles<kernels::SquareFn>(),
-                       .rows = ops::PointwiseRowFacts};
+constexpr OpDef kSquare = UnaryPointwiseOp<kernels::SquareFn>("square", SquareVjp);
 Expr Square(Expr x) { return ops::Build(kSquare, {x}); }
 
 // ---- copy ----------------------------------------------------------------
@@ -347,9 +335,7 @@ Expr Square(Expr x) { return ops::Build(kSquare, {x}); }
 static void CopyVjp(VjpContext& ctx) {
   if (ctx.needs_grad(0)) ctx.AccumulateGrad(0, ctx.grad_output());
 }
-const OpDef kCopy = {.name = "copy", .arity = 1, .infer = ops::SameAsFloatInput,
-                     .forward = UnaryKernel<CopyFn>, .vjp = CopyVjp,
-                     .pointwise = UnaryTiles<CopyFn>(), .rows = ops::PointwiseRowFacts};
+constexpr OpDef kCopy = UnaryPointwiseOp<CopyFn>("copy", CopyVjp);
 Expr Copy(Expr x) { return ops::Build(kCopy, {x}); }
 
 // ---- tanh_grad -----------------------------------------------------------
@@ -359,10 +345,8 @@ static void TanhGradVjp(VjpContext& ctx) {
   if (ctx.needs_grad(0)) ctx.AccumulateGrad(0, Scale(g * dy * y, -2));
   if (ctx.needs_grad(1)) ctx.AccumulateGrad(1, TanhGrad(y, g));
 }
-const OpDef kTanhGrad = {.name = "tanh_grad", .arity = 2, .infer = ops::SameShapeFloatPair,
-                         .forward = BinaryKernel<kernels::TanhGradFn>, .vjp = TanhGradVjp,
-                         .pointwise = BinaryTiles<kernels::TanhGradFn>(),
-                         .rows = ops::PointwiseRowFacts};
+constexpr OpDef kTanhGrad =
+    BinaryPointwiseOp<kernels::TanhGradFn>("tanh_grad", ops::SameShapeFloatPair, TanhGradVjp);
 Expr TanhGrad(Expr y, Expr dy) { return ops::Build(kTanhGrad, {y, dy}); }
 
 // ---- sigmoid_grad --------------------------------------------------------
@@ -372,11 +356,8 @@ static void SigmoidGradVjp(VjpContext& ctx) {
   if (ctx.needs_grad(0)) ctx.AccumulateGrad(0, g * dy * AddScalar(Scale(y, -2), 1));
   if (ctx.needs_grad(1)) ctx.AccumulateGrad(1, SigmoidGrad(y, g));
 }
-const OpDef kSigmoidGrad = {.name = "sigmoid_grad", .arity = 2, .infer = ops::SameShapeFloatPair,
-                            .forward = BinaryKernel<kernels::SigmoidGradFn>,
-                            .vjp = SigmoidGradVjp,
-                            .pointwise = BinaryTiles<kernels::SigmoidGradFn>(),
-                            .rows = ops::PointwiseRowFacts};
+constexpr OpDef kSigmoidGrad = BinaryPointwiseOp<kernels::SigmoidGradFn>(
+    "sigmoid_grad", ops::SameShapeFloatPair, SigmoidGradVjp);
 Expr SigmoidGrad(Expr y, Expr dy) { return ops::Build(kSigmoidGrad, {y, dy}); }
 
 // ---- relu_grad -----------------------------------------------------------
@@ -384,11 +365,8 @@ Expr SigmoidGrad(Expr y, Expr dy) { return ops::Build(kSigmoidGrad, {y, dy}); }
 static void ReluGradVjp(VjpContext& ctx) {
   if (ctx.needs_grad(1)) ctx.AccumulateGrad(1, ReluGrad(ctx.input(0), ctx.grad_output()));
 }
-const OpDef kReluGrad = {.name = "relu_grad", .arity = 2, .infer = ops::SameShapeFloatPair,
-                         .forward = BinaryKernel<kernels::ReluGradFn>, .vjp = ReluGradVjp,
-                         .no_grad_inputs = 1u << 0,
-                         .pointwise = BinaryTiles<kernels::ReluGradFn>(),
-                         .rows = ops::PointwiseRowFacts};
+constexpr OpDef kReluGrad = BinaryPointwiseOp<kernels::ReluGradFn>(
+    "relu_grad", ops::SameShapeFloatPair, ReluGradVjp, /*no_grad_inputs=*/1u << 0);
 Expr ReluGrad(Expr x, Expr dy) { return ops::Build(kReluGrad, {x, dy}); }
 
 // ---- operators: each is one of the ops above ----

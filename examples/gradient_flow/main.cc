@@ -31,6 +31,7 @@
 #include "examples/common/csv_writer.h"
 #include "examples/common/flags.h"
 #include "examples/common/interrupt.h"
+#include "base/flag_checks.h"
 #include "examples/common/plot.h"
 #include "examples/common/progress.h"
 #include "graph/dot.h"
@@ -41,22 +42,23 @@
 #include "models/stack.h"
 
 ABSL_FLAG(int64_t, steps, 50,
-          "sequence length T of the adding problem (50: long enough for the RNN's gradient to "
+          "sequence length T of the adding problem, at least 2 (50: long enough for the RNN's gradient to "
           "vanish, short enough for the LSTM to learn the task within --train_steps)");
 ABSL_FLAG(int64_t, hidden, 128, "hidden units of both cells");
 ABSL_FLAG(int64_t, probe_batch, 100,
           "sequences in the fixed batch on which dL/dh_t is measured (norms are averaged over it)");
-ABSL_FLAG(int64_t, train_steps, 2000, "Adam updates between the two measurements");
+ABSL_FLAG(int64_t, train_steps, 2000,
+          "Adam updates between the two measurements (0: both measure the initial weights)");
 ABSL_FLAG(int64_t, batch, 50, "sequences per training update (fresh ones every update)");
-ABSL_FLAG(double, lr, 1e-3, "Adam learning rate");
+ABSL_FLAG(double, lr, 1e-3, "Adam learning rate (> 0)");
 ABSL_FLAG(double, clip, 1.0, "global gradient-norm clipping threshold (<= 0: off)");
 ABSL_FLAG(double, forget_bias, 1.0,
           "added to the LSTM's forget-gate bias at init (Gers et al. 2000; 0 is PyTorch's, whose "
           "forget gate starts at 0.5 and lets the LSTM's gradient at init vanish about as fast "
           "as the RNN's)");
 ABSL_FLAG(int, threads, 1,
-          "intra-op threads for the GEMMs (ExecOptions::num_threads; tapegrad's own pool, "
-          "safe on a busy machine)");
+          "intra-op threads for the GEMMs, at least 1 (ExecOptions::num_threads; tapegrad's own "
+          "pool, safe on a busy machine)");
 ABSL_FLAG(uint64_t, seed, 1, "seed of the initial weights and of the data");
 ABSL_FLAG(std::string, out_dir, "results/gradient_flow", "where the CSV files (and plot) go");
 ABSL_FLAG(bool, plot, false,
@@ -69,7 +71,7 @@ ABSL_FLAG(std::string, dot_scope, "",
 ABSL_FLAG(bool, expect_vanishing, false,
           "exit status 1 unless, at initialisation, the RNN's ratio ||dL/dh_0|| / ||dL/dh_T-1|| "
           "is at least --vanishing_factor times smaller than the LSTM's (a smoke test)");
-ABSL_FLAG(double, vanishing_factor, 1e3, "how much smaller --expect_vanishing requires");
+ABSL_FLAG(double, vanishing_factor, 1e3, "how much smaller --expect_vanishing requires (> 0)");
 
 namespace {
 
@@ -95,7 +97,25 @@ struct CellResult {
   Profile init = {}, trained = {};
 };
 
-absl::StatusOr<Config> ReadFlags() {
+// Every flag's value, checked before any data is made: a bad one ends the program with
+// status 2 and one line naming it (base/flag_checks.h).
+void CheckFlags() {
+  tg::FlagChecks checks("gradient_flow");
+  checks.AtLeast("steps", absl::GetFlag(FLAGS_steps), 2)
+      .AtLeast("hidden", absl::GetFlag(FLAGS_hidden), 1)
+      .AtLeast("probe_batch", absl::GetFlag(FLAGS_probe_batch), 1)
+      .AtLeast("train_steps", absl::GetFlag(FLAGS_train_steps), 0)
+      .AtLeast("batch", absl::GetFlag(FLAGS_batch), 1)
+      .GreaterThan("lr", absl::GetFlag(FLAGS_lr), 0)
+      .Finite("clip", absl::GetFlag(FLAGS_clip))
+      .Finite("forget_bias", absl::GetFlag(FLAGS_forget_bias))
+      .AtLeast("threads", absl::GetFlag(FLAGS_threads), 1)
+      .GreaterThan("vanishing_factor", absl::GetFlag(FLAGS_vanishing_factor), 0);
+  checks.ExitIfAny();
+}
+
+// The flags as a Config; CheckFlags has accepted them.
+Config ReadFlags() {
   Config c;
   c.steps = absl::GetFlag(FLAGS_steps);
   c.hidden = absl::GetFlag(FLAGS_hidden);
@@ -110,14 +130,6 @@ absl::StatusOr<Config> ReadFlags() {
   c.out_dir = absl::GetFlag(FLAGS_out_dir);
   c.dot = absl::GetFlag(FLAGS_dot);
   c.dot_scope = absl::GetFlag(FLAGS_dot_scope);
-  if (c.steps < 2) return absl::InvalidArgumentError("--steps must be >= 2");
-  for (auto [name, value] : {std::pair{"--hidden", c.hidden}, std::pair{"--batch", c.batch},
-                             std::pair{"--probe_batch", c.probe_batch}}) {
-    if (value < 1) return absl::InvalidArgumentError(absl::StrCat(name, " must be >= 1"));
-  }
-  if (c.train_steps < 0) return absl::InvalidArgumentError("--train_steps must be >= 0");
-  if (!(c.lr > 0)) return absl::InvalidArgumentError("--lr must be > 0");
-  if (c.threads < 1) return absl::InvalidArgumentError("--threads must be >= 1");
   return c;
 }
 
@@ -332,13 +344,10 @@ int main(int argc, char** argv) {
       "ratio ||dL/dh_0|| / ||dL/dh_T-1|| of each, and writes them as CSV.\n\n"
       "  gradient_flow --plot\n"
       "  gradient_flow --steps=50 --train_steps=3000 --plot");
-  absl::StatusOr<Config> config = ReadFlags();
-  if (!config.ok()) {
-    std::fprintf(stderr, "%s\n", std::string(config.status().message()).c_str());
-    return 2;
-  }
+  CheckFlags();
+  const Config config = ReadFlags();
   tg::examples::InstallInterruptHandler();
-  if (absl::Status s = Run(*config, absl::GetFlag(FLAGS_plot), absl::GetFlag(FLAGS_expect_vanishing),
+  if (absl::Status s = Run(config, absl::GetFlag(FLAGS_plot), absl::GetFlag(FLAGS_expect_vanishing),
                            absl::GetFlag(FLAGS_vanishing_factor));
       !s.ok()) {
     std::fprintf(stderr, "gradient_flow: %s\n", s.ToString().c_str());

@@ -25,6 +25,7 @@
 #include "examples/time_series/mackey_glass.h"
 #include "examples/time_series/windows.h"
 #include "graph/dot.h"
+#include "base/flag_checks.h"
 #include "base/random.h"
 #include "models/layers.h"
 #include "models/lr_schedule.h"
@@ -34,21 +35,26 @@
 #include "ops/ops.h"
 
 ABSL_FLAG(std::string, csv, "", "a CSV file holding the series; empty: the Mackey-Glass series");
-ABSL_FLAG(std::string, column, "", "the column of --csv to forecast (header name)");
+ABSL_FLAG(std::string, column, "", "the column of --csv to forecast (header name; needed with --csv)");
 ABSL_FLAG(int64_t, length, 5000, "Mackey-Glass samples kept (after dropping 1000)");
 ABSL_FLAG(double, test_fraction, 0.2,
-          "the tail of the series whose samples are the test targets (0.2 of 5000: the last 1000)");
+          "the tail of the series whose samples are the test targets, in (0, 1) (0.2 of 5000: "
+          "the last 1000)");
 ABSL_FLAG(int64_t, window, 50, "values the model reads (the LSTM's sequence length)");
 ABSL_FLAG(int64_t, horizon, 17, "steps after the window's last value to predict");
 ABSL_FLAG(int64_t, hidden, 64, "LSTM hidden size");
 ABSL_FLAG(int64_t, batch, 32, "windows per training step");
-ABSL_FLAG(double, lr, 4e-3, "Adam's initial learning rate");
-ABSL_FLAG(double, min_lr, 2e-5, "learning rate at the end (cosine decay over the budget)");
+ABSL_FLAG(double, lr, 4e-3, "Adam's initial learning rate (> 0)");
+ABSL_FLAG(double, min_lr, 2e-5,
+          "learning rate at the end, from 0 to --lr (cosine decay over the budget; eta_min of "
+          "torch.optim.lr_scheduler.CosineAnnealingLR)");
 ABSL_FLAG(double, clip, 1.0, "global gradient-norm clip; <= 0: none");
-ABSL_FLAG(double, minutes, 2.0, "training time budget (the cosine schedule spans it)");
-ABSL_FLAG(int64_t, steps, 0, "cap on training steps; 0: only --minutes bounds the run");
+ABSL_FLAG(double, minutes, 2.0,
+          "training time budget (the cosine schedule spans it); 0: none, --steps bounds the run");
+ABSL_FLAG(int64_t, steps, 0,
+          "cap on training steps; 0: only --minutes bounds the run (one of the two must be set)");
 ABSL_FLAG(int64_t, eval_every, 250, "training steps between test evaluations");
-ABSL_FLAG(int, threads, 1, "intra-op threads (ExecOptions::num_threads)");
+ABSL_FLAG(int, threads, 1, "intra-op threads (ExecOptions::num_threads; at least 1)");
 ABSL_FLAG(uint64_t, seed, 1, "seeds the initialisation and the batch order");
 ABSL_FLAG(std::string, out_dir, "results/time_series",
           "where curve.csv, forecast.csv (and the PNGs with --plot) go");
@@ -118,9 +124,6 @@ absl::StatusOr<WindowTask> LoadTask(std::string* description) {
     *description = "Mackey-Glass (tau 17)";
   }
   const double fraction = absl::GetFlag(FLAGS_test_fraction);
-  if (!(fraction > 0 && fraction < 1)) {
-    return absl::InvalidArgumentError(absl::StrCat("--test_fraction must be in (0, 1), not ", fraction));
-  }
   const auto test = static_cast<int64_t>(std::llround(fraction * static_cast<double>(series.size())));
   absl::StrAppend(description, ", ", series.size(), " samples");
   return MakeWindowTask(std::move(series), absl::GetFlag(FLAGS_window),
@@ -168,6 +171,41 @@ absl::Status Plot(const std::string& dir, const std::string& title, int64_t wind
                                 .title = "persistence"}}});
 }
 
+// Every flag's value, checked before the series is made or read: a bad one ends the program
+// with status 2 and one line naming it (base/flag_checks.h).
+void CheckFlags() {
+  FlagChecks checks("time_series");
+  const std::string csv = absl::GetFlag(FLAGS_csv);
+  if (!csv.empty()) {
+    checks.FileExists("csv", csv).Require(
+        !absl::GetFlag(FLAGS_column).empty(),
+        "--column is empty: --csv needs the header name of the column to forecast");
+  }
+  const double lr = absl::GetFlag(FLAGS_lr);
+  const double minutes = absl::GetFlag(FLAGS_minutes);
+  const int64_t steps = absl::GetFlag(FLAGS_steps);
+  checks.AtLeast("length", absl::GetFlag(FLAGS_length), 1)
+      .InRange("test_fraction", absl::GetFlag(FLAGS_test_fraction), 0, 1, Interval::kOpen)
+      .AtLeast("window", absl::GetFlag(FLAGS_window), 1)
+      .AtLeast("horizon", absl::GetFlag(FLAGS_horizon), 1)
+      .AtLeast("hidden", absl::GetFlag(FLAGS_hidden), 1)
+      .AtLeast("batch", absl::GetFlag(FLAGS_batch), 1)
+      .GreaterThan("lr", lr, 0)
+      .Finite("clip", absl::GetFlag(FLAGS_clip))
+      .AtLeast("minutes", minutes, 0)
+      .AtLeast("steps", steps, 0)
+      .AtLeast("eval_every", absl::GetFlag(FLAGS_eval_every), 1)
+      .AtLeast("threads", absl::GetFlag(FLAGS_threads), 1)
+      .AtLeast("plot_points", absl::GetFlag(FLAGS_plot_points), 1)
+      .AtLeast("expect_nrmse", absl::GetFlag(FLAGS_expect_nrmse), 0);
+  if (std::isfinite(lr) && lr > 0) {
+    checks.InRange("min_lr", absl::GetFlag(FLAGS_min_lr), 0, lr, Interval::kClosed);
+  }
+  checks.Require(!(minutes == 0 && steps == 0),
+                 "--minutes=0 and --steps=0 leave training unbounded: set one of them");
+  checks.ExitIfAny();
+}
+
 absl::Status Run(int* exit_code) {
   std::string description;
   absl::StatusOr<WindowTask> loaded = LoadTask(&description);
@@ -195,7 +233,6 @@ absl::Status Run(int* exit_code) {
 
   // ---- the model ----
   const int64_t hidden = absl::GetFlag(FLAGS_hidden), batch = absl::GetFlag(FLAGS_batch);
-  if (hidden < 1 || batch < 1) return absl::InvalidArgumentError("--hidden and --batch must be >= 1");
   ParameterStore store({.seed = absl::GetFlag(FLAGS_seed)});
   absl::StatusOr<LstmCell> cell = LstmCell::Create(
       store, {.input_size = 1, .hidden_size = hidden, .prefix = "lstm", .dtype = kDType});
@@ -212,9 +249,8 @@ absl::Status Run(int* exit_code) {
 
   const double budget = absl::GetFlag(FLAGS_minutes) * 60;
   const int64_t max_steps = absl::GetFlag(FLAGS_steps);
-  const int64_t eval_every = std::max<int64_t>(1, absl::GetFlag(FLAGS_eval_every));
+  const int64_t eval_every = absl::GetFlag(FLAGS_eval_every);
   const double clip = absl::GetFlag(FLAGS_clip);
-  if (budget <= 0 && max_steps <= 0) return absl::InvalidArgumentError("give --minutes or --steps");
 
   absl::StatusOr<CsvWriter> curve =
       CsvWriter::Open(absl::StrCat(out_dir, "/curve.csv"),
@@ -359,6 +395,7 @@ int main(int argc, char** argv) {
       "Writes curve.csv and forecast.csv to --out_dir (PNGs with --plot).\n\n"
       "  time_series --minutes=2 --plot\n"
       "  time_series --csv=data/sunspots.csv --column=sunspots --window=60 --horizon=6\n");
+  tg::examples::CheckFlags();
   int exit_code = 0;
   if (absl::Status s = tg::examples::Run(&exit_code); !s.ok()) {
     std::fprintf(stderr, "time_series: %s\n", s.ToString().c_str());

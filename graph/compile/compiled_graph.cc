@@ -10,6 +10,7 @@
 #include "graph/compile/memory_plan.h"
 #include "graph/compile/stack_rows.h"
 #include "graph/executor.h"
+#include "graph/view.h"
 #include "base/random.h"
 #include "base/status_macros.h"
 
@@ -21,11 +22,7 @@ using compile::Instruction;
 using compile::Program;
 
 bool IsView(const Graph& g, NodeId id, std::optional<int64_t>* offset = nullptr) {
-  const Node& n = g.node(id);
-  if (n.op->view == nullptr || n.inputs.empty()) return false;
-  absl::InlinedVector<TensorType, 3> types;
-  for (NodeId in : n.inputs) types.push_back(g.node(in).type);
-  std::optional<int64_t> at = n.op->view(n.attrs, types);
+  std::optional<int64_t> at = ViewOffset(g, id);
   if (offset != nullptr) *offset = at;
   return at.has_value();
 }

@@ -3,19 +3,17 @@
 #include <cmath>
 
 #include "autodiff/grad_check.h"
+#include "fmt/format.h"
 #include "gtest/gtest.h"
 #include "models/lstm_cell.h"
 #include "models/unroll.h"
 #include "ops/ops.h"
+#include "tests/expr_values.h"
 
 namespace tg {
 namespace {
 
-std::vector<double> Values(Expr e) {
-  absl::StatusOr<std::vector<double>> v = e.ToVector<double>();
-  EXPECT_TRUE(v.ok()) << v.status();
-  return v.ok() ? *v : std::vector<double>{};
-}
+using testing::Read;
 
 TEST(BackwardTest, TanhGradientMatchesClosedForm) {
   Graph g;
@@ -23,7 +21,7 @@ TEST(BackwardTest, TanhGradientMatchesClosedForm) {
   Expr x = g.Input({4}, xv, {.requires_grad = true});
   auto grads = Backward(Sum(Tanh(x)), {x});
   ASSERT_TRUE(grads.ok()) << grads.status();
-  std::vector<double> dx = Values((*grads)[0]);
+  std::vector<double> dx = Read<double>((*grads)[0]);
   for (size_t i = 0; i < xv.size(); ++i) {
     double t = std::tanh(xv[i]);
     EXPECT_NEAR(dx[i], 1 - t * t, 1e-15);
@@ -38,8 +36,8 @@ TEST(BackwardTest, FanOutSumsAndBroadcastsReduce) {
   // loss = sum(a*b + a): da = b + 1 (per row), db = column sums of a.
   auto grads = Backward(Sum(a * b + a), {a, b});
   ASSERT_TRUE(grads.ok()) << grads.status();
-  EXPECT_EQ(Values((*grads)[0]), (std::vector<double>{1.5, 0, 3, 1.5, 0, 3}));
-  EXPECT_EQ(Values((*grads)[1]), (std::vector<double>{5, 7, 9}));
+  EXPECT_EQ(Read<double>((*grads)[0]), (std::vector<double>{1.5, 0, 3, 1.5, 0, 3}));
+  EXPECT_EQ(Read<double>((*grads)[1]), (std::vector<double>{5, 7, 9}));
 }
 
 TEST(BackwardTest, ParameterGradientsAccumulateUntilZeroGrad) {
@@ -78,7 +76,7 @@ TEST(BackwardTest, SplitStepsAreViewsAndTheirGradientsShareOneBuffer) {
   for (const Expr& s : steps) h = Tanh(h + s);
   auto grads = Backward(Sum(h), {x});
   ASSERT_TRUE(grads.ok()) << grads.status();
-  std::vector<double> dx = Values((*grads)[0]);
+  std::vector<double> dx = Read<double>((*grads)[0]);
   // Compare with finite differences of the same recurrence.
   GradCheckInput in{.shape = {T, B, I}, .values = xv};
   absl::Status s = CheckGradients(
@@ -141,6 +139,29 @@ TEST(BackwardTest, RefusesANonScalarLossAndInferenceMode) {
   EXPECT_EQ(Backward(Sum(y)).code(), absl::StatusCode::kFailedPrecondition);
 }
 
+// Token ids have no gradient: asking for one is an error naming the Expr, not a zero.
+TEST(BackwardTest, RefusesTheGradientOfAnIntegerInput) {
+  Graph g;
+  Expr table = g.Input({5, 2}, std::vector<double>(10, 0.5), {.requires_grad = true});
+  Expr ids = [&] {
+    auto scope = g.Scope("tokens");
+    return g.Input({3}, std::vector<int32_t>{4, 0, 4});
+  }();
+  Expr loss = Sum(Embedding(table, ids));
+  absl::StatusOr<std::vector<Expr>> grads = Backward(loss, {table, ids});
+  ASSERT_EQ(grads.status().code(), absl::StatusCode::kInvalidArgument) << grads.status();
+  const std::string message(grads.status().message());
+  for (const std::string& part :
+       {std::string("wrt[1]"), std::string("i32"), fmt::format("node #{}", ids.id()),
+        std::string("tokens/")}) {
+    EXPECT_NE(message.find(part), std::string::npos) << part << " missing in: " << message;
+  }
+  // The float input alone still gets its gradient: row 4 is read twice, row 0 once.
+  grads = Backward(loss, {table});
+  ASSERT_TRUE(grads.ok()) << grads.status();
+  EXPECT_EQ(Read<double>((*grads)[0]), (std::vector<double>{1, 1, 0, 0, 0, 0, 0, 0, 2, 2}));
+}
+
 // A gradient that flows through the same tensor twice within one VJP (x * x) and a
 // pass-through gradient (add) must both count once each.
 TEST(BackwardTest, SquareThroughMulAndPassThroughAdd) {
@@ -149,7 +170,7 @@ TEST(BackwardTest, SquareThroughMulAndPassThroughAdd) {
   Expr x = g.Input({2}, xv, {.requires_grad = true});
   auto grads = Backward(Sum(x * x + x), {x});
   ASSERT_TRUE(grads.ok());
-  EXPECT_EQ(Values((*grads)[0]), (std::vector<double>{4, -3}));
+  EXPECT_EQ(Read<double>((*grads)[0]), (std::vector<double>{4, -3}));
 }
 
 

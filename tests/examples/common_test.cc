@@ -1,8 +1,6 @@
 // The examples' shared pieces: the text loader's refusals, the vocabulary, CSV rows, the
 // gnuplot script and the progress line.
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <string>
 
 #include "examples/common/csv_writer.h"
@@ -11,26 +9,15 @@
 #include "examples/common/text_data.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/examples/temp_file_util.h"
 
 namespace tg::examples {
 namespace {
 
 using ::testing::HasSubstr;
-
-std::string TempPath(const std::string& name) {
-  return (std::filesystem::path(::testing::TempDir()) / name).string();
-}
-
-std::string WriteFile(const std::string& name, const std::string& bytes) {
-  std::string path = TempPath(name);
-  std::ofstream(path, std::ios::binary) << bytes;
-  return path;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using test_util::ReadFile;
+using test_util::TempPath;
+using test_util::WriteFile;
 
 TEST(TextDataTest, MissingFileIsRefusedWithItsPath) {
   auto text = LoadUtf8Text("/nonexistent/moby.txt");
@@ -88,6 +75,30 @@ TEST(CsvWriterTest, WritesHeaderAndRowsAndRefusesWrongWidths) {
   }
   EXPECT_EQ(ReadFile(path), "cell,T,mse\nlstm,50,0.0025\n");
   EXPECT_FALSE(CsvWriter::Open("/nonexistent/dir/x.csv", {"a"}).ok());
+}
+
+TEST(CsvWriterTest, ContinueKeepsRowsUpToTheResumedPointAndAppends) {
+  // Rows after update 10 came from a run that stopped before checkpointing them; the last
+  // one was cut off mid-write.
+  std::string path = WriteFile("continue.csv", "update,loss\n5,2.5\n10,2\n15,1.5\n2");
+  {
+    auto csv = CsvWriter::Continue(path, {"update", "loss"}, 10);
+    ASSERT_TRUE(csv.ok()) << csv.status();
+    ASSERT_TRUE(csv->Row({15, 1.25}).ok());
+  }
+  EXPECT_EQ(ReadFile(path), "update,loss\n5,2.5\n10,2\n15,1.25\n");
+  // Other columns, or no file: a fresh one.
+  {
+    auto csv = CsvWriter::Continue(path, {"update", "other"}, 10);
+    ASSERT_TRUE(csv.ok()) << csv.status();
+  }
+  EXPECT_EQ(ReadFile(path), "update,other\n");
+  std::filesystem::remove(path);
+  {
+    auto csv = CsvWriter::Continue(path, {"update", "loss"}, 10);
+    ASSERT_TRUE(csv.ok()) << csv.status();
+  }
+  EXPECT_EQ(ReadFile(path), "update,loss\n");
 }
 
 TEST(PlotTest, ScriptCarriesFilteredDataAndNamesMissingColumns) {

@@ -1,6 +1,4 @@
 // ReadCsvColumn: the series loader of examples/time_series, and each of its refusals.
-#include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -8,18 +6,14 @@
 #include "examples/common/csv_series.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/examples/temp_file_util.h"
 
 namespace tg::examples {
 namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-std::string WriteFile(const std::string& name, const std::string& bytes) {
-  std::string path = (std::filesystem::path(::testing::TempDir()) / name).string();
-  std::ofstream(path, std::ios::binary) << bytes;
-  return path;
-}
+using test_util::WriteFile;
 
 TEST(CsvSeriesTest, ReadsAColumnUnderAQuotedHeader) {
   // What R's write.csv(data.frame(time = ..., sunspots = ...), row.names = FALSE) writes.

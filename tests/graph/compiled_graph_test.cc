@@ -207,6 +207,37 @@ TEST(CompiledGraphTest, DrawsNewDropoutMasksEveryRunAndTheirGradientsAgree) {
   EXPECT_NE(masks[1], masks[2]);
 }
 
+// A program saved after r runs (its run count in a checkpoint) continues in a fresh
+// recording of the same graph with the very masks the first program would have drawn.
+TEST(CompiledGraphTest, RunCountContinuesTheRandomStreamsInAFreshProgram) {
+  constexpr int64_t kN = 64;
+  ParameterStore store({.seed = 2});
+  Parameter x = *store.Add("x", {kN}, Init::Uniform(1, 2), DType::kF64);
+  std::vector<double> ones(kN, 1.0);
+  auto record = [&]() {
+    Graph g({.mode = ExecMode::kRecord});
+    Expr w = g.Input({kN}, ones);
+    Expr y = Dropout(g.Param(x), 0.5, /*seed=*/77) * w;
+    return Compile(g, {.feeds = {w}, .outputs = {y}});
+  };
+  auto run = [&](CompiledGraph& p) {
+    EXPECT_TRUE(p.Run({Tensor(ones.data(), DType::kF64, {kN})}).ok());
+    std::span<const double> out = p.output(0).span<double>();
+    return std::vector<double>(out.begin(), out.end());
+  };
+  absl::StatusOr<CompiledGraph> first = record(), resumed = record();
+  ASSERT_TRUE(first.ok() && resumed.ok());
+  std::vector<std::vector<double>> outputs;
+  for (int r = 0; r < 4; ++r) outputs.push_back(run(*first));
+  EXPECT_EQ(first->run_count(), 4u);
+  EXPECT_EQ(resumed->run_count(), 0u);
+  resumed->set_run_count(2);
+  EXPECT_EQ(run(*resumed), outputs[2]);
+  EXPECT_EQ(run(*resumed), outputs[3]);
+  EXPECT_EQ(resumed->run_count(), 4u);
+  EXPECT_NE(outputs[2], outputs[3]);
+}
+
 TEST(CompiledGraphTest, CompilesAnEagerGraphWhoseBackwardKeptItsBuffers) {
   ParameterStore store({.seed = 5});
   Rnn rnn(store);

@@ -3,18 +3,12 @@
 #include <cmath>
 
 #include "gtest/gtest.h"
+#include "testing/test_values.h"
 
 namespace tg {
 namespace {
 
-std::vector<double> Values(const Parameter& p) {
-  std::vector<double> out;
-  for (int64_t i = 0; i < p.value().num_elements(); ++i) {
-    out.push_back(p.dtype() == DType::kF64 ? p.value().data<double>()[i]
-                                           : p.value().data<float>()[i]);
-  }
-  return out;
-}
+using testing::Values;
 
 TEST(ParameterStoreTest, InitialisersAreSeededAndRepeatExactly) {
   ParameterStore a({.seed = 42}), b({.seed = 42}), c({.seed = 43});

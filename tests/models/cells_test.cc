@@ -15,25 +15,22 @@
 #include "models/lstm_cell.h"
 #include "models/rnn_cell.h"
 #include "ops/ops.h"
+#include "testing/test_values.h"
+#include "tests/models/grad_check_util.h"
 
 namespace tg {
 namespace {
+
+using testing::UniformValues;
 
 constexpr int kSteps = 4, kBatch = 3, kInput = 5, kHidden = 4;
 
 using CellFactory = std::function<absl::StatusOr<AnyCell>(ParameterStore&, DType)>;
 
-std::vector<double> Draw(int64_t n, uint64_t seed, double lo = -1, double hi = 1) {
-  Rng rng(seed);
-  std::vector<double> v(n);
-  for (double& x : v) x = rng.Uniform(lo, hi);
-  return v;
-}
-
 // Sum over steps of <h_t, K> (plus <c_T, K>): a loss that sees every step's output.
 // in[0] = xs [T*B, I], in[1] = h0 [B,H], in[2] = c0 [B,H] when the cell has one.
 Expr SequenceLoss(Graph& g, const AnyCell& cell, absl::Span<const Expr> in) {
-  Expr k = HostConstant(g, {kBatch, kHidden}, Draw(kBatch * kHidden, 99), in[0].dtype());
+  Expr k = HostConstant(g, {kBatch, kHidden}, UniformValues(kBatch * kHidden, 99), in[0].dtype());
   State s{.h = in[1], .c = in.size() > 2 ? in[2] : Expr()};
   Expr loss;
   for (int t = 0; t < kSteps; ++t) {
@@ -47,10 +44,10 @@ Expr SequenceLoss(Graph& g, const AnyCell& cell, absl::Span<const Expr> in) {
 
 std::vector<GradCheckInput> SequenceInputs(bool has_c, uint64_t seed) {
   std::vector<GradCheckInput> in = {
-      {.shape = {kSteps * kBatch, kInput}, .values = Draw(kSteps * kBatch * kInput, seed)},
-      {.shape = {kBatch, kHidden}, .values = Draw(kBatch * kHidden, seed + 1, -0.5, 0.5)}};
+      {.shape = {kSteps * kBatch, kInput}, .values = UniformValues(kSteps * kBatch * kInput, seed)},
+      {.shape = {kBatch, kHidden}, .values = UniformValues(kBatch * kHidden, seed + 1, 0.5)}};
   if (has_c) {
-    in.push_back({.shape = {kBatch, kHidden}, .values = Draw(kBatch * kHidden, seed + 2)});
+    in.push_back({.shape = {kBatch, kHidden}, .values = UniformValues(kBatch * kHidden, seed + 2)});
   }
   return in;
 }
@@ -60,16 +57,9 @@ void ExpectGradientsMatch(const CellFactory& make, bool has_c, uint64_t seed = 1
   ParameterStore store({.seed = seed});
   absl::StatusOr<AnyCell> cell = make(store, DType::kF64);
   ASSERT_TRUE(cell.ok()) << cell.status();
-  std::vector<GradCheckInput> inputs = SequenceInputs(has_c, seed + 10);
-  absl::Status s = CheckGradients(store, [&](Graph& g) {
-    std::vector<Expr> in;
-    for (const GradCheckInput& i : inputs) in.push_back(g.Input(i.shape, i.values));
-    return SequenceLoss(g, *cell, in);
-  });
-  EXPECT_TRUE(s.ok()) << "parameters: " << s;
-  s = CheckGradients(
-      [&](Graph& g, absl::Span<const Expr> in) { return SequenceLoss(g, *cell, in); }, inputs);
-  EXPECT_TRUE(s.ok()) << "inputs: " << s;
+  test_util::ExpectGradientsMatch(
+      store, SequenceInputs(has_c, seed + 10),
+      [&](Graph& g, absl::Span<const Expr> in) { return SequenceLoss(g, *cell, in); });
 }
 
 CellFactory Rnn(RnnActivation act) {

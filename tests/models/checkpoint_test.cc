@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -193,6 +194,52 @@ TEST(CheckpointTest, RoundTripWithOptimizerState) {
   EXPECT_THAT(s.message(), HasSubstr("'optimizer.step'"));
 }
 
+TEST(CheckpointTest, ExtrasRoundTripAndAreIgnoredUnlessAskedFor) {
+  std::string path = ScratchDir() + "/c.safetensors";
+  ParameterStore a = MakeStore(1), b = MakeStore(2);
+  std::vector<float> carried = {0.5f, -1.25f, 3.0f};
+  CheckpointExtras extras{.metadata = {{"run.position", "17"}},
+                          .tensors = {{"extra.carried", Tensor(carried.data(), DType::kF32, {3})}}};
+  ASSERT_TRUE(SaveCheckpoint(path, a, nullptr, extras).ok());
+
+  LoadedExtras loaded;
+  absl::Status s = LoadCheckpoint(path, b, nullptr, &loaded);
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(Snapshot(a), Snapshot(b));
+  EXPECT_EQ(loaded.metadata.at("run.position"), "17");
+  EXPECT_EQ(loaded.metadata.at("format"), "tapegrad");
+  ASSERT_EQ(loaded.tensors.size(), 1u);
+  EXPECT_EQ(loaded.tensors[0].name, "extra.carried");
+  EXPECT_EQ(loaded.tensors[0].ToDoubles(), (std::vector<double>{0.5, -1.25, 3.0}));
+  // Not asked for: ignored, as "optimizer.*" is without an optimizer.
+  ParameterStore c = MakeStore(3);
+  EXPECT_TRUE(LoadCheckpoint(path, c).ok());
+  EXPECT_EQ(Snapshot(a), Snapshot(c));
+  // A failed load returns no extras.
+  ParameterStore other = MakeStore(4, DType::kF32, 8);
+  LoadedExtras untouched;
+  EXPECT_FALSE(LoadCheckpoint(path, other, nullptr, &untouched).ok());
+  EXPECT_TRUE(untouched.metadata.empty());
+  EXPECT_TRUE(untouched.tensors.empty());
+  // The metadata alone.
+  absl::StatusOr<std::map<std::string, std::string>> meta = ReadCheckpointMetadata(path);
+  ASSERT_TRUE(meta.ok()) << meta.status();
+  EXPECT_EQ(meta->at("run.position"), "17");
+}
+
+TEST(CheckpointTest, RefusesExtrasOutsideTheirNamespace) {
+  std::string path = ScratchDir() + "/c.safetensors";
+  ParameterStore a = MakeStore(1);
+  float x = 1;
+  absl::Status s =
+      SaveCheckpoint(path, a, nullptr, {.tensors = {{"carried", Tensor(&x, DType::kF32, {1})}}});
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("extra tensor 'carried' does not begin with 'extra.'"));
+  s = SaveCheckpoint(path, a, nullptr, {.metadata = {{"format", "mine"}}});
+  EXPECT_THAT(s.message(), HasSubstr("metadata key 'format' is the library's own"));
+  EXPECT_FALSE(fs::exists(path));
+}
+
 TEST(CheckpointTest, EveryTruncationFailsCleanlyAndLeavesTheStoreAlone) {
   std::string dir = ScratchDir();
   std::string full = dir + "/full.safetensors", cut = dir + "/cut.safetensors";
@@ -337,14 +384,12 @@ TEST(CheckpointTest, FailedSaveKeepsThePreviousFileAndNoTempFile) {
   EXPECT_EQ(ReadBytes(path), old_bytes);
   EXPECT_EQ(Listing(dir), std::vector<std::string>{"c.safetensors"});
 
-  // Fail at open: something that is not a file sits at the temp path. It is not ours to
-  // remove, and the old checkpoint stays.
-  std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
-  fs::create_directory(tmp);
-  s = SaveCheckpoint(path, big);
-  EXPECT_THAT(s.message(), HasSubstr("open('" + tmp + "') failed"));
+  // Fail at creating the temp file: its directory is gone.
+  const std::string gone = dir + "/gone/c.safetensors";
+  s = SaveCheckpoint(gone, big);
+  EXPECT_THAT(s.message(), HasSubstr("mkstemp('" + gone + ".tmp.XXXXXX') failed"));
+  EXPECT_THAT(s.message(), HasSubstr("No such file"));
   EXPECT_EQ(ReadBytes(path), old_bytes);
-  fs::remove(tmp);
 
   // Fail at rename: `path` is now a non-empty directory; the temp file is removed.
   std::string dir_path = dir + "/d.safetensors";
@@ -353,9 +398,13 @@ TEST(CheckpointTest, FailedSaveKeepsThePreviousFileAndNoTempFile) {
   EXPECT_THAT(s.message(), HasSubstr("rename("));
   EXPECT_EQ(Listing(dir), (std::vector<std::string>{"c.safetensors", "d.safetensors"}));
 
-  // And a good save replaces the file.
+  // And a good save replaces the file, whatever sits at a temp name another writer might
+  // pick (temp names are unique: mkstemp).
+  std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
+  fs::create_directory(tmp);
   ASSERT_TRUE(SaveCheckpoint(path, big).ok());
   EXPECT_NE(ReadBytes(path), old_bytes);
+  fs::remove(tmp);
   EXPECT_EQ(Listing(dir), (std::vector<std::string>{"c.safetensors", "d.safetensors"}));
 }
 

@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "models/lr_schedule.h"
 #include "ops/ops.h"
+#include "testing/test_values.h"
 #include "tests/models/param_values.h"
 
 namespace tg {
@@ -20,7 +21,7 @@ namespace {
 using test_util::AddParam;
 using test_util::ExpectNear;
 using test_util::SetGrad;
-using test_util::Values;
+using testing::Values;
 
 // One f64 parameter w0 = [1, -2, 0.5] and three known gradients. Expected values below were
 // worked through by hand with torch.optim's formulas (a scalar transcription of PyTorch

@@ -1,4 +1,5 @@
-// Small f32/f64 parameters set and read as doubles, for the optimizer tests.
+// Small f32/f64 parameters set from doubles and compared, for the optimizer tests (read them
+// with testing::Values).
 #pragma once
 
 #include <string>
@@ -32,14 +33,6 @@ inline void SetGrad(const Parameter& p, const std::vector<double>& g) {
       p.grad().data<float>()[i] = static_cast<float>(g[i]);
     }
   }
-}
-
-inline std::vector<double> Values(const Tensor& t) {
-  std::vector<double> out;
-  for (int64_t i = 0; i < t.num_elements(); ++i) {
-    out.push_back(t.dtype() == DType::kF64 ? t.data<double>()[i] : t.data<float>()[i]);
-  }
-  return out;
 }
 
 inline void ExpectNear(const std::vector<double>& got, const std::vector<double>& want,

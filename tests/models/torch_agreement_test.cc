@@ -16,11 +16,13 @@
 #include "models/lstm_cell.h"
 #include "models/rnn_cell.h"
 #include "ops/ops.h"
+#include "tests/expr_values.h"
 
 namespace tg {
 namespace {
 
 using nlohmann::json;
+using testing::Read;
 
 json LoadReference(const std::string& name) {
   std::string dir = __FILE__;
@@ -32,12 +34,6 @@ json LoadReference(const std::string& name) {
 
 Shape ShapeOf(const json& t) { return Shape(t["shape"].get<std::vector<int64_t>>()); }
 std::vector<double> DataOf(const json& t) { return t["data"].get<std::vector<double>>(); }
-
-std::vector<double> Values(Expr e) {
-  absl::StatusOr<std::vector<double>> v = e.ToVector<double>();
-  EXPECT_TRUE(v.ok()) << v.status();
-  return v.ok() ? *std::move(v) : std::vector<double>{};
-}
 
 void ExpectMatches(const std::string& what, const std::vector<double>& got, const json& want) {
   std::vector<double> ref = DataOf(want);
@@ -125,17 +121,17 @@ void CheckAgainstTorch(const std::string& name) {
     loss = loss + Sum(cn * g.Constant(ShapeOf(w["c_n"]), DataOf(w["c_n"])));
   }
   ASSERT_TRUE(g.status().ok()) << g.status();
-  ExpectMatches(name + " output", Values(output), ref["outputs"]["output"]);
-  ExpectMatches(name + " h_n", Values(hn), ref["outputs"]["h_n"]);
-  if (lstm) ExpectMatches(name + " c_n", Values(cn), ref["outputs"]["c_n"]);
+  ExpectMatches(name + " output", Read<double>(output), ref["outputs"]["output"]);
+  ExpectMatches(name + " h_n", Read<double>(hn), ref["outputs"]["h_n"]);
+  if (lstm) ExpectMatches(name + " c_n", Read<double>(cn), ref["outputs"]["c_n"]);
 
   std::vector<Expr> wrt = {x, h0};
   if (lstm) wrt.push_back(c0);
   absl::StatusOr<std::vector<Expr>> grads = Backward(loss, wrt);
   ASSERT_TRUE(grads.ok()) << grads.status();
-  ExpectMatches(name + " dx", Values((*grads)[0]), ref["grads"]["x"]);
-  ExpectMatches(name + " dh0", Values((*grads)[1]), ref["grads"]["h0"]);
-  if (lstm) ExpectMatches(name + " dc0", Values((*grads)[2]), ref["grads"]["c0"]);
+  ExpectMatches(name + " dx", Read<double>((*grads)[0]), ref["grads"]["x"]);
+  ExpectMatches(name + " dh0", Read<double>((*grads)[1]), ref["grads"]["h0"]);
+  if (lstm) ExpectMatches(name + " dc0", Read<double>((*grads)[2]), ref["grads"]["c0"]);
   ASSERT_TRUE(Backward(loss).ok());
   for (auto& [key, t] : ref["grads"].items()) {
     if (key == "x" || key == "h0" || key == "c0") continue;

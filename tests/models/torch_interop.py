@@ -28,7 +28,7 @@ class Model(torch.nn.Module):
 
 def check(weights_path, io_path):
     weights = {k: torch.from_numpy(v) for k, v in st.read(weights_path).items()
-               if not k.startswith("optimizer.")}  # optimizer state is not part of the module
+               if not k.startswith(("optimizer.", "extra."))}  # not part of the module
     hidden, inputs = weights["lstm.weight_ih_l0"].shape
     model = Model(inputs, hidden // 4)
     model.load_state_dict(weights, strict=True)

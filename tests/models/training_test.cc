@@ -20,8 +20,8 @@
 namespace tg {
 namespace {
 
-std::vector<double> Draw(int64_t n, uint64_t seed) { return testing::UniformValues(n, seed); }
-std::vector<double> Grads(const ParameterStore& store) { return testing::AllGradients(store); }
+using testing::AllGradients;
+using testing::UniformValues;
 
 // ---- truncated BPTT: an f64 LSTM over T = 8 steps in chunks of 4 ----
 
@@ -31,7 +31,7 @@ struct TbpttSetup {
   ParameterStore store{{.seed = 9}};
   LstmCell cell =
       *LstmCell::Create(store, {.input_size = kI, .hidden_size = kH, .dtype = DType::kF64});
-  std::vector<double> xs = Draw(kT * kB * kI, 10);
+  std::vector<double> xs = UniformValues(kT * kB * kI, 10);
 
   // Steps [begin, end) as one input [(end-begin)*B, I].
   GradCheckInput ChunkInput(int64_t begin, int64_t end) const {
@@ -45,7 +45,7 @@ struct TbpttSetup {
     std::vector<Expr> steps;
     for (int64_t t = 0; t < n; ++t) steps.push_back(Slice(chunk_xs, 0, t * kB, (t + 1) * kB));
     UnrollResult r = Unroll(g, cell, steps, s_in);
-    Expr k = HostConstant(g, {kB, kH}, Draw(kB * kH, 11), DType::kF64);
+    Expr k = HostConstant(g, {kB, kH}, UniformValues(kB * kH, 11), DType::kF64);
     Expr loss = Sum(StackSteps(r.outputs) * Concat(std::vector<Expr>(n, k), 0));
     if (out != nullptr) *out = r.final;
     return loss;
@@ -68,7 +68,7 @@ struct TbpttSetup {
     Graph g;
     auto r = TruncatedBptt(g, {.num_steps = kT, .chunk_steps = kK}, build,
                            [&](const TbpttChunk&, double) {
-                             grads->push_back(Grads(store));  // no ZeroGrad: they add up
+                             grads->push_back(AllGradients(store));  // no ZeroGrad: they add up
                              return absl::OkStatus();
                            });
     EXPECT_TRUE(r.ok()) << r.status();
@@ -91,7 +91,7 @@ TEST(TbpttTest, ParameterGradientIsTheSumOfPerChunkGradients) {
     GradCheckInput x = s.ChunkInput(c * kK, (c + 1) * kK);
     State s0 = c == 0 ? s.cell.ZeroState(g, kB) : FeedIn(g, fed[0]);
     ASSERT_TRUE(Backward(s.Loss(g, g.Input(x.shape, x.values), s0, nullptr)).ok());
-    std::vector<double> gc = Grads(s.store);
+    std::vector<double> gc = AllGradients(s.store);
     if (c == 0) {
       EXPECT_EQ(gc, after[0]);
     }
@@ -110,7 +110,7 @@ TEST(TbpttTest, ParameterGradientIsTheSumOfPerChunkGradients) {
   EXPECT_EQ(*full_final.c.ToVector<double>(), r.final_state[0].c);
   // ...but the full gradient differs: truncation removed the cross-boundary terms.
   ASSERT_TRUE(Backward(full).ok());
-  std::vector<double> gf = Grads(s.store);
+  std::vector<double> gf = AllGradients(s.store);
   for (size_t i = 0; i < gf.size(); ++i) truncated = std::max(truncated, std::abs(gf[i] - sum[i]));
   EXPECT_GT(truncated, 1e-4);
 }
@@ -142,7 +142,7 @@ TEST(TbpttTest, NoGradientCrossesAChunkBoundary) {
     if (cut) {
       EXPECT_EQ(d_first, std::vector<double>(d_first.size(), 0.0));  // exactly zero
       ASSERT_TRUE(Backward(l1 + l2).ok());
-      std::vector<double> gr = Grads(s.store);
+      std::vector<double> gr = AllGradients(s.store);
       for (size_t i = 0; i < gr.size(); ++i) EXPECT_NEAR(gr[i], after[1][i], 1e-13) << i;
     } else {
       EXPECT_GT(norm_first, 1e-3);  // without the cut, chunk 2 does reach chunk 1's inputs
@@ -184,7 +184,7 @@ TEST(TbpttTest, RejectsEmptyRangesAndReportsGraphErrors) {
 
 TEST(LossTest, MaskedCrossEntropyIsTheWeightedMeanOfRowLosses) {
   Graph g;
-  std::vector<double> lv = Draw(12, 3);
+  std::vector<double> lv = UniformValues(12, 3);
   Expr logits = g.Input({4, 3}, lv);
   Expr targets = g.Input({4}, std::vector<int32_t>{2, 0, 1, 1});
   Expr ones = g.Fill({4}, 1.0, DType::kF64);
@@ -209,7 +209,7 @@ TEST(LossTest, MaskedCrossEntropyGradientsMatchFiniteDifferences) {
       [](Graph& g, absl::Span<const Expr> in) {
         return MaskedSoftmaxCrossEntropy(g, in[0], in[1], in[2]);
       },
-      {{.shape = {4, 3}, .values = Draw(12, 4)},
+      {{.shape = {4, 3}, .values = UniformValues(12, 4)},
        {.shape = {4}, .ids = {2, 0, 1, 1}, .is_ids = true},
        {.shape = {4}, .values = {1, 0.5, 0, 2}}});
   EXPECT_TRUE(s.ok()) << s;

@@ -14,18 +14,15 @@
 #include "models/lstm_cell.h"
 #include "models/stack.h"
 #include "ops/ops.h"
+#include "testing/test_values.h"
+#include "tests/models/grad_check_util.h"
 
 namespace tg {
 namespace {
 
-constexpr int kT = 4, kB = 3, kI = 2, kH = 3;
+using testing::UniformValues;
 
-std::vector<double> Draw(int64_t n, uint64_t seed) {
-  Rng rng(seed);
-  std::vector<double> v(n);
-  for (double& x : v) x = rng.Uniform(-1, 1);
-  return v;
-}
+constexpr int kT = 4, kB = 3, kI = 2, kH = 3;
 
 // T step inputs [B,I] from one [T*B, I] Expr.
 std::vector<Expr> Steps(Expr xs) {
@@ -37,28 +34,25 @@ std::vector<Expr> Steps(Expr xs) {
 // <outputs, K> over steps plus <final h, K> and <final c, K>.
 Expr ReadoutLoss(Graph& g, absl::Span<const Expr> outputs, const std::vector<State>& finals) {
   int64_t width = outputs[0].shape()[1];
-  Expr k = HostConstant(g, {kB, width}, Draw(kB * width, 77), outputs[0].dtype());
+  Expr k = HostConstant(g, {kB, width}, UniformValues(kB * width, 77), outputs[0].dtype());
   Expr loss = Sum(outputs[0] * k);
   for (size_t t = 1; t < outputs.size(); ++t) loss = loss + Sum(outputs[t] * k);
   for (const State& s : finals) {
-    Expr kh = HostConstant(g, s.h.shape(), Draw(s.h.shape().num_elements(), 78), s.h.dtype());
+    Expr kh =
+        HostConstant(g, s.h.shape(), UniformValues(s.h.shape().num_elements(), 78), s.h.dtype());
     loss = loss + Sum(s.h * kh);
     if (s.c.valid()) loss = loss + Sum(s.c * kh);
   }
   return loss;
 }
 
-const GradCheckInput kXs = {.shape = {kT * kB, kI}, .values = Draw(kT * kB * kI, 5)};
+const GradCheckInput kXs = {.shape = {kT * kB, kI}, .values = UniformValues(kT * kB * kI, 5)};
 
 // Checks d loss / d params (f64 store) and d loss / d xs for loss = f(g, xs).
 void ExpectGradientsMatch(ParameterStore& store,
                           const std::function<Expr(Graph&, Expr)>& loss_of_xs) {
-  absl::Status s = CheckGradients(
-      store, [&](Graph& g) { return loss_of_xs(g, g.Input(kXs.shape, kXs.values)); });
-  EXPECT_TRUE(s.ok()) << "parameters: " << s;
-  s = CheckGradients([&](Graph& g, absl::Span<const Expr> in) { return loss_of_xs(g, in[0]); },
-                     {kXs});
-  EXPECT_TRUE(s.ok()) << "inputs: " << s;
+  test_util::ExpectGradientsMatch(
+      store, {kXs}, [&](Graph& g, absl::Span<const Expr> in) { return loss_of_xs(g, in[0]); });
 }
 
 TEST(UnrollTest, MatchesAHandWrittenLoopAndScopesEachStep) {
@@ -151,7 +145,7 @@ TEST(UnrollTest, MaskedBatchEqualsEachExampleRunAlone) {
 
 TEST(UnrollTest, SplitStepsCutsTimeMajorInputAndStackStepsJoinsIt) {
   Graph g;
-  std::vector<double> v = Draw(kT * kB * kI, 9);
+  std::vector<double> v = UniformValues(kT * kB * kI, 9);
   Expr xs = g.Input({kT, kB, kI}, v, {.requires_grad = true});
   std::vector<Expr> steps = SplitSteps(xs);
   ASSERT_EQ(steps.size(), static_cast<size_t>(kT));

@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "models/checkpoint.h"
 #include "models/optimizers.h"
+#include "testing/test_values.h"
 #include "tests/models/param_values.h"
 
 namespace tg {
@@ -21,6 +22,7 @@ namespace {
 using ::testing::HasSubstr;
 using tg::test_util::ExpectNear;
 using tg::test_util::SetGrad;
+using tg::testing::Values;
 
 // w0 = [1, -2, 0.5] stepped by Sgd with lr 1 (w -= g): the weights after each step are
 // w1 = [0.9, -1.8, 0.2], w2 = [0.5, -1.8, 0.3], w3 = [0.8, -2.0, 0.1].
@@ -28,8 +30,6 @@ const std::vector<std::vector<double>> kGrads = {
     {0.1, -0.2, 0.3}, {0.4, 0.0, -0.1}, {-0.3, 0.2, 0.2}};
 
 const std::vector<double> kW0 = {1.0, -2.0, 0.5};
-
-std::vector<double> Values(const Parameter& p) { return test_util::Values(p.value()); }
 
 void StepAll(WeightAverage& average, const Parameter& w) {
   for (const auto& g : kGrads) {

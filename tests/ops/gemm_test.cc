@@ -6,22 +6,15 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <random>
 #include <thread>
 #include <vector>
+
+#include "testing/test_values.h"
 
 namespace tg::kernels {
 namespace {
 
-template <class T>
-std::vector<T> Uniform(int64_t n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<T> v(n);
-  for (auto& x : v) {
-    x = static_cast<T>(static_cast<double>(rng() >> 11) * 0x1p-52 - 1.0);
-  }
-  return v;
-}
+using tg::testing::Uniform;
 
 struct Case {
   int64_t m, k, n;
@@ -47,9 +40,9 @@ void Check(const Case& t, double rtol) {
   g.ldb = (t.trans_b ? t.k : t.n) + t.pad;
   g.ldc = t.n + t.pad;
   const int64_t a_rows = t.trans_a ? t.k : t.m, b_rows = t.trans_b ? t.n : t.k;
-  const std::vector<T> a = Uniform<T>(a_rows * g.lda, 1),
-                       b = Uniform<T>(b_rows * g.ldb, 2);
-  std::vector<T> c = Uniform<T>(t.m * g.ldc, 3);
+  const std::vector<T> a = Uniform<T>(a_rows * g.lda, -1, 1, 1),
+                       b = Uniform<T>(b_rows * g.ldb, -1, 1, 2);
+  std::vector<T> c = Uniform<T>(t.m * g.ldc, -1, 1, 3);
   if (t.beta == 0) {
     // beta = 0 must not read C: NaN there may not leak into the result.
     for (int64_t i = 0; i < t.m; ++i) {
@@ -141,8 +134,8 @@ TEST(GemmTest, AlphaBetaAndPaddedStridesF64) {
 TEST(GemmTest, BetaOneAccumulatesRepeatedProducts) {
   // Like dW accumulated over T steps: C += A_t^T B_t.
   const int64_t m = 33, k = 8, n = 40;
-  const std::vector<float> a = Uniform<float>(k * m, 4),
-                           b = Uniform<float>(k * n, 5);
+  const std::vector<float> a = Uniform<float>(k * m, -1, 1, 4),
+                           b = Uniform<float>(k * n, -1, 1, 5);
   std::vector<float> c(m * n, 0.0f), want(m * n, 0.0f);
   GemmArgs g{.trans_a = true,
              .m = m,
@@ -179,8 +172,8 @@ TEST(GemmTest, EmptyDimensions) {
 TEST(GemmTest, RepeatsBitwise) {
   for (const auto& s : kShapes) {
     const int64_t m = s[0], k = s[1], n = s[2];
-    const std::vector<float> a = Uniform<float>(m * k, 6),
-                             b = Uniform<float>(k * n, 7);
+    const std::vector<float> a = Uniform<float>(m * k, -1, 1, 6),
+                             b = Uniform<float>(k * n, -1, 1, 7);
     std::vector<float> c1(m * n), c2(m * n);
     GemmArgs g{.m = m, .n = n, .k = k, .lda = k, .ldb = n, .ldc = n};
     Gemm(g, a.data(), b.data(), c1.data());
@@ -202,7 +195,7 @@ void CheckThreaded(double rtol) {
     for (int tr = 0; tr < 4; ++tr) {
       const bool ta = (tr & 1) != 0, tb = (tr & 2) != 0;
       for (int threads : {2, 3, 8}) {
-        SCOPED_TRACE(testing::Message() << "threads " << threads);
+        SCOPED_TRACE(::testing::Message() << "threads " << threads);
         Check<T>({s[0], s[1], s[2], ta, tb, 1.0, 0.0, 0, threads}, rtol);
         Check<T>({s[0], s[1], s[2], ta, tb, 1.0, 1.0, 0, threads}, rtol);
         Check<T>({s[0], s[1], s[2], ta, tb, -0.5, 2.0, 3, threads}, rtol);
@@ -249,8 +242,8 @@ std::vector<float> RunGemm(const GemmArgs& g, const std::vector<float>& a,
 // ran the blocks or (busy with another caller) the caller ran them all.
 TEST(GemmTest, ThreadedRepeatsBitwiseAcrossConcurrentCallers) {
   const int64_t m = 32, k = 256, n = 1000;
-  const std::vector<float> a = Uniform<float>(m * k, 8),
-                           b = Uniform<float>(k * n, 9);
+  const std::vector<float> a = Uniform<float>(m * k, -1, 1, 8),
+                           b = Uniform<float>(k * n, -1, 1, 9);
   const GemmArgs g{.m = m, .n = n, .k = k, .lda = k, .ldb = n, .ldc = n,
                    .threads = 2};
   const std::vector<float> want = RunGemm(g, a, b);

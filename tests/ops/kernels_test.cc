@@ -5,30 +5,19 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
-#include <random>
 #include <vector>
 
 #include "ops/kernels/pointwise.h"
 #include "ops/kernels/reduce.h"
 #include "base/thread_pool.h"
+#include "testing/test_values.h"
 
 namespace tg::kernels {
 namespace {
 
-const int64_t kSizes[] = {1, 3, 17, 33, 1000};
+using tg::testing::Uniform;
 
-// Uniform in [lo, hi) from a fixed generator (no std:: distributions: their
-// output is implementation-defined).
-template <class T>
-std::vector<T> Uniform(int64_t n, double lo, double hi, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<T> v(n);
-  for (auto& x : v) {
-    const double u = static_cast<double>(rng() >> 11) * 0x1p-53;
-    x = static_cast<T>(lo + (hi - lo) * u);
-  }
-  return v;
-}
+const int64_t kSizes[] = {1, 3, 17, 33, 1000};
 
 template <class T>
 double Rtol() {

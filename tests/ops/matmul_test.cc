@@ -2,7 +2,6 @@
 // accumulate and unaligned kernel paths, the declared row facts, and the shape errors.
 #include <cmath>
 #include <cstdint>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -13,25 +12,16 @@
 #include "graph/op_def.h"
 #include "ops/ops.h"
 #include "ops/registry.h"
+#include "testing/test_values.h"
+#include "tests/ops/op_test_util.h"
 
 namespace tg {
 namespace {
 
-const OpDef& MatMulDef() {
-  for (const OpDef* op : MatMulOps()) {
-    if (op->name == "matmul") return *op;
-  }
-  ADD_FAILURE() << "no matmul in MatMulOps()";
-  return *MatMulOps().front();
-}
-
-template <class T>
-std::vector<T> Uniform(int64_t n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<T> v(n);
-  for (T& x : v) x = static_cast<T>(static_cast<double>(rng() >> 11) * 0x1p-52 * 2 - 1);
-  return v;
-}
+using testing::kSizes;
+using testing::Op;
+using testing::RunKernel;
+using testing::Uniform;
 
 // op(a)[m,k] x op(b)[k,n] in double; `bound` gets sum_p |op(a)||op(b)| per entry, the scale
 // a rounding error is relative to.
@@ -69,14 +59,14 @@ Shape Stored(int64_t rows, int64_t cols, bool transposed) {
 
 template <class T>
 void CheckAllShapes(double rtol) {
-  const int64_t sizes[] = {1, 3, 17, 33};
   uint64_t seed = 1;
   for (bool ta : {false, true}) {
     for (bool tb : {false, true}) {
-      for (int64_t m : sizes) {
-        for (int64_t k : sizes) {
-          for (int64_t n : sizes) {
-            const std::vector<T> a = Uniform<T>(m * k, seed++), b = Uniform<T>(k * n, seed++);
+      for (int64_t m : kSizes) {
+        for (int64_t k : kSizes) {
+          for (int64_t n : kSizes) {
+            const std::vector<T> a = Uniform<T>(m * k, -1, 3, seed++),
+                                 b = Uniform<T>(k * n, -1, 3, seed++);
             Graph g;
             Expr c = MatMul(g.Input(Stored(m, k, ta), a), g.Input(Stored(k, n, tb), b),
                             {.transpose_a = ta, .transpose_b = tb});
@@ -101,7 +91,7 @@ TEST(MatMulOpTest, MatchesReferenceF64) { CheckAllShapes<double>(1e-12); }
 // honoured per call and both give the right values.
 TEST(MatMulOpTest, ThreadCountFromExecOptions) {
   const int64_t m = 70, k = 70, n = 70;
-  const std::vector<float> a = Uniform<float>(m * k, 7), b = Uniform<float>(k * n, 8);
+  const std::vector<float> a = Uniform<float>(m * k, -1, 3, 7), b = Uniform<float>(k * n, -1, 3, 8);
   std::vector<double> bound;
   const std::vector<double> want = Reference(a, b, m, k, n, false, false, &bound);
   for (int threads : {2, 1}) {
@@ -117,7 +107,8 @@ TEST(MatMulOpTest, ThreadCountFromExecOptions) {
 // deadlocks, and both get the same values as one thread would.
 TEST(MatMulOpTest, ThreadedGraphsOnTwoUserThreads) {
   const int64_t m = 100, k = 100, n = 100;  // large enough to be split
-  const std::vector<float> a = Uniform<float>(m * k, 9), b = Uniform<float>(k * n, 10);
+  const std::vector<float> a = Uniform<float>(m * k, -1, 3, 9),
+                           b = Uniform<float>(k * n, -1, 3, 10);
   std::vector<double> bound;
   const std::vector<double> want = Reference(a, b, m, k, n, false, false, &bound);
   auto run = [&](int id) {
@@ -140,19 +131,17 @@ TEST(MatMulOpTest, ThreadedGraphsOnTwoUserThreads) {
 template <class T>
 void CheckAccumulateUnaligned(double rtol) {
   const int64_t m = 5, k = 17, n = 9;
-  std::vector<T> a_buf = Uniform<T>(m * k + 1, 11);
+  std::vector<T> a_buf = Uniform<T>(m * k + 1, -1, 3, 11);
   const std::vector<T> a(a_buf.begin() + 1, a_buf.end());
-  std::vector<T> b = Uniform<T>(k * n, 12);
-  const std::vector<T> old = Uniform<T>(m * n, 13);
+  std::vector<T> b = Uniform<T>(k * n, -1, 3, 12);
+  const std::vector<T> old = Uniform<T>(m * n, -1, 3, 13);
   std::vector<T> out = old;
   const DType dt = DTypeOf<T>();
-  const Tensor inputs[] = {Tensor(a_buf.data() + 1, dt, {m, k}), Tensor(b.data(), dt, {k, n})};
-  const Tensor output(out.data(), dt, {m, n});
   Attrs attrs;
   attrs.ints = {0, 0};
-  const ExecOptions options;
   const absl::Status s =
-      MatMulDef().forward(KernelContext{inputs, output, attrs, /*accumulate=*/true, options});
+      RunKernel(Op("matmul"), {Tensor(a_buf.data() + 1, dt, {m, k}), Tensor(b.data(), dt, {k, n})},
+                Tensor(out.data(), dt, {m, n}), attrs, /*accumulate=*/true);
   ASSERT_TRUE(s.ok()) << s;
   std::vector<double> bound;
   std::vector<double> want = Reference(a, b, m, k, n, false, false, &bound);
@@ -171,7 +160,7 @@ TEST(MatMulOpTest, KernelAccumulatesIntoUnalignedViewsF64) {
 }
 
 TEST(MatMulOpTest, RowFactsFollowTransposeFlags) {
-  const OpDef& op = MatMulDef();
+  const OpDef& op = Op("matmul");
   ASSERT_NE(op.rows, nullptr);
   const TensorType t = {DType::kF32, {4, 4}};
   const TensorType types[] = {t, t};
@@ -193,7 +182,8 @@ TEST(MatMulOpTest, RowFactsFollowTransposeFlags) {
 // kIndependent: [A1;A2] x B == [A1 x B; A2 x B].
 TEST(MatMulOpTest, IndependentRowsStackF64) {
   const int64_t m1 = 3, m2 = 5, k = 7, n = 4;
-  const std::vector<double> a = Uniform<double>((m1 + m2) * k, 21), b = Uniform<double>(k * n, 22);
+  const std::vector<double> a = Uniform<double>((m1 + m2) * k, -1, 3, 21),
+                            b = Uniform<double>(k * n, -1, 3, 22);
   Graph g;
   Expr bx = g.Input({k, n}, b);
   std::vector<double> stacked = *MatMul(g.Input({m1 + m2, k}, a), bx).ToVector<double>();
@@ -211,8 +201,8 @@ TEST(MatMulOpTest, IndependentRowsStackF64) {
 // kSummed: [A1;A2]^T [B1;B2] == A1^T B1 + A2^T B2.
 TEST(MatMulOpTest, SummedRowsStackF64) {
   const int64_t r1 = 4, r2 = 6, m = 3, n = 5;
-  const std::vector<double> a = Uniform<double>((r1 + r2) * m, 31),
-                            b = Uniform<double>((r1 + r2) * n, 32);
+  const std::vector<double> a = Uniform<double>((r1 + r2) * m, -1, 3, 31),
+                            b = Uniform<double>((r1 + r2) * n, -1, 3, 32);
   Graph g;
   const MatMulOptions ta = {.transpose_a = true};
   std::vector<double> stacked =

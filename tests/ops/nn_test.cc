@@ -24,20 +24,13 @@ namespace tg {
 namespace {
 
 using ::testing::HasSubstr;
+using testing::AddedByKernel;
+using testing::DistinctValues;
 using testing::ExpectError;
+using testing::kSizes;
 using testing::Op;
 using testing::Read;
 using testing::RunKernel;
-
-const int64_t kSizes[] = {1, 3, 17, 33};
-
-// Distinct values, exact in float, so copies compare with ==.
-template <class T>
-std::vector<T> Values(int64_t n, int seed = 0) {
-  std::vector<T> v(n);
-  for (int64_t i = 0; i < n; ++i) v[i] = T((i * 37 + seed * 11) % 101) / T(8) - T(6);
-  return v;
-}
 
 // Ids with repeats: position p holds (p * 7 + 3) % limit.
 std::vector<int32_t> Ids(int64_t n, int64_t limit) {
@@ -59,7 +52,7 @@ void CheckEmbedding() {
   for (int64_t v : kSizes) {
     for (int64_t d : kSizes) {
       Graph g;
-      const std::vector<T> table = Values<T>(v * d);
+      const std::vector<T> table = DistinctValues<T>(v * d);
       const std::vector<int32_t> ids = Ids(6, v);  // repeats whenever v < 6
       Expr y = Embedding(g.Input({v, d}, table), g.Input({2, 3}, ids));
       EXPECT_EQ(y.shape(), (Shape{2, 3, d}));
@@ -67,7 +60,7 @@ void CheckEmbedding() {
 
       // The gradient scatter: repeated ids sum.
       const int64_t n = 2 * v + 1;
-      const std::vector<T> dy = Values<T>(n * d, 1);
+      const std::vector<T> dy = DistinctValues<T>(n * d, 1);
       const std::vector<int32_t> gids = Ids(n, v);
       std::vector<T> want(v * d, T(0));
       for (int64_t p = 0; p < n; ++p) {
@@ -170,7 +163,7 @@ TEST(NnOpsTest, SoftmaxCrossEntropyIsStableAtLogitsOf500) {
 
 TEST(NnOpsTest, StopGradientPassesTheValue) {
   Graph g;
-  const std::vector<double> v = Values<double>(17);
+  const std::vector<double> v = DistinctValues<double>(17);
   Expr x = g.Input({17}, v, {.requires_grad = true});
   Expr y = StopGradient(x);
   EXPECT_EQ(Read<double>(y), v);
@@ -180,18 +173,12 @@ TEST(NnOpsTest, StopGradientPassesTheValue) {
 
 template <class T>
 void CheckAccumulate() {
-  const std::vector<T> table = Values<T>(5 * 3), pre = Values<T>(64, 4);
+  const std::vector<T> table = DistinctValues<T>(5 * 3), pre = DistinctValues<T>(64, 4);
   const std::vector<int32_t> ids = {4, 0, 4, 2};
   const Tensor tt(const_cast<T*>(table.data()), DTypeOf<T>(), {5, 3});
   const Tensor ti(const_cast<int32_t*>(ids.data()), DType::kI32, {4});
-  auto run = [&](std::string_view op, std::vector<Tensor> ins, Shape shape, const Attrs& attrs) {
-    std::vector<T> out(pre.begin(), pre.begin() + shape.num_elements());
-    EXPECT_TRUE(RunKernel(Op(op), ins, Tensor(out.data(), DTypeOf<T>(), shape), attrs, true).ok());
-    for (int64_t i = 0; i < shape.num_elements(); ++i) out[i] -= pre[i];
-    return out;
-  };
-  EXPECT_EQ(run("embedding", {tt, ti}, {4, 3}, {}), EmbeddingRef(table, 3, ids));
-  EXPECT_EQ(run("stop_gradient", {tt}, {5, 3}, {}), table);
+  EXPECT_EQ(AddedByKernel("embedding", {tt, ti}, {4, 3}, {}, pre), EmbeddingRef(table, 3, ids));
+  EXPECT_EQ(AddedByKernel("stop_gradient", {tt}, {5, 3}, {}, pre), table);
   Attrs rows;
   rows.ints = {5};
   const Tensor dy(const_cast<T*>(table.data()), DTypeOf<T>(), {4, 3});
@@ -199,19 +186,18 @@ void CheckAccumulate() {
   for (int p = 0; p < 4; ++p) {
     for (int j = 0; j < 3; ++j) want[ids[p] * 3 + j] += table[p * 3 + j];
   }
-  std::vector<T> got = run("embedding_grad", {dy, ti}, {5, 3}, rows);
+  std::vector<T> got = AddedByKernel("embedding_grad", {dy, ti}, {5, 3}, rows, pre);
   for (int i = 0; i < 15; ++i) EXPECT_NEAR(got[i], want[i], 1e-5);  // pre + x - pre rounds
   Attrs hot;
   hot.ints = {5, static_cast<int64_t>(DTypeOf<T>())};
   std::vector<T> one_hot(20, T(0));
   for (int p = 0; p < 4; ++p) one_hot[p * 5 + ids[p]] = T(1);
-  got = run("one_hot", {ti}, {4, 5}, hot);
+  got = AddedByKernel("one_hot", {ti}, {4, 5}, hot, pre);
   for (int i = 0; i < 20; ++i) EXPECT_NEAR(got[i], one_hot[i], 1e-6);
   const Tensor logits(const_cast<T*>(table.data()), DTypeOf<T>(), {4, 3});
   const std::vector<int32_t> targets = {0, 2, 1, 1};
-  got = run("softmax_xent", {logits, Tensor(const_cast<int32_t*>(targets.data()), DType::kI32,
-                                            {4})},
-            {}, {});
+  const Tensor tt_targets(const_cast<int32_t*>(targets.data()), DType::kI32, {4});
+  got = AddedByKernel("softmax_xent", {logits, tt_targets}, {}, {}, pre);
   const std::vector<T> first12(table.begin(), table.begin() + 12);
   EXPECT_NEAR(got[0], static_cast<double>(XentRef(first12, targets, 3)), 1e-5);
 }
@@ -226,7 +212,7 @@ void CheckUnaligned() {
   for (int64_t n : kSizes) {
     Graph g;
     // Row 1 onwards of [n+1, 3] is a view starting 3 elements in.
-    Expr whole = g.Input({n + 1, 3}, Values<T>((n + 1) * 3));
+    Expr whole = g.Input({n + 1, 3}, DistinctValues<T>((n + 1) * 3));
     Expr table = Slice(whole, 0, 1, n + 1);
     const std::vector<T> tv = Read<T>(table);
     Expr all_ids = g.Input({n + 1}, Ids(n + 1, n));
@@ -254,7 +240,8 @@ TEST(NnOpsTest, EmbeddingIdOutOfRangeIsAnError) {
   for (int32_t bad : {9, 5, -1}) {
     Graph g;
     auto s = g.Scope("step_3");
-    Embedding(g.Input({5, 2}, Values<float>(10)), g.Input({4}, std::vector<int32_t>{0, 1, 2, bad}));
+    Embedding(g.Input({5, 2}, DistinctValues<float>(10)),
+              g.Input({4}, std::vector<int32_t>{0, 1, 2, bad}));
     ExpectError(g, {"embedding", fmt::format("id {} at position 3 is out of range [0, 5)", bad),
                     "[5,2]", "[4]", "step_3/embedding"});
   }
@@ -264,12 +251,12 @@ TEST(NnOpsTest, EmbeddingNeedsAFloatTableAndI32Ids) {
   {
     Graph g;
     auto s = g.Scope("step_3");
-    Embedding(g.Input({5, 2}, Values<float>(10)), g.Input({4}, Values<float>(4)));
+    Embedding(g.Input({5, 2}, DistinctValues<float>(10)), g.Input({4}, DistinctValues<float>(4)));
     ExpectError(g, {"embedding", "ids must be i32", "[5,2]", "[4]", "step_3/embedding"});
   }
   {
     Graph g;
-    Embedding(g.Input({10}, Values<double>(10)), g.Input({1}, std::vector<int32_t>{0}));
+    Embedding(g.Input({10}, DistinctValues<double>(10)), g.Input({1}, std::vector<int32_t>{0}));
     ExpectError(g, {"embedding", "[10]", "2-D"});
   }
 }
@@ -278,14 +265,15 @@ TEST(NnOpsTest, EmbeddingGradAndOneHotRejectOutOfRangeIds) {
   {
     Graph g;
     auto s = g.Scope("step_3");
-    EmbeddingGrad(g.Input({2, 3}, Values<double>(6)), g.Input({2}, std::vector<int32_t>{1, 7}), 4);
+    EmbeddingGrad(g.Input({2, 3}, DistinctValues<double>(6)),
+                  g.Input({2}, std::vector<int32_t>{1, 7}), 4);
     ExpectError(g, {"embedding_grad", "id 7 at position 1 is out of range [0, 4)", "[2,3]",
                     "step_3/embedding_grad"});
   }
   {
     Graph g;
-    EmbeddingGrad(g.Input({2, 3}, Values<double>(6)), g.Input({3}, std::vector<int32_t>{1, 1, 1}),
-                  4);
+    EmbeddingGrad(g.Input({2, 3}, DistinctValues<double>(6)),
+                  g.Input({3}, std::vector<int32_t>{1, 1, 1}), 4);
     ExpectError(g, {"embedding_grad", "[2,3]", "[3]"});
   }
   {
@@ -300,7 +288,7 @@ TEST(NnOpsTest, SoftmaxCrossEntropyTargetOutOfRangeIsAnError) {
   for (int32_t bad : {-1, 4}) {
     Graph g;
     auto s = g.Scope("step_3");
-    SoftmaxCrossEntropy(g.Input({3, 4}, Values<float>(12)),
+    SoftmaxCrossEntropy(g.Input({3, 4}, DistinctValues<float>(12)),
                         g.Input({3}, std::vector<int32_t>{0, 1, bad}));
     ExpectError(g, {"softmax_xent",
                     fmt::format("target {} at position 2 is out of range [0, 4)", bad), "[3,4]",
@@ -318,12 +306,13 @@ TEST(NnOpsTest, SoftmaxCrossEntropyRejectsEmptyAndMistypedInputs) {
   }
   {
     Graph g;
-    SoftmaxCrossEntropy(g.Input({2, 4}, Values<double>(8)), g.Input({2}, Values<double>(2)));
+    SoftmaxCrossEntropy(g.Input({2, 4}, DistinctValues<double>(8)),
+                        g.Input({2}, DistinctValues<double>(2)));
     ExpectError(g, {"softmax_xent", "targets must be i32", "[2,4] f64", "[2] f64"});
   }
   {
     Graph g;
-    SoftmaxCrossEntropy(g.Input({2, 4}, Values<float>(8)),
+    SoftmaxCrossEntropy(g.Input({2, 4}, DistinctValues<float>(8)),
                         g.Input({3}, std::vector<int32_t>{0, 0, 0}));
     ExpectError(g, {"softmax_xent", "[2,4]", "[3]"});
   }
@@ -331,7 +320,8 @@ TEST(NnOpsTest, SoftmaxCrossEntropyRejectsEmptyAndMistypedInputs) {
 
 TEST(NnOpsTest, AnOpOnAFailedOneKeepsTheFirstError) {
   Graph g;
-  Expr bad = Embedding(g.Input({5, 2}, Values<float>(10)), g.Input({1}, std::vector<int32_t>{6}));
+  Expr bad =
+      Embedding(g.Input({5, 2}, DistinctValues<float>(10)), g.Input({1}, std::vector<int32_t>{6}));
   const absl::Status first = g.status();
   ASSERT_FALSE(first.ok());
   Expr loss = SoftmaxCrossEntropy(StopGradient(bad), g.Input({1}, std::vector<int32_t>{7}));

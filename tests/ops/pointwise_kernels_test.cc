@@ -5,8 +5,6 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
-#include <random>
-#include <set>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -18,10 +16,12 @@
 #include "absl/strings/match.h"
 #include "graph/graph.h"
 #include "graph/op_def.h"
+#include "graph/op_registry.h"
 #include "ops/kernels/pointwise.h"
 #include "base/thread_pool.h"
 #include "ops/ops.h"
 #include "ops/registry.h"
+#include "testing/op_samples.h"
 #include "tests/ops/pointwise_test_util.h"
 
 namespace tg {
@@ -31,21 +31,34 @@ using namespace tg::testing;  // NOLINT: the shared helpers of the pointwise tes
 
 // ---- kernels and tiles, called through the OpDefs ----
 
-const OpDef& FindPointwiseOp(std::string_view name) {
-  for (const OpDef* op : PointwiseOps()) {
-    if (op->name == name) return *op;
+// Every registered op that declares pointwise tiles: a new pointwise op, in any family or
+// registered by a user, is covered by every test below without being named here.
+std::vector<const OpDef*> TiledOps() {
+  EXPECT_TRUE(RegisterBuiltinOps().ok());
+  std::vector<const OpDef*> tiled;
+  for (const OpDef* op : RegisteredOps()) {
+    if (op->pointwise.f32 != nullptr || op->pointwise.f64 != nullptr) tiled.push_back(op);
   }
-  ADD_FAILURE() << "no op " << name;
-  return *PointwiseOps()[0];
+  return tiled;
+}
+
+// Whether an op's sample inputs (testing/op_samples.h) draw input k from positive values only.
+bool PositiveOnly(const OpDef& op, int k) {
+  for (const OpSample& sample : OpSamples()) {
+    if (sample.op == op.name && k < static_cast<int>(sample.inputs.size()) &&
+        sample.inputs[k].domain == Domain::kPositive) {
+      return true;
+    }
+  }
+  return false;
 }
 
 // Inputs for a direct kernel call: in the op's domain, so no NaN hides a wrong element.
 template <class T>
 std::vector<std::vector<T>> KernelInputs(const OpDef& op, int64_t n) {
-  const bool positive = op.name == "log" || op.name == "sqrt";
   std::vector<std::vector<T>> in;
   for (int k = 0; k < op.arity; ++k) {
-    in.push_back(Uniform<T>(n, positive ? 0.1 : -2, 2, 51 + 7 * k + n));
+    in.push_back(Uniform<T>(n, PositiveOnly(op, k) ? 0.1 : -2, 2, 51 + 7 * k + n));
   }
   return in;
 }
@@ -54,7 +67,7 @@ std::vector<std::vector<T>> KernelInputs(const OpDef& op, int64_t n) {
 // with the op, dtype and size in the failure trace.
 template <class T, class Check>
 void ForEachOpAndSize(Check&& check) {
-  for (const OpDef* op : PointwiseOps()) {
+  for (const OpDef* op : TiledOps()) {
     for (int64_t n : kSizes) {
       SCOPED_TRACE(fmt::format("{} {} n={}", op->name, DTypeLabel<T>(), n));
       check(*op, n, KernelInputs<T>(*op, n), std::vector<Shape>(op->arity, Shape{n}));
@@ -87,9 +100,7 @@ std::vector<T> RunKernel(const OpDef& op, const std::vector<std::vector<T>>& in,
   std::vector<T> out_buf(out_offset, T(-99));
   out_buf.insert(out_buf.end(), out_init.begin(), out_init.end());
   const Tensor output(out_buf.data() + out_offset, DTypeOf<T>(), out_shape);
-  const Attrs attrs = KernelAttrs();
-  const ExecOptions options{.num_threads = threads};
-  absl::Status s = op.forward(KernelContext{inputs, output, attrs, accumulate, options});
+  absl::Status s = testing::RunKernel(op, inputs, output, KernelAttrs(), accumulate, threads);
   EXPECT_TRUE(s.ok()) << s;
   for (int64_t i = 0; i < out_offset; ++i) EXPECT_EQ(out_buf[i], T(-99)) << "wrote before start";
   return std::vector<T>(out_buf.begin() + out_offset, out_buf.end());
@@ -112,7 +123,7 @@ void CheckUnalignedViews() {
     }
   });
   // A broadcast operand read through an unaligned view: [3,4] + [4], both starting at element 1.
-  const OpDef& add = FindPointwiseOp("add");
+  const OpDef& add = Op("add");
   const std::vector<std::vector<T>> in = {Uniform<T>(12, -2, 2, 61), Uniform<T>(4, -2, 2, 62)};
   const std::vector<T> got =
       RunKernel(add, in, {Shape{3, 4}, Shape{4}}, Shape{3, 4}, std::vector<T>(12), 1, 1, false);
@@ -142,7 +153,7 @@ void CheckAccumulation() {
     }
   });
   // Accumulating through the broadcast path: [3,1] * [1,4] into a pre-filled [3,4].
-  const OpDef& mul = FindPointwiseOp("mul");
+  const OpDef& mul = Op("mul");
   const std::vector<std::vector<T>> in = {Uniform<T>(3, -2, 2, 81), Uniform<T>(4, -2, 2, 82)};
   const std::vector<T> old = Uniform<T>(12, -2, 2, 83);
   const std::vector<T> got =
@@ -166,7 +177,7 @@ template <class T>
 void CheckThreadedKernels() {
   const int64_t n = kernels::kParallelPointwise + 37;  // odd
   const std::vector<T> old = Uniform<T>(n, -5, 5, 101);
-  for (const OpDef* op : PointwiseOps()) {
+  for (const OpDef* op : TiledOps()) {
     const auto in = KernelInputs<T>(*op, n);
     const std::vector<Shape> shapes(op->arity, Shape{n});
     for (bool accumulate : {false, true}) {
@@ -195,7 +206,7 @@ void CheckThreadedKernels() {
       {{3, 1, 7}, {1, 3121, 1}, {3, 3121, 7}},
   };
   for (std::string_view name : {"add", "sub", "mul", "div"}) {
-    const OpDef& op = FindPointwiseOp(name);
+    const OpDef& op = Op(name);
     for (const Case& c : cases) {
       const std::vector<std::vector<T>> in = {Uniform<T>(c.a.num_elements(), -2, 2, 111),
                                               Uniform<T>(c.b.num_elements(), 0.5, 2, 112)};
@@ -230,14 +241,14 @@ TEST(PointwiseOpsTest, GraphThreadsReachLargeOpsOnly) {
   std::vector<float> want;
   {
     Graph g;
-    want = Values<float>(Tanh(g.Input(shape, x)) + g.Input(Shape{5}, bias));
+    want = Read<float>(Tanh(g.Input(shape, x)) + g.Input(Shape{5}, bias));
   }
   Graph g({.exec = {.num_threads = 2}});
   const int64_t calls = pool.calls();
   const Expr small = Tanh(g.Input(Shape{1000}, absl::MakeConstSpan(x).first(1000)));
-  ASSERT_EQ(Values<float>(small).size(), 1000u);
+  ASSERT_EQ(Read<float>(small).size(), 1000u);
   EXPECT_EQ(pool.calls(), calls);
-  const std::vector<float> got = Values<float>(Tanh(g.Input(shape, x)) + g.Input(Shape{5}, bias));
+  const std::vector<float> got = Read<float>(Tanh(g.Input(shape, x)) + g.Input(Shape{5}, bias));
   EXPECT_EQ(pool.calls(), calls + 2);  // tanh and the broadcast add
   ASSERT_EQ(got.size(), want.size());
   EXPECT_TRUE(SameBits(got.data(), want.data(), got.size() * sizeof(float)));
@@ -254,7 +265,7 @@ TileFn<T> TileOf(const OpDef& op) {
 
 template <class T>
 void CheckTiles() {
-  for (const OpDef* op : PointwiseOps()) {
+  for (const OpDef* op : TiledOps()) {
     ASSERT_TRUE(TileOf<T>(*op) != nullptr) << op->name << " has no " << DTypeLabel<T>() << " tile";
     for (int64_t n : kSizes) {
       for (bool accumulate : {false, true}) {
@@ -282,25 +293,25 @@ TEST(PointwiseOpsTest, TilesEqualKernelsInF32AndF64) {
 }
 
 TEST(PointwiseOpsTest, FamilyListsEveryOpWithItsFacts) {
-  std::set<std::string> names;
+  const std::vector<const OpDef*> tiled = TiledOps();
   for (const OpDef* op : PointwiseOps()) {
-    names.insert(std::string(op->name));
+    EXPECT_NE(std::find(tiled.begin(), tiled.end(), op), tiled.end())
+        << op->name << " is in PointwiseOps() but not registered with tiles";
+    EXPECT_NE(op->vjp, nullptr) << op->name;
+  }
+  for (const OpDef* op : tiled) {
     EXPECT_NE(op->infer, nullptr) << op->name;
     EXPECT_NE(op->forward, nullptr) << op->name;
-    EXPECT_NE(op->vjp, nullptr) << op->name;
     EXPECT_NE(op->rows, nullptr) << op->name;
     EXPECT_FALSE(op->is_leaf) << op->name;
+    EXPECT_GE(op->arity, 1) << op->name << ": a tile takes a fixed number of operands";
   }
-  EXPECT_EQ(names, (std::set<std::string>{"add", "sub", "mul", "div", "neg", "scale",
-                                          "add_scalar", "sigmoid", "tanh", "relu", "exp", "log",
-                                          "sqrt", "square", "copy", "tanh_grad", "sigmoid_grad",
-                                          "relu_grad"}));
-  EXPECT_EQ(FindPointwiseOp("relu_grad").no_grad_inputs, 1u);
-  EXPECT_FALSE(FindPointwiseOp("relu_grad").Differentiable(0));
-  EXPECT_TRUE(FindPointwiseOp("relu_grad").Differentiable(1));
+  EXPECT_EQ(Op("relu_grad").no_grad_inputs, 1u);
+  EXPECT_FALSE(Op("relu_grad").Differentiable(0));
+  EXPECT_TRUE(Op("relu_grad").Differentiable(1));
   // Row facts: every full-shape operand carries rows; a broadcast row vector does not.
   const TensorType full{DType::kF32, Shape{8, 4}}, row{DType::kF32, Shape{4}};
-  const RowFacts facts = FindPointwiseOp("add").rows({}, {full, row});
+  const RowFacts facts = Op("add").rows({}, {full, row});
   EXPECT_EQ(facts.kind, RowKind::kIndependent);
   EXPECT_EQ(facts.row_operands, 1u);
 }

@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
-#include <random>
 #include <set>
 #include <string>
 #include <string_view>
@@ -79,7 +78,7 @@ void CheckUnaryOps() {
       const std::vector<T> x = Uniform<T>(n, c.lo, c.hi, 11 + n);
       std::vector<double> want(n);
       for (int64_t i = 0; i < n; ++i) want[i] = c.ref(x[i]);
-      ExpectAllClose(Values<T>(c.op(g.Input(Shape{n}, x))), want);
+      ExpectAllClose(Read<T>(c.op(g.Input(Shape{n}, x))), want);
       EXPECT_TRUE(g.status().ok()) << g.status();
     }
   }
@@ -95,7 +94,7 @@ void CheckBinaryOps() {
       const std::vector<T> b = Uniform<T>(n, c.lo1, c.hi1, 31 + n);
       std::vector<double> want(n);
       for (int64_t i = 0; i < n; ++i) want[i] = c.ref(a[i], b[i]);
-      ExpectAllClose(Values<T>(c.op(g.Input(Shape{n}, a), g.Input(Shape{n}, b))), want);
+      ExpectAllClose(Read<T>(c.op(g.Input(Shape{n}, a), g.Input(Shape{n}, b))), want);
       EXPECT_TRUE(g.status().ok()) << g.status();
     }
   }
@@ -138,7 +137,7 @@ TEST(PointwiseOpsTest, OperatorsAreTheirOps) {
     SCOPED_TRACE(c.what);
     std::vector<double> want(4);
     for (int i = 0; i < 4; ++i) want[i] = c.ref(xs[i], ys[i]);
-    ExpectAllClose(Values<double>(c.e), want);
+    ExpectAllClose(Read<double>(c.e), want);
   }
   EXPECT_TRUE(g.status().ok()) << g.status();
 }
@@ -191,7 +190,7 @@ void CheckBroadcasting() {
       Expr y = op.op(g.Input(c.a, a), g.Input(c.b, b));
       ASSERT_TRUE(g.status().ok()) << g.status();
       EXPECT_EQ(y.shape().ToString(), c.out.ToString());
-      ExpectAllClose(Values<T>(y),
+      ExpectAllClose(Read<T>(y),
                      BroadcastReference(c.a, std::vector<double>(a.begin(), a.end()), c.b,
                                         std::vector<double>(b.begin(), b.end()), c.out, op.ref));
     }

@@ -1,29 +1,18 @@
-// Helpers shared by the pointwise op tests: sizes, seeded inputs, tolerances.
+// Helpers shared by the pointwise op tests: dtype labels and tolerances (sizes, seeded
+// inputs and reads come from the op test helpers).
 #pragma once
 
 #include <algorithm>
 #include <cmath>
-#include <cstdint>
-#include <random>
 #include <type_traits>
 #include <vector>
 
 #include <gtest/gtest.h>
 
-#include "graph/expr.h"
+#include "testing/test_values.h"
+#include "tests/ops/op_test_util.h"
 
 namespace tg::testing {
-
-inline const int64_t kSizes[] = {1, 3, 17, 33};
-
-// Uniform in [lo, hi) from a fixed generator (std:: distributions are implementation-defined).
-template <class T>
-std::vector<T> Uniform(int64_t n, double lo, double hi, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<T> v(n);
-  for (T& x : v) x = static_cast<T>(lo + (hi - lo) * static_cast<double>(rng() >> 11) * 0x1p-53);
-  return v;
-}
 
 template <class T>
 const char* DTypeLabel() {
@@ -43,13 +32,6 @@ void ExpectAllClose(const std::vector<T>& got, const std::vector<double>& want) 
   for (size_t i = 0; i < got.size(); ++i) {
     EXPECT_NEAR(got[i], want[i], Tol<T>() * std::max(1.0, std::fabs(want[i]))) << "at " << i;
   }
-}
-
-template <class T>
-std::vector<T> Values(Expr e) {
-  absl::StatusOr<std::vector<T>> v = e.ToVector<T>();
-  EXPECT_TRUE(v.ok()) << v.status();
-  return v.ok() ? *std::move(v) : std::vector<T>{};
 }
 
 }  // namespace tg::testing

@@ -2,7 +2,6 @@
 // accumulate and unaligned kernel paths, the declared row facts and the shape errors.
 #include <cmath>
 #include <cstdint>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -12,25 +11,16 @@
 #include "graph/op_def.h"
 #include "ops/ops.h"
 #include "ops/registry.h"
+#include "testing/test_values.h"
+#include "tests/ops/op_test_util.h"
 
 namespace tg {
 namespace {
 
-const OpDef& ReduceDef(std::string_view name) {
-  for (const OpDef* op : ReduceOps()) {
-    if (op->name == name) return *op;
-  }
-  ADD_FAILURE() << "no " << name << " in ReduceOps()";
-  return *ReduceOps().front();
-}
-
-template <class T>
-std::vector<T> Uniform(int64_t n, uint64_t seed, double scale = 1) {
-  std::mt19937_64 rng(seed);
-  std::vector<T> v(n);
-  for (T& x : v) x = static_cast<T>(scale * (static_cast<double>(rng() >> 11) * 0x1p-52 * 2 - 1));
-  return v;
-}
+using testing::kSizes;
+using testing::Op;
+using testing::RunKernel;
+using testing::Uniform;
 
 template <class T>
 constexpr double kTol = sizeof(T) == 4 ? 1e-5 : 1e-12;
@@ -57,11 +47,10 @@ std::vector<double> SumRef(const std::vector<T>& x, int64_t rows, int64_t cols, 
 
 template <class T>
 void CheckSums() {
-  const int64_t sizes[] = {1, 3, 17, 33};
   uint64_t seed = 1;
-  for (int64_t rows : sizes) {
-    for (int64_t cols : sizes) {
-      const std::vector<T> x = Uniform<T>(rows * cols, seed++);
+  for (int64_t rows : kSizes) {
+    for (int64_t cols : kSizes) {
+      const std::vector<T> x = Uniform<T>(rows * cols, -1, 3, seed++);
       const double atol = kTol<T> * static_cast<double>(rows * cols);
       Graph g;
       Expr in = g.Input({rows, cols}, x);
@@ -124,8 +113,8 @@ void CheckSumToAndBroadcastTo() {
   uint64_t seed = 100;
   for (const ToCase& c : kToCases) {
     const std::string what = fmt::format("{} <-> {}", c.big, c.small);
-    const std::vector<T> big = Uniform<T>(c.big.num_elements(), seed++);
-    const std::vector<T> small = Uniform<T>(c.small.num_elements(), seed++);
+    const std::vector<T> big = Uniform<T>(c.big.num_elements(), -1, 3, seed++);
+    const std::vector<T> small = Uniform<T>(c.small.num_elements(), -1, 3, seed++);
     std::vector<double> summed(c.small.num_elements(), 0.0), spread(c.big.num_elements());
     for (int64_t i = 0; i < c.big.num_elements(); ++i) {
       summed[SmallIndex(c.big, c.small, i)] += big[i];
@@ -169,7 +158,7 @@ void CheckSoftmax() {
   uint64_t seed = 200;
   for (const Shape& shape : shapes) {
     for (double scale : {1.0, 1000.0}) {
-      const std::vector<T> x = Uniform<T>(shape.num_elements(), seed++, scale);
+      const std::vector<T> x = Uniform<T>(shape.num_elements(), -scale, 3 * scale, seed++);
       std::vector<double> soft, log_soft;
       SoftmaxRef(x, shape[shape.rank() - 1], &soft, &log_soft);
       Graph g;
@@ -208,18 +197,16 @@ TEST(ReduceOpsTest, SoftmaxStableAtExtremeLogits) {
 template <class T>
 void CheckAccumulate(const OpDef& op, const Shape& in_shape, const Attrs& attrs,
                      const Shape& out_shape, Expr (*build)(Expr)) {
-  std::vector<T> buf = Uniform<T>(in_shape.num_elements() + 1, 300);
+  std::vector<T> buf = Uniform<T>(in_shape.num_elements() + 1, -1, 3, 300);
   const std::vector<T> x(buf.begin() + 1, buf.end());
   Graph g;
   const Expr fresh_expr = build(g.Input(in_shape, x));
   const absl::StatusOr<std::vector<T>> fresh = fresh_expr.ToVector<T>();
   ASSERT_TRUE(fresh.ok()) << fresh.status();
-  const std::vector<T> old = Uniform<T>(out_shape.num_elements(), 301);
+  const std::vector<T> old = Uniform<T>(out_shape.num_elements(), -1, 3, 301);
   std::vector<T> out = old;
-  const Tensor inputs[] = {Tensor(buf.data() + 1, DTypeOf<T>(), in_shape)};
-  const Tensor output(out.data(), DTypeOf<T>(), out_shape);
-  const ExecOptions options;
-  const absl::Status s = op.forward(KernelContext{inputs, output, attrs, true, options});
+  const absl::Status s = RunKernel(op, {Tensor(buf.data() + 1, DTypeOf<T>(), in_shape)},
+                                   Tensor(out.data(), DTypeOf<T>(), out_shape), attrs, true);
   ASSERT_TRUE(s.ok()) << s;
   std::vector<double> want(old.size());
   for (size_t i = 0; i < old.size(); ++i) want[i] = old[i] + (*fresh)[i];
@@ -232,16 +219,16 @@ void CheckAllAccumulate() {
   axis1.ints = {1, 0};
   to_row.shape = {3, 1};
   to_big.shape = {2, 3, 17};
-  CheckAccumulate<T>(ReduceDef("sum"), {3, 17}, none, {}, [](Expr x) { return Sum(x); });
-  CheckAccumulate<T>(ReduceDef("sum"), {3, 17}, axis1, {3},
+  CheckAccumulate<T>(Op("sum"), {3, 17}, none, {}, [](Expr x) { return Sum(x); });
+  CheckAccumulate<T>(Op("sum"), {3, 17}, axis1, {3},
                      [](Expr x) { return Sum(x, 1); });
-  CheckAccumulate<T>(ReduceDef("sum_to"), {2, 3, 17}, to_row, {3, 1},
+  CheckAccumulate<T>(Op("sum_to"), {2, 3, 17}, to_row, {3, 1},
                      [](Expr x) { return SumTo(x, {3, 1}); });
-  CheckAccumulate<T>(ReduceDef("broadcast_to"), {3, 1}, to_big, {2, 3, 17},
+  CheckAccumulate<T>(Op("broadcast_to"), {3, 1}, to_big, {2, 3, 17},
                      [](Expr x) { return BroadcastTo(x, {2, 3, 17}); });
-  CheckAccumulate<T>(ReduceDef("softmax"), {3, 17}, none, {3, 17},
+  CheckAccumulate<T>(Op("softmax"), {3, 17}, none, {3, 17},
                      [](Expr x) { return Softmax(x); });
-  CheckAccumulate<T>(ReduceDef("log_softmax"), {3, 17}, none, {3, 17},
+  CheckAccumulate<T>(Op("log_softmax"), {3, 17}, none, {3, 17},
                      [](Expr x) { return LogSoftmax(x); });
 }
 
@@ -250,7 +237,7 @@ TEST(ReduceOpsTest, KernelsAccumulateFromUnalignedInputsF64) { CheckAllAccumulat
 
 TEST(ReduceOpsTest, RowFacts) {
   auto kind = [](std::string_view name, Shape shape, std::vector<int64_t> ints) {
-    const OpDef& op = ReduceDef(name);
+    const OpDef& op = Op(name);
     if (op.rows == nullptr) return RowKind::kNone;
     Attrs attrs;
     attrs.ints.assign(ints.begin(), ints.end());
@@ -269,7 +256,7 @@ TEST(ReduceOpsTest, RowFacts) {
 
 // softmax is declared row-independent: stacked rows give the same values as each part.
 TEST(ReduceOpsTest, SoftmaxRowsStack) {
-  const std::vector<double> x = Uniform<double>(5 * 7, 400);
+  const std::vector<double> x = Uniform<double>(5 * 7, -1, 3, 400);
   Graph g;
   const std::vector<double> all = *Softmax(g.Input({5, 7}, x)).ToVector<double>();
   std::vector<double> parts =

@@ -21,20 +21,13 @@ namespace tg {
 namespace {
 
 using ::testing::HasSubstr;
+using testing::AddedByKernel;
+using testing::DistinctValues;
 using testing::ExpectError;
+using testing::kSizes;
 using testing::Op;
 using testing::Read;
 using testing::RunKernel;
-
-const int64_t kSizes[] = {1, 3, 17, 33};
-
-// Distinct values, exact in float, so copies compare with ==.
-template <class T>
-std::vector<T> Values(int64_t n, int seed = 0) {
-  std::vector<T> v(n);
-  for (int64_t i = 0; i < n; ++i) v[i] = T((i * 37 + seed * 11) % 101) / T(8) - T(6);
-  return v;
-}
 
 // Where e's value starts, in bytes past where base's value starts.
 int64_t ByteOffset(Expr e, Expr base) {
@@ -47,7 +40,7 @@ void CheckReshapeAndTranspose() {
   for (int64_t r : kSizes) {
     for (int64_t c : kSizes) {
       Graph g;
-      const std::vector<T> v = Values<T>(r * c);
+      const std::vector<T> v = DistinctValues<T>(r * c);
       Expr x = g.Input({r, c}, v);
       Expr y = Reshape(x, {c, 1, r});
       EXPECT_EQ(y.shape(), (Shape{c, 1, r}));
@@ -68,7 +61,7 @@ TEST(ShapeOpsTest, ReshapeIsAViewAndTransposeMatchesReference) {
   CheckReshapeAndTranspose<float>();
   CheckReshapeAndTranspose<double>();
   Graph g;  // several 32x32 blocks, ragged at both edges
-  const std::vector<double> v = Values<double>(70 * 45);
+  const std::vector<double> v = DistinctValues<double>(70 * 45);
   std::vector<double> t = Read<double>(Transpose(g.Input({70, 45}, v)));
   for (int64_t i = 0; i < 70; ++i) {
     for (int64_t j = 0; j < 45; ++j) ASSERT_EQ(t[j * 70 + i], v[i * 45 + j]);
@@ -96,7 +89,7 @@ template <class T>
 void CheckSlices() {
   for (int64_t n : kSizes) {
     Graph g;
-    const std::vector<T> v = Values<T>(2 * n * 3);
+    const std::vector<T> v = DistinctValues<T>(2 * n * 3);
     Expr x = g.Input({2, n, 3}, v);
     for (auto [b, e] : {std::pair<int64_t, int64_t>{0, n}, {n / 2, n}, {0, (n + 1) / 2}}) {
       // Leading axis: a view at b * (n * 3) elements.
@@ -130,17 +123,17 @@ template <class T>
 void CheckSliceGrad() {
   for (int64_t n : kSizes) {
     Graph g;
-    const std::vector<T> dy = Values<T>(3 * 2);
+    const std::vector<T> dy = DistinctValues<T>(3 * 2);
     Expr out = SliceGrad(g.Input({3, 2}, dy), {3, n + 2}, 1, n);
     std::vector<T> want(3 * (n + 2), T(0));
     for (int64_t r = 0; r < 3; ++r) {
       for (int64_t c = 0; c < 2; ++c) want[r * (n + 2) + n + c] = dy[r * 2 + c];
     }
     EXPECT_EQ(Read<T>(out), want);
-    Expr lead = SliceGrad(g.Input({1, 2}, Values<T>(2)), {n, 2}, -2, n - 1);
+    Expr lead = SliceGrad(g.Input({1, 2}, DistinctValues<T>(2)), {n, 2}, -2, n - 1);
     std::vector<T> want_lead(n * 2, T(0));
-    want_lead[(n - 1) * 2] = Values<T>(2)[0];
-    want_lead[(n - 1) * 2 + 1] = Values<T>(2)[1];
+    want_lead[(n - 1) * 2] = DistinctValues<T>(2)[0];
+    want_lead[(n - 1) * 2 + 1] = DistinctValues<T>(2)[1];
     EXPECT_EQ(Read<T>(lead), want_lead);
   }
 }
@@ -155,7 +148,7 @@ void CheckSplits() {
   for (int64_t n : kSizes) {
     Graph g;
     // [T,B,I] into T steps of [1,B,I]: views of one buffer.
-    const std::vector<T> v = Values<T>(n * 2 * 3);
+    const std::vector<T> v = DistinctValues<T>(n * 2 * 3);
     Expr x = g.Input({n, 2, 3}, v);
     std::vector<Expr> steps = Split(x, static_cast<int>(n), 0);
     ASSERT_EQ(static_cast<int64_t>(steps.size()), n);
@@ -166,7 +159,7 @@ void CheckSplits() {
     }
     // [B,4H] into the four gate blocks [B,H].
     const int64_t b = 3, h = n;
-    const std::vector<T> z = Values<T>(b * 4 * h, 1);
+    const std::vector<T> z = DistinctValues<T>(b * 4 * h, 1);
     auto gates = Split<4>(g.Input({b, 4 * h}, z), 1);
     for (int k = 0; k < 4; ++k) {
       std::vector<T> want;
@@ -178,7 +171,7 @@ void CheckSplits() {
     }
     // Uneven sizes along the last axis, then joined back.
     const std::vector<int64_t> sizes = {1, 0, n, 2};
-    std::vector<T> w = Values<T>(2 * (n + 3), 2);
+    std::vector<T> w = DistinctValues<T>(2 * (n + 3), 2);
     Expr y = g.Input({2, n + 3}, w);
     std::vector<Expr> pieces = Split(y, sizes, -1);
     ASSERT_EQ(pieces.size(), 4u);
@@ -198,7 +191,8 @@ template <class T>
 void CheckConcat() {
   for (int64_t n : kSizes) {
     Graph g;
-    const std::vector<T> a = Values<T>(n * 2, 0), b = Values<T>(3 * 2, 1), c = Values<T>(n * 3, 2);
+    const std::vector<T> a = DistinctValues<T>(n * 2, 0), b = DistinctValues<T>(3 * 2, 1),
+                         c = DistinctValues<T>(n * 3, 2);
     Expr xa = g.Input({n, 2}, a), xb = g.Input({3, 2}, b), xc = g.Input({n, 3}, c);
     std::vector<T> rows = a;
     rows.insert(rows.end(), b.begin(), b.end());
@@ -230,32 +224,23 @@ TEST(ShapeOpsTest, ConcatJoinsAlongEitherAxis) {
 
 template <class T>
 void CheckAccumulate() {
-  std::vector<T> x = Values<T>(12), pre = Values<T>(12, 5);
+  std::vector<T> x = DistinctValues<T>(12), pre = DistinctValues<T>(12, 5);
   const Tensor in(x.data(), DTypeOf<T>(), {3, 4});
-  auto run = [&](std::string_view op, std::vector<Tensor> ins, Shape out_shape,
-                 const Attrs& attrs) {
-    std::vector<T> out(pre.begin(), pre.begin() + out_shape.num_elements());
-    EXPECT_TRUE(RunKernel(Op(op), ins, Tensor(out.data(), DTypeOf<T>(), out_shape), attrs,
-                          /*accumulate=*/true)
-                    .ok());
-    for (int64_t i = 0; i < out_shape.num_elements(); ++i) out[i] -= pre[i];
-    return out;
-  };
   Attrs reshape;
   reshape.shape = {12};
-  EXPECT_EQ(run("reshape", {in}, {12}, reshape), x);
-  EXPECT_EQ(run("transpose", {in}, {4, 3}, {}),
-            (std::vector<T>{x[0], x[4], x[8], x[1], x[5], x[9], x[2], x[6], x[10], x[3], x[7],
-                            x[11]}));
+  EXPECT_EQ(AddedByKernel("reshape", {in}, {12}, reshape, pre), x);
+  EXPECT_EQ(
+      AddedByKernel("transpose", {in}, {4, 3}, {}, pre),
+      (std::vector<T>{x[0], x[4], x[8], x[1], x[5], x[9], x[2], x[6], x[10], x[3], x[7], x[11]}));
   Attrs slice;
   slice.ints = {1, 1, 3};
-  EXPECT_EQ(run("slice", {in}, {3, 2}, slice), SliceRef(x, 3, 4, 1, 1, 3));
+  EXPECT_EQ(AddedByKernel("slice", {in}, {3, 2}, slice, pre), SliceRef(x, 3, 4, 1, 1, 3));
   Attrs concat;
   concat.ints = {0};
   std::vector<T> twice = x;
   twice.insert(twice.end(), x.begin(), x.end());
-  pre = Values<T>(24, 5);
-  EXPECT_EQ(run("concat", {in, in}, {6, 4}, concat), twice);
+  pre = DistinctValues<T>(24, 5);
+  EXPECT_EQ(AddedByKernel("concat", {in, in}, {6, 4}, concat, pre), twice);
   // slice_grad: accumulating adds into the range only; overwriting zeroes the rest (on
   // both sides of the range, columns 1..4 of 6).
   Attrs grad;
@@ -290,7 +275,7 @@ template <class T>
 void CheckUnaligned() {
   for (int64_t n : kSizes) {
     // Directly: an input starting one element into a buffer.
-    std::vector<T> buf = Values<T>(n * 3 + 1);
+    std::vector<T> buf = DistinctValues<T>(n * 3 + 1);
     const std::vector<T> x(buf.begin() + 1, buf.end());
     const Tensor in(buf.data() + 1, DTypeOf<T>(), {n, 3});
     std::vector<T> out(n * 2);
@@ -302,7 +287,7 @@ void CheckUnaligned() {
     EXPECT_EQ(out, SliceRef(x, n, 3, 1, 1, 3));
     // Through the graph: row 1 onwards of [n+1,3] is a view 3 elements in.
     Graph g;
-    Expr whole = g.Input({n + 1, 3}, Values<T>((n + 1) * 3));
+    Expr whole = g.Input({n + 1, 3}, DistinctValues<T>((n + 1) * 3));
     Expr view = Slice(whole, 0, 1, n + 1);
     const std::vector<T> v = Read<T>(view);
     EXPECT_EQ(Read<T>(Slice(view, 1, 0, 2)), SliceRef(v, n, 3, 1, 0, 2));
@@ -326,14 +311,14 @@ TEST(ShapeOpsTest, KernelsTakeUnalignedInputs) {
 TEST(ShapeOpsTest, ReshapeElementCountMismatchIsAnError) {
   Graph g;
   auto s = g.Scope("step_3");
-  Reshape(g.Input({2, 3}, Values<float>(6)), {4, 2});
+  Reshape(g.Input({2, 3}, DistinctValues<float>(6)), {4, 2});
   ExpectError(g, {"reshape", "[2,3]", "[4,2]", "step_3/reshape"});
 }
 
 TEST(ShapeOpsTest, TransposeOfThreeDimensionsIsAnError) {
   Graph g;
   auto s = g.Scope("step_3");
-  Transpose(g.Input({2, 3, 1}, Values<float>(6)));
+  Transpose(g.Input({2, 3, 1}, DistinctValues<float>(6)));
   ExpectError(g, {"transpose", "[2,3,1]", "step_3/transpose"});
 }
 
@@ -341,7 +326,7 @@ TEST(ShapeOpsTest, SliceOutOfRangeIsAnError) {
   for (auto [axis, b, e] : {std::tuple{1, 2, 5}, {1, 3, 2}, {0, -1, 1}, {2, 0, 1}}) {
     Graph g;
     auto s = g.Scope("step_3");
-    Slice(g.Input({3, 4}, Values<double>(12)), axis, b, e);
+    Slice(g.Input({3, 4}, DistinctValues<double>(12)), axis, b, e);
     ExpectError(g, {"slice", "[3,4]", "step_3/slice"});
     if (axis < 2) {
       ExpectError(g, {fmt::format("[{}, {})", b, e), fmt::format("axis {}", axis)});
@@ -353,12 +338,14 @@ TEST(ShapeOpsTest, ConcatMismatchIsAnError) {
   {
     Graph g;
     auto s = g.Scope("step_3");
-    Concat({g.Input({2, 3}, Values<float>(6)), g.Input({2, 4}, Values<float>(8))}, 0);
+    Concat({g.Input({2, 3}, DistinctValues<float>(6)), g.Input({2, 4}, DistinctValues<float>(8))},
+           0);
     ExpectError(g, {"concat", "[2,3]", "[2,4]", "step_3/concat"});
   }
   {
     Graph g;
-    Concat({g.Input({2, 3}, Values<float>(6)), g.Input({2, 3}, Values<double>(6))}, 0);
+    Concat({g.Input({2, 3}, DistinctValues<float>(6)), g.Input({2, 3}, DistinctValues<double>(6))},
+           0);
     ExpectError(g, {"concat", "f32", "f64"});
   }
 }
@@ -367,7 +354,7 @@ TEST(ShapeOpsTest, BadSplitIsAnErrorAndPoisonsEveryPiece) {
   {
     Graph g;
     auto s = g.Scope("step_3");
-    Expr x = g.Input({3, 4}, Values<float>(12));
+    Expr x = g.Input({3, 4}, DistinctValues<float>(12));
     auto pieces = Split<3>(x, 1);
     ExpectError(g, {"3 parts", "[3,4]", "step_3/split"});
     EXPECT_TRUE(absl::StartsWith(g.status().message(), "split: ")) << g.status();
@@ -376,7 +363,7 @@ TEST(ShapeOpsTest, BadSplitIsAnErrorAndPoisonsEveryPiece) {
   {
     Graph g;
     const int64_t sizes[] = {1, 2};
-    std::vector<Expr> pieces = Split(g.Input({3, 4}, Values<float>(12)), sizes, 1);
+    std::vector<Expr> pieces = Split(g.Input({3, 4}, DistinctValues<float>(12)), sizes, 1);
     ExpectError(g, {"split: ", "[1,2]", "[3,4]"});
     EXPECT_EQ(pieces.size(), 2u);
   }
@@ -384,7 +371,7 @@ TEST(ShapeOpsTest, BadSplitIsAnErrorAndPoisonsEveryPiece) {
 
 TEST(ShapeOpsTest, AnOpOnAFailedOneKeepsTheFirstError) {
   Graph g;
-  Expr bad = Slice(g.Input({3, 4}, Values<float>(12)), 0, 2, 9);
+  Expr bad = Slice(g.Input({3, 4}, DistinctValues<float>(12)), 0, 2, 9);
   const absl::Status first = g.status();
   ASSERT_FALSE(first.ok());
   Expr next = Concat({Transpose(Reshape(bad, {99})), bad}, 0);
