@@ -22,7 +22,16 @@ void* Arena::Allocate(size_t bytes) {
     offset_ = 0;
   }
   size_t size = std::max({bytes, min_chunk_, capacity_bytes()});
-  chunks_.push_back({AllocateAligned(size), size});
+  absl::StatusOr<AlignedBuffer> memory = TryAllocateAligned(size);
+  if (!memory.ok() && size > bytes) {  // doubling asked too much: the request alone may fit
+    size = bytes;
+    memory = TryAllocateAligned(size);
+  }
+  if (!memory.ok()) {
+    used_ -= bytes;
+    return nullptr;
+  }
+  chunks_.push_back({*std::move(memory), size});
   current_ = chunks_.size() - 1;
   offset_ = bytes;
   return chunks_.back().memory.get();
@@ -30,9 +39,13 @@ void* Arena::Allocate(size_t bytes) {
 
 void Arena::Reset() {
   if (chunks_.size() > 1) {
+    // Folding needs the total at once; without it the chunks stay as they are.
     size_t total = capacity_bytes();
-    chunks_.clear();
-    chunks_.push_back({AllocateAligned(total), total});
+    absl::StatusOr<AlignedBuffer> memory = TryAllocateAligned(total);
+    if (memory.ok()) {
+      chunks_.clear();
+      chunks_.push_back({*std::move(memory), total});
+    }
   }
   current_ = 0;
   offset_ = 0;
@@ -52,6 +65,10 @@ Arena::Block& Arena::AllocateBlock(size_t bytes) {
     return *b;
   }
   auto* p = static_cast<std::byte*>(Allocate(bytes));
+  if (p == nullptr) {
+    refused_ = Block{};
+    return refused_;
+  }
   auto it = std::lower_bound(blocks_.begin(), blocks_.end(), p,
                              [](const Block& b, const std::byte* q) { return b.data < q; });
   return *blocks_.insert(it, Block{.data = p, .bytes = bytes});

@@ -27,7 +27,9 @@ class Arena {
   Arena(const Arena&) = delete;
   Arena& operator=(const Arena&) = delete;
 
-  /// `bytes` (rounded up to 64, at least 64) of 64-byte-aligned memory, good until Reset.
+  /// `bytes` (rounded up to 64, at least 64) of 64-byte-aligned memory, good until Reset;
+  /// nullptr if the system refuses it (callers report ResourceExhausted; tensor sizes are
+  /// checked against MaxTensorBytes before they get here).
   void* Allocate(size_t bytes);
   /// Rewinds to empty, keeping the memory (several chunks become one of their total size);
   /// also forgets all blocks and the free lists.
@@ -42,7 +44,8 @@ class Arena {
     bool free = false;  ///< On the free list.
   };
   /// A recycled block of this (rounded) size if there is one, else a new one; refs is 0.
-  /// Block references and pointers are good until the next AllocateBlock or Reset.
+  /// Block references and pointers are good until the next AllocateBlock or Reset. If the
+  /// system refuses the memory, a block whose data is nullptr (found by no FindBlock).
   Block& AllocateBlock(size_t bytes);
   /// The block address p lies in, or nullptr (memory from Allocate, or not the arena's).
   Block* FindBlock(const void* p);
@@ -72,6 +75,7 @@ class Arena {
   size_t used_ = 0;
   size_t min_chunk_;
   std::vector<Block> blocks_;  // sorted by address
+  Block refused_;              // AllocateBlock's answer when the system refuses memory
   // Exact size classes: a BPTT loop asks for the same sizes every step. LIFO, so the block
   // handed out is the one most likely still in cache. Reset() empties the lists but keeps
   // their memory, so steady state allocates nothing here.

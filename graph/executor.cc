@@ -18,8 +18,14 @@ absl::Status Execute(Node& node, absl::Span<const Tensor> inputs, Arena& arena,
     return absl::OkStatus();
   }
   if (!node.value.has_data()) {
-    node.value = Tensor(arena.Allocate(SizeOf(node.type.dtype) * node.type.shape.num_elements()),
-                        node.type.dtype, node.type.shape);
+    const size_t bytes = SizeOf(node.type.dtype) * node.type.shape.num_elements();
+    void* memory = arena.Allocate(bytes);
+    if (memory == nullptr) {
+      return absl::ResourceExhaustedError(fmt::format(
+          "out of memory allocating {} bytes for the output {} {}", bytes, node.type.shape,
+          node.type.dtype));
+    }
+    node.value = Tensor(memory, node.type.dtype, node.type.shape);
   }
   if (op.forward == nullptr) {
     return absl::InternalError(fmt::format("op '{}' has no forward kernel", op.name));

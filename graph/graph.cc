@@ -1,9 +1,13 @@
 #include "graph/graph.h"
 
+#include <atomic>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "fmt/format.h"
 #include "graph/executor.h"
 
@@ -25,11 +29,72 @@ std::string DescribeTypes(absl::Span<const TensorType> types) {
   });
 }
 
+// A tensor to copy in: a valid type, and data (not default-constructed or a view of nothing).
+absl::Status CheckHasData(const Tensor& value) {
+  if (absl::Status s = ValidateTensorType(value.shape(), value.dtype()); !s.ok()) return s;
+  if (value.has_data()) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      fmt::format("the tensor {} {} has no data", value.shape(), value.dtype()));
+}
+
+// What AddNode needs of an OpDef to infer its type (RegisterOp checks more). A def without a
+// kernel is refused once its type is inferred: one whose infer always fails (a check op)
+// never runs.
+absl::Status CheckCallable(const OpDef& op) {
+  if (op.infer == nullptr) return absl::InvalidArgumentError("the op has no infer function");
+  if (op.is_leaf) {
+    return absl::InvalidArgumentError(
+        "the op is a leaf; leaves come from Graph::Input, Constant, Fill and Param");
+  }
+  if (op.arity < -1) {
+    return absl::InvalidArgumentError(
+        fmt::format("the op's arity is {} (a count of inputs, or -1 for one or more)", op.arity));
+  }
+  return absl::OkStatus();
+}
+
+uint32_t NextGeneration() {
+  static std::atomic<uint32_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+// The graphs alive in the process, so that an error about an Expr of another graph can name
+// its node without reading a destroyed graph.
+struct LiveGraphs {
+  absl::Mutex mu;
+  absl::flat_hash_set<const Graph*> graphs ABSL_GUARDED_BY(mu);
+};
+LiveGraphs& Live() {
+  static LiveGraphs* live = new LiveGraphs;
+  return *live;
+}
+
+// `node #3 "step_0/tanh"` for an Expr of a live graph, else `node #3` and what became of it.
+std::string DescribeForeignNode(Expr e) {
+  LiveGraphs& live = Live();
+  absl::MutexLock lock(&live.mu);
+  const Graph* other = e.graph();
+  if (!live.graphs.contains(other)) return fmt::format("node #{} (its graph is destroyed)", e.id());
+  if (e.generation() != other->generation() || e.id() < 0 || e.id() >= other->num_nodes()) {
+    return fmt::format("node #{} (its graph has been cleared since)", e.id());
+  }
+  return fmt::format("node #{} \"{}\"", e.id(), other->NodePath(e.id()));
+}
+
 }  // namespace
 
-Graph::Graph(GraphOptions options) : options_(options) {
+Graph::Graph(GraphOptions options) : options_(options), generation_(NextGeneration()) {
   scopes_.push_back({"", {}});
   scope_stack_.push_back(0);
+  LiveGraphs& live = Live();
+  absl::MutexLock lock(&live.mu);
+  live.graphs.insert(this);
+}
+
+Graph::~Graph() {
+  LiveGraphs& live = Live();
+  absl::MutexLock lock(&live.mu);
+  live.graphs.erase(this);
 }
 
 void Graph::RecordError(absl::Status status) {
@@ -37,6 +102,7 @@ void Graph::RecordError(absl::Status status) {
 }
 
 std::string Graph::NodePath(NodeId id) const {
+  if (!ValidNode(id)) return "?";
   const Node& n = nodes_[id];
   const std::string& scope = scopes_[n.scope].path;
   return scope.empty() ? std::string(n.op->name) : fmt::format("{}/{}", scope, n.op->name);
@@ -47,9 +113,10 @@ std::string Graph::NodeLabel(NodeId id) const {
 }
 
 absl::StatusOr<const Node*> Graph::Lookup(Expr e) const {
+  if (e.graph() == nullptr) return absl::InvalidArgumentError("an empty Expr was used");
   if (e.graph() != this) {
-    return absl::InvalidArgumentError(e.graph() == nullptr ? "an empty Expr was used"
-                                                           : "an Expr of another graph was used");
+    return absl::InvalidArgumentError(
+        fmt::format("{} belongs to another graph", DescribeForeignNode(e)));
   }
   if (e.generation() != generation_ || e.id() < 0 || e.id() >= num_nodes()) {
     return absl::FailedPreconditionError(fmt::format(
@@ -61,6 +128,11 @@ absl::StatusOr<const Node*> Graph::Lookup(Expr e) const {
 }
 
 int32_t Graph::ChildScope(int32_t parent, std::string_view name) {
+  if (!ValidScope(parent)) {
+    RecordError(absl::InvalidArgumentError(fmt::format(
+        "Graph::ChildScope: scope {} does not exist (the graph has {})", parent, scopes_.size())));
+    parent = 0;
+  }
   absl::string_view key(name.data(), name.size());
   auto it = scopes_[parent].children.find(key);
   if (it != scopes_[parent].children.end()) return it->second;
@@ -74,6 +146,11 @@ int32_t Graph::ChildScope(int32_t parent, std::string_view name) {
 }
 
 Graph::ScopeGuard Graph::EnterScope(int32_t scope) {
+  if (!ValidScope(scope)) {
+    RecordError(absl::InvalidArgumentError(fmt::format(
+        "Graph::EnterScope: scope {} does not exist (the graph has {})", scope, scopes_.size())));
+    scope = 0;
+  }
   scope_stack_.push_back(scope);
   return ScopeGuard(this);
 }
@@ -82,7 +159,14 @@ Graph::ScopeGuard Graph::Scope(std::string_view name) {
   return EnterScope(ChildScope(scope_stack_.back(), name));
 }
 
-Graph::ScopeGuard Graph::EnterScopeOf(NodeId id) { return EnterScope(nodes_[id].scope); }
+Graph::ScopeGuard Graph::EnterScopeOf(NodeId id) {
+  if (!ValidNode(id)) {
+    RecordError(absl::InvalidArgumentError(fmt::format(
+        "Graph::EnterScopeOf: node #{} is not in the graph ({} nodes)", id, num_nodes())));
+    return EnterScope(scope_stack_.back());
+  }
+  return EnterScope(nodes_[id].scope);
+}
 
 Graph::ScopeGuard::~ScopeGuard() {
   if (graph_ != nullptr && graph_->scope_stack_.size() > 1) graph_->scope_stack_.pop_back();
@@ -93,21 +177,42 @@ Graph::DeferredGuard::DeferredGuard(Graph* g) : graph_(g), previous_(g->deferred
 }
 Graph::DeferredGuard::~DeferredGuard() { graph_->deferred_ = previous_; }
 
+Expr Graph::FailedLeaf(const OpDef& op, TensorType type, const absl::Status& status) {
+  NodeId id = num_nodes();
+  Node& n = nodes_.emplace_back();
+  n.op = &op;
+  n.type = std::move(type);
+  n.scope = scope_stack_.back();
+  if (first_pending_ == id) ++first_pending_;
+  Fail(id, absl::Status(status.code(),
+                        fmt::format("{}: {} {}", op.name, status.message(), NodeLabel(id))));
+  return ExprOf(id);
+}
+
 Expr Graph::AddLeaf(const OpDef& op, DType dtype, Shape shape, const void* data, size_t count,
                     bool requires_grad) {
+  if (absl::Status s = ValidateTensorType(shape, dtype); !s.ok()) {
+    return FailedLeaf(op, {dtype, shape}, s);
+  }
+  if (static_cast<int64_t>(count) != shape.num_elements()) {
+    return FailedLeaf(op, {dtype, shape},
+                      absl::InvalidArgumentError(fmt::format(
+                          "{} values given for shape {} ({} elements)", count, shape,
+                          shape.num_elements())));
+  }
+  const size_t bytes = count * SizeOf(dtype);
+  void* memory = arena_.Allocate(bytes);
+  if (memory == nullptr) {
+    return FailedLeaf(op, {dtype, shape},
+                      absl::ResourceExhaustedError(fmt::format(
+                          "out of memory allocating {} bytes for {} {}", bytes, shape, dtype)));
+  }
   NodeId id = num_nodes();
   Node& n = nodes_.emplace_back();
   n.op = &op;
   n.type = {dtype, std::move(shape)};
   n.scope = scope_stack_.back();
-  if (static_cast<int64_t>(count) != n.type.shape.num_elements()) {
-    Fail(id, absl::InvalidArgumentError(fmt::format(
-                 "{}: {} values given for shape {} ({} elements) {}", op.name, count,
-                 n.type.shape, n.type.shape.num_elements(), NodeLabel(id))));
-    return ExprOf(id);
-  }
-  size_t bytes = count * SizeOf(dtype);
-  n.value = Tensor(arena_.Allocate(bytes), dtype, n.type.shape);
+  n.value = Tensor(memory, dtype, n.type.shape);
   if (data != nullptr && bytes > 0) std::memcpy(n.value.raw(), data, bytes);
   n.requires_grad = requires_grad && options_.mode != ExecMode::kInference;
   n.ran = true;
@@ -126,7 +231,29 @@ Expr Graph::Input(Shape shape, absl::Span<const double> values, InputOptions opt
 Expr Graph::Input(Shape shape, absl::Span<const int32_t> values) {
   return AddLeaf(kInputLeaf, DType::kI32, std::move(shape), values.data(), values.size(), false);
 }
+Expr Graph::Input(Shape shape, absl::Span<const int64_t> values) {
+  constexpr int64_t kLo = std::numeric_limits<int32_t>::min();
+  constexpr int64_t kHi = std::numeric_limits<int32_t>::max();
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (values[i] < kLo || values[i] > kHi) {
+      return FailedLeaf(kInputLeaf, {DType::kI32, shape},
+                        absl::InvalidArgumentError(fmt::format(
+                            "int64 id {} at position {} does not fit i32 (ids are stored as "
+                            "i32, range [{}, {}])",
+                            values[i], i, kLo, kHi)));
+    }
+  }
+  Expr e = AddLeaf(kInputLeaf, DType::kI32, std::move(shape), nullptr, values.size(), false);
+  const Node& n = nodes_[e.id()];
+  if (n.poisoned) return e;
+  int32_t* out = n.value.data<int32_t>();
+  for (size_t i = 0; i < values.size(); ++i) out[i] = static_cast<int32_t>(values[i]);
+  return e;
+}
 Expr Graph::Input(const Tensor& value, InputOptions options) {
+  if (absl::Status s = CheckHasData(value); !s.ok()) {
+    return FailedLeaf(kInputLeaf, {value.dtype(), value.shape()}, s);
+  }
   return AddLeaf(kInputLeaf, value.dtype(), value.shape(), value.raw(),
                  static_cast<size_t>(value.num_elements()),
                  options.requires_grad && IsFloat(value.dtype()));
@@ -140,14 +267,26 @@ Expr Graph::Constant(Shape shape, absl::Span<const double> values) {
                  false);
 }
 Expr Graph::Constant(const Tensor& value) {
+  if (absl::Status s = CheckHasData(value); !s.ok()) {
+    return FailedLeaf(kConstantLeaf, {value.dtype(), value.shape()}, s);
+  }
   return AddLeaf(kConstantLeaf, value.dtype(), value.shape(), value.raw(),
                  static_cast<size_t>(value.num_elements()), false);
 }
 
 Expr Graph::Fill(Shape shape, double value, DType dtype) {
-  int64_t count = shape.num_elements();
+  if (dtype == DType::kI32 && !(value == std::trunc(value) &&
+                                value >= std::numeric_limits<int32_t>::min() &&
+                                value <= std::numeric_limits<int32_t>::max())) {
+    return FailedLeaf(kConstantLeaf, {dtype, shape},
+                      absl::InvalidArgumentError(fmt::format(
+                          "fill value {} is not a whole number in the i32 range", value)));
+  }
+  // Validated here too: a bad shape's element count means nothing.
+  const int64_t count = shape.CheckedNumElements().value_or(0);
   Expr e = AddLeaf(kConstantLeaf, dtype, std::move(shape), nullptr, static_cast<size_t>(count),
                    false);
+  if (nodes_[e.id()].poisoned) return e;
   const Tensor& t = nodes_[e.id()].value;
   for (int64_t i = 0; i < count; ++i) {
     switch (dtype) {
@@ -197,7 +336,9 @@ Expr Graph::AliasLeaf(const Tensor& value) {
   return ExprOf(id);
 }
 
-bool Graph::IsAliasLeaf(NodeId id) const { return nodes_[id].op == &kAliasLeaf; }
+bool Graph::IsAliasLeaf(NodeId id) const {
+  return ValidNode(id) && nodes_[id].op == &kAliasLeaf;
+}
 
 void Graph::Fail(NodeId id, const absl::Status& status) {
   nodes_[id].poisoned = true;
@@ -221,6 +362,14 @@ Expr Graph::Poisoned(const OpDef& op, absl::Span<const Expr> inputs, Attrs attrs
 }
 
 Expr Graph::AddNode(const OpDef& op, absl::Span<const Expr> inputs, Attrs attrs) {
+  // Before any input is read, a malformed def is named: its infer may be null.
+  if (absl::Status s = CheckCallable(op); !s.ok()) {
+    Expr e = Poisoned(op, inputs, std::move(attrs));
+    RecordError(absl::InvalidArgumentError(
+        fmt::format("{}: {} {}", op.name.empty() ? "(unnamed op)" : op.name, s.message(),
+                    NodeLabel(e.id()))));
+    return e;
+  }
   absl::InlinedVector<TensorType, 3> types;
   types.reserve(inputs.size());  // one allocation at most (a T-way concat), never log T
   bool poisoned_input = false;
@@ -228,9 +377,14 @@ Expr Graph::AddNode(const OpDef& op, absl::Span<const Expr> inputs, Attrs attrs)
     absl::StatusOr<const Node*> in = Lookup(inputs[i]);
     if (!in.ok()) {
       Expr e = Poisoned(op, inputs, std::move(attrs));
-      RecordError(absl::Status(in.status().code(), fmt::format("{}: input {}: {} {}", op.name, i,
-                                                               in.status().message(),
-                                                               NodeLabel(e.id()))));
+      const bool foreign = inputs[i].graph() != nullptr && inputs[i].graph() != this;
+      RecordError(absl::Status(
+          in.status().code(),
+          foreign ? fmt::format("{}: argument {} is {} of another graph; build every input of "
+                                "an op on one graph {}",
+                                op.name, i, DescribeForeignNode(inputs[i]), NodeLabel(e.id()))
+                  : fmt::format("{}: argument {}: {} {}", op.name, i, in.status().message(),
+                                NodeLabel(e.id()))));
       return e;
     }
     poisoned_input |= (*in)->poisoned;
@@ -238,19 +392,33 @@ Expr Graph::AddNode(const OpDef& op, absl::Span<const Expr> inputs, Attrs attrs)
   }
   if (poisoned_input) return Poisoned(op, inputs, std::move(attrs));
 
-  auto fail = [&](std::string_view message) {
+  auto fail = [&](absl::StatusCode code, std::string_view message) {
     Expr e = Poisoned(op, inputs, std::move(attrs));
-    RecordError(absl::InvalidArgumentError(fmt::format(
-        "{}: {}; inputs {} {}", op.name, message, DescribeTypes(types), NodeLabel(e.id()))));
+    RecordError(absl::Status(code, fmt::format("{}: {}; inputs {} {}", op.name, message,
+                                               DescribeTypes(types), NodeLabel(e.id()))));
     return e;
   };
   if (op.arity >= 0 ? static_cast<int>(inputs.size()) != op.arity : inputs.empty()) {
-    return fail(fmt::format("takes {} inputs, got {}",
+    return fail(absl::StatusCode::kInvalidArgument,
+                fmt::format("takes {} inputs, got {}",
                             op.arity >= 0 ? std::to_string(op.arity) : "one or more",
                             inputs.size()));
   }
+  if (attrs.shape.requested_rank() > Shape::kMaxRank) {
+    return fail(absl::StatusCode::kInvalidArgument,
+                fmt::format("shape attribute: {}", attrs.shape.Validate().message()));
+  }
   absl::StatusOr<TensorType> type = op.infer(types, attrs);
-  if (!type.ok()) return fail(fmt::format("{}", type.status().message()));
+  if (!type.ok()) {
+    return fail(absl::StatusCode::kInvalidArgument, fmt::format("{}", type.status().message()));
+  }
+  if (absl::Status s = ValidateTensorType(type->shape, type->dtype); !s.ok()) {
+    return fail(s.code(), fmt::format("output: {}", s.message()));
+  }
+  if (op.forward == nullptr && op.view == nullptr) {
+    return fail(absl::StatusCode::kInvalidArgument,
+                "the op has neither a forward kernel nor a view");
+  }
 
   NodeId id = num_nodes();
   Node& n = nodes_.emplace_back();

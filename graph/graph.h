@@ -2,7 +2,11 @@
 /// Graph: the tape. Nodes are kept in creation (= topological) order. Recording and running
 /// are apart: AddNode records a node (op, inputs, attributes, inferred type) and, in eager
 /// mode, the executor runs its kernel at once. Errors never abort: the first one is kept as
-/// the graph's status, and every node built on a failed node is poisoned.
+/// the graph's status, and every node built on a failed node is poisoned. That covers bad
+/// user input too: a shape of rank above Shape::kMaxRank or with a negative dimension, an
+/// unknown dtype, a value count that does not match the shape, an id that does not fit i32,
+/// an Expr of another graph, a malformed OpDef, and a tensor above MaxTensorBytes()
+/// (ResourceExhausted; graph/tensor.h) are each recorded as an error naming the op and node.
 #pragma once
 
 #include <cstdint>
@@ -40,6 +44,8 @@ class Graph {
   explicit Graph(GraphOptions options = {});
   Graph(const Graph&) = delete;
   Graph& operator=(const Graph&) = delete;
+  /// Forgets the graph's Exprs: an error about one of them then says its graph is destroyed.
+  ~Graph();
 
   /// Host f32 data entering the graph (copied). values.size() must equal
   /// shape.num_elements(), else the error is recorded on the graph.
@@ -48,7 +54,11 @@ class Graph {
   Expr Input(Shape shape, absl::Span<const double> values, InputOptions options = {});
   /// Host i32 data (ids, targets) entering the graph (copied); never requires a gradient.
   Expr Input(Shape shape, absl::Span<const int32_t> values);
-  /// A copy of `value` entering the graph; only a float one can require a gradient.
+  /// int64 ids (what NumPy and PyTorch hand over), stored as i32; a value outside the i32
+  /// range is InvalidArgument naming its position and value.
+  Expr Input(Shape shape, absl::Span<const int64_t> values);
+  /// A copy of `value` entering the graph; only a float one can require a gradient. `value`
+  /// must have data for all its elements.
   Expr Input(const Tensor& value, InputOptions options = {});
   /// Like Input, but never requires a gradient.
   Expr Constant(Shape shape, absl::Span<const float> values);
@@ -56,13 +66,17 @@ class Graph {
   Expr Constant(Shape shape, absl::Span<const double> values);
   /// Like Input, but never requires a gradient.
   Expr Constant(const Tensor& value);
-  /// A tensor of `shape` filled with `value`.
+  /// A tensor of `shape` filled with `value`; for i32, `value` must be a whole number in the
+  /// i32 range.
   Expr Fill(Shape shape, double value, DType dtype = DType::kF32);
   /// The parameter's value, aliased (not copied); its gradient lands in the store.
   /// The same parameter gives the same node until Clear().
   Expr Param(Parameter p);
 
   /// Records one application of `op`; runs it unless the mode or a Deferred scope says not.
+  /// An op without an infer function, or without a forward kernel or view, is an error, as
+  /// is an input from another graph (named: `matmul: argument 1 is node #3 "tanh" of another
+  /// graph`).
   Expr AddNode(const OpDef& op, absl::Span<const Expr> inputs, Attrs attrs = {});
 
   /// Name scopes: every node records the scope path current when it was added, and errors
@@ -83,11 +97,12 @@ class Graph {
   /// Enters the child scope `name` of the current scope until the guard is destroyed.
   [[nodiscard]] ScopeGuard Scope(std::string_view name);
   /// The same by id: the child scope `name` of scope `parent` (interned), and entering one.
+  /// An unknown scope id is recorded as an error and the root scope is used instead.
   int32_t ChildScope(int32_t parent, std::string_view name);
   /// Enters scope `scope` (an id from ChildScope) until the guard is destroyed.
   [[nodiscard]] ScopeGuard EnterScope(int32_t scope);
   /// Re-enters the scope node `id` was recorded in (Backward puts a node's gradient nodes
-  /// under "<its scope>/backward").
+  /// under "<its scope>/backward"). An id not in the graph is recorded as an error.
   [[nodiscard]] ScopeGuard EnterScopeOf(NodeId id);
 
   /// While a Deferred guard lives, eager nodes are recorded but not run; RunPending() runs
@@ -117,9 +132,11 @@ class Graph {
   /// Records an error on behalf of a caller (e.g.\ Backward) unless one is already kept.
   void RecordError(absl::Status status);
 
-  /// Validates an Expr against this graph (ownership, generation); returns its node.
+  /// Validates an Expr against this graph (ownership, generation); returns its node. An
+  /// Expr of another graph is InvalidArgument naming that node (`node #3 "tanh" belongs to
+  /// another graph`).
   absl::StatusOr<const Node*> Lookup(Expr e) const;
-  /// Node `id` (0 <= id < num_nodes(), unchecked).
+  /// Node `id` (0 <= id < num_nodes(), unchecked: Lookup is the checked way from an Expr).
   const Node& node(NodeId id) const { return nodes_[id]; }
   /// Node `id`, for Backward and the compiler to set up outputs (unchecked).
   Node& mutable_node(NodeId id) { return nodes_[id]; }
@@ -127,7 +144,7 @@ class Graph {
   NodeId num_nodes() const { return static_cast<NodeId>(nodes_.size()); }
   /// A handle to node `id` of the current generation.
   Expr ExprOf(NodeId id) { return Expr(this, id, generation_); }
-  /// "step_3/lstm/matmul": the node's scope path and op name.
+  /// "step_3/lstm/matmul": the node's scope path and op name ("?" for an id not in the graph).
   std::string NodePath(NodeId id) const;
   /// `(node #41 "step_3/lstm/matmul")`, appended to error messages.
   std::string NodeLabel(NodeId id) const;
@@ -138,19 +155,27 @@ class Graph {
   const ExecOptions& exec_options() const { return options_.exec; }
   /// The memory of the nodes' values.
   Arena& arena() { return arena_; }
-  /// Starts at 1; every Clear() adds one, so Exprs from before are recognised as stale.
+  /// Unique in the process: a new graph and every Clear() take the next number, so Exprs
+  /// from before a Clear() (or of another graph) are recognised as stale.
   uint32_t generation() const { return generation_; }
 
   /// A leaf whose value is an existing tensor (aliased, not copied); used by Backward to
   /// hand out gradient buffers as Exprs.
   Expr AliasLeaf(const Tensor& value);
-  /// Whether node `id` is such a leaf (its memory belongs to another value).
+  /// Whether node `id` is such a leaf (its memory belongs to another value); false for an
+  /// id not in the graph.
   bool IsAliasLeaf(NodeId id) const;
 
  private:
   Expr AddLeaf(const OpDef& op, DType dtype, Shape shape, const void* data, size_t count,
                bool requires_grad);
+  // A poisoned leaf recording `status` (prefixed with the op and followed by the node label).
+  Expr FailedLeaf(const OpDef& op, TensorType type, const absl::Status& status);
   Expr Poisoned(const OpDef& op, absl::Span<const Expr> inputs, Attrs attrs);
+  bool ValidNode(NodeId id) const { return id >= 0 && id < num_nodes(); }
+  bool ValidScope(int32_t scope) const {
+    return scope >= 0 && scope < static_cast<int32_t>(scopes_.size());
+  }
   absl::Status RunNode(NodeId id);
   void Fail(NodeId id, const absl::Status& status);
 
@@ -167,7 +192,9 @@ class Graph {
   std::vector<int32_t> scope_stack_;
   absl::flat_hash_map<const ParamData*, NodeId> param_nodes_;
   absl::Status status_;
-  uint32_t generation_ = 1;
+  // Unique across the graphs of the process (a new graph or a Clear() takes the next), so an
+  // Expr of a destroyed graph is never taken for one of a graph at the same address.
+  uint32_t generation_;
   bool deferred_ = false;
   NodeId first_pending_ = 0;  // nodes before this one have run (or never will)
 };

@@ -102,7 +102,8 @@ struct OpDef {
   /// Whether a gradient flows to input `input` (the op has a VJP and the input is not
   /// excluded by no_grad_inputs).
   bool Differentiable(int input) const {
-    return vjp != nullptr && !(no_grad_inputs & (1u << input));
+    // Inputs past 31 (a long concat) have no bit: they are differentiable.
+    return vjp != nullptr && !(input < 32 && ((no_grad_inputs >> input) & 1u));
   }
 };
 

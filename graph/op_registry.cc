@@ -21,13 +21,44 @@ Registry& GetRegistry() {
 
 }  // namespace
 
-absl::Status RegisterOp(const OpDef& op) {
+absl::Status ValidateOpDef(const OpDef& op) {
   if (op.name.empty()) return absl::InvalidArgumentError("RegisterOp: op has no name");
-  if (op.infer == nullptr || (op.forward == nullptr && op.view == nullptr && !op.is_leaf)) {
+  for (char c : op.name) {
+    // Node paths ("step_3/lstm/matmul") and quoted labels would be ambiguous otherwise.
+    if (c == '/' || c == '"' || static_cast<unsigned char>(c) <= ' ') {
+      return absl::InvalidArgumentError(fmt::format(
+          "RegisterOp: op name '{}' contains '/', '\"', a space or a control character", op.name));
+    }
+  }
+  if (op.is_leaf) {
+    return absl::InvalidArgumentError(fmt::format(
+        "RegisterOp: op '{}' is a leaf; leaves come from Graph::Input, Constant, Fill and Param",
+        op.name));
+  }
+  if (op.infer == nullptr || (op.forward == nullptr && op.view == nullptr)) {
     return absl::InvalidArgumentError(
         fmt::format("RegisterOp: op '{}' needs an infer function and a forward kernel", op.name));
   }
-  if (!op.is_leaf && op.differentiable && op.vjp == nullptr) {
+  if (op.arity < -1) {
+    return absl::InvalidArgumentError(fmt::format(
+        "RegisterOp: op '{}' has arity {}; give the number of inputs, or -1 for one or more",
+        op.name, op.arity));
+  }
+  if (op.arity >= 0 && op.arity < 32 && (op.no_grad_inputs >> op.arity) != 0) {
+    return absl::InvalidArgumentError(fmt::format(
+        "RegisterOp: op '{}' marks inputs at or past its arity {} in no_grad_inputs (0x{:x})",
+        op.name, op.arity, op.no_grad_inputs));
+  }
+  if (op.seed_attr < -1) {
+    return absl::InvalidArgumentError(fmt::format(
+        "RegisterOp: op '{}' has seed_attr {}; give an index into attrs.ints, or -1", op.name,
+        op.seed_attr));
+  }
+  if (op.pointwise.f64 != nullptr && op.pointwise.f32 == nullptr) {
+    return absl::InvalidArgumentError(fmt::format(
+        "RegisterOp: op '{}' has an f64 pointwise tile but no f32 one", op.name));
+  }
+  if (op.differentiable && op.vjp == nullptr) {
     return absl::InvalidArgumentError(fmt::format(
         "RegisterOp: op '{}' has no vjp; give it one, or set .differentiable = false if no "
         "gradient flows through it",
@@ -37,13 +68,20 @@ absl::Status RegisterOp(const OpDef& op) {
     return absl::InvalidArgumentError(fmt::format(
         "RegisterOp: op '{}' declares .differentiable = false but has a vjp", op.name));
   }
+  return absl::OkStatus();
+}
+
+absl::Status RegisterOp(const OpDef& op) {
+  if (absl::Status s = ValidateOpDef(op); !s.ok()) return s;
   Registry& r = GetRegistry();
   absl::MutexLock lock(&r.mu);
   auto [it, inserted] = r.by_name.emplace(op.name, &op);
   if (!inserted) {
     if (it->second == &op) return absl::OkStatus();  // registering the same def twice is harmless
-    return absl::AlreadyExistsError(
-        fmt::format("RegisterOp: an op named '{}' is already registered", op.name));
+    return absl::AlreadyExistsError(fmt::format(
+        "RegisterOp: an op named '{}' is already registered (another OpDef); give this one "
+        "another name",
+        op.name));
   }
   r.ops.push_back(&op);
   return absl::OkStatus();

@@ -13,11 +13,15 @@
 
 namespace tg {
 
-/// Adds `op` (which must outlive its use; a static const OpDef is typical). Fails on a
-/// duplicate name, a definition missing its name, infer or forward function (views and
-/// leaves need no forward), a differentiable op (the default) without a VJP, or a
-/// non-differentiable one with a VJP. Registering the same definition again does nothing.
-/// Thread-safe.
+/// Checks a definition without registering it: InvalidArgument naming the op for a missing
+/// or malformed name (empty, or with '/', '"', spaces or control characters), a leaf, a
+/// missing infer function or forward kernel (or view), an arity below -1, no_grad_inputs
+/// bits at or past the arity, a seed_attr below -1, an f64 pointwise tile without an f32
+/// one, a differentiable op (the default) without a VJP, or a VJP on a non-differentiable op.
+absl::Status ValidateOpDef(const OpDef& op);
+/// Adds `op` (which must outlive its use; a static const OpDef is typical) after
+/// ValidateOpDef. Registering the same definition again does nothing; another definition
+/// under a registered name is AlreadyExists. Thread-safe.
 absl::Status RegisterOp(const OpDef& op);
 /// The registered op called `name`, or NotFound.
 absl::StatusOr<const OpDef*> FindOp(std::string_view name);

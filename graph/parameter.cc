@@ -149,13 +149,23 @@ absl::StatusOr<Parameter> ParameterStore::Add(std::string name, Shape shape, Ini
           fmt::format("parameter '{}' has an empty or negative shape {}", name, shape));
     }
   }
+  if (absl::Status s = ValidateTensorType(shape, dtype); !s.ok()) {
+    return absl::Status(s.code(), fmt::format("parameter '{}': {}", name, s.message()));
+  }
   auto p = std::make_unique<ParamData>();
+  size_t bytes = static_cast<size_t>(shape.num_elements()) * SizeOf(dtype);
+  absl::StatusOr<AlignedBuffer> value = TryAllocateAligned(bytes);
+  absl::StatusOr<AlignedBuffer> grad =
+      value.ok() ? TryAllocateAligned(bytes) : absl::StatusOr<AlignedBuffer>(value.status());
+  if (!grad.ok()) {
+    return absl::Status(grad.status().code(), fmt::format("parameter '{}' {}: {}", name, shape,
+                                                          grad.status().message()));
+  }
   p->name = std::move(name);
   p->dtype = dtype;
   p->shape = std::move(shape);
-  size_t bytes = static_cast<size_t>(p->shape.num_elements()) * SizeOf(dtype);
-  p->value_buffer = AllocateAligned(bytes);
-  p->grad_buffer = AllocateAligned(bytes);
+  p->value_buffer = *std::move(value);
+  p->grad_buffer = *std::move(grad);
   p->grad().SetZero();
   absl::Status s = Initialize(p->value(), init, rng_);
   if (!s.ok()) return absl::InvalidArgumentError(fmt::format("parameter '{}': {}", p->name, s.message()));

@@ -6,6 +6,45 @@
 namespace tg {
 
 // StrCat, not "[" + ... + "]": GCC 12 at -O3 reports a false -Wrestrict on the latter.
-std::string Shape::ToString() const { return absl::StrCat("[", absl::StrJoin(dims(), ","), "]"); }
+std::string Shape::ToString() const {
+  if (dropped_ > 0) {
+    return absl::StrCat("[", absl::StrJoin(dims(), ","), ",+", dropped_, " more]");
+  }
+  return absl::StrCat("[", absl::StrJoin(dims(), ","), "]");
+}
+
+std::optional<int64_t> Shape::CheckedNumElements() const {
+  if (dropped_ > 0) return std::nullopt;
+  bool empty = false;
+  for (int64_t d : dims()) {
+    if (d < 0) return std::nullopt;
+    empty |= d == 0;
+  }
+  if (empty) return 0;  // [huge, huge, 0] holds nothing: no overflow to report
+  int64_t n = 1;
+  for (int64_t d : dims()) {
+    if (__builtin_mul_overflow(n, d, &n)) return std::nullopt;
+  }
+  return n;
+}
+
+absl::Status Shape::Validate() const {
+  if (dropped_ > 0) {
+    return absl::InvalidArgumentError(absl::StrCat("shape ", ToString(), " has rank ",
+                                                   requested_rank(), ", above the maximum rank ",
+                                                   kMaxRank));
+  }
+  for (int i = 0; i < rank_; ++i) {
+    if (dims_[i] < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("shape ", ToString(), " has a negative dimension (",
+                                                     dims_[i], " at axis ", i, ")"));
+    }
+  }
+  if (!CheckedNumElements().has_value()) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("shape ", ToString(), " has more elements than int64 can count"));
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace tg

@@ -5,13 +5,15 @@
 #include <array>
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <ostream>
 #include <string>
+#include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "absl/types/span.h"
 #include "fmt/format.h"
-#include "base/check.h"
 
 namespace tg {
 
@@ -21,24 +23,39 @@ namespace tg {
 /// Dimensions live inline, so a Shape is trivially copyable, never
 /// allocates, and GCC 12 sees every byte initialised (absl::InlinedVector set off false
 /// -Wmaybe-uninitialized errors here under -Werror).
+///
+/// A constructor cannot return a Status, so a Shape given more than kMaxRank dimensions
+/// keeps the first kMaxRank and counts the rest; Validate() then reports it. Every consumer
+/// (Graph::Input/Fill/AddNode, ParameterStore::Add, CompiledGraph::Run) validates the shapes
+/// it is handed, so such a shape is an error there, never an abort.
 class Shape {
  public:
-  /// The largest rank; a larger one is a bug (TG_CHECK).
+  /// The largest rank; more dimensions make an invalid shape (Validate).
   static constexpr int kMaxRank = 8;
 
   /// Rank 0: a scalar.
   Shape() = default;
   /// The shape with these dimensions: `Shape{32, 128}`.
-  Shape(std::initializer_list<int64_t> dims) {
-    for (int64_t d : dims) push_back(d);
+  Shape(std::initializer_list<int64_t> dims) { Assign(dims.begin(), dims.size()); }
+  /// The shape with these dimensions. Implicit, like the vector constructors.
+  Shape(absl::Span<const int64_t> dims) {  // NOLINT(google-explicit-constructor)
+    Assign(dims.data(), dims.size());
   }
-  /// The shape with these dimensions.
-  explicit Shape(absl::Span<const int64_t> dims) {
-    for (int64_t d : dims) push_back(d);
+  /// The shape with these dimensions. Implicit, like the vector constructors.
+  Shape(absl::Span<const int> dims) {  // NOLINT(google-explicit-constructor)
+    Assign(dims.data(), dims.size());
   }
+  /// Implicit, so a std::vector<int64_t> (a NumPy or PyTorch shape) passes as a Shape.
+  Shape(const std::vector<int64_t>& dims)  // NOLINT(google-explicit-constructor)
+      : Shape(absl::Span<const int64_t>(dims)) {}
+  /// Implicit, so a std::vector<int> passes as a Shape.
+  Shape(const std::vector<int>& dims)  // NOLINT(google-explicit-constructor)
+      : Shape(absl::Span<const int>(dims)) {}
 
-  /// Number of dimensions.
+  /// Number of dimensions kept (at most kMaxRank).
   int rank() const { return rank_; }
+  /// Number of dimensions given, kept or not: above kMaxRank for an invalid shape.
+  int requested_rank() const { return rank_ + dropped_; }
   /// Dimension i (0 <= i < rank(), unchecked).
   int64_t dim(int i) const { return dims_[i]; }
   /// Dimension i, to set (0 <= i < rank(), unchecked).
@@ -47,13 +64,23 @@ class Shape {
   int64_t operator[](int i) const { return dims_[i]; }
   /// The rank() dimensions.
   absl::Span<const int64_t> dims() const { return {dims_.data(), static_cast<size_t>(rank_)}; }
-  /// Appends a dimension; rank kMaxRank already is a bug (TG_CHECK).
+  /// Appends a dimension; past kMaxRank it is dropped and counted (Validate reports it).
   void push_back(int64_t d) {
-    TG_CHECK(rank_ < kMaxRank) << "tapegrad supports tensors of rank <= " << kMaxRank;
-    dims_[rank_++] = d;
+    if (rank_ < kMaxRank) {
+      dims_[rank_++] = d;
+    } else {
+      ++dropped_;
+    }
   }
 
-  /// Product of all dimensions; 1 for a scalar (rank 0).
+  /// OK for a usable shape. InvalidArgument for a rank above kMaxRank or a negative
+  /// dimension; ResourceExhausted if the element count overflows int64. The message names
+  /// the shape; callers prefix the op or parameter.
+  absl::Status Validate() const;
+  /// The element count, or nullopt if the shape is invalid (see Validate).
+  std::optional<int64_t> CheckedNumElements() const;
+
+  /// Product of all dimensions; 1 for a scalar (rank 0). Meaningful for a valid shape only.
   int64_t num_elements() const { return Product(0, rank_); }
   /// Product of dimensions [begin, end).
   int64_t Product(int begin, int end) const {
@@ -62,10 +89,12 @@ class Shape {
     return n;
   }
 
-  /// "[32,128]"; "[]" for a scalar.
+  /// "[32,128]"; "[]" for a scalar; "[1,1,1,1,1,1,1,1,+1 more]" for one of rank 9.
   std::string ToString() const;
-  /// Same rank and dimensions.
-  friend bool operator==(const Shape& a, const Shape& b) { return a.dims() == b.dims(); }
+  /// Same rank and dimensions (dropped ones counted).
+  friend bool operator==(const Shape& a, const Shape& b) {
+    return a.dims() == b.dims() && a.dropped_ == b.dropped_;
+  }
   /// Prints ToString().
   friend std::ostream& operator<<(std::ostream& os, const Shape& s) { return os << s.ToString(); }
 
@@ -77,8 +106,19 @@ class Shape {
   }
 
  private:
+  // Keeps the first kMaxRank of n dimensions and counts the rest (no branch per element:
+  // GCC 12 reports a false -Wmaybe-uninitialized on a push_back loop here).
+  template <class T>
+  void Assign(const T* dims, size_t n) {
+    const size_t kept = n < kMaxRank ? n : kMaxRank;
+    for (size_t i = 0; i < kept; ++i) dims_[i] = dims[i];
+    rank_ = static_cast<int>(kept);
+    dropped_ = static_cast<int>(n - kept);
+  }
+
   std::array<int64_t, kMaxRank> dims_ = {};
   int rank_ = 0;
+  int dropped_ = 0;  // dimensions given past kMaxRank
 };
 
 }  // namespace tg

@@ -40,7 +40,7 @@ absl::Status WeightAverage::Step() {
     const Tensor value = s.param->value(), average = s.buffer(0);
     const double t = s.step_count() = std::max(s.step_count(), 0.0) + 1;
     if (t == 1) {
-      average.CopyFrom(value);
+      if (absl::Status c = average.CopyFrom(value); !c.ok()) return c;
       continue;
     }
     const double keep = std::min(options_.decay, (1 + t) / (10 + t));

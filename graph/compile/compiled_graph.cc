@@ -28,7 +28,7 @@ bool IsView(const Graph& g, NodeId id, std::optional<int64_t>* offset = nullptr)
 }
 
 // Record mode leaves values unassigned: give every node the memory the executor would.
-void Materialize(Graph& g) {
+absl::Status Materialize(Graph& g) {
   for (NodeId id = 0; id < g.num_nodes(); ++id) {
     Node& n = g.mutable_node(id);
     if (n.value.has_data()) continue;
@@ -37,9 +37,16 @@ void Materialize(Graph& g) {
       n.value = g.node(n.inputs[0]).value.View(*offset, n.type.shape);
     } else {
       const size_t bytes = SizeOf(n.type.dtype) * static_cast<size_t>(n.type.shape.num_elements());
-      n.value = Tensor(g.arena().Allocate(bytes), n.type.dtype, n.type.shape);
+      void* memory = g.arena().Allocate(bytes);
+      if (memory == nullptr) {
+        return absl::ResourceExhaustedError(
+            fmt::format("Compile: out of memory allocating {} bytes for {} {} {}", bytes,
+                        n.type.shape, n.type.dtype, g.NodeLabel(id)));
+      }
+      n.value = Tensor(memory, n.type.dtype, n.type.shape);
     }
   }
+  return absl::OkStatus();
 }
 
 Program Record(const Graph& g) {
@@ -206,7 +213,7 @@ class GradientHomes {
 
 absl::StatusOr<CompiledGraph> Compile(Graph& g, const CompileSpec& spec) {
   TG_RETURN_IF_ERROR(CheckSpec(g, spec));
-  Materialize(g);
+  TG_RETURN_IF_ERROR(Materialize(g));
   const Program program = Record(g);
   std::vector<Tensor> tensors;
   for (NodeId id = 0; id < g.num_nodes(); ++id) tensors.push_back(g.node(id).value);
@@ -240,7 +247,12 @@ absl::StatusOr<CompiledGraph> Compile(Graph& g, const CompileSpec& spec) {
 
   CompiledGraph c;
   c.peak_bytes_ = plan.Place(use.live);
-  c.memory_ = AllocateAligned(std::max<size_t>(c.peak_bytes_, 64));
+  absl::StatusOr<AlignedBuffer> memory = TryAllocateAligned(std::max<size_t>(c.peak_bytes_, 64));
+  if (!memory.ok()) {
+    return absl::Status(memory.status().code(),
+                        fmt::format("Compile: the program's memory: {}", memory.status().message()));
+  }
+  c.memory_ = *std::move(memory);
   plan.SetBase(c.memory_.get());
   for (NodeId id = 0; id < g.num_nodes(); ++id) {  // constants keep their values
     const Node& n = g.node(id);
@@ -251,7 +263,13 @@ absl::StatusOr<CompiledGraph> Compile(Graph& g, const CompileSpec& spec) {
   const GradientHomes gradient_homes(g, spec.private_gradients);
   c.gradient_bytes_ = gradient_homes.bytes();
   if (c.gradient_bytes_ > 0) {
-    c.gradient_memory_ = AllocateAligned(c.gradient_bytes_);
+    absl::StatusOr<AlignedBuffer> gradients = TryAllocateAligned(c.gradient_bytes_);
+    if (!gradients.ok()) {
+      return absl::Status(gradients.status().code(),
+                          fmt::format("Compile: the private gradients: {}",
+                                      gradients.status().message()));
+    }
+    c.gradient_memory_ = *std::move(gradients);
     c.private_gradients_ = gradient_homes.Gradients(c.gradient_memory_.get());
   }
   auto home = [&](const Tensor& t) {
@@ -308,7 +326,10 @@ absl::StatusOr<CompiledGraph> Compile(Graph& g, const CompileSpec& spec) {
     c.paths_.push_back(zero ? "zero" : g.NodePath(in.node));
     c.num_kernels_ += zero ? 0 : 1;
   }
-  for (const Expr& e : spec.feeds) c.feeds_.push_back(plan.Translate(g.node(e.id()).value));
+  for (const Expr& e : spec.feeds) {
+    c.feeds_.push_back(plan.Translate(g.node(e.id()).value));
+    c.feed_labels_.push_back(g.NodeLabel(e.id()));
+  }
   for (const Tensor& o : outputs) c.outputs_.push_back(plan.Translate(o));
   c.options_ = g.exec_options();
   return c;
@@ -328,20 +349,34 @@ std::string CompiledGraph::Listing() const {
   return out;
 }
 
-absl::Status CompiledGraph::Run(absl::Span<const Tensor> feeds) {
+absl::Status CompiledGraph::CheckFeeds(absl::Span<const Tensor> feeds) const {
   if (feeds.size() != feeds_.size()) {
+    std::string expected;
+    for (size_t i = 0; i < feeds_.size(); ++i) {
+      expected += fmt::format("{}{} {}", i == 0 ? "" : ", ", feeds_[i].shape(), feeds_[i].dtype());
+    }
     return absl::InvalidArgumentError(
-        fmt::format("CompiledGraph::Run: {} feeds given, compiled with {}", feeds.size(),
-                    feeds_.size()));
+        fmt::format("CompiledGraph::Run: {} feeds given, compiled with {} ({})", feeds.size(),
+                    feeds_.size(), expected));
   }
   for (size_t i = 0; i < feeds.size(); ++i) {
     if (feeds[i].dtype() != feeds_[i].dtype() || !(feeds[i].shape() == feeds_[i].shape())) {
       return absl::InvalidArgumentError(fmt::format(
-          "CompiledGraph::Run: feed {} is {} {}, compiled for {} {}", i, feeds[i].shape(),
-          feeds[i].dtype(), feeds_[i].shape(), feeds_[i].dtype()));
+          "CompiledGraph::Run: feed {} is {} {}, compiled for {} {} {}", i, feeds[i].shape(),
+          feeds[i].dtype(), feeds_[i].shape(), feeds_[i].dtype(), feed_labels_[i]));
     }
-    feeds_[i].CopyFrom(feeds[i]);
+    if (!feeds[i].has_data()) {
+      return absl::InvalidArgumentError(
+          fmt::format("CompiledGraph::Run: feed {} ({} {}) has no data {}", i, feeds[i].shape(),
+                      feeds[i].dtype(), feed_labels_[i]));
+    }
   }
+  return absl::OkStatus();
+}
+
+absl::Status CompiledGraph::Run(absl::Span<const Tensor> feeds) {
+  TG_RETURN_IF_ERROR(CheckFeeds(feeds));
+  for (size_t i = 0; i < feeds.size(); ++i) TG_RETURN_IF_ERROR(feeds_[i].CopyFrom(feeds[i]));
   if (gradient_bytes_ > 0) std::memset(gradient_memory_.get(), 0, gradient_bytes_);
   for (const Seeded& s : seeded_) {
     Instruction& in = program_[s.instruction];

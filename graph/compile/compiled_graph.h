@@ -56,11 +56,20 @@ struct PrivateGradient {
 /// A compiled program (see graph/compile/compiled_graph.h); made by Compile, movable.
 class CompiledGraph {
  public:
-  /// Copies feeds[i] (same dtype and shape as spec.feeds[i], else InvalidArgument) in and
-  /// runs every instruction; a kernel's error names the op and node.
+  /// Copies feeds[i] (same dtype and shape as spec.feeds[i]) in and runs every instruction;
+  /// a kernel's error names the op and node. Feeds that do not match (CheckFeeds) are
+  /// refused before anything runs.
   absl::Status Run(absl::Span<const Tensor> feeds);
-  /// spec.outputs[i] after the last Run (valid until the next one).
+  /// InvalidArgument unless there is one feed per CompileSpec::feeds entry, each with that
+  /// entry's dtype and shape and with data; the message names the feed, both types and its
+  /// node.
+  absl::Status CheckFeeds(absl::Span<const Tensor> feeds) const;
+  /// spec.outputs[i] after the last Run (valid until the next one); 0 <= i < num_outputs().
   const Tensor& output(int i) const { return outputs_[i]; }
+  /// Number of outputs (CompileSpec::outputs).
+  int num_outputs() const { return static_cast<int>(outputs_.size()); }
+  /// Number of feeds Run takes (CompileSpec::feeds).
+  int num_feeds() const { return static_cast<int>(feeds_.size()); }
 
   /// How many times Run has run: run r re-seeds every op that draws random numbers with
   /// ReplaySeed(recorded seed, r), so this is the position of the program's random streams.
@@ -89,6 +98,7 @@ class CompiledGraph {
   compile::Program program_;
   std::vector<std::string> paths_;  // the node path of each instruction, for errors
   std::vector<Tensor> feeds_, outputs_;
+  std::vector<std::string> feed_labels_;  // each feed's node label, for errors
   struct Seeded {
     size_t instruction;
     uint64_t recorded_seed;

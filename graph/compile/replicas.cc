@@ -1,6 +1,7 @@
 #include "graph/compile/replicas.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "fmt/format.h"
 #include "base/thread_pool.h"
@@ -15,6 +16,23 @@ absl::Status CheckReplicas(absl::Span<CompiledGraph* const> replicas,
     return absl::InvalidArgumentError(fmt::format(
         "RunReplicas: {} replicas, {} feed lists and {} weights (one of each per replica)",
         replicas.size(), feeds.size(), weights.size()));
+  }
+  for (size_t i = 0; i < replicas.size(); ++i) {
+    if (replicas[i] == nullptr) {
+      return absl::InvalidArgumentError(fmt::format("RunReplicas: replica {} is null", i));
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (replicas[j] == replicas[i]) {
+        return absl::InvalidArgumentError(fmt::format(
+            "RunReplicas: replicas {} and {} are the same CompiledGraph; each replica needs its "
+            "own (they run at once)",
+            j, i));
+      }
+    }
+    if (!std::isfinite(weights[i])) {
+      return absl::InvalidArgumentError(
+          fmt::format("RunReplicas: weight {} is {}, not a finite number", i, weights[i]));
+    }
   }
   const std::vector<PrivateGradient>& first = replicas[0]->private_gradients();
   for (size_t i = 0; i < replicas.size(); ++i) {
@@ -32,6 +50,10 @@ absl::Status CheckReplicas(absl::Span<CompiledGraph* const> replicas,
       return absl::InvalidArgumentError(fmt::format(
           "RunReplicas: replica {} has gradients for other parameters than replica 0 ({} vs {})",
           i, grads.size(), first.size()));
+    }
+    // Every replica's feeds are checked before any replica runs.
+    if (absl::Status s = replicas[i]->CheckFeeds(feeds[i]); !s.ok()) {
+      return absl::Status(s.code(), fmt::format("RunReplicas: replica {}: {}", i, s.message()));
     }
   }
   return absl::OkStatus();

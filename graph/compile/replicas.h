@@ -26,8 +26,11 @@ namespace tg {
 /// Runs replicas[i] on feeds[i] on up to `threads` threads of ThreadPool::Shared() (one
 /// replica per thread at a time; more replicas than threads queue), then adds
 /// weights[i] times replica i's gradients into the store's (for a loss that is a mean over
-/// the batch, weights[i] is replica i's share of the rows). The replicas must have private
-/// gradients for the same parameters; a replica's failure is returned naming it.
+/// the batch, weights[i] is replica i's share of the rows). The replicas must be distinct,
+/// non-null, and have private gradients for the same parameters; the weights finite; and
+/// each feed list match its replica (CompiledGraph::CheckFeeds). All of that is checked
+/// before anything runs (InvalidArgument naming the replica); a replica's failure while
+/// running is returned naming it.
 absl::Status RunReplicas(absl::Span<CompiledGraph* const> replicas,
                          absl::Span<const std::vector<Tensor>> feeds,
                          absl::Span<const double> weights, int threads);

@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
+#include <vector>
 
 #include "absl/strings/str_format.h"
 #include "fmt/format.h"
@@ -19,6 +21,31 @@ TEST(ShapeTest, PrintsAsBracketedListThroughFmtAndAbsl) {
   EXPECT_EQ(fmt::format("{}", Shape{}), "[]");
   EXPECT_EQ(Shape{}.num_elements(), 1);
   EXPECT_EQ(fmt::format("{}", DType::kI32), "i32");
+}
+
+// NumPy and PyTorch shapes usually arrive as std::vector<int64_t> or std::vector<int>.
+Shape PassThrough(Shape s) { return s; }
+
+TEST(ShapeTest, VectorsOfInt64AndIntConvertImplicitly) {
+  static_assert(std::is_convertible_v<std::vector<int64_t>, Shape>);
+  static_assert(std::is_convertible_v<std::vector<int>, Shape>);
+  std::vector<int64_t> wide = {2, 3};
+  std::vector<int> narrow = {3, 2};
+  Shape from_wide = wide;  // copy-initialisation: implicit
+  Shape from_narrow = narrow;
+  EXPECT_EQ(from_wide, (Shape{2, 3}));
+  EXPECT_EQ(from_narrow, (Shape{3, 2}));
+  EXPECT_EQ(PassThrough(wide), (Shape{2, 3}));
+  EXPECT_EQ(PassThrough(narrow), (Shape{3, 2}));
+  EXPECT_EQ(PassThrough(std::vector<int>{}), Shape{});
+
+  Graph g;
+  Expr x = g.Input(wide, std::vector<float>{1, 2, 3, 4, 5, 6});
+  Expr y = Reshape(x, narrow);
+  Expr z = g.Fill(std::vector<int>{3, 2}, 1.0);
+  ASSERT_TRUE(g.status().ok()) << g.status();
+  EXPECT_EQ(y.shape(), (Shape{3, 2}));
+  EXPECT_EQ(*(y + z).ToVector<float>(), (std::vector<float>{2, 3, 4, 5, 6, 7}));
 }
 
 TEST(ArenaTest, AlignsAndReusesItsMemoryAfterReset) {
@@ -99,6 +126,20 @@ TEST(GraphTest, ShapeErrorsNameTheOpTheShapesAndTheScopePath) {
   EXPECT_FALSE(z.value().ok());
   EXPECT_EQ(std::string(g.status().message()), msg);
   EXPECT_EQ(g.NodePath(x.id()), "input");
+}
+
+TEST(GraphTest, Int64IdsAreAcceptedAndStoredAsI32) {
+  Graph g;
+  std::vector<int64_t> ids = {4, 0, 2, -1};  // as NumPy/PyTorch hand them over
+  Expr x = g.Input({2, 2}, ids);
+  ASSERT_TRUE(g.status().ok()) << g.status();
+  EXPECT_EQ(x.dtype(), DType::kI32);
+  EXPECT_EQ(x.shape(), (Shape{2, 2}));
+  EXPECT_EQ(*x.ToVector<int32_t>(), (std::vector<int32_t>{4, 0, 2, -1}));
+  // And they index like i32 ids.
+  Expr table = g.Input({5, 1}, std::vector<float>{10, 11, 12, 13, 14});
+  Expr rows = Embedding(table, g.Input({3}, std::vector<int64_t>{4, 0, 2}));
+  EXPECT_EQ(*rows.ToVector<float>(), (std::vector<float>{14, 10, 12}));
 }
 
 TEST(GraphTest, InputWithTheWrongNumberOfValuesIsAnError) {

@@ -264,12 +264,12 @@ void ExpectResumeMatches(const std::function<std::unique_ptr<Optimizer>(Paramete
   Parameter wa = AddParam(sa, "w", kW0), wb = AddParam(sb, "w", {0, 0, 0});
   std::unique_ptr<Optimizer> a = make(sa), b = make(sb);
   RunSteps(*a, wa, 3);
-  wb.value().CopyFrom(wa.value());
+  ASSERT_TRUE(wb.value().CopyFrom(wa.value()).ok());
   auto from = a->StateTensors(), to = b->StateTensors();
   ASSERT_EQ(from.size(), to.size());
   for (size_t i = 0; i < from.size(); ++i) {
     ASSERT_EQ(from[i].first, to[i].first);
-    to[i].second.CopyFrom(from[i].second);
+    ASSERT_TRUE(to[i].second.CopyFrom(from[i].second).ok());
   }
   for (Parameter w : {wa, wb}) SetGrad(w, {0.05, -0.5, 0.25});
   ASSERT_TRUE(a->Step().ok());
