@@ -8,7 +8,7 @@
 #include "graph/parameter.h"
 #include "gtest/gtest.h"
 #include "ops/ops.h"
-#include "tests/reliability/expect_error.h"
+#include "tests/input_validation/expect_error.h"
 
 namespace tg {
 namespace {

@@ -7,7 +7,7 @@
 #include "gtest/gtest.h"
 #include "ops/ops.h"
 #include "ops/registry.h"
-#include "tests/reliability/expect_error.h"
+#include "tests/input_validation/expect_error.h"
 
 namespace tg {
 namespace {
