@@ -53,23 +53,24 @@ absl::StatusOr<CompiledUpdate::Replica> CompiledUpdate::Record(
 }
 
 absl::StatusOr<CompiledUpdate> CompiledUpdate::Create(const CharModel& model, int64_t steps,
-                                                      int64_t batch, int threads, int replicas,
+                                                      int64_t batch, int64_t first,
+                                                      int64_t streams, int threads, int replicas,
                                                       const std::string& dot_path,
                                                       Rng& dropout_rng) {
-  if (replicas < 1 || replicas > batch) {
+  if (replicas < 1 || replicas > streams) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "--replicas=", replicas, ": must be between 1 and the batch (", batch, " streams)"));
+        "--replicas=", replicas, ": must be between 1 and the streams of an update (", streams, ")"));
   }
   CompiledUpdate u;
   u.steps_ = steps;
   u.batch_ = batch;
   u.threads_ = threads;
-  int64_t begin = 0;
-  for (int i = 0; i < replicas; ++i) {  // the first batch % replicas slices one stream more
-    const int64_t rows = batch / replicas + (i < batch % replicas ? 1 : 0);
+  int64_t begin = first;
+  for (int i = 0; i < replicas; ++i) {  // the first streams % replicas slices one stream more
+    const int64_t rows = streams / replicas + (i < streams % replicas ? 1 : 0);
     TG_ASSIGN_OR_RETURN(Replica r, Record(model, steps, begin, rows, replicas > 1 ? 1 : threads,
                                           replicas > 1, i == 0 ? dot_path : "", dropout_rng));
-    r.share = static_cast<double>(rows) / static_cast<double>(batch);
+    r.share = static_cast<double>(rows) / static_cast<double>(streams);
     u.replicas_.push_back(std::move(r));
     begin += rows;
   }

@@ -22,11 +22,15 @@ class CompiledUpdate {
   // `dot_path` non-empty: also writes one step of the first layer and its backward as DOT.
   // `dropout_rng` seeds the recorded dropout ops; every Run draws new masks from those seeds.
   // With one replica, `threads` share each op; with more, each replica runs on one thread,
-  // `threads` of them at a time.
+  // `threads` of them at a time. The update trains on streams [first, first + streams) of
+  // each chunk of `batch` streams (all of them in one process; its share on one of N ranks),
+  // and its loss and gradients are means over those streams.
   static absl::StatusOr<CompiledUpdate> Create(const CharModel& model, int64_t steps,
-                                               int64_t batch, int threads, int replicas,
+                                               int64_t batch, int64_t first, int64_t streams,
+                                               int threads, int replicas,
                                                const std::string& dot_path, Rng& dropout_rng);
-  // ids and targets: [steps * batch], time-major. Returns the mean cross-entropy (nats).
+  // ids and targets: [steps * batch], time-major. Returns the mean cross-entropy (nats) over
+  // this update's streams.
   absl::StatusOr<double> Run(absl::Span<const int32_t> ids, absl::Span<const int32_t> targets);
   // The next Run starts from zero state (a new pass over the text).
   void ResetState();

@@ -19,6 +19,7 @@
 #include "autodiff/backward.h"
 #include "examples/char_lm/batches.h"
 #include "examples/char_lm/compiled_update.h"
+#include "examples/char_lm/distributed.h"
 #include "examples/char_lm/evaluate.h"
 #include "examples/char_lm/model.h"
 #include "examples/char_lm/run_info.h"
@@ -165,16 +166,17 @@ int Replicas() {
 class Trainer {
  public:
   // `optimizer` is `average` when weights are averaged (it wraps the Adam), else the Adam.
+  // `ranks`: this process's share of each batch under mpirun (one rank otherwise).
   Trainer(const Data& data, CharModel model, ParameterStore& store, Optimizer& optimizer,
-          WeightAverage* average, RunInfo info)
+          WeightAverage* average, RunInfo info, Ranks& ranks)
       : data_(data), model_(std::move(model)), store_(store), optimizer_(optimizer),
-        average_(average), info_(std::move(info)),
+        average_(average), info_(std::move(info)), ranks_(ranks),
         batcher_(data.train, {.batch = absl::GetFlag(FLAGS_batch),
                               .steps = absl::GetFlag(FLAGS_seq),
                               .shift_epochs = absl::GetFlag(FLAGS_shift_epochs),
                               .seed = absl::GetFlag(FLAGS_seed)}),
         graph_({.exec = {.num_threads = absl::GetFlag(FLAGS_threads)}}),
-        dropout_rng_(absl::GetFlag(FLAGS_seed) + 1),
+        dropout_rng_(absl::GetFlag(FLAGS_seed) + 1 + ranks.rank()),  // each rank its own masks
         compile_(absl::GetFlag(FLAGS_compile)) {}
 
   absl::Status Run();
@@ -193,6 +195,7 @@ class Trainer {
   Optimizer& optimizer_;
   WeightAverage* average_;  // null: validation and samples use the raw weights
   RunInfo info_;
+  Ranks& ranks_;
   StreamBatcher batcher_;
   Graph graph_;
   std::vector<HostState> carried_;  // eager: the state carried into the next chunk
@@ -211,6 +214,7 @@ absl::Status Trainer::Update() {
 }
 
 absl::Status Trainer::FinishUpdate() {
+  TG_RETURN_IF_ERROR(ranks_.ReduceGradients(store_));  // on N ranks: their mean
   ClipGradNorm(store_, absl::GetFlag(FLAGS_clip));
   TG_RETURN_IF_ERROR(optimizer_.Step());
   store_.ZeroGrad();
@@ -221,7 +225,9 @@ absl::Status Trainer::FinishUpdate() {
 absl::Status Trainer::UpdateCompiled() {
   if (!compiled_.has_value()) {
     const absl::Time start = absl::Now();
-    TG_ASSIGN_OR_RETURN(compiled_, CompiledUpdate::Create(model_, batcher_.steps(), batcher_.batch(),
+    const int64_t batch = batcher_.batch();
+    TG_ASSIGN_OR_RETURN(compiled_, CompiledUpdate::Create(model_, batcher_.steps(), batch,
+                                                          ranks_.FirstStream(batch), ranks_.Streams(batch),
                                                           absl::GetFlag(FLAGS_threads),
                                                           Replicas(),
                                                           absl::GetFlag(FLAGS_dot), dropout_rng_));
@@ -287,7 +293,11 @@ absl::Status Trainer::Checkpoint(const std::string& why) {
 absl::Status Trainer::Run() {
   const std::string out_dir = absl::GetFlag(FLAGS_out_dir);
   const std::string curve_path = absl::StrCat(out_dir, "/curve.csv");
-  TG_ASSIGN_OR_RETURN(CsvWriter curve, CsvWriter::Open(curve_path, {"update", "train_seconds", "train_bpc", "valid_bpc"}));
+  std::optional<CsvWriter> curve;  // rank 0 alone validates and writes
+  if (ranks_.is_root()) {
+    TG_ASSIGN_OR_RETURN(CsvWriter opened, CsvWriter::Open(curve_path, {"update", "train_seconds", "train_bpc", "valid_bpc"}));
+    curve.emplace(std::move(opened));
+  }
   updates_ = UpdatesDone(optimizer_);
   earlier_seconds_ = info_.train_seconds;
   const int64_t first_update = updates_;
@@ -309,18 +319,20 @@ absl::Status Trainer::Run() {
     const double seconds = earlier_seconds_ + train_seconds_;
     progress.Print(absl::StrFormat("update %d  train %.3f  validation %.3f bits/char  (%s of training)",
                                    updates_, ToBits(last_loss_), valid_bpc, FormatDuration(seconds)));
-    return curve.Row({static_cast<double>(updates_), seconds, ToBits(last_loss_), valid_bpc});
+    return curve->Row({static_cast<double>(updates_), seconds, ToBits(last_loss_), valid_bpc});
   };
 
   double since_checkpoint = 0;
-  while (train_seconds_ < budget && (max_updates == 0 || updates_ < max_updates)) {
+  bool stop = false;  // on N ranks: agreed after every update, so that all stop together
+  while ((ranks_.distributed() ? !stop : train_seconds_ < budget) &&
+         (max_updates == 0 || updates_ < max_updates)) {
     if (absl::GetFlag(FLAGS_lr_decay) == "cosine") {
       const double done = max_updates > 0 ? static_cast<double>(updates_) / static_cast<double>(max_updates)
                                            : train_seconds_ / budget;
       optimizer_.set_learning_rate(CosineLr{.base_lr = absl::GetFlag(FLAGS_lr), .total_steps = kDecaySteps}.At(
           static_cast<int64_t>(done * kDecaySteps)));
     }
-    if (InterruptRequested()) {
+    if (InterruptRequested() && !ranks_.distributed()) {
       progress.Finish();
       std::printf("interrupted\n");
       break;
@@ -330,8 +342,10 @@ absl::Status Trainer::Run() {
     const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     train_seconds_ += took;
     since_checkpoint += took;
+    TG_ASSIGN_OR_RETURN(stop, ranks_.AgreeToStop(last_loss_, train_seconds_ >= budget || InterruptRequested()));
     progress.Update(updates_ - first_update, chars_per_update * static_cast<double>(updates_ - first_update),
                     {{"bits/char", ToBits(last_loss_)}});
+    if (!ranks_.is_root()) continue;
     if (EvaluateNow(updates_) || PassedMinuteMark(earlier_seconds_ + train_seconds_ - took, earlier_seconds_ + train_seconds_)) {
       TG_ASSIGN_OR_RETURN(double valid_bpc, Validate());
       TG_RETURN_IF_ERROR(record(valid_bpc));
@@ -345,6 +359,10 @@ absl::Status Trainer::Run() {
   const double run_seconds = train_seconds_;
   std::printf("trained %lld updates in %.1f s: %.0f chars/s\n", static_cast<long long>(updates_ - first_update),
               run_seconds, chars_per_update * static_cast<double>(updates_ - first_update) / std::max(run_seconds, 1e-9));
+  if (ranks_.distributed()) {
+    std::printf("%s\n", ranks_.CommunicationSummary(updates_ - first_update, run_seconds).c_str());
+  }
+  if (!ranks_.is_root()) return absl::OkStatus();
   TG_RETURN_IF_ERROR(Checkpoint(InterruptRequested() ? "interrupted" : "final"));
   TG_ASSIGN_OR_RETURN(double valid_bpc, Validate());
   if (!EvaluateNow(updates_)) TG_RETURN_IF_ERROR(record(valid_bpc));
@@ -386,13 +404,14 @@ absl::Status RefuseChangeOnResume(const char* name, std::optional<double> asked,
       checkpoint, name, saved));
 }
 
-absl::Status Main() {
+absl::Status Main(Ranks& ranks) {
   if (const std::string d = absl::GetFlag(FLAGS_lr_decay); d != "none" && d != "cosine") {
     return absl::InvalidArgumentError(absl::StrCat("--lr_decay: '", d, "' is not none or cosine"));
   }
   if (!absl::GetFlag(FLAGS_compile) && absl::GetFlag(FLAGS_replicas) > 1) {
     return absl::InvalidArgumentError("--replicas needs compiled training (drop --nocompile)");
   }
+  TG_RETURN_IF_ERROR(ranks.CheckFlags(absl::GetFlag(FLAGS_batch), absl::GetFlag(FLAGS_compile)));
   const std::string out_dir = absl::GetFlag(FLAGS_out_dir);
   std::error_code ec;
   std::filesystem::create_directories(out_dir, ec);
@@ -403,7 +422,7 @@ absl::Status Main() {
   const std::string checkpoint = absl::GetFlag(FLAGS_checkpoint);
   RunInfo info;
   if (absl::GetFlag(FLAGS_resume)) {
-    TG_ASSIGN_OR_RETURN(info, LoadRunInfo(checkpoint));
+    TG_ASSIGN_OR_RETURN(info, ranks.LoadRunInfo(checkpoint));  // rank 0 reads it
     TG_RETURN_IF_ERROR(RefuseChangeOnResume("average", absl::GetFlag(FLAGS_average),
                                             info.average_decay, checkpoint));
     TG_RETURN_IF_ERROR(RefuseChangeOnResume("dropout", absl::GetFlag(FLAGS_dropout),
@@ -429,12 +448,16 @@ absl::Status Main() {
   }
   Optimizer& optimizer = average.has_value() ? static_cast<Optimizer&>(*average) : adam;
   if (absl::GetFlag(FLAGS_resume)) {
-    TG_RETURN_IF_ERROR(LoadCheckpoint(checkpoint, store, &optimizer));
+    TG_RETURN_IF_ERROR(ranks.OnRoot([&] { return LoadCheckpoint(checkpoint, store, &optimizer); }));
+  }
+  // On N ranks every rank continues from rank 0's weights (and optimizer state when resumed).
+  TG_RETURN_IF_ERROR(ranks.ShareModel(store, optimizer, absl::GetFlag(FLAGS_resume)));
+  if (absl::GetFlag(FLAGS_resume)) {
     std::printf("resumed from %s at update %lld (%s of training so far)\n", checkpoint.c_str(),
                 static_cast<long long>(UpdatesDone(optimizer)), FormatDuration(info.train_seconds).c_str());
   }
   Trainer trainer(data, std::move(model), store, optimizer, average.has_value() ? &*average : nullptr,
-                  std::move(info));
+                  std::move(info), ranks);
   return trainer.Run();
 }
 
@@ -449,9 +472,12 @@ int main(int argc, char** argv) {
       "  build/examples/char_lm --resume --minutes=5        # continue from the checkpoint\n"
       "  build/examples/char_lm --resume --minutes=0 --sample=500 --prime=\"Call me\"   # sample only");
   tg::examples::InstallInterruptHandler();
-  if (absl::Status s = tg::examples::Main(); !s.ok()) {
-    std::fprintf(stderr, "char_lm: %s\n", std::string(s.message()).c_str());
+  // Under mpirun: one rank of N (examples/char_lm/distributed.h); otherwise no MPI at all.
+  absl::StatusOr<std::unique_ptr<tg::examples::Ranks>> ranks = tg::examples::Ranks::Start(&argc, &argv);
+  if (!ranks.ok()) {
+    std::fprintf(stderr, "char_lm: %s\n", std::string(ranks.status().message()).c_str());
     return 1;
   }
+  if (absl::Status s = tg::examples::Main(**ranks); !s.ok()) (*ranks)->Abort(s);
   return 0;
 }

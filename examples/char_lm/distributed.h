@@ -1,0 +1,64 @@
+// char_lm on N ranks (docs/distributed.md): started by mpirun, every rank trains the same
+// model on its share of each batch's streams, the gradients averaged bit-identically across
+// ranks (tapegrad::dist); rank 0 alone validates, samples, prints and writes checkpoints.
+// A plain run (not started by mpirun) has one rank and never touches MPI.
+//
+//   mpirun -np 2 build/examples/char_lm --batch=32 --threads=1
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "examples/char_lm/run_info.h"
+#include "graph/parameter.h"
+#include "models/optimizer.h"
+
+namespace tg::examples {
+
+class Ranks {
+ public:
+  // Under mpirun (OMPI_COMM_WORLD_SIZE is set) initialises MPI with --deadline_minutes;
+  // otherwise one rank without MPI. Ranks other than 0 send their stdout to /dev/null.
+  static absl::StatusOr<std::unique_ptr<Ranks>> Start(int* argc, char*** argv);
+  ~Ranks();
+
+  // Whether MPI is in use (started by mpirun).
+  bool distributed() const;
+  int rank() const;
+  int size() const;
+  bool is_root() const { return rank() == 0; }
+
+  // Refuses what N ranks cannot do: a --batch the rank count does not divide, eager training.
+  absl::Status CheckFlags(int64_t batch, bool compile) const;
+  // This rank's streams of a batch of `batch`: [FirstStream, FirstStream + Streams).
+  int64_t FirstStream(int64_t batch) const { return rank() * Streams(batch); }
+  int64_t Streams(int64_t batch) const { return batch / size(); }
+
+  // Runs `work` on rank 0 alone; every rank returns its Status.
+  absl::Status OnRoot(const std::function<absl::Status()>& work);
+  // --resume: rank 0 reads the checkpoint's run info, every rank gets it.
+  absl::StatusOr<RunInfo> LoadRunInfo(const std::string& checkpoint);
+  // Every rank checks it built rank 0's model, then takes rank 0's parameter values and, when
+  // rank 0 loaded a checkpoint (`resumed`), its optimizer state.
+  absl::Status ShareModel(ParameterStore& store, Optimizer& optimizer, bool resumed);
+  // The store's gradients replaced by their mean over the ranks (the same bits everywhere).
+  absl::Status ReduceGradients(ParameterStore& store);
+  // `loss` replaced by its mean over the ranks; true when any rank asks to stop (its time
+  // budget is spent, or Ctrl-C), so that every rank stops after the same update.
+  absl::StatusOr<bool> AgreeToStop(double& loss, bool stop);
+  // "2 ranks: 12.3% of training in collectives (4.1 ms per update)", since ShareModel.
+  std::string CommunicationSummary(int64_t updates, double train_seconds) const;
+  // Prints the rank, the last collective and `status`, then ends every rank of the job.
+  [[noreturn]] void Abort(const absl::Status& status) const;
+
+ private:
+  struct Impl;
+  explicit Ranks(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tg::examples
