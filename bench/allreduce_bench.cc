@@ -21,7 +21,7 @@
 #include "dist/dist.h"
 
 ABSL_FLAG(std::string, sizes, "1K,4K,16K,64K,256K,1M,4M,16M,64M", "message sizes in bytes (K, M suffixes)");
-ABSL_FLAG(double, bytes_per_size, 256e6, "each size is reduced about this many bytes in all (3..1000 times)");
+ABSL_FLAG(double, bytes_per_size, 64e6, "each size is reduced about this many bytes in all (3..1000 times)");
 ABSL_FLAG(bool, mpi, true, "also time MPI_Allreduce(MPI_SUM) on the same buffer");
 
 namespace {

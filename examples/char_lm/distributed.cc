@@ -21,6 +21,10 @@ ABSL_FLAG(double, deadline_minutes, 5,
           "under mpirun: the longest any rank waits for the others in one collective before it "
           "names the missing ranks and ends the job (rank 0's validation must fit in it)");
 
+ABSL_FLAG(int64_t, check_ranks_every, 100,
+          "under mpirun: every this many updates check that all ranks hold bitwise the same "
+          "weights, ending the job with the differing ranks named (0: never)");
+
 namespace tg::examples {
 namespace {
 
@@ -112,15 +116,17 @@ absl::Status Ranks::ShareModel(ParameterStore& store, Optimizer& optimizer, bool
 
 absl::Status Ranks::ReduceGradients(ParameterStore& store) {
   if (!distributed()) return absl::OkStatus();
-  return AllReduceGradients(*impl_->comm, store);
+  return AllReduceGradients(*impl_->comm, store,
+                            {.check_parameters_every = absl::GetFlag(FLAGS_check_ranks_every)});
 }
 
-absl::StatusOr<bool> Ranks::AgreeToStop(double& loss, bool stop) {
-  if (!distributed()) return stop;
-  double values[2] = {loss, stop ? 1.0 : 0.0};
-  TG_RETURN_IF_ERROR(AllReduceMean(*impl_->comm, {Tensor(values, DType::kF64, {2})}));
+absl::StatusOr<bool> Ranks::Agree(double& loss, double& train_seconds, bool interrupted) {
+  if (!distributed()) return interrupted;
+  double values[3] = {loss, train_seconds, interrupted ? 1.0 : 0.0};
+  TG_RETURN_IF_ERROR(AllReduceMean(*impl_->comm, {Tensor(values, DType::kF64, {3})}));
   loss = values[0];
-  return values[1] > 0;
+  train_seconds = values[1];
+  return values[2] > 0;
 }
 
 std::string Ranks::CommunicationSummary(int64_t updates, double train_seconds) const {
@@ -160,7 +166,7 @@ absl::StatusOr<RunInfo> Ranks::LoadRunInfo(const std::string& checkpoint) {
 }
 absl::Status Ranks::ShareModel(ParameterStore&, Optimizer&, bool) { return absl::OkStatus(); }
 absl::Status Ranks::ReduceGradients(ParameterStore&) { return absl::OkStatus(); }
-absl::StatusOr<bool> Ranks::AgreeToStop(double&, bool stop) { return stop; }
+absl::StatusOr<bool> Ranks::Agree(double&, double&, bool interrupted) { return interrupted; }
 std::string Ranks::CommunicationSummary(int64_t, double) const { return ""; }
 void Ranks::Abort(const absl::Status& status) const {
   std::fprintf(stderr, "char_lm: %s\n", std::string(status.message()).c_str());

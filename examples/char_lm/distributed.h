@@ -47,9 +47,10 @@ class Ranks {
   absl::Status ShareModel(ParameterStore& store, Optimizer& optimizer, bool resumed);
   // The store's gradients replaced by their mean over the ranks (the same bits everywhere).
   absl::Status ReduceGradients(ParameterStore& store);
-  // `loss` replaced by its mean over the ranks; true when any rank asks to stop (its time
-  // budget is spent, or Ctrl-C), so that every rank stops after the same update.
-  absl::StatusOr<bool> AgreeToStop(double& loss, bool stop);
+  // `loss` and `train_seconds` replaced by their means over the ranks, so that every rank
+  // reads the same clock (time budget, cosine schedule) and stops after the same update;
+  // true when any rank was interrupted (Ctrl-C).
+  absl::StatusOr<bool> Agree(double& loss, double& train_seconds, bool interrupted);
   // "2 ranks: 12.3% of training in collectives (4.1 ms per update)", since ShareModel.
   std::string CommunicationSummary(int64_t updates, double train_seconds) const;
   // Prints the rank, the last collective and `status`, then ends every rank of the job.

@@ -323,16 +323,15 @@ absl::Status Trainer::Run() {
   };
 
   double since_checkpoint = 0;
-  bool stop = false;  // on N ranks: agreed after every update, so that all stop together
-  while ((ranks_.distributed() ? !stop : train_seconds_ < budget) &&
-         (max_updates == 0 || updates_ < max_updates)) {
+  bool interrupted = false;  // on N ranks: agreed after every update, as the clock is
+  while (train_seconds_ < budget && (max_updates == 0 || updates_ < max_updates)) {
     if (absl::GetFlag(FLAGS_lr_decay) == "cosine") {
       const double done = max_updates > 0 ? static_cast<double>(updates_) / static_cast<double>(max_updates)
                                            : train_seconds_ / budget;
       optimizer_.set_learning_rate(CosineLr{.base_lr = absl::GetFlag(FLAGS_lr), .total_steps = kDecaySteps}.At(
           static_cast<int64_t>(done * kDecaySteps)));
     }
-    if (InterruptRequested() && !ranks_.distributed()) {
+    if (ranks_.distributed() ? interrupted : InterruptRequested()) {
       progress.Finish();
       std::printf("interrupted\n");
       break;
@@ -342,7 +341,7 @@ absl::Status Trainer::Run() {
     const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     train_seconds_ += took;
     since_checkpoint += took;
-    TG_ASSIGN_OR_RETURN(stop, ranks_.AgreeToStop(last_loss_, train_seconds_ >= budget || InterruptRequested()));
+    TG_ASSIGN_OR_RETURN(interrupted, ranks_.Agree(last_loss_, train_seconds_, InterruptRequested()));
     progress.Update(updates_ - first_update, chars_per_update * static_cast<double>(updates_ - first_update),
                     {{"bits/char", ToBits(last_loss_)}});
     if (!ranks_.is_root()) continue;
