@@ -110,19 +110,16 @@ int main(int argc, char** argv) {
     }
   }
   if (c.is_root() && xs.size() >= 2) {
-    // beta: the slope over the sizes of 1 MB and more (least squares); alpha: the smallest
-    // size's time less its transfer.
-    double sx = 0, sy = 0, sxx = 0, sxy = 0;
-    int m = 0;
+    // t(n) = alpha + n / beta by least squares on relative errors (weights 1 / t^2), so that
+    // the small sizes fix alpha and the large ones beta.
+    double sw = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
     for (size_t i = 0; i < xs.size(); ++i) {
-      if (xs[i] < 1 << 20) continue;
-      sx += xs[i], sy += ts[i], sxx += xs[i] * xs[i], sxy += xs[i] * ts[i], ++m;
+      const double w = 1 / (ts[i] * ts[i]);
+      sw += w, sx += w * xs[i], sy += w * ts[i], sxx += w * xs[i] * xs[i], sxy += w * xs[i] * ts[i];
     }
-    if (m >= 2) {
-      const double slope = (m * sxy - sx * sy) / (m * sxx - sx * sx);
-      const double alpha = ts[0] - xs[0] * slope;
-      std::printf("fit: t(n) = %.1f us + n / (%.2f GB/s)\n", alpha * 1e6, 1e-9 / slope);
-    }
+    const double slope = (sw * sxy - sx * sy) / (sw * sxx - sx * sx);
+    const double alpha = (sy - slope * sx) / sw;
+    std::printf("fit: t(n) = %.1f us + n / (%.2f GB/s)\n", alpha * 1e6, 1e-9 / slope);
   }
   return 0;
 }

@@ -132,9 +132,9 @@ absl::StatusOr<bool> Ranks::Agree(double& loss, double& train_seconds, bool inte
 std::string Ranks::CommunicationSummary(int64_t updates, double train_seconds) const {
   if (!distributed()) return "";
   const double seconds = impl_->comm->seconds_communicating() - impl_->communicating_before_training;
-  return absl::StrFormat("%d ranks: %.1f%% of training in collectives (%.2f ms per update, "
+  return absl::StrFormat("%d rank%s: %.1f%% of training in collectives (%.2f ms per update, "
                          "waiting for slower ranks included)",
-                         size(), 100 * seconds / std::max(train_seconds, 1e-9),
+                         size(), size() == 1 ? "" : "s", 100 * seconds / std::max(train_seconds, 1e-9),
                          1e3 * seconds / static_cast<double>(std::max<int64_t>(updates, 1)));
 }
 
