@@ -37,19 +37,24 @@ for part in "${parts[@]}"; do
       mpirun -np 2 "${mpi_flags[@]}" "$BUILD_DIR"/examples/char_lm "${common[@]}" --threads=1 | speed
       echo "== char_lm, 1 rank x 1 thread"
       mpirun -np 1 "${mpi_flags[@]}" "$BUILD_DIR"/examples/char_lm "${common[@]}" --threads=1 | speed ;;
-    compute)  # ms per update on 1 thread, compile time excluded (one warm-up update)
+    compute)  # CPU ms per update on 1 thread: (CPU of 1 + K updates - CPU of 1 update) / K,
+      # which leaves out loading and compiling (and a tiny validation), and is close to what a
+      # core of its own would take
       for config in "256 64 32" "256 64 4" "256 64 1" "512 512 64" "512 512 8" "512 512 1"; do
         read -r hidden embedding batch <<< "$config"
-        updates=$(( batch >= 32 ? 6 : 20 ))
-        "$BUILD_DIR"/examples/char_lm --data="$DATA" --hidden="$hidden" --embedding="$embedding" \
-          --batch="$batch" --seq=100 --threads=1 --replicas=1 --max_updates="$updates" --minutes=60 \
-          --eval_every=0 --sample=0 --out_dir=/tmp/tg_measure_compute |
-          awk -v h="$hidden" -v e="$embedding" -v b="$batch" '
-            /^training/ { params = $3 }
-            /^compiled one update in/ { compile = $5 }
-            /^trained/ { n = $2; s = n * 100 * b / $7 }
-            END { printf "hidden %d, embedding %d, batch %d: %s parameters, %.1f ms per update\n",
-                         h, e, b, params, 1000 * (s - compile) / n }'
+        k=$(( batch >= 32 ? 6 : batch >= 4 ? 16 : 64 ))
+        cpu() {  # user + system seconds of a run of $1 updates
+          /usr/bin/time -f "%U %S" -o /tmp/tg_measure_cpu "$BUILD_DIR"/examples/char_lm --data="$DATA" \
+            --hidden="$hidden" --embedding="$embedding" --batch="$batch" --seq=100 --threads=1 \
+            --replicas=1 --max_updates="$1" --minutes=60 --eval_every=0 --sample=0 --valid_fraction=0.001 \
+            --out_dir=/tmp/tg_measure_compute > /tmp/tg_measure_out
+          awk '{ print $1 + $2 }' /tmp/tg_measure_cpu
+        }
+        one=$(cpu 1)
+        more=$(cpu $(( 1 + k )))
+        params=$(awk '/^training/ { print $3 }' /tmp/tg_measure_out)
+        awk -v h="$hidden" -v e="$embedding" -v b="$batch" -v p="$params" -v a="$one" -v m="$more" -v k="$k" \
+          'BEGIN { printf "hidden %d, embedding %d, batch %d: %s parameters, %.1f ms CPU per update\n", h, e, b, p, 1000 * (m - a) / k }'
       done ;;
     *) echo "measure_distributed: unknown part '$part' (allreduce, char_lm, compute)" >&2; exit 2 ;;
   esac
