@@ -19,23 +19,29 @@
 
 namespace tg::examples {
 
+// This process's place among char_lm's ranks: rank 0 of 1 in a plain run.
 class Ranks {
  public:
   // Under mpirun (OMPI_COMM_WORLD_SIZE is set) initialises MPI with --deadline_minutes;
   // otherwise one rank without MPI. Ranks other than 0 send their stdout to /dev/null.
   static absl::StatusOr<std::unique_ptr<Ranks>> Start(int* argc, char*** argv);
+  // Finalises MPI if Start initialised it.
   ~Ranks();
 
   // Whether MPI is in use (started by mpirun).
   bool distributed() const;
+  // This process's rank, in [0, size()).
   int rank() const;
+  // The number of ranks (1 in a plain run).
   int size() const;
+  // Rank 0: the one that validates, samples, prints and writes checkpoints.
   bool is_root() const { return rank() == 0; }
 
   // Refuses what N ranks cannot do: a --batch the rank count does not divide, eager training.
   absl::Status CheckFlags(int64_t batch, bool compile) const;
-  // This rank's streams of a batch of `batch`: [FirstStream, FirstStream + Streams).
+  // The first of this rank's streams of a batch of `batch` streams.
   int64_t FirstStream(int64_t batch) const { return rank() * Streams(batch); }
+  // How many streams of a batch of `batch` this rank trains.
   int64_t Streams(int64_t batch) const { return batch / size(); }
 
   // Runs `work` on rank 0 alone; every rank returns its Status.

@@ -230,7 +230,7 @@ absl::Status Trainer::UpdateCompiled() {
                                                           ranks_.FirstStream(batch), ranks_.Streams(batch),
                                                           absl::GetFlag(FLAGS_threads),
                                                           Replicas(),
-                                                          absl::GetFlag(FLAGS_dot), dropout_rng_));
+                                                          ranks_.is_root() ? absl::GetFlag(FLAGS_dot) : "", dropout_rng_));
     const CompiledGraph& p = compiled_->program();
     std::printf(
         "compiled one update in %.2f s: %d kernels (%d nodes batched over time), %.1f MB planned%s\n",
