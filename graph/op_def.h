@@ -82,7 +82,7 @@ struct OpDef {
   // RegisterOp refuses a differentiable op without a VJP, so a forgotten rule is an error,
   // not silently zero gradients.
   bool differentiable = true;
-  uint32_t no_grad_inputs = 0;  // bit i: input i is not differentiable (ids, targets)
+  uint32_t no_grad_inputs = 0;  // bit i: input i (< 32) is not differentiable (ids, targets)
   PointwiseTiles pointwise = {};  // set: the op is pointwise over same-shape operands
   RowFactsFn rows = nullptr;
   ViewFn view = nullptr;
@@ -92,8 +92,9 @@ struct OpDef {
   // draws new numbers while a kernel and its gradient, recorded with one seed, still agree.
   int seed_attr = -1;
 
+  // Inputs from 32 on (concat of many) have no bit in no_grad_inputs: differentiable.
   bool Differentiable(int input) const {
-    return vjp != nullptr && !(no_grad_inputs & (1u << input));
+    return vjp != nullptr && (input >= 32 || !(no_grad_inputs & (1u << input)));
   }
 };
 
