@@ -177,9 +177,11 @@ Graph::DeferredGuard::DeferredGuard(Graph* g) : graph_(g), previous_(g->deferred
 }
 Graph::DeferredGuard::~DeferredGuard() { graph_->deferred_ = previous_; }
 
+Node& Graph::AppendNode() { return nodes_.emplace_back(); }
+
 Expr Graph::FailedLeaf(const OpDef& op, TensorType type, const absl::Status& status) {
   NodeId id = num_nodes();
-  Node& n = nodes_.emplace_back();
+  Node& n = AppendNode();
   n.op = &op;
   n.type = std::move(type);
   n.scope = scope_stack_.back();
@@ -208,7 +210,7 @@ Expr Graph::AddLeaf(const OpDef& op, DType dtype, Shape shape, const void* data,
                           "out of memory allocating {} bytes for {} {}", bytes, shape, dtype)));
   }
   NodeId id = num_nodes();
-  Node& n = nodes_.emplace_back();
+  Node& n = AppendNode();
   n.op = &op;
   n.type = {dtype, std::move(shape)};
   n.scope = scope_stack_.back();
@@ -301,7 +303,7 @@ Expr Graph::Fill(Shape shape, double value, DType dtype) {
 Expr Graph::Param(Parameter p) {
   if (!p.valid()) {
     NodeId id = num_nodes();
-    Node& n = nodes_.emplace_back();
+    Node& n = AppendNode();
     n.op = &kParamLeaf;
     n.scope = scope_stack_.back();
     Fail(id, absl::InvalidArgumentError(
@@ -311,7 +313,7 @@ Expr Graph::Param(Parameter p) {
   auto it = param_nodes_.find(p.data());
   if (it != param_nodes_.end()) return ExprOf(it->second);
   NodeId id = num_nodes();
-  Node& n = nodes_.emplace_back();
+  Node& n = AppendNode();
   n.op = &kParamLeaf;
   n.type = {p.dtype(), p.shape()};
   n.scope = scope_stack_.back();
@@ -326,7 +328,7 @@ Expr Graph::Param(Parameter p) {
 
 Expr Graph::AliasLeaf(const Tensor& value) {
   NodeId id = num_nodes();
-  Node& n = nodes_.emplace_back();
+  Node& n = AppendNode();
   n.op = &kAliasLeaf;
   n.type = {value.dtype(), value.shape()};
   n.scope = scope_stack_.back();
@@ -348,7 +350,7 @@ void Graph::Fail(NodeId id, const absl::Status& status) {
 
 Expr Graph::Poisoned(const OpDef& op, absl::Span<const Expr> inputs, Attrs attrs) {
   NodeId id = num_nodes();
-  Node& n = nodes_.emplace_back();
+  Node& n = AppendNode();
   n.op = &op;
   n.attrs = std::move(attrs);
   n.scope = scope_stack_.back();
@@ -361,14 +363,57 @@ Expr Graph::Poisoned(const OpDef& op, absl::Span<const Expr> inputs, Attrs attrs
   return ExprOf(id);
 }
 
+namespace {
+
+// AddNode's refusals, out of line so that the common path stays small (and GCC keeps
+// inlining into it). Each returns the error without the node label, which Refuse appends.
+[[gnu::cold, gnu::noinline]] absl::Status OpRefusal(const OpDef& op, const absl::Status& why) {
+  return absl::InvalidArgumentError(
+      fmt::format("{}: {}", op.name.empty() ? "(unnamed op)" : op.name, why.message()));
+}
+
+[[gnu::cold, gnu::noinline]] absl::Status InputRefusal(const Graph& g, const OpDef& op, size_t i,
+                                                       Expr input, const absl::Status& why) {
+  if (input.graph() != nullptr && input.graph() != &g) {
+    return absl::Status(why.code(), fmt::format("{}: argument {} is {} of another graph; build "
+                                                "every input of an op on one graph",
+                                                op.name, i, DescribeForeignNode(input)));
+  }
+  return absl::Status(why.code(), fmt::format("{}: argument {}: {}", op.name, i, why.message()));
+}
+
+// `op: <prefix><why>; inputs <types>`, with why's code.
+[[gnu::cold, gnu::noinline]] absl::Status TypeRefusal(const OpDef& op,
+                                                      absl::Span<const TensorType> types,
+                                                      const absl::Status& why,
+                                                      std::string_view prefix = "") {
+  return absl::Status(why.code(), fmt::format("{}: {}{}; inputs {}", op.name, prefix,
+                                              why.message(), DescribeTypes(types)));
+}
+
+[[gnu::cold, gnu::noinline]] absl::Status ArityRefusal(const OpDef& op, size_t given,
+                                                       absl::Span<const TensorType> types) {
+  return TypeRefusal(
+      op, types,
+      absl::InvalidArgumentError(fmt::format(
+          "takes {} inputs, got {}", op.arity >= 0 ? std::to_string(op.arity) : "one or more",
+          given)));
+}
+
+}  // namespace
+
+Expr Graph::Refuse(const OpDef& op, absl::Span<const Expr> inputs, Attrs attrs,
+                   const absl::Status& status) {
+  Expr e = Poisoned(op, inputs, std::move(attrs));
+  RecordError(
+      absl::Status(status.code(), fmt::format("{} {}", status.message(), NodeLabel(e.id()))));
+  return e;
+}
+
 Expr Graph::AddNode(const OpDef& op, absl::Span<const Expr> inputs, Attrs attrs) {
   // Before any input is read, a malformed def is named: its infer may be null.
   if (absl::Status s = CheckCallable(op); !s.ok()) {
-    Expr e = Poisoned(op, inputs, std::move(attrs));
-    RecordError(absl::InvalidArgumentError(
-        fmt::format("{}: {} {}", op.name.empty() ? "(unnamed op)" : op.name, s.message(),
-                    NodeLabel(e.id()))));
-    return e;
+    return Refuse(op, inputs, std::move(attrs), OpRefusal(op, s));
   }
   absl::InlinedVector<TensorType, 3> types;
   types.reserve(inputs.size());  // one allocation at most (a T-way concat), never log T
@@ -376,48 +421,33 @@ Expr Graph::AddNode(const OpDef& op, absl::Span<const Expr> inputs, Attrs attrs)
   for (size_t i = 0; i < inputs.size(); ++i) {
     absl::StatusOr<const Node*> in = Lookup(inputs[i]);
     if (!in.ok()) {
-      Expr e = Poisoned(op, inputs, std::move(attrs));
-      const bool foreign = inputs[i].graph() != nullptr && inputs[i].graph() != this;
-      RecordError(absl::Status(
-          in.status().code(),
-          foreign ? fmt::format("{}: argument {} is {} of another graph; build every input of "
-                                "an op on one graph {}",
-                                op.name, i, DescribeForeignNode(inputs[i]), NodeLabel(e.id()))
-                  : fmt::format("{}: argument {}: {} {}", op.name, i, in.status().message(),
-                                NodeLabel(e.id()))));
-      return e;
+      return Refuse(op, inputs, std::move(attrs),
+                    InputRefusal(*this, op, i, inputs[i], in.status()));
     }
     poisoned_input |= (*in)->poisoned;
     types.push_back((*in)->type);
   }
   if (poisoned_input) return Poisoned(op, inputs, std::move(attrs));
 
-  auto fail = [&](absl::StatusCode code, std::string_view message) {
-    Expr e = Poisoned(op, inputs, std::move(attrs));
-    RecordError(absl::Status(code, fmt::format("{}: {}; inputs {} {}", op.name, message,
-                                               DescribeTypes(types), NodeLabel(e.id()))));
-    return e;
-  };
   if (op.arity >= 0 ? static_cast<int>(inputs.size()) != op.arity : inputs.empty()) {
-    return fail(absl::StatusCode::kInvalidArgument,
-                fmt::format("takes {} inputs, got {}",
-                            op.arity >= 0 ? std::to_string(op.arity) : "one or more",
-                            inputs.size()));
+    return Refuse(op, inputs, std::move(attrs), ArityRefusal(op, inputs.size(), types));
   }
   if (attrs.shape.requested_rank() > Shape::kMaxRank) {
-    return fail(absl::StatusCode::kInvalidArgument,
-                fmt::format("shape attribute: {}", attrs.shape.Validate().message()));
+    const absl::Status why = TypeRefusal(op, types, attrs.shape.Validate(), "shape attribute: ");
+    return Refuse(op, inputs, std::move(attrs), why);
   }
   absl::StatusOr<TensorType> type = op.infer(types, attrs);
   if (!type.ok()) {
-    return fail(absl::StatusCode::kInvalidArgument, fmt::format("{}", type.status().message()));
+    return Refuse(op, inputs, std::move(attrs),
+                  TypeRefusal(op, types, absl::InvalidArgumentError(type.status().message())));
   }
   if (absl::Status s = ValidateTensorType(type->shape, type->dtype); !s.ok()) {
-    return fail(s.code(), fmt::format("output: {}", s.message()));
+    return Refuse(op, inputs, std::move(attrs), TypeRefusal(op, types, s, "output: "));
   }
   if (op.forward == nullptr && op.view == nullptr) {
-    return fail(absl::StatusCode::kInvalidArgument,
-                "the op has neither a forward kernel nor a view");
+    return Refuse(op, inputs, std::move(attrs),
+                  TypeRefusal(op, types, absl::InvalidArgumentError(
+                                             "the op has neither a forward kernel nor a view")));
   }
 
   NodeId id = num_nodes();

@@ -169,9 +169,15 @@ class Graph {
  private:
   Expr AddLeaf(const OpDef& op, DType dtype, Shape shape, const void* data, size_t count,
                bool requires_grad);
+  // nodes_.emplace_back() for every caller but AddNode, out of line: with the one call
+  // site left, GCC inlines the construction into AddNode, the path every op takes.
+  [[gnu::noinline]] Node& AppendNode();
   // A poisoned leaf recording `status` (prefixed with the op and followed by the node label).
   Expr FailedLeaf(const OpDef& op, TensorType type, const absl::Status& status);
   Expr Poisoned(const OpDef& op, absl::Span<const Expr> inputs, Attrs attrs);
+  // A poisoned node recording `status` followed by the node label (AddNode's refusals).
+  [[gnu::cold, gnu::noinline]] Expr Refuse(const OpDef& op, absl::Span<const Expr> inputs,
+                                           Attrs attrs, const absl::Status& status);
   bool ValidNode(NodeId id) const { return id >= 0 && id < num_nodes(); }
   bool ValidScope(int32_t scope) const {
     return scope >= 0 && scope < static_cast<int32_t>(scopes_.size());

