@@ -18,7 +18,6 @@
 #include <vector>
 
 #include "autodiff/backward.h"
-#include "fuzz/shape_guard.h"
 #include "graph/compile/compiled_graph.h"
 #include "graph/graph.h"
 #include "graph/op_registry.h"
@@ -40,21 +39,13 @@ constexpr int kMaxOps = 12;
 constexpr int kMaxInputs = 4;  // for ops of any arity (concat)
 constexpr int64_t kMaxElements = 1 << 12;
 
-// TEMPORARY input filters for abort paths in graph/ that are being converted to Statuses
-// (listed in fuzz/README.md); remove each when its conversion lands.
-// - Shape::push_back aborts beyond Shape::kMaxRank, so the harness builds no such shape.
-constexpr int kHarnessMaxRank = Shape::kMaxRank;
-
 [[noreturn]] void Fail(const std::string& what) {
   std::fprintf(stderr, "graph_ops fuzz: %s\n", what.c_str());
   std::abort();
 }
 
-// Elements of `shape`, or nullopt if a dimension is negative or the count overflows.
-std::optional<int64_t> Elements(const Shape& shape) {
-  if (!tg::fuzz::CountFits(shape)) return std::nullopt;
-  return shape.num_elements();
-}
+// Elements of `shape`, or nullopt for an invalid shape (rank, negative, overflow).
+std::optional<int64_t> Elements(const Shape& shape) { return shape.CheckedNumElements(); }
 
 class Fuzzer {
  public:
@@ -63,15 +54,16 @@ class Fuzzer {
   void Run();
 
  private:
-  int64_t PickDim(bool allow_negative) {
+  int64_t PickDim(bool allow_invalid) {
     static constexpr int64_t kDims[] = {1, 2, 3, 0, 4, 5, 8, 1, 2, -1, -2};
-    const size_t count = allow_negative ? std::size(kDims) : std::size(kDims) - 2;
+    const size_t count = allow_invalid ? std::size(kDims) : std::size(kDims) - 2;
     return kDims[in_.ConsumeIntegralInRange<size_t>(0, count - 1)];
   }
-  Shape PickShape(bool allow_negative) {
-    const int rank = std::min(in_.ConsumeIntegralInRange(0, Shape::kMaxRank + 2), kHarnessMaxRank);
+  // allow_invalid: negative dimensions and ranks above Shape::kMaxRank may be drawn.
+  Shape PickShape(bool allow_invalid) {
+    const int rank = in_.ConsumeIntegralInRange(0, Shape::kMaxRank + (allow_invalid ? 2 : 0));
     Shape s;
-    for (int i = 0; i < rank; ++i) s.push_back(PickDim(allow_negative));
+    for (int i = 0; i < rank; ++i) s.push_back(PickDim(allow_invalid));
     return s;
   }
   int64_t PickInt() {
@@ -119,25 +111,28 @@ void Fuzzer::AddLeaves() {
   const int leaves = in_.ConsumeIntegralInRange(1, kMaxLeaves);
   for (int i = 0; i < leaves; ++i) {
     const int kind = in_.ConsumeIntegralInRange(0, 3);
-    // TEMPORARY (see the filters above): leaves have no negative dimensions, since
-    // Graph::Input takes a shape whose element count matches the values even when two
-    // dimensions are negative (graph/graph.cc input validation, being converted).
-    const Shape shape = PickShape(/*allow_negative=*/false);
-    const std::optional<int64_t> n = Elements(shape);
-    if (!n || *n > kMaxElements) continue;
+    // One leaf in eight may have an invalid shape, which Graph::Input must refuse whatever
+    // the number of values given (two negative dimensions can multiply to that number).
+    const Shape shape = PickShape(/*allow_invalid=*/in_.ConsumeIntegralInRange(0, 7) == 0);
+    const std::optional<int64_t> valid_count = Elements(shape);
+    if (valid_count && *valid_count > kMaxElements) continue;
+    const int64_t count = valid_count ? *valid_count : in_.ConsumeIntegralInRange(0, 8);
     Expr e;
     if (kind == 0) {
-      std::vector<int32_t> ids(static_cast<size_t>(*n));
+      std::vector<int32_t> ids(static_cast<size_t>(count));
       for (int32_t& id : ids) id = PickId();
       e = graph_->Input(shape, ids);
     } else if (kind == 1) {
-      std::vector<double> values(static_cast<size_t>(*n));
+      std::vector<double> values(static_cast<size_t>(count));
       for (double& v : values) v = PickValue();
       e = graph_->Input(shape, values, {.requires_grad = in_.ConsumeBool()});
     } else {
-      std::vector<float> values(static_cast<size_t>(*n));
+      std::vector<float> values(static_cast<size_t>(count));
       for (float& v : values) v = static_cast<float>(PickValue());
       e = graph_->Input(shape, values, {.requires_grad = in_.ConsumeBool()});
+    }
+    if (!valid_count && graph_->status().ok()) {
+      Fail("Graph::Input accepted the invalid shape " + shape.ToString());
     }
     pool_.push_back(e);
     inputs_.push_back(e);
@@ -148,7 +143,7 @@ void Fuzzer::AddLeaves() {
 void Fuzzer::AddParameters() {
   const int params = in_.ConsumeIntegralInRange(0, 2);
   for (int i = 0; i < params; ++i) {
-    const Shape shape = PickShape(/*allow_negative=*/false);
+    const Shape shape = PickShape(/*allow_invalid=*/false);
     const std::optional<int64_t> n = Elements(shape);
     if (!n || *n > kMaxElements) continue;
     const DType dtype = in_.ConsumeBool() ? DType::kF32 : DType::kF64;
@@ -174,9 +169,7 @@ bool Fuzzer::WithinBudget(const tg::OpDef& op, const std::vector<Expr>& inputs,
   absl::StatusOr<tg::TensorType> type = op.infer(types, attrs);
   if (!type.ok()) return true;
   const std::optional<int64_t> n = Elements(type->shape);
-  if (!n) Fail(std::string(op.name) + " inferred a shape with a negative or overflowing size " +
-               type->shape.ToString());
-  return *n <= kMaxElements;
+  return !n || *n <= kMaxElements;  // an invalid inferred shape: AddNode must refuse it
 }
 
 void Fuzzer::AddOps() {
@@ -194,7 +187,7 @@ void Fuzzer::AddOps() {
     const int ints = in_.ConsumeIntegralInRange(0, 4);
     for (int i = 0; i < ints; ++i) attrs.ints.push_back(PickInt());
     attrs.scalar = PickValue();
-    if (in_.ConsumeBool()) attrs.shape = PickShape(/*allow_negative=*/true);
+    if (in_.ConsumeBool()) attrs.shape = PickShape(/*allow_invalid=*/true);
     if (!WithinBudget(op, inputs, attrs)) continue;
     pool_.push_back(graph_->AddNode(op, inputs, attrs));
   }

@@ -15,17 +15,20 @@ std::string Shape::ToString() const {
 
 std::optional<int64_t> Shape::CheckedNumElements() const {
   if (rank_ > kMaxRank) return std::nullopt;
+  // The non-zero dimensions must multiply within int64 even when a zero empties the shape:
+  // strided loops take products of leading or trailing axes ([2^62, 2^62, 0] has an outer
+  // extent of 2^124), so such a shape is refused, not counted as empty.
+  int64_t nonzero = 1;
   bool empty = false;
   for (int64_t d : dims()) {
     if (d < 0) return std::nullopt;
-    empty |= d == 0;
+    if (d == 0) {
+      empty = true;
+    } else if (__builtin_mul_overflow(nonzero, d, &nonzero)) {
+      return std::nullopt;
+    }
   }
-  if (empty) return 0;  // [huge, huge, 0] holds nothing: no overflow to report
-  int64_t n = 1;
-  for (int64_t d : dims()) {
-    if (__builtin_mul_overflow(n, d, &n)) return std::nullopt;
-  }
-  return n;
+  return empty ? 0 : nonzero;
 }
 
 absl::Status Shape::Validate() const {
@@ -42,7 +45,7 @@ absl::Status Shape::Validate() const {
   }
   if (!CheckedNumElements().has_value()) {
     return absl::ResourceExhaustedError(
-        absl::StrCat("shape ", ToString(), " has more elements than int64 can count"));
+        absl::StrCat("shape ", ToString(), " has dimensions whose product overflows int64"));
   }
   return absl::OkStatus();
 }

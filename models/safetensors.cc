@@ -200,6 +200,10 @@ absl::Status ParseEntry(const Json& v, uint64_t data_size, Entry* e) {
                            too_big ? fmt::format("more than {}", data_size) : std::to_string(want),
                            offsets->dump(), e->end - e->begin));
   }
+  // An empty shape may still have axes whose product overflows ([2^62, 2^62, 0]).
+  if (absl::Status s = e->tensor.shape.Validate(); !s.ok()) {
+    return bad(fmt::format("has {}", s.message()));
+  }
   return absl::OkStatus();
 }
 

@@ -103,11 +103,13 @@ TEST(ShapeValidationTest, NegativeDimensionsAreRefusedAtInputFillAndParam) {
 TEST(ShapeValidationTest, ElementCountOverflowingInt64IsResourceExhausted) {
   const Shape huge = {int64_t{1} << 40, int64_t{1} << 40};  // 2^80 elements
   EXPECT_FALSE(huge.CheckedNumElements().has_value());
-  EXPECT_EQ((Shape{int64_t{1} << 40, int64_t{1} << 40, 0}).CheckedNumElements(), 0);
+  // Empty, but its leading axes alone overflow (a strided loop's outer extent): refused too.
+  EXPECT_FALSE((Shape{int64_t{1} << 40, int64_t{1} << 40, 0}).CheckedNumElements().has_value());
+  EXPECT_EQ((Shape{int64_t{1} << 20, int64_t{1} << 20, 0}).CheckedNumElements(), 0);
   Graph g;
   g.Fill(huge, 0.0);
   ExpectError(g.status(), StatusCode::kResourceExhausted,
-              {"constant:", "[1099511627776,1099511627776]", "more elements than int64"});
+              {"constant:", "[1099511627776,1099511627776]", "product overflows int64"});
 
   ParameterStore store;
   ExpectError(store.Add("w", huge).status(), StatusCode::kResourceExhausted,
