@@ -116,10 +116,16 @@ absl::StatusOr<Parameter> ParameterStore::GetOrAdd(const std::string& name, Shap
   return Parameter(it->second);
 }
 
-ParameterStore ParameterStore::CloneAs(DType dtype) const {
+absl::StatusOr<ParameterStore> ParameterStore::CloneAs(DType dtype) const {
+  if (!IsFloat(dtype)) {
+    return absl::InvalidArgumentError(
+        fmt::format("ParameterStore::CloneAs: parameters must be f32 or f64, got {}", dtype));
+  }
   ParameterStore copy(options_);
   for (const auto& p : params_) {
-    Parameter q = *copy.Add(p->name, p->shape, Init::Zeros(), dtype);
+    absl::StatusOr<Parameter> added = copy.Add(p->name, p->shape, Init::Zeros(), dtype);
+    if (!added.ok()) return added.status();  // the store's own shapes: only memory can fail
+    Parameter q = *added;
     q.set_frozen(p->frozen);
     Tensor from = p->value(), to = q.value();
     for (int64_t i = 0; i < from.num_elements(); ++i) {

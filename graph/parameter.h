@@ -123,7 +123,8 @@ class ParameterStore {
                                      Init init = Init::Zeros(), DType dtype = DType::kF32);
   /// A new store with the same names, values and frozen flags in `dtype` (f32 -> f64 for a
   /// gradient check of an f32 model); gradients are zero and optimizer state is not copied.
-  ParameterStore CloneAs(DType dtype) const;
+  /// InvalidArgument for a dtype that is not f32 or f64.
+  absl::StatusOr<ParameterStore> CloneAs(DType dtype) const;
   /// Looks a parameter up by name; NotFound names it.
   absl::StatusOr<Parameter> Find(const std::string& name) const;
   /// Copies `values` (row-major, one per element) into parameter `name`, converted to its

@@ -137,7 +137,7 @@ int main(int argc, char** argv) {
   }
 
   // The same model in float64, checked against finite differences through 4 steps.
-  tg::ParameterStore store64 = store.CloneAs(tg::DType::kF64);
+  tg::ParameterStore store64 = *store.CloneAs(tg::DType::kF64);  // f64: cannot fail
   MinimalGatedCell cell64 = MakeCell(store64, tg::DType::kF64);
   tg::Linear head64 = *tg::Linear::Create(store64, {.in_features = kHidden, .out_features = 1,
                                                     .prefix = "head", .dtype = tg::DType::kF64});

@@ -38,6 +38,7 @@
 #include "graph/graph.h"
 #include "graph/parameter.h"
 #include "base/random.h"
+#include "base/status_macros.h"
 #include "models/optimizers.h"
 #include "models/stack.h"
 
@@ -138,7 +139,7 @@ Config ReadFlags() {
 // batch of || d l_b / d h_t^b || (one example's own loss and state).
 absl::StatusOr<Profile> Measure(const Config& c, const tg::ParameterStore& store,
                                 tg::CellKind kind, const AddingBatch& probe) {
-  tg::ParameterStore store64 = store.CloneAs(tg::DType::kF64);
+  TG_ASSIGN_OR_RETURN(tg::ParameterStore store64, store.CloneAs(tg::DType::kF64));
   absl::StatusOr<tg::examples::AddingModel> model = tg::examples::MakeAddingModel(
       store64, {.kind = kind, .hidden = c.hidden, .dtype = tg::DType::kF64});
   if (!model.ok()) return model.status();

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "tests/scratch_files.h"
 
 namespace tg::examples::test_util {
 
@@ -23,9 +24,6 @@ inline std::string WriteFile(const std::string& name, const std::string& bytes) 
 }
 
 // The whole content of the file at `path` (empty if it cannot be read).
-inline std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+inline std::string ReadFile(const std::string& path) { return test_files::ReadBytes(path); }
 
 }  // namespace tg::examples::test_util

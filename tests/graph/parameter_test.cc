@@ -73,7 +73,7 @@ TEST(ParameterStoreTest, CloneAsCopiesValuesAndGetOrAddBindsToTheCopy) {
   ParameterStore s({.seed = 5});
   Parameter w = *s.Add("lstm.weight_hh_l0", {3, 2}, Init::Uniform(-1, 1));
   w.set_frozen(true);
-  ParameterStore d = s.CloneAs(DType::kF64);
+  ParameterStore d = *s.CloneAs(DType::kF64);
   Parameter w64 = *d.GetOrAdd("lstm.weight_hh_l0", {3, 2}, Init::Zeros(), DType::kF64);
   EXPECT_EQ(w64.dtype(), DType::kF64);
   EXPECT_TRUE(w64.frozen());
@@ -84,6 +84,17 @@ TEST(ParameterStoreTest, CloneAsCopiesValuesAndGetOrAddBindsToTheCopy) {
   EXPECT_FALSE(d.GetOrAdd("lstm.weight_hh_l0", {3, 2}).ok());  // f32 asked of an f64 copy
   EXPECT_TRUE(d.GetOrAdd("new", {2}).ok());
   EXPECT_EQ(d.num_parameters(), 2);
+}
+
+TEST(ParameterStoreTest, CloneAsAnIntegerDtypeIsRefused) {
+  ParameterStore s;
+  ASSERT_TRUE(s.Add("w", {2}).ok());
+  absl::StatusOr<ParameterStore> ids = s.CloneAs(DType::kI32);
+  ASSERT_FALSE(ids.ok());
+  EXPECT_EQ(ids.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(ids.status().message().find("CloneAs: parameters must be f32 or f64, got i32"),
+            std::string::npos)
+      << ids.status();
 }
 
 }  // namespace

@@ -265,7 +265,7 @@ TEST(CellTest, ForgetBiasShiftsOnlyTheForgetSliceOfFreshParameters) {
 TEST(CellTest, F32ModelIsGradientCheckedInF64ThroughCloneAs) {
   ParameterStore store({.seed = 5});
   ASSERT_TRUE(Lstm(store, DType::kF32).ok());
-  ParameterStore f64 = store.CloneAs(DType::kF64);
+  ParameterStore f64 = *store.CloneAs(DType::kF64);
   absl::StatusOr<AnyCell> cell = Lstm(f64, DType::kF64);  // binds to the copies, adds nothing
   ASSERT_TRUE(cell.ok()) << cell.status();
   EXPECT_EQ(f64.num_parameters(), store.num_parameters());

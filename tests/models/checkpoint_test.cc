@@ -21,6 +21,7 @@
 #include "gtest/gtest.h"
 #include "models/safetensors.h"
 #include "nlohmann/json.hpp"
+#include "tests/scratch_files.h"
 
 namespace tg {
 namespace {
@@ -28,20 +29,10 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-// A fresh directory per test under the gtest temp dir.
-std::string ScratchDir() {
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  fs::path dir = fs::path(::testing::TempDir()) / fmt::format("tg_checkpoint_{}", ::getpid()) /
-                 info->name();
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
-}
+using test_files::ReadBytes;
 
-std::string ReadBytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+// A fresh directory per test under the gtest temp dir.
+std::string ScratchDir() { return test_files::FreshScratchDir("tg_checkpoint"); }
 
 void WriteBytes(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
@@ -164,7 +155,7 @@ TEST(CheckpointTest, F32CheckpointLoadsIntoF64Store) {
   ParameterStore f32 = MakeStore(1, DType::kF32), f64 = MakeStore(2, DType::kF64);
   ASSERT_TRUE(SaveCheckpoint(path, f32).ok());
   ASSERT_TRUE(LoadCheckpoint(path, f64).ok());
-  EXPECT_EQ(Snapshot(f32.CloneAs(DType::kF64)), Snapshot(f64));
+  EXPECT_EQ(Snapshot(*f32.CloneAs(DType::kF64)), Snapshot(f64));
 }
 
 TEST(CheckpointTest, RoundTripWithOptimizerState) {

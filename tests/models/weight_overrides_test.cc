@@ -47,7 +47,7 @@ void ExpectOverridesReplaceEveryParameter(absl::StatusOr<C> (*create)(ParameterS
   ParameterStore store({.seed = 3});
   absl::StatusOr<C> cell = create(store);
   ASSERT_TRUE(cell.ok()) << cell.status();
-  ParameterStore doubled = store.CloneAs(DType::kF64);
+  ParameterStore doubled = *store.CloneAs(DType::kF64);
   absl::StatusOr<C> reference = create(doubled);  // binds to the copies
   ASSERT_TRUE(reference.ok()) << reference.status();
   for (const Parameter& p : doubled.parameters()) Scale(doubled, p, 2.0);

@@ -13,6 +13,7 @@
 
 #include "fmt/format.h"
 #include "gtest/gtest.h"
+#include "tests/scratch_files.h"
 
 extern char** environ;
 
@@ -20,19 +21,9 @@ namespace tg::reliability {
 
 namespace fs = std::filesystem;
 
-std::string ScratchDir() {
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  fs::path dir = fs::path(::testing::TempDir()) / fmt::format("tg_reliability_{}", ::getpid()) /
-                 fmt::format("{}.{}", info->test_suite_name(), info->name());
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
-}
+std::string ScratchDir() { return test_files::FreshScratchDir("tg_reliability"); }
 
-std::string ReadBytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+std::string ReadBytes(const std::string& path) { return test_files::ReadBytes(path); }
 
 std::vector<std::string> Listing(const std::string& dir) {
   std::vector<std::string> names;
