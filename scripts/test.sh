@@ -59,7 +59,9 @@ if [ "$mode" = --sanitize ]; then
   sanitizer_build build-asan fuzzer-no-link,address,undefined
   # Leaks inside oneDNN, OpenMP and Open MPI are theirs (scripts/lsan.supp); any other leak,
   # and every ASan or UBSan report, fails the test.
-  export ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:detect_stack_use_after_return=1:strict_string_checks=1:check_initialization_order=1$sym
+  # allocator_may_return_null: an allocation the system cannot satisfy returns null, as outside
+  # ASan, so the library's ResourceExhausted path is what is tested.
+  export ASAN_OPTIONS=halt_on_error=1:allocator_may_return_null=1:detect_leaks=1:detect_stack_use_after_return=1:strict_string_checks=1:check_initialization_order=1$sym
   export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1$sym
   export LSAN_OPTIONS=suppressions=$ROOT/scripts/lsan.supp:print_suppressions=0
   # Exclusions, each with its reason:

@@ -17,14 +17,29 @@ namespace {
 std::atomic<long> allocations{0};
 }  // namespace
 
-// Counting replacements for the whole models_test binary (they only count).
+// Counting replacements for the whole models_test binary (they only count). Every unaligned
+// form is replaced, so each allocation is freed by the family that made it: replacing only
+// some (delete but not new(nothrow), which std::stable_sort's buffer uses) pairs the
+// sanitizer's new with free, an alloc-dealloc mismatch under ASan.
 void* operator new(std::size_t n) {
   allocations.fetch_add(1, std::memory_order_relaxed);
   if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
   throw std::bad_alloc();
 }
+void* operator new[](std::size_t n) { return operator new(n); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  allocations.fetch_add(1, std::memory_order_relaxed);
+  return std::malloc(n == 0 ? 1 : n);
+}
+void* operator new[](std::size_t n, const std::nothrow_t& tag) noexcept {
+  return operator new(n, tag);
+}
 void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace tg {
 namespace {
