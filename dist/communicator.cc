@@ -15,8 +15,11 @@ namespace tg {
 namespace {
 
 // Polling: MPI progresses only inside MPI calls, so a waiting rank tests its requests in a
-// loop, yielding the core between tests. A wait that has seen nothing complete for kBusy is
-// waiting on a slower or stalled rank, and then tests only every kNap.
+// loop. For kSpin after the last request completed it tests without pause (a transfer needs
+// both sides to answer each other's protocol messages promptly; yielding on a busy machine
+// can cost a whole time slice per round trip); until kBusy it yields the core between tests;
+// after that it is waiting on a slower or stalled rank and tests only every kNap.
+constexpr absl::Duration kSpin = absl::Milliseconds(5);
 constexpr absl::Duration kBusy = absl::Milliseconds(50);
 constexpr absl::Duration kNap = absl::Milliseconds(1);
 
@@ -228,7 +231,9 @@ std::vector<MPI_Status> Communicator::WaitAll(std::vector<MPI_Request>& requests
       AbortWithLine(fmt::format("rank {}: {}: no reply from {} after {:g}s", rank_, LastOperation(),
                                 RankList(missing), absl::ToDoubleSeconds(deadline_)));
     }
-    if (now - last_progress < kBusy) {
+    if (now - last_progress < kSpin) {
+      continue;
+    } else if (now - last_progress < kBusy) {
       sched_yield();
     } else {
       std::this_thread::sleep_for(absl::ToChronoNanoseconds(kNap));

@@ -3,5 +3,6 @@
 #pragma once
 
 #include "dist/all_reduce.h"
+#include "dist/broadcast.h"
 #include "dist/communicator.h"
 #include "dist/parameters.h"

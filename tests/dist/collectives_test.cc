@@ -214,6 +214,18 @@ TEST(BroadcastTest, AnOptimizersStateComesFromRankZero) {
   }
 }
 
+TEST(BroadcastTest, AStringOfAnyLengthComesFromRankZero) {
+  for (size_t length : {size_t{0}, size_t{5}, size_t{3} << 20}) {
+    std::string value = World().is_root() ? std::string(length, 'x') : "what rank 1 had";
+    if (World().is_root() && length > 0) value.back() = 'y';
+    ASSERT_TRUE(BroadcastString(World(), value).ok());
+    ASSERT_EQ(value.size(), length);
+    if (length > 0) {
+      EXPECT_EQ(value.back(), 'y');
+    }
+  }
+}
+
 TEST(CheckParametersEqualTest, NamesTheParameterAndTheRanksThatDiffer) {
   ParameterStore store({.seed = 1});
   ASSERT_TRUE(TinyLstm::Create(store, DType::kF32).ok());
