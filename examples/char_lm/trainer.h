@@ -1,0 +1,78 @@
+// char_lm's training loop: updates (compiled or eager) on the text's streams under the time
+// and update budgets, with validation scores, the learning curve, periodic checkpoints,
+// Ctrl-C, and after training the final checkpoint, score, plot and sample.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "base/random.h"
+#include "examples/char_lm/batches.h"
+#include "examples/char_lm/char_checkpoint.h"
+#include "examples/char_lm/compiled_update.h"
+#include "examples/char_lm/model.h"
+#include "examples/char_lm/run_info.h"
+#include "examples/char_lm/run_setup.h"
+#include "examples/common/csv_writer.h"
+#include "examples/common/progress.h"
+#include "graph/graph.h"
+#include "graph/parameter.h"
+#include "models/optimizer.h"
+#include "models/unroll.h"
+#include "models/weight_average.h"
+
+namespace tg::examples {
+
+// Trains one model on `data` as the flags say, from scratch or from a checkpoint's state.
+class Trainer {
+ public:
+  // `optimizer` is `average` when weights are averaged (it wraps the Adam), else the Adam.
+  // `resumed`: what the checkpoint this run continues carried (default: a new run).
+  Trainer(const Data& data, CharModel model, ParameterStore& store, Optimizer& optimizer,
+          WeightAverage* average, RunInfo info, TrainingState resumed);
+
+  // Trains until --minutes, --max_updates, --stop_after_updates or Ctrl-C, then finishes.
+  absl::Status Run();
+
+ private:
+  absl::Status Update();
+  absl::Status UpdateEagerly();
+  absl::Status UpdateCompiled();
+  absl::Status FinishUpdate();  // clip, step, zero the gradients
+  absl::StatusOr<double> Validate();
+  absl::Status Checkpoint(const std::string& why);
+  // After training: the final checkpoint and score, the plot, the sample, --expect_bpc_below.
+  absl::Status Finish();
+  // Prints `valid_bpc` with the update's training loss and adds them to the learning curve.
+  absl::Status Record(double valid_bpc);
+  static uint64_t DropoutSeed();
+
+  const Data& data_;
+  CharModel model_;
+  ParameterStore& store_;
+  Optimizer& optimizer_;
+  WeightAverage* average_;  // null: validation and samples use the raw weights
+  RunInfo info_;
+  TrainingState resumed_;
+  StreamBatcher batcher_;
+  Graph graph_;
+  std::vector<HostState> carried_;  // eager: the state carried into the next chunk
+  Rng dropout_rng_;
+  bool compile_;
+  std::optional<CompiledUpdate> compiled_;
+  std::vector<int32_t> inputs_, targets_;
+  std::string curve_path_;
+  std::optional<CsvWriter> curve_;  // the learning curve: update, time, training and validation bits/char
+  std::optional<Progress> progress_;
+  int64_t updates_ = 0;
+  int64_t first_update_ = 0;  // the update this run started at
+  double last_loss_;
+  double train_seconds_ = 0;  // this run's training time, excluding validation and checkpoints
+  double earlier_seconds_ = 0;  // training time of the runs this one resumed
+};
+
+}  // namespace tg::examples
