@@ -19,4 +19,11 @@ absl::Status BroadcastString(Communicator& comm, std::string& value) {
   return s;
 }
 
+std::vector<std::string> AllGatherString(Communicator& comm, std::string_view mine) {
+  const int64_t k = comm.BeginOperation("AllGatherString");
+  std::vector<std::string> all = dist_internal::AllGatherBytes(comm, k, mine);
+  comm.EndOperation();
+  return all;
+}
+
 }  // namespace tg

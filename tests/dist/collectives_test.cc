@@ -2,6 +2,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include <mpi.h>
@@ -223,6 +224,17 @@ TEST(BroadcastTest, AStringOfAnyLengthComesFromRankZero) {
     if (length > 0) {
       EXPECT_EQ(value.back(), 'y');
     }
+  }
+}
+
+TEST(BroadcastTest, EveryRanksStringReachesEveryRankInRankOrder) {
+  // Rank r sends r * 1000 copies of 'a' + r (rank 0: an empty string).
+  const int me = World().rank();
+  const std::vector<std::string> all =
+      AllGatherString(World(), std::string(static_cast<size_t>(me) * 1000, static_cast<char>('a' + me)));
+  ASSERT_EQ(all.size(), static_cast<size_t>(World().size()));
+  for (int r = 0; r < World().size(); ++r) {
+    EXPECT_EQ(all[r], std::string(static_cast<size_t>(r) * 1000, static_cast<char>('a' + r))) << "rank " << r;
   }
 }
 
