@@ -1,6 +1,7 @@
 #include "examples/char_lm/flags.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
@@ -74,10 +75,16 @@ ABSL_FLAG(bool, plot, false, "write the learning curve as a PNG (needs gnuplot)"
 ABSL_FLAG(std::string, dot, "", "write the graph of one LSTM step and its backward in Graphviz DOT");
 ABSL_FLAG(double, expect_bpc_below, 0,
           "exit with status 1 unless the final validation bits/char is below this (tests; 0: no check)");
+ABSL_FLAG(double, deadline_minutes, 5,
+          "under mpirun: the longest any rank waits for the others in one collective before it "
+          "names the missing ranks and ends the job, > 0 (rank 0's validation must fit in it)");
+ABSL_FLAG(int64_t, check_ranks_every, 100,
+          "under mpirun: every this many updates check that all ranks hold bitwise the same "
+          "weights, ending the job with the differing ranks named, >= 0 (0: never)");
 
 namespace tg::examples {
 
-void CheckFlags() {
+void CheckFlags(int ranks, int rank) {
   FlagChecks checks("char_lm");
   const int64_t batch = absl::GetFlag(FLAGS_batch);
   const int replicas = absl::GetFlag(FLAGS_replicas);
@@ -113,8 +120,20 @@ void CheckFlags() {
   if (const std::optional<double> a = absl::GetFlag(FLAGS_average)) {
     checks.InRange("average", *a, 0, 1, Interval::kClosedOpen);
   }
-  if (replicas > 0 && batch >= 1) {
-    checks.AtMost("replicas", replicas, batch, absl::StrCat("--batch (", batch, ")"));
+  checks.GreaterThan("deadline_minutes", absl::GetFlag(FLAGS_deadline_minutes), 0)
+      .AtLeast("check_ranks_every", absl::GetFlag(FLAGS_check_ranks_every), 0);
+  if (ranks > 1) {  // under mpirun: every rank trains batch / ranks streams, compiled
+    checks.Require(batch % ranks == 0,
+                   absl::StrCat("--batch=", batch, ": ", ranks, " ranks must share the streams "
+                                "equally (a multiple of ", ranks, ")"));
+    checks.Require(absl::GetFlag(FLAGS_compile),
+                   absl::StrCat("--nocompile: ", ranks, " ranks need compiled training"));
+  }
+  if (replicas > 0 && batch >= ranks) {
+    checks.AtMost("replicas", replicas, batch / ranks,
+                  ranks == 1 ? absl::StrCat("--batch (", batch, ")")
+                             : absl::StrCat("the streams of a rank (--batch / ", ranks, " = ",
+                                            batch / ranks, ")"));
   }
   checks.Require(absl::GetFlag(FLAGS_compile) || replicas <= 1,
                  absl::StrCat("--replicas needs compiled training (drop --nocompile, or give "
@@ -129,13 +148,15 @@ void CheckFlags() {
                                 " sets the LSTM's forget gate, but --cell=", cell,
                                 " has none (it applies to --cell=lstm only)"));
   }
+  // Under mpirun every rank finds the same faults: rank 0 alone says so.
+  if (rank != 0 && !checks.violations().empty()) std::exit(2);
   checks.ExitIfAny();
 }
 
-int Replicas() {
+int Replicas(int64_t streams) {
   const int replicas = absl::GetFlag(FLAGS_replicas);
   if (replicas > 0) return replicas;
-  return static_cast<int>(std::clamp<int64_t>(absl::GetFlag(FLAGS_threads), 1, absl::GetFlag(FLAGS_batch)));
+  return static_cast<int>(std::clamp<int64_t>(absl::GetFlag(FLAGS_threads), 1, streams));
 }
 
 std::string CheckpointPath() {

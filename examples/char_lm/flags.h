@@ -46,6 +46,8 @@ ABSL_DECLARE_FLAG(std::string, out_dir);
 ABSL_DECLARE_FLAG(bool, plot);
 ABSL_DECLARE_FLAG(std::string, dot);
 ABSL_DECLARE_FLAG(double, expect_bpc_below);
+ABSL_DECLARE_FLAG(double, deadline_minutes);
+ABSL_DECLARE_FLAG(int64_t, check_ranks_every);
 
 namespace tg::examples {
 
@@ -55,11 +57,14 @@ inline constexpr double kDefaultDropout = 0.1;
 inline constexpr double kDefaultAverage = 0.997;
 
 // Checks every flag's value before anything is read or written: a bad one ends the program
-// with status 2 and one line naming it (base/flag_checks.h).
-void CheckFlags();
+// with status 2 and one line naming it (base/flag_checks.h). `ranks`: how many processes
+// mpirun started (1 in a plain run), which must divide --batch; `rank`: this one's, for
+// only rank 0 to print.
+void CheckFlags(int ranks, int rank);
 
-// --replicas, or by default one per thread but never more than the batch has streams.
-int Replicas();
+// --replicas, or by default one per thread but never more than `streams` (this process's
+// streams of each batch).
+int Replicas(int64_t streams);
 
 // --checkpoint, or <--out_dir>/char_lm.safetensors when it is empty.
 std::string CheckpointPath();

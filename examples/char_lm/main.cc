@@ -2,12 +2,15 @@
 // default), with truncated BPTT across batches, validation bits per character on the held-out
 // tail, checkpoints (periodic and on Ctrl-C), --resume and temperature sampling.
 //
+// Under mpirun it trains on N ranks (distributed.h, docs/distributed.md).
+//
 // flags.h: the flags and their check; run_setup.h: the text, the run info and the resumed
 // state; trainer.h: the training loop; compiled_update.h: one compiled update;
-// char_checkpoint.h: the checkpoint file.
+// char_checkpoint.h: the checkpoint file; distributed.h: the ranks.
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -16,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "examples/char_lm/char_checkpoint.h"
+#include "examples/char_lm/distributed.h"
 #include "examples/char_lm/flags.h"
 #include "examples/char_lm/model.h"
 #include "examples/char_lm/run_info.h"
@@ -24,13 +28,14 @@
 #include "examples/common/flags.h"
 #include "examples/common/interrupt.h"
 #include "examples/common/progress.h"
+#include "graph/graph.h"
 #include "models/optimizers.h"
 #include "models/weight_average.h"
 
 namespace tg::examples {
 namespace {
 
-absl::Status Main() {
+absl::Status Main(Ranks& ranks) {
   const std::string out_dir = absl::GetFlag(FLAGS_out_dir);
   std::error_code ec;
   std::filesystem::create_directories(out_dir, ec);
@@ -39,7 +44,7 @@ absl::Status Main() {
   const bool resume = absl::GetFlag(FLAGS_resume);
   RunInfo info;
   if (resume) {
-    TG_ASSIGN_OR_RETURN(info, LoadRunInfo(checkpoint));
+    TG_ASSIGN_OR_RETURN(info, ranks.LoadRunInfo(checkpoint));  // rank 0 reads it
     TG_RETURN_IF_ERROR(RefuseChangedSettings(info, checkpoint));
   } else {
     info = NewRunInfo();
@@ -66,13 +71,21 @@ absl::Status Main() {
   Optimizer& optimizer = average.has_value() ? static_cast<Optimizer&>(*average) : adam;
   TrainingState resumed;
   if (resume) {
-    TG_ASSIGN_OR_RETURN(resumed, LoadCharCheckpoint(checkpoint, store, optimizer));
-    std::printf("resumed from %s at update %lld (%s of training so far)\n", checkpoint.c_str(),
-                static_cast<long long>(UpdatesDone(optimizer)), FormatDuration(info.train_seconds).c_str());
-    TG_RETURN_IF_ERROR(CheckResumedState(resumed, model, saved_flags, checkpoint));
+    TG_RETURN_IF_ERROR(ranks.OnRoot([&]() -> absl::Status {  // rank 0 reads the checkpoint
+      TG_ASSIGN_OR_RETURN(resumed, LoadCharCheckpoint(checkpoint, store, optimizer));
+      std::printf("resumed from %s at update %lld (%s of training so far)\n", checkpoint.c_str(),
+                  static_cast<long long>(UpdatesDone(optimizer)), FormatDuration(info.train_seconds).c_str());
+      return CheckResumedState(resumed, model, saved_flags, checkpoint);
+    }));
+  }
+  // On N ranks every rank continues from rank 0's weights, optimizer state and training state.
+  TG_RETURN_IF_ERROR(ranks.ShareModel(store, optimizer));
+  if (resume) {
+    Graph scratch;
+    TG_RETURN_IF_ERROR(ranks.ShareTrainingState(resumed, model.ZeroState(scratch, absl::GetFlag(FLAGS_batch))));
   }
   Trainer trainer(data, std::move(model), store, optimizer, average.has_value() ? &*average : nullptr,
-                  std::move(info), std::move(resumed));
+                  std::move(info), std::move(resumed), ranks);
   return trainer.Run();
 }
 
@@ -86,11 +99,15 @@ int main(int argc, char** argv) {
       "  build/examples/char_lm --dropout=0 --average=0    # bench/torch_char_lm.py's model exactly\n"
       "  build/examples/char_lm --resume --minutes=5        # continue from the checkpoint\n"
       "  build/examples/char_lm --resume --minutes=0 --sample=500 --prime=\"Call me\"   # sample only");
-  tg::examples::CheckFlags();
+  tg::examples::CheckFlags(tg::examples::LaunchedRanks(), tg::examples::LaunchedRank());
   tg::examples::InstallInterruptHandler();
-  if (absl::Status s = tg::examples::Main(); !s.ok()) {
-    std::fprintf(stderr, "char_lm: %s\n", std::string(s.message()).c_str());
+  // Under mpirun: one rank of N (examples/char_lm/distributed.h); otherwise no MPI at all.
+  absl::StatusOr<std::unique_ptr<tg::examples::Ranks>> ranks = tg::examples::Ranks::Start(&argc, &argv);
+  if (!ranks.ok()) {
+    std::fprintf(stderr, "char_lm: %s\n", std::string(ranks.status().message()).c_str());
     return 1;
   }
+  // On N ranks a failing rank ends the job: the others would wait for it.
+  if (absl::Status s = tg::examples::Main(**ranks); !s.ok()) (*ranks)->Abort(s);
   return 0;
 }

@@ -53,9 +53,9 @@ bool EvaluateNow(int64_t updates) {
 }  // namespace
 
 Trainer::Trainer(const Data& data, CharModel model, ParameterStore& store, Optimizer& optimizer,
-                 WeightAverage* average, RunInfo info, TrainingState resumed)
+                 WeightAverage* average, RunInfo info, TrainingState resumed, Ranks& ranks)
     : data_(data), model_(std::move(model)), store_(store), optimizer_(optimizer),
-      average_(average), info_(std::move(info)), resumed_(std::move(resumed)),
+      average_(average), info_(std::move(info)), resumed_(std::move(resumed)), ranks_(ranks),
       batcher_(data.train, {.batch = absl::GetFlag(FLAGS_batch),
                             .steps = absl::GetFlag(FLAGS_seq),
                             .shift_epochs = absl::GetFlag(FLAGS_shift_epochs),
@@ -69,13 +69,14 @@ Trainer::Trainer(const Data& data, CharModel model, ParameterStore& store, Optim
   if (!resumed_.dropout_rng.empty()) dropout_rng_.RestoreState(resumed_.dropout_rng);
 }
 
-uint64_t Trainer::DropoutSeed() { return absl::GetFlag(FLAGS_seed) + 1; }
+uint64_t Trainer::DropoutSeed() const { return absl::GetFlag(FLAGS_seed) + 1 + ranks_.rank(); }
 
 absl::Status Trainer::Update() {
   return compile_ ? UpdateCompiled() : UpdateEagerly();
 }
 
 absl::Status Trainer::FinishUpdate() {
+  TG_RETURN_IF_ERROR(ranks_.ReduceGradients(store_));  // on N ranks: their mean
   ClipGradNorm(store_, absl::GetFlag(FLAGS_clip));
   TG_RETURN_IF_ERROR(optimizer_.Step());
   store_.ZeroGrad();
@@ -89,11 +90,16 @@ absl::Status Trainer::UpdateCompiled() {
     // Recorded from the seed alone, so that a resumed run records the same dropout seeds and
     // continues their streams from the saved run count.
     Rng recording_rng(DropoutSeed());
-    TG_ASSIGN_OR_RETURN(compiled_, CompiledUpdate::Create(model_, batcher_.steps(), batcher_.batch(),
+    const int64_t batch = batcher_.batch(), streams = ranks_.Streams(batch);
+    TG_ASSIGN_OR_RETURN(compiled_, CompiledUpdate::Create(model_, batcher_.steps(), batch,
+                                                          ranks_.FirstStream(batch), streams,
                                                           absl::GetFlag(FLAGS_threads),
-                                                          Replicas(),
-                                                          absl::GetFlag(FLAGS_dot), recording_rng));
-    if (!resumed_.carried.empty()) TG_RETURN_IF_ERROR(compiled_->SetCarriedState(resumed_.carried));
+                                                          Replicas(streams),
+                                                          ranks_.is_root() ? absl::GetFlag(FLAGS_dot) : "",
+                                                          recording_rng));
+    if (!resumed_.carried.empty()) {
+      TG_RETURN_IF_ERROR(compiled_->SetCarriedState(ranks_.OwnStreams(resumed_.carried, batch)));
+    }
     // Without a saved count (an eager or two-file checkpoint), as if compiled from the start.
     compiled_->set_run_count(resumed_.compiled_runs.value_or(static_cast<uint64_t>(updates_)));
     const CompiledGraph& p = compiled_->program();
@@ -150,7 +156,7 @@ absl::Status Trainer::Checkpoint(const std::string& why) {
   info_.train_seconds = earlier_seconds_ + train_seconds_;
   TrainingState state{.dropout_rng = dropout_rng_.SaveState(), .last_train_loss = last_loss_};
   if (compiled_.has_value()) {
-    state.carried = compiled_->CarriedState();
+    state.carried = ranks_.GatherStreams(compiled_->CarriedState());  // every rank's streams
     state.compiled_runs = compiled_->run_count();
   } else if (compile_) {  // no update yet in this run: what it resumed from stays
     state.carried = resumed_.carried;
@@ -158,10 +164,12 @@ absl::Status Trainer::Checkpoint(const std::string& why) {
   } else {
     state.carried = carried_;
   }
-  TG_RETURN_IF_ERROR(SaveCharCheckpoint(path, store_, optimizer_, info_, state));
-  std::printf("checkpoint (%s): %s at update %lld\n", why.c_str(), path.c_str(),
-              static_cast<long long>(updates_));
-  return absl::OkStatus();
+  return ranks_.OnRoot([&]() -> absl::Status {  // rank 0 writes; its error reaches every rank
+    TG_RETURN_IF_ERROR(SaveCharCheckpoint(path, store_, optimizer_, info_, state));
+    std::printf("checkpoint (%s): %s at update %lld\n", why.c_str(), path.c_str(),
+                static_cast<long long>(updates_));
+    return absl::OkStatus();
+  });
 }
 
 absl::Status Trainer::Record(double valid_bpc) {
@@ -175,11 +183,14 @@ absl::Status Trainer::Run() {
   curve_path_ = absl::StrCat(absl::GetFlag(FLAGS_out_dir), "/curve.csv");
   updates_ = UpdatesDone(optimizer_);
   const std::vector<std::string> columns = {"update", "train_seconds", "train_bpc", "valid_bpc"};
-  TG_ASSIGN_OR_RETURN(CsvWriter curve,
-                      absl::GetFlag(FLAGS_resume)
-                          ? CsvWriter::Continue(curve_path_, columns, static_cast<double>(updates_))
-                          : CsvWriter::Open(curve_path_, columns));
-  curve_.emplace(std::move(curve));
+  TG_RETURN_IF_ERROR(ranks_.OnRoot([&]() -> absl::Status {  // rank 0 alone validates and writes
+    TG_ASSIGN_OR_RETURN(CsvWriter curve,
+                        absl::GetFlag(FLAGS_resume)
+                            ? CsvWriter::Continue(curve_path_, columns, static_cast<double>(updates_))
+                            : CsvWriter::Open(curve_path_, columns));
+    curve_.emplace(std::move(curve));
+    return absl::OkStatus();
+  }));
   earlier_seconds_ = info_.train_seconds;
   first_update_ = updates_;
   const double budget = absl::GetFlag(FLAGS_minutes) * 60;
@@ -199,7 +210,7 @@ absl::Status Trainer::Run() {
                   ? absl::StrFormat("the weights' moving average (decay %g)", info_.average_decay).c_str()
                   : "the raw weights");
 
-  double since_checkpoint = 0;
+  double checkpointed_at = 0;  // train_seconds_ at the last checkpoint
   while (train_seconds_ < budget && (max_updates == 0 || updates_ < max_updates)) {
     if (absl::GetFlag(FLAGS_lr_decay) == "cosine") {
       const double done = max_updates > 0 ? static_cast<double>(updates_) / static_cast<double>(max_updates)
@@ -207,26 +218,29 @@ absl::Status Trainer::Run() {
       optimizer_.set_learning_rate(CosineLr{.base_lr = absl::GetFlag(FLAGS_lr), .total_steps = kDecaySteps}.At(
           static_cast<int64_t>(done * kDecaySteps)));
     }
-    if (InterruptRequested()) {
+    if (!ranks_.distributed()) interrupted_ = InterruptRequested();
+    if (interrupted_) {
       progress_->Finish();
       std::printf("interrupted\n");
       break;
     }
+    const double before = train_seconds_;
     const auto start = std::chrono::steady_clock::now();
     TG_RETURN_IF_ERROR(Update());
-    const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    train_seconds_ += took;
-    since_checkpoint += took;
+    train_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    // On N ranks every decision below reads the same loss, clock and Ctrl-C on every rank.
+    TG_ASSIGN_OR_RETURN(interrupted_, ranks_.Agree(last_loss_, train_seconds_, InterruptRequested()));
     progress_->Update(updates_ - first_update_, chars_per_update * static_cast<double>(updates_ - first_update_),
                       {{"bits/char", ToBits(last_loss_)}});
-    if (EvaluateNow(updates_) || PassedMinuteMark(earlier_seconds_ + train_seconds_ - took, earlier_seconds_ + train_seconds_)) {
+    if (ranks_.is_root() &&
+        (EvaluateNow(updates_) || PassedMinuteMark(earlier_seconds_ + before, earlier_seconds_ + train_seconds_))) {
       TG_ASSIGN_OR_RETURN(double valid_bpc, Validate());
       TG_RETURN_IF_ERROR(Record(valid_bpc));
     }
-    if (since_checkpoint >= checkpoint_every ||
+    if (train_seconds_ - checkpointed_at >= checkpoint_every ||
         (checkpoint_every_updates > 0 && updates_ % checkpoint_every_updates == 0)) {
       TG_RETURN_IF_ERROR(Checkpoint("periodic"));
-      since_checkpoint = 0;
+      checkpointed_at = train_seconds_;
     }
     if (stop_after > 0 && updates_ >= stop_after) {
       progress_->Finish();
@@ -238,11 +252,15 @@ absl::Status Trainer::Run() {
   progress_->Finish();
   std::printf("trained %lld updates in %.1f s: %.0f chars/s\n", static_cast<long long>(updates_ - first_update_),
               train_seconds_, chars_per_update * static_cast<double>(updates_ - first_update_) / std::max(train_seconds_, 1e-9));
+  if (ranks_.distributed()) {
+    std::printf("%s\n", ranks_.CommunicationSummary(updates_ - first_update_, train_seconds_).c_str());
+  }
   return Finish();
 }
 
 absl::Status Trainer::Finish() {
-  TG_RETURN_IF_ERROR(Checkpoint(InterruptRequested() ? "interrupted" : "final"));
+  TG_RETURN_IF_ERROR(Checkpoint(interrupted_ ? "interrupted" : "final"));
+  if (!ranks_.is_root()) return absl::OkStatus();  // rank 0 alone scores, plots and samples
   TG_ASSIGN_OR_RETURN(double valid_bpc, Validate());
   if (!EvaluateNow(updates_)) TG_RETURN_IF_ERROR(Record(valid_bpc));
 

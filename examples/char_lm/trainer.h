@@ -14,6 +14,7 @@
 #include "examples/char_lm/batches.h"
 #include "examples/char_lm/char_checkpoint.h"
 #include "examples/char_lm/compiled_update.h"
+#include "examples/char_lm/distributed.h"
 #include "examples/char_lm/model.h"
 #include "examples/char_lm/run_info.h"
 #include "examples/char_lm/run_setup.h"
@@ -27,13 +28,15 @@
 
 namespace tg::examples {
 
-// Trains one model on `data` as the flags say, from scratch or from a checkpoint's state.
+// Trains one model on `data` as the flags say, from scratch or from a checkpoint's state;
+// on N ranks (distributed.h) this rank's share of each batch's streams.
 class Trainer {
  public:
   // `optimizer` is `average` when weights are averaged (it wraps the Adam), else the Adam.
-  // `resumed`: what the checkpoint this run continues carried (default: a new run).
+  // `resumed`: what the checkpoint this run continues carried (default: a new run), the
+  // same on every rank. `ranks`: this process's place among the ranks (one in a plain run).
   Trainer(const Data& data, CharModel model, ParameterStore& store, Optimizer& optimizer,
-          WeightAverage* average, RunInfo info, TrainingState resumed);
+          WeightAverage* average, RunInfo info, TrainingState resumed, Ranks& ranks);
 
   // Trains until --minutes, --max_updates, --stop_after_updates or Ctrl-C, then finishes.
   absl::Status Run();
@@ -49,7 +52,8 @@ class Trainer {
   absl::Status Finish();
   // Prints `valid_bpc` with the update's training loss and adds them to the learning curve.
   absl::Status Record(double valid_bpc);
-  static uint64_t DropoutSeed();
+  // The seed of this rank's dropout masks (each rank its own).
+  uint64_t DropoutSeed() const;
 
   const Data& data_;
   CharModel model_;
@@ -58,6 +62,7 @@ class Trainer {
   WeightAverage* average_;  // null: validation and samples use the raw weights
   RunInfo info_;
   TrainingState resumed_;
+  Ranks& ranks_;
   StreamBatcher batcher_;
   Graph graph_;
   std::vector<HostState> carried_;  // eager: the state carried into the next chunk
@@ -70,6 +75,7 @@ class Trainer {
   std::optional<Progress> progress_;
   int64_t updates_ = 0;
   int64_t first_update_ = 0;  // the update this run started at
+  bool interrupted_ = false;  // Ctrl-C (on N ranks: on any rank, agreed after every update)
   double last_loss_;
   double train_seconds_ = 0;  // this run's training time, excluding validation and checkpoints
   double earlier_seconds_ = 0;  // training time of the runs this one resumed
