@@ -1,7 +1,5 @@
 #include "dist/communicator.h"
 
-#include <sched.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -15,13 +13,17 @@ namespace tg {
 namespace {
 
 // Polling: MPI progresses only inside MPI calls, so a waiting rank tests its requests in a
-// loop. For kSpin after the last request completed it tests without pause (a transfer needs
-// both sides to answer each other's protocol messages promptly; yielding on a busy machine
-// can cost a whole time slice per round trip); until kBusy it yields the core between tests;
-// after that it is waiting on a slower or stalled rank and tests only every kNap.
-constexpr absl::Duration kSpin = absl::Milliseconds(5);
-constexpr absl::Duration kBusy = absl::Milliseconds(50);
-constexpr absl::Duration kNap = absl::Milliseconds(1);
+// loop. For kSpin after the last request completed it tests without pause: the round trips
+// of a transfer in progress take microseconds. After that it is waiting for a rank that has
+// not arrived, and sleeps kNap between tests. A sleeping rank leaves its core to the threads
+// still computing -- on a machine with more runnable threads than cores, among them the rank
+// it waits for, which spinning or sched_yield (the thread stays runnable) would slow down --
+// and the scheduler runs it again promptly when it wakes. After kIdle without progress it
+// is waiting on a stalled rank and tests only every kLongNap.
+constexpr absl::Duration kSpin = absl::Microseconds(100);
+constexpr absl::Duration kNap = absl::Microseconds(50);
+constexpr absl::Duration kIdle = absl::Milliseconds(50);
+constexpr absl::Duration kLongNap = absl::Milliseconds(1);
 
 std::string ThreadLevelName(int level) {
   switch (level) {
@@ -231,13 +233,8 @@ std::vector<MPI_Status> Communicator::WaitAll(std::vector<MPI_Request>& requests
       AbortWithLine(fmt::format("rank {}: {}: no reply from {} after {:g}s", rank_, LastOperation(),
                                 RankList(missing), absl::ToDoubleSeconds(deadline_)));
     }
-    if (now - last_progress < kSpin) {
-      continue;
-    } else if (now - last_progress < kBusy) {
-      sched_yield();
-    } else {
-      std::this_thread::sleep_for(absl::ToChronoNanoseconds(kNap));
-    }
+    if (now - last_progress < kSpin) continue;
+    std::this_thread::sleep_for(absl::ToChronoNanoseconds(now - last_progress < kIdle ? kNap : kLongNap));
   }
   return statuses;
 }
