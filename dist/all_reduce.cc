@@ -76,8 +76,9 @@ struct Bucket {
   int64_t begin, end;  // elements of the stream
 };
 
-uint64_t LayoutHash(const std::vector<Stream>& streams, size_t bucket_bytes) {
+uint64_t LayoutHash(const std::vector<Stream>& streams, size_t bucket_bytes, size_t riders) {
   uint64_t h = Fnv1a(&bucket_bytes, sizeof bucket_bytes);
+  h = Fnv1a(&riders, sizeof riders, h);
   for (const Stream& s : streams) {
     h = Fnv1a(&s.dtype, sizeof s.dtype, h);
     for (const Segment& seg : s.segments) h = Fnv1a(&seg.count, sizeof seg.count, h);
@@ -86,14 +87,15 @@ uint64_t LayoutHash(const std::vector<Stream>& streams, size_t bucket_bytes) {
 }
 
 // out[i] = ((chunk_0[i] + chunk_1[i]) + ... + chunk_{P-1}[i]) / P: rank order, always.
+// Each rank's chunk starts `head` bytes into its region of `received`.
 template <class T>
-void SumInRankOrder(const std::byte* received, size_t region, int ranks, int64_t count,
-                    std::byte* out_bytes) {
+void SumInRankOrder(const std::byte* received, size_t region, size_t head, int ranks,
+                    int64_t count, std::byte* out_bytes) {
   T* out = reinterpret_cast<T*>(out_bytes);
-  const T* first = reinterpret_cast<const T*>(received + sizeof(Header));
+  const T* first = reinterpret_cast<const T*>(received + head);
   std::copy_n(first, count, out);
   for (int q = 1; q < ranks; ++q) {
-    const T* in = reinterpret_cast<const T*>(received + q * region + sizeof(Header));
+    const T* in = reinterpret_cast<const T*>(received + q * region + head);
     for (int64_t i = 0; i < count; ++i) out[i] += in[i];
   }
   const T n = static_cast<T>(ranks);
@@ -111,14 +113,16 @@ void Post(Communicator& comm, bool receive, std::byte* data, size_t bytes, int p
 }
 
 // One bucket: reduce-scatter in rank order, then all-gather. Fails when a rank's chunk
-// announces another layout.
+// announces another layout. `riders` (the first bucket's) travel after the header of every
+// chunk, and every rank sums all ranks' copies in rank order itself.
 absl::Status ReduceBucket(Communicator& comm, int64_t operation, const Bucket& bucket,
-                          uint64_t bucket_index, uint64_t layout) {
+                          uint64_t bucket_index, uint64_t layout, absl::Span<double> riders) {
   const int ranks = comm.size(), me = comm.rank();
   const size_t es = SizeOf(bucket.stream->dtype);
   const int64_t n = bucket.end - bucket.begin;
   const int64_t chunk = (n + ranks - 1) / ranks;  // elements; the last chunks are padded
-  const size_t chunk_bytes = chunk * es, region = sizeof(Header) + chunk_bytes;
+  const size_t head = sizeof(Header) + riders.size() * sizeof(double);  // before the values
+  const size_t chunk_bytes = chunk * es, region = head + chunk_bytes;
   std::byte* send = comm.Workspace(0, ranks * region);
   std::byte* received = comm.Workspace(1, ranks * region);
   std::byte* gathered = comm.Workspace(2, ranks * chunk_bytes);
@@ -126,9 +130,10 @@ absl::Status ReduceBucket(Communicator& comm, int64_t operation, const Bucket& b
     std::byte* at = send + j * region;
     const Header header = {layout, bucket_index};
     std::memcpy(at, &header, sizeof header);
+    if (!riders.empty()) std::memcpy(at + sizeof header, riders.data(), riders.size() * sizeof(double));
     const int64_t begin = std::min(n, j * chunk), end = std::min(n, begin + chunk);
-    bucket.stream->Read(bucket.begin + begin, bucket.begin + end, at + sizeof(Header));
-    std::memset(at + sizeof(Header) + (end - begin) * es, 0, (chunk - (end - begin)) * es);
+    bucket.stream->Read(bucket.begin + begin, bucket.begin + end, at + head);
+    std::memset(at + head + (end - begin) * es, 0, (chunk - (end - begin)) * es);
   }
   std::vector<MPI_Request> requests;
   std::vector<int> peers;
@@ -157,12 +162,21 @@ absl::Status ReduceBucket(Communicator& comm, int64_t operation, const Bucket& b
         "bucket size; CheckSameModel names the difference)",
         comm.LastOperation(), RankList(other_layout), other_layout.size() == 1 ? "holds" : "hold", me));
   }
+  for (size_t i = 0; i < riders.size(); ++i) {  // the same additions on every rank
+    double sum = 0;
+    for (int q = 0; q < ranks; ++q) {
+      double x = 0;
+      std::memcpy(&x, received + q * region + sizeof(Header) + i * sizeof(double), sizeof x);
+      sum = q == 0 ? x : sum + x;
+    }
+    riders[i] = sum / ranks;
+  }
   if (chunk == 0) return absl::OkStatus();  // an empty bucket: only the layout was checked
   std::byte* mine = gathered + me * chunk_bytes;
   if (bucket.stream->dtype == DType::kF64) {
-    SumInRankOrder<double>(received, region, ranks, chunk, mine);
+    SumInRankOrder<double>(received, region, head, ranks, chunk, mine);
   } else {
-    SumInRankOrder<float>(received, region, ranks, chunk, mine);
+    SumInRankOrder<float>(received, region, head, ranks, chunk, mine);
   }
   requests.clear();
   peers.clear();
@@ -183,6 +197,10 @@ absl::Status ReduceMean(Communicator& comm, std::string_view name, std::vector<S
     return absl::InvalidArgumentError(fmt::format(
         "{}: bucket_bytes {} is outside [8, {}]", name, options.bucket_bytes, kMaxBucketBytes));
   }
+  if (options.riders.size() > kMaxRiders) {
+    return absl::InvalidArgumentError(fmt::format("{}: {} riders, more than the {} allowed", name,
+                                                  options.riders.size(), kMaxRiders));
+  }
   if (comm.size() == 1) {  // the mean of one: copy where source and destination differ
     for (const Stream& s : streams) {
       for (const Segment& seg : s.segments) {
@@ -200,11 +218,11 @@ absl::Status ReduceMean(Communicator& comm, std::string_view name, std::vector<S
   }
   // Always one exchange, so that a rank with nothing to reduce still meets the others.
   if (buckets.empty()) buckets.push_back({&streams[0], 0, 0});
-  const uint64_t layout = LayoutHash(streams, options.bucket_bytes);
+  const uint64_t layout = LayoutHash(streams, options.bucket_bytes, options.riders.size());
   const int64_t k = comm.BeginOperation(name);
   absl::Status status;
   for (size_t b = 0; b < buckets.size() && status.ok(); ++b) {
-    status = ReduceBucket(comm, k, buckets[b], b, layout);
+    status = ReduceBucket(comm, k, buckets[b], b, layout, b == 0 ? options.riders : absl::Span<double>());
   }
   comm.EndOperation();
   return status;

@@ -30,7 +30,15 @@ struct AllReduceOptions {
   // Every this many calls (0: never), first check that the parameters are bitwise equal on
   // every rank (CheckParametersEqual), failing with the ranks that differ named.
   int64_t check_parameters_every = 0;
+  // A few f64 values averaged in the same messages as the first bucket, without a collective
+  // of their own: e.g. the loss to print and a clock the ranks must agree on. Each becomes
+  // ((x_0 + x_1) + ... + x_{P-1}) / P, the same bits on every rank. Every rank passes the
+  // same number, at most kMaxRiders.
+  absl::Span<double> riders = {};
 };
+
+// The most values AllReduceOptions::riders may hold.
+inline constexpr size_t kMaxRiders = 64;
 
 // Replaces each trainable (not frozen) parameter's gradient in `store` by its mean over the
 // ranks. Fails (on every rank) when the ranks' gradients differ in layout or when a

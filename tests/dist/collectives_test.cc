@@ -109,6 +109,32 @@ TEST(AllReduceTest, TheBucketSizeDoesNotChangeABit) {
   EXPECT_TRUE(SameBits(small, large));
 }
 
+TEST(AllReduceTest, RidersAreTheRankOrderMeanWithoutChangingTheGradientsMean) {
+  const int ranks = World().size();
+  constexpr int64_t kFloats = 1001, kRiders = 3;
+  std::vector<float> with = ValuesOf<float>(World().rank(), kFloats), without = with;
+  std::vector<double> riders = ValuesOf<double>(World().rank(), kRiders);
+  // Small buckets: the riders go with the first of several.
+  ASSERT_TRUE(AllReduceMean(World(), {Tensor(with.data(), DType::kF32, {kFloats})},
+                            {.bucket_bytes = 1000, .riders = absl::MakeSpan(riders)})
+                  .ok());
+  ASSERT_TRUE(AllReduceMean(World(), {Tensor(without.data(), DType::kF32, {kFloats})}, {.bucket_bytes = 1000}).ok());
+  EXPECT_TRUE(SameBits(riders, MeanInOrder<double>(ranks, kRiders, false)));
+  EXPECT_TRUE(SameBits(with, without));
+}
+
+TEST(AllReduceTest, ADifferentNumberOfRidersFailsOnEveryRank) {
+  std::vector<float> x(100, 1.0f);
+  std::vector<double> riders(IsLastRank() ? 3 : 2, 1.0);
+  absl::Status s = AllReduceMean(World(), {Tensor(x.data(), DType::kF32, {100})},
+                                 {.riders = absl::MakeSpan(riders)});
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  std::vector<double> too_many(kMaxRiders + 1);
+  s = AllReduceMean(World(), {Tensor(x.data(), DType::kF32, {100})}, {.riders = absl::MakeSpan(too_many)});
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  EXPECT_NE(s.message().find("65 riders, more than the 64 allowed"), std::string::npos) << s;
+}
+
 TEST(AllReduceTest, RefusesIntegersAndBucketsOutsideTheirRange) {
   std::vector<int32_t> ids(4);
   EXPECT_EQ(AllReduceMean(World(), {Tensor(ids.data(), DType::kI32, {4})}).code(),
