@@ -181,19 +181,14 @@ std::vector<HostState> Ranks::GatherStreams(const std::vector<HostState>& own) {
   return whole;
 }
 
-absl::Status Ranks::ReduceGradients(ParameterStore& store) {
+absl::Status Ranks::ReduceGradients(ParameterStore& store, UpdateSummary& summary) {
   if (!distributed()) return absl::OkStatus();
-  return AllReduceGradients(*impl_->comm, store,
-                            {.check_parameters_every = absl::GetFlag(FLAGS_check_ranks_every)});
-}
-
-absl::StatusOr<bool> Ranks::Agree(double& loss, double& train_seconds, bool interrupted) {
-  if (!distributed()) return interrupted;
-  double values[3] = {loss, train_seconds, interrupted ? 1.0 : 0.0};
-  TG_RETURN_IF_ERROR(AllReduceMean(*impl_->comm, {Tensor(values, DType::kF64, {3})}));
-  loss = values[0];
-  train_seconds = values[1];
-  return values[2] > 0;
+  double riders[3] = {summary.loss, summary.train_seconds, summary.interrupted ? 1.0 : 0.0};
+  TG_RETURN_IF_ERROR(AllReduceGradients(*impl_->comm, store,
+                                        {.check_parameters_every = absl::GetFlag(FLAGS_check_ranks_every),
+                                         .riders = absl::MakeSpan(riders)}));
+  summary = {.loss = riders[0], .train_seconds = riders[1], .interrupted = riders[2] > 0};
+  return absl::OkStatus();
 }
 
 std::string Ranks::CommunicationSummary(int64_t updates, double train_seconds) const {
@@ -234,8 +229,7 @@ absl::StatusOr<RunInfo> Ranks::LoadRunInfo(const std::string& checkpoint) {
 absl::Status Ranks::ShareModel(ParameterStore&, Optimizer&) { return absl::OkStatus(); }
 absl::Status Ranks::ShareTrainingState(TrainingState&, const std::vector<State>&) { return absl::OkStatus(); }
 std::vector<HostState> Ranks::GatherStreams(const std::vector<HostState>& own) { return own; }
-absl::Status Ranks::ReduceGradients(ParameterStore&) { return absl::OkStatus(); }
-absl::StatusOr<bool> Ranks::Agree(double&, double&, bool interrupted) { return interrupted; }
+absl::Status Ranks::ReduceGradients(ParameterStore&, UpdateSummary&) { return absl::OkStatus(); }
 std::string Ranks::CommunicationSummary(int64_t, double) const { return ""; }
 void Ranks::Abort(const absl::Status& status) const {
   std::fprintf(stderr, "char_lm: %s\n", std::string(status.message()).c_str());

@@ -30,6 +30,13 @@ int LaunchedRanks();
 // not started by mpirun.
 int LaunchedRank();
 
+// What every rank contributes after its share of an update, and all of them agree on.
+struct UpdateSummary {
+  double loss = 0;            // the training loss (nats)
+  double train_seconds = 0;   // this run's training time so far
+  bool interrupted = false;   // Ctrl-C
+};
+
 // This process's place among char_lm's ranks: rank 0 of 1 in a plain run.
 class Ranks {
  public:
@@ -69,13 +76,12 @@ class Ranks {
   // The whole batch's carried state on every rank, from every rank's `own` streams' state
   // (OwnStreams's inverse).
   std::vector<HostState> GatherStreams(const std::vector<HostState>& own);
-  // The store's gradients replaced by their mean over the ranks (the same bits everywhere);
-  // every --check_ranks_every calls, first checks that the ranks hold the same weights.
-  absl::Status ReduceGradients(ParameterStore& store);
-  // `loss` and `train_seconds` replaced by their means over the ranks, so that every rank
-  // reads the same clock (time budget, cosine schedule, checkpoints) and stops after the
-  // same update; true when any rank was interrupted (Ctrl-C).
-  absl::StatusOr<bool> Agree(double& loss, double& train_seconds, bool interrupted);
+  // The store's gradients replaced by their mean over the ranks (the same bits everywhere),
+  // and in the same messages `summary`'s loss and clock replaced by their means (every rank
+  // then reads the same clock for the time budget, the cosine schedule and checkpoints) and
+  // `interrupted` set when any rank was interrupted (Ctrl-C). Every --check_ranks_every
+  // calls, first checks that the ranks hold the same weights.
+  absl::Status ReduceGradients(ParameterStore& store, UpdateSummary& summary);
   // "2 ranks: 12.3% of training in collectives (4.1 ms per update, ...)" since ShareModel;
   // empty in a plain run.
   std::string CommunicationSummary(int64_t updates, double train_seconds) const;

@@ -1,7 +1,6 @@
 #include "examples/char_lm/trainer.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <numbers>
 #include <utility>
@@ -75,8 +74,22 @@ absl::Status Trainer::Update() {
   return compile_ ? UpdateCompiled() : UpdateEagerly();
 }
 
+double Trainer::SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
 absl::Status Trainer::FinishUpdate() {
-  TG_RETURN_IF_ERROR(ranks_.ReduceGradients(store_));  // on N ranks: their mean
+  // On N ranks: the gradients' mean, and in the same messages the loss, the clock and
+  // Ctrl-C, which every decision after this update reads the same on every rank.
+  UpdateSummary summary{.loss = last_loss_,
+                        .train_seconds = train_seconds_ + unclocked_ + SecondsSince(running_since_),
+                        .interrupted = InterruptRequested()};
+  TG_RETURN_IF_ERROR(ranks_.ReduceGradients(store_, summary));
+  last_loss_ = summary.loss;
+  train_seconds_ = summary.train_seconds;
+  interrupted_ = summary.interrupted;
+  unclocked_ = 0;  // the rest of this update counts towards the next one
+  running_since_ = Clock::now();
   ClipGradNorm(store_, absl::GetFlag(FLAGS_clip));
   TG_RETURN_IF_ERROR(optimizer_.Step());
   store_.ZeroGrad();
@@ -225,11 +238,9 @@ absl::Status Trainer::Run() {
       break;
     }
     const double before = train_seconds_;
-    const auto start = std::chrono::steady_clock::now();
+    running_since_ = Clock::now();
     TG_RETURN_IF_ERROR(Update());
-    train_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    // On N ranks every decision below reads the same loss, clock and Ctrl-C on every rank.
-    TG_ASSIGN_OR_RETURN(interrupted_, ranks_.Agree(last_loss_, train_seconds_, InterruptRequested()));
+    unclocked_ += SecondsSince(running_since_);
     progress_->Update(updates_ - first_update_, chars_per_update * static_cast<double>(updates_ - first_update_),
                       {{"bits/char", ToBits(last_loss_)}});
     if (ranks_.is_root() &&
@@ -250,6 +261,8 @@ absl::Status Trainer::Run() {
     }
   }
   progress_->Finish();
+  train_seconds_ += unclocked_;  // this rank's own: the decisions are made
+  unclocked_ = 0;
   std::printf("trained %lld updates in %.1f s: %.0f chars/s\n", static_cast<long long>(updates_ - first_update_),
               train_seconds_, chars_per_update * static_cast<double>(updates_ - first_update_) / std::max(train_seconds_, 1e-9));
   if (ranks_.distributed()) {

@@ -3,6 +3,7 @@
 // Ctrl-C, and after training the final checkpoint, score, plot and sample.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -77,7 +78,14 @@ class Trainer {
   int64_t first_update_ = 0;  // the update this run started at
   bool interrupted_ = false;  // Ctrl-C (on N ranks: on any rank, agreed after every update)
   double last_loss_;
-  double train_seconds_ = 0;  // this run's training time, excluding validation and checkpoints
+  // This run's training time, excluding validation and checkpoints, as of the last gradient
+  // reduction (on N ranks the ranks' mean, the same everywhere); `unclocked_`: this rank's
+  // training time since then, up to `running_since_`, the start of what runs now.
+  using Clock = std::chrono::steady_clock;
+  static double SecondsSince(Clock::time_point start);
+  double train_seconds_ = 0;
+  double unclocked_ = 0;
+  Clock::time_point running_since_;
   double earlier_seconds_ = 0;  // training time of the runs this one resumed
 };
 
