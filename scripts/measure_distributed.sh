@@ -59,7 +59,7 @@ for part in "${parts[@]}"; do
     compute)  # CPU ms per update on 1 thread: (CPU of 1 + K updates - CPU of 1 update) / K,
       # which leaves out loading and compiling (and a tiny validation), and is close to what a
       # core of its own would take
-      for config in "256 64 32" "256 64 4" "256 64 1" "512 512 64" "512 512 8" "512 512 1"; do
+      for config in "256 64 64" "256 64 32" "256 64 4" "256 64 1" "512 512 64" "512 512 8" "512 512 1"; do
         read -r hidden embedding batch <<< "$config"
         k=$(( batch >= 32 ? 6 : batch >= 4 ? 16 : 64 ))
         cpu() {  # user + system seconds of a run of $1 updates

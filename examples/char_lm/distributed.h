@@ -4,7 +4,8 @@
 // resumes from and writes checkpoints. A plain run (not started by mpirun) has one rank and
 // never touches MPI.
 //
-//   mpirun -np 2 build/examples/char_lm --batch=32 --threads=1
+//   mpirun -np 2 --mca btl_tcp_if_include lo --mca oob_tcp_if_include lo \
+//          build/examples/char_lm --batch=32 --threads=1
 #pragma once
 
 #include <cstdint>
