@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <utility>
 
 #include "absl/flags/flag.h"
@@ -31,6 +32,7 @@ int EnvironmentNumber(std::initializer_list<const char*> names, int otherwise) {
 
 }  // namespace
 
+bool StartedByMpirun() { return EnvironmentNumber({"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"}, 0) > 0; }
 int LaunchedRanks() { return std::max(1, EnvironmentNumber({"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"}, 1)); }
 int LaunchedRank() { return EnvironmentNumber({"OMPI_COMM_WORLD_RANK", "PMI_RANK"}, 0); }
 
@@ -60,7 +62,7 @@ struct Ranks::Impl {
 
 absl::StatusOr<std::unique_ptr<Ranks>> Ranks::Start(int* argc, char*** argv) {
   auto impl = std::make_unique<Impl>();
-  if (LaunchedRanks() > 1) {
+  if (StartedByMpirun()) {
     const double minutes = absl::GetFlag(FLAGS_deadline_minutes);  // > 0: CheckFlags
     TG_ASSIGN_OR_RETURN(impl->comm, Communicator::Init(argc, argv, {.deadline = absl::Seconds(minutes * 60)}));
     impl->comm->AbortOnUncaughtException();
@@ -194,9 +196,9 @@ absl::Status Ranks::ReduceGradients(ParameterStore& store, UpdateSummary& summar
 std::string Ranks::CommunicationSummary(int64_t updates, double train_seconds) const {
   if (!distributed()) return "";
   const double seconds = impl_->comm->seconds_communicating() - impl_->communicating_before_training;
-  return absl::StrFormat("%d ranks: %.1f%% of training in collectives (%.2f ms per update, "
+  return absl::StrFormat("%d rank%s: %.1f%% of training in collectives (%.2f ms per update, "
                          "waiting for slower ranks included)",
-                         size(), 100 * seconds / std::max(train_seconds, 1e-9),
+                         size(), size() == 1 ? "" : "s", 100 * seconds / std::max(train_seconds, 1e-9),
                          1e3 * seconds / static_cast<double>(std::max<int64_t>(updates, 1)));
 }
 

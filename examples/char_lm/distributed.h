@@ -4,8 +4,8 @@
 // resumes from and writes checkpoints. A plain run (not started by mpirun) has one rank and
 // never touches MPI.
 //
-//   mpirun -np 2 --mca btl_tcp_if_include lo --mca oob_tcp_if_include lo \
-//          build/examples/char_lm --batch=32 --threads=1
+//   mpirun -np 2 --mca btl_tcp_if_include lo --mca oob_tcp_if_include lo
+//          build/examples/char_lm --batch=32 --threads=1     (one command line)
 #pragma once
 
 #include <cstdint>
@@ -24,8 +24,10 @@
 
 namespace tg::examples {
 
-// The number of processes mpirun started this one among (Open MPI's OMPI_COMM_WORLD_SIZE,
-// or PMI_SIZE of MPICH's launcher); 1 when not started by mpirun. Known before MPI starts.
+// Whether mpirun started this process (Open MPI's OMPI_COMM_WORLD_SIZE or the PMI_SIZE of
+// MPICH's launcher is set); known before MPI starts.
+bool StartedByMpirun();
+// The number of processes mpirun started this one among; 1 when not started by mpirun.
 int LaunchedRanks();
 // This process's rank as mpirun announced it (OMPI_COMM_WORLD_RANK or PMI_RANK); 0 when
 // not started by mpirun.
@@ -41,7 +43,8 @@ struct UpdateSummary {
 // This process's place among char_lm's ranks: rank 0 of 1 in a plain run.
 class Ranks {
  public:
-  // Under mpirun initialises MPI with --deadline_minutes; otherwise one rank without MPI.
+  // Under mpirun (even of one rank) initialises MPI with --deadline_minutes; otherwise one
+  // rank without MPI.
   // Ranks other than 0 send their stdout to /dev/null.
   static absl::StatusOr<std::unique_ptr<Ranks>> Start(int* argc, char*** argv);
   // Finalises MPI if Start initialised it.
