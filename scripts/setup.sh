@@ -9,6 +9,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libdnnl-dev ocl-icd-opencl-dev
   nlohmann-json3-dev
+  libopenmpi-dev openmpi-bin   # dist/: data-parallel training across processes (mpirun)
   python3-numpy          # tests read and write safetensors files from Python
   python3-torch          # PyTorch: checkpoint interop tests, reference files, benchmarks
   libopenblas0-pthread   # PyTorch on Debian's reference BLAS would be many times slower

@@ -54,23 +54,30 @@ absl::StatusOr<CompiledUpdate::Replica> CompiledUpdate::Record(
 }
 
 absl::StatusOr<CompiledUpdate> CompiledUpdate::Create(const CharModel& model, int64_t steps,
-                                                      int64_t batch, int threads, int replicas,
+                                                      int64_t batch, int64_t first,
+                                                      int64_t streams, int threads, int replicas,
                                                       const std::string& dot_path,
                                                       Rng& dropout_rng) {
-  if (replicas < 1 || replicas > batch) {
+  if (first < 0 || streams < 1 || first + streams > batch) {
+    return absl::InvalidArgumentError(absl::StrCat("compiled update: streams [", first, ", ",
+                                                   first + streams, ") of a batch of ", batch));
+  }
+  if (replicas < 1 || replicas > streams) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "--replicas=", replicas, ": must be between 1 and the batch (", batch, " streams)"));
+        "--replicas=", replicas, ": must be between 1 and the streams of an update (", streams, ")"));
   }
   CompiledUpdate u;
   u.steps_ = steps;
   u.batch_ = batch;
+  u.first_ = first;
+  u.streams_ = streams;
   u.threads_ = threads;
-  int64_t begin = 0;
-  for (int i = 0; i < replicas; ++i) {  // the first batch % replicas slices one stream more
-    const int64_t rows = batch / replicas + (i < batch % replicas ? 1 : 0);
+  int64_t begin = first;
+  for (int i = 0; i < replicas; ++i) {  // the first streams % replicas slices one stream more
+    const int64_t rows = streams / replicas + (i < streams % replicas ? 1 : 0);
     TG_ASSIGN_OR_RETURN(Replica r, Record(model, steps, begin, rows, replicas > 1 ? 1 : threads,
                                           replicas > 1, i == 0 ? dot_path : "", dropout_rng));
-    r.share = static_cast<double>(rows) / static_cast<double>(batch);
+    r.share = static_cast<double>(rows) / static_cast<double>(streams);
     u.replicas_.push_back(std::move(r));
     begin += rows;
   }
@@ -90,7 +97,7 @@ std::vector<HostState> CompiledUpdate::CarriedState() const {
   size_t index = 0;  // into each replica's state
   for (int parts : replicas_[0].layer_parts) {
     const int64_t hidden = replicas_[0].state_shapes[index].dim(1);
-    HostState s{.shape = {batch_, hidden}, .dtype = DType::kF32};
+    HostState s{.shape = {streams_, hidden}, .dtype = DType::kF32};
     for (int part = 0; part < parts; ++part) {
       std::vector<double>& into = part == 0 ? s.h : s.c;
       for (const Replica& r : replicas_) {  // slices of consecutive streams, in order
@@ -108,14 +115,14 @@ absl::Status CompiledUpdate::SetCarriedState(const std::vector<HostState>& state
   bool fits = state.size() == layer_parts.size();
   for (size_t l = 0, index = 0; fits && l < state.size(); index += layer_parts[l], ++l) {
     const Shape& slice = replicas_[0].state_shapes[index];
-    fits = state[l].shape == Shape{batch_, slice.dim(1)} &&
-           static_cast<int64_t>(state[l].h.size()) == batch_ * slice.dim(1) &&
+    fits = state[l].shape == Shape{streams_, slice.dim(1)} &&
+           static_cast<int64_t>(state[l].h.size()) == streams_ * slice.dim(1) &&
            (layer_parts[l] == 2 ? state[l].c.size() == state[l].h.size() : state[l].c.empty());
   }
   if (!fits) {
     return absl::InvalidArgumentError(absl::StrCat(
         "compiled update: the carried state does not fit ", layer_parts.size(), " layers of ",
-        batch_, " streams"));
+        streams_, " streams"));
   }
   for (Replica& r : replicas_) {
     size_t index = 0;
@@ -123,7 +130,8 @@ absl::Status CompiledUpdate::SetCarriedState(const std::vector<HostState>& state
       for (int part = 0; part < layer_parts[l]; ++part, ++index) {
         const std::vector<double>& from = part == 0 ? state[l].h : state[l].c;
         const int64_t hidden = r.state_shapes[index].dim(1);
-        std::copy_n(from.begin() + r.begin * hidden, r.batch * hidden, r.state[index].begin());
+        std::copy_n(from.begin() + (r.begin - first_) * hidden, r.batch * hidden,
+                    r.state[index].begin());
       }
     }
   }

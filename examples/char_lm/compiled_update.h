@@ -23,16 +23,20 @@ class CompiledUpdate {
   // `dot_path` non-empty: also writes one step of the first layer and its backward as DOT.
   // `dropout_rng` seeds the recorded dropout ops; every Run draws new masks from those seeds.
   // With one replica, `threads` share each op; with more, each replica runs on one thread,
-  // `threads` of them at a time.
+  // `threads` of them at a time. The update trains on streams [first, first + streams) of
+  // each chunk of `batch` streams (all of them in one process; its share on one of N ranks),
+  // and its loss and gradients are means over those streams.
   static absl::StatusOr<CompiledUpdate> Create(const CharModel& model, int64_t steps,
-                                               int64_t batch, int threads, int replicas,
+                                               int64_t batch, int64_t first, int64_t streams,
+                                               int threads, int replicas,
                                                const std::string& dot_path, Rng& dropout_rng);
-  // ids and targets: [steps * batch], time-major. Returns the mean cross-entropy (nats).
+  // ids and targets: [steps * batch], time-major. Returns the mean cross-entropy (nats) over
+  // this update's streams.
   absl::StatusOr<double> Run(absl::Span<const int32_t> ids, absl::Span<const int32_t> targets);
   // The next Run starts from zero state (a new pass over the text).
   void ResetState();
-  // Per layer, the state every stream carries into the next Run: [batch, hidden] h (and c),
-  // the streams in batch order whatever the replicas.
+  // Per layer, the state this update's streams carry into the next Run: [streams, hidden] h
+  // (and c), the streams in order whatever the replicas.
   std::vector<HostState> CarriedState() const;
   // The next Run continues from `state` (as CarriedState returns it); InvalidArgument if
   // its layers or shapes differ.
@@ -47,11 +51,11 @@ class CompiledUpdate {
   int num_replicas() const { return static_cast<int>(replicas_.size()); }
 
  private:
-  // One slice of the batch: streams [begin, begin + batch).
+  // One slice of the update's streams: streams [begin, begin + batch) of each chunk.
   struct Replica {
     CompiledGraph program;
     int64_t begin = 0, batch = 0;
-    double share = 1;  // batch / the whole batch: the loss is a mean over all streams
+    double share = 1;  // batch / the update's streams: the loss is a mean over all of them
     std::vector<std::vector<float>> state;  // h (and c) of each layer, carried between runs
     std::vector<Shape> state_shapes;
     std::vector<int> layer_parts;  // per layer, how many of `state` it has: 1 (h) or 2 (h, c)
@@ -64,6 +68,7 @@ class CompiledUpdate {
                                         const std::string& dot_path, Rng& dropout_rng);
 
   int64_t steps_ = 0, batch_ = 0;
+  int64_t first_ = 0, streams_ = 0;  // this update's streams of each chunk
   int threads_ = 1;
   std::vector<Replica> replicas_;
 };

@@ -9,20 +9,16 @@
 
 #include <chrono>
 #include <cstdint>
-#include <cstring>
 #include <filesystem>
-#include <ostream>
 #include <random>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
-#include "absl/strings/str_split.h"
 #include "base/random.h"
-#include "examples/char_lm/run_info.h"
 #include "gtest/gtest.h"
-#include "models/safetensors.h"
-#include "nlohmann/json.hpp"
+#include "tests/reliability/char_lm_runs.h"
 #include "tests/reliability/scratch.h"
 
 namespace tg::reliability {
@@ -30,123 +26,17 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The learning curve's wall-clock column (examples/char_lm/main.cc writes curve.csv).
-constexpr char kWallClockColumn[] = "train_seconds";
-
 constexpr int kUpdates = 24;  // 2.2 passes over the tiny text's 11 chunks per stream
 constexpr int kStopAt = 10;   // mid-pass; the last checkpoint before it is at update 8
 
-// A tiny model on a tiny text with everything that draws random numbers or carries state
-// switched on: dropout, a weight average, shifted passes and a cosine learning rate.
 std::vector<std::string> Flags(const std::string& out_dir, int max_updates = kUpdates) {
-  return {TG_CHAR_LM,
-          "--data=" TG_RELIABILITY_TESTDATA "/tiny.txt",
-          "--out_dir=" + out_dir,
-          "--hidden=16",
-          "--embedding=8",
-          "--seq=16",
-          "--batch=4",
-          "--eval_every=5",
-          "--valid_streams=2",
-          "--sample=0",
-          "--dropout=0.2",
-          "--average=0.9",
-          "--shift_epochs",
-          "--lr_decay=cosine",
-          "--checkpoint_every=4",
-          "--max_updates=" + std::to_string(max_updates)};
+  return CharLmFlags(out_dir, max_updates);
 }
 
 ChildResult RunCharLm(std::vector<std::string> args, const std::vector<std::string>& more,
                       const std::string& log) {
-  args.insert(args.end(), more.begin(), more.end());
-  return Wait(Spawn(args, log), log);
+  return reliability::RunCharLm({}, std::move(args), more, log);
 }
-
-#define EXPECT_SUCCEEDED(r)                                        \
-  EXPECT_TRUE((r).exited && (r).code == 0)                         \
-      << "exit " << (r).code << ", signal " << (r).signal << ":\n" \
-      << (r).output
-
-// A checkpoint's header JSON without the wall-clock metadata, and its data section.
-struct Parsed {
-  nlohmann::json header;
-  std::string data;
-  std::vector<std::string> wall_clock;  // the wall-clock keys that were there
-};
-
-Parsed Parse(const std::string& path) {
-  Parsed p;
-  const std::string bytes = ReadBytes(path);
-  if (bytes.size() < 8) return p;
-  uint64_t n = 0;
-  std::memcpy(&n, bytes.data(), 8);
-  if (n > bytes.size() - 8) return p;
-  p.header = nlohmann::json::parse(bytes.substr(8, n), nullptr, /*allow_exceptions=*/false);
-  p.data = bytes.substr(8 + n);
-  if (p.header.is_object() && p.header.contains("__metadata__")) {
-    for (const char* key : examples::kWallClockMetadataKeys) {
-      if (p.header["__metadata__"].erase(key) == 1) p.wall_clock.push_back(key);
-    }
-  }
-  return p;
-}
-
-testing::AssertionResult SameCheckpoints(const std::string& a, const std::string& b) {
-  Parsed pa = Parse(a), pb = Parse(b);
-  if (!pa.header.is_object() || !pb.header.is_object()) {
-    return testing::AssertionFailure() << "'" << a << "' or '" << b << "' is not a checkpoint";
-  }
-  const size_t wall_clock = std::size(examples::kWallClockMetadataKeys);
-  if (pa.wall_clock.size() != wall_clock || pb.wall_clock.size() != wall_clock) {
-    return testing::AssertionFailure() << "a wall-clock metadata entry is missing";
-  }
-  if (pa.header != pb.header) {
-    return testing::AssertionFailure() << "headers differ beyond the wall-clock entries:\n"
-                                       << pa.header.dump() << "\n"
-                                       << pb.header.dump();
-  }
-  if (pa.data != pb.data) {
-    size_t at = 0;
-    while (at < pa.data.size() && at < pb.data.size() && pa.data[at] == pb.data[at]) ++at;
-    return testing::AssertionFailure()
-           << "tensor data differs from byte " << at << " of the data section";
-  }
-  return testing::AssertionSuccess();
-}
-
-// The curve's rows without the wall-clock column.
-std::vector<std::string> CurveRows(const std::string& path) {
-  std::vector<std::string> lines = absl::StrSplit(ReadBytes(path), '\n', absl::SkipEmpty());
-  if (lines.empty()) return {};
-  std::vector<std::string> header = absl::StrSplit(lines[0], ',');
-  std::vector<std::string> rows;
-  for (const std::string& line : lines) {
-    std::vector<std::string> cells = absl::StrSplit(line, ',');
-    std::string kept;
-    for (size_t i = 0; i < cells.size(); ++i) {
-      if (i < header.size() && header[i] == kWallClockColumn) continue;
-      kept += cells[i] + ";";
-    }
-    rows.push_back(kept);
-  }
-  return rows;
-}
-
-// The update count in a checkpoint ("optimizer.step"), or -1 while there is none.
-int64_t UpdatesIn(const std::string& path) {
-  absl::StatusOr<SafetensorsFile> file = ReadSafetensors(path);
-  if (!file.ok()) return -1;
-  const NamedTensor* step = file->Find("optimizer.step");
-  return step == nullptr ? -1 : static_cast<int64_t>(step->values<double>()[0]);
-}
-
-struct Config {
-  const char* name;
-  std::vector<std::string> flags;
-};
-
-void PrintTo(const Config& config, std::ostream* os) { *os << config.name; }
 
 std::vector<Config> Configs() {
   return {{"eager_1_thread", {"--nocompile", "--threads=1"}},
