@@ -21,7 +21,8 @@ absl::StatusOr<std::vector<double>> SeasonalNaiveForecast(absl::Span<const doubl
   return out;
 }
 
-absl::StatusOr<int64_t> DetectPeriod(absl::Span<const double> series, const PeriodOptions& options) {
+absl::StatusOr<int64_t> DetectPeriod(absl::Span<const double> series,
+                                     const PeriodOptions& options) {
   const int64_t n = static_cast<int64_t>(series.size());
   const int64_t max_lag = options.max_period;
   if (max_lag < 2 || n < max_lag + 3) {

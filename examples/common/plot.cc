@@ -38,8 +38,9 @@ absl::Status DataBlock(const PlotSeries& series, int index, std::string* out) {
   const int x = ColumnIndex(header, series.x), y = ColumnIndex(header, series.y);
   const int filter = series.filter_column.empty() ? -2 : ColumnIndex(header, series.filter_column);
   const int high = series.y_high.empty() ? -2 : ColumnIndex(header, series.y_high);
-  for (auto [name, at] : {std::pair{series.x, x}, std::pair{series.y, y},
-                          std::pair{series.filter_column, filter}, std::pair{series.y_high, high}}) {
+  for (auto [name, at] :
+       {std::pair{series.x, x}, std::pair{series.y, y}, std::pair{series.filter_column, filter},
+        std::pair{series.y_high, high}}) {
     if (at == -1) {
       return absl::InvalidArgumentError(
           absl::StrCat("plot: CSV file '", series.csv, "' has no column '", name, "'"));
