@@ -54,7 +54,8 @@ absl::StatusOr<Forecasts> LevelsArForecasts(const WindowTask& task) {
   return out;
 }
 
-absl::StatusOr<LinearFit> FitNormalizedAr(const WindowTask& task, int64_t num_windows) {
+absl::StatusOr<LinearFit> FitNormalizedAr(const WindowTask& task, int64_t num_windows,
+                                          double ridge) {
   const int64_t p = task.input_size(), h = task.horizon;
   std::vector<double> x, y;
   x.reserve(num_windows * p);
@@ -63,7 +64,7 @@ absl::StatusOr<LinearFit> FitNormalizedAr(const WindowTask& task, int64_t num_wi
     x.insert(x.end(), task.linear_inputs[r].begin(), task.linear_inputs[r].end());
     for (int64_t k = 1; k <= h; ++k) y.push_back(task.ToUnits(r, task.target(r, k)));
   }
-  return FitLeastSquares(x, y, num_windows);
+  return FitLeastSquares(x, y, num_windows, ridge);
 }
 
 absl::StatusOr<Forecasts> NormalizedArForecasts(const WindowTask& task) {

@@ -27,8 +27,9 @@ absl::StatusOr<Forecasts> LevelsArForecasts(const WindowTask& task);
 // The linear map from a window's linear inputs to its targets, both in linear units
 // ((x - level) / unit: the AR on windows normalised by their level; a per-window scale would
 // cancel in a linear map), fitted on windows [0, num_windows), whose every target precedes
-// the test part.
-absl::StatusOr<LinearFit> FitNormalizedAr(const WindowTask& task, int64_t num_windows);
+// the test part, with FitLeastSquares' relative `ridge`.
+absl::StatusOr<LinearFit> FitNormalizedAr(const WindowTask& task, int64_t num_windows,
+                                          double ridge = 1e-10);
 
 // The test forecasts of FitNormalizedAr fitted on the train and validation windows.
 absl::StatusOr<Forecasts> NormalizedArForecasts(const WindowTask& task);

@@ -16,14 +16,14 @@ namespace tg::examples {
 struct TrainOptions {
   int64_t hidden = 64;
   int64_t batch = 32;
-  int64_t steps = 12000;     // updates per model (the cosine schedule spans them)
-  int64_t eval_every = 200;  // updates between validation scores
-  int64_t patience = 30;     // validation scores without a new best before stopping; 0: never
+  int64_t steps = 24000;     // updates per model (the cosine schedule spans them)
+  int64_t eval_every = 200;  // updates between validation scores (at most one epoch)
+  int64_t patience = 6000;   // updates without a new best before stopping; 0: never
   double lr = 4e-3, min_lr = 2e-5, clip = 1.0;
   bool skip = true;               // the linear skip connection
   bool level_input = true;        // the LSTM also reads the clipped standardised values
-  bool start_from_linear = false;  // the skip starts at the least-squares AR of the train windows
-  std::string dot, dot_scope;     // the first update's graph (first model only)
+  bool start_from_linear = true;  // the skip starts at a least-squares AR of the train windows
+  std::string dot = "", dot_scope = "";  // the first update's graph (first model only)
 };
 
 // One validation score of one model.

@@ -10,6 +10,7 @@
 #include "examples/time_series/baselines.h"
 #include "examples/time_series/forecaster.h"
 #include "examples/time_series/series.h"
+#include "examples/time_series/training.h"
 #include "examples/time_series/windows.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -150,6 +151,33 @@ TEST(TimeSeriesModelTest, StartingFromTheLinearArForecastsAsTheAr) {
   // A fit of other sizes cannot start it.
   LinearFit wrong{.inputs = 3, .outputs = 1, .weights = std::vector<double>(4)};
   EXPECT_THAT(model->StartFromLinear(store, wrong).message(), HasSubstr("3 inputs and 1 outputs"));
+}
+
+TEST(TimeSeriesTrainingTest, ParallelMembersMatchSerialOnesAndKeepTheBestValidation) {
+  TimeSeriesOptions o = SmallOptions();
+  absl::StatusOr<WindowTask> task = MakeTask(Seasonal(120, 12), o);
+  ASSERT_TRUE(task.ok()) << task.status();
+  // 120 samples: 65 train windows, a pass of 3 updates of 32; validation after every pass.
+  ASSERT_EQ(task->num_train, 65);
+  const TrainOptions train{.hidden = 4, .batch = 32, .steps = 30, .eval_every = 100};
+  absl::StatusOr<std::vector<MemberResult>> serial = TrainEnsemble(*task, train, {5, 6}, 1);
+  absl::StatusOr<std::vector<MemberResult>> parallel = TrainEnsemble(*task, train, {5, 6}, 2);
+  ASSERT_TRUE(serial.ok() && parallel.ok());
+  ASSERT_EQ(serial->size(), 2u);
+  for (size_t m = 0; m < 2; ++m) {
+    const MemberResult& a = (*serial)[m];
+    EXPECT_EQ(a.seed, 5 + m);
+    EXPECT_EQ(a.test, (*parallel)[m].test) << "member " << m;
+    EXPECT_EQ(a.test.size(), static_cast<size_t>(task->num_test * task->horizon));
+    double best = 1e300;
+    for (const CurvePoint& p : a.curve) {
+      EXPECT_EQ(p.step % 3, 0) << "evaluated every pass of 3 updates";
+      best = std::min(best, p.valid_nrmse);
+    }
+    EXPECT_EQ(a.curve.size(), 11u);  // the start, then every 3 updates up to 30
+    EXPECT_DOUBLE_EQ(a.best_valid_nrmse, best);
+  }
+  EXPECT_NE((*serial)[0].test, (*serial)[1].test);  // two seeds, two models
 }
 
 }  // namespace
