@@ -44,7 +44,7 @@ ABSL_FLAG(bool, start_from_linear, true,
           "forecast (with --skip)");
 ABSL_FLAG(int64_t, hidden, 64, "LSTM hidden size");
 ABSL_FLAG(int64_t, batch, 32, "windows per update");
-ABSL_FLAG(int64_t, steps, 24000, "updates per model (the cosine learning rate spans them)");
+ABSL_FLAG(int64_t, steps, 30000, "updates per model (the cosine learning rate spans them)");
 ABSL_FLAG(int64_t, eval_every, 200,
           "updates between validation scores (early stopping); at most one pass over the train "
           "windows");

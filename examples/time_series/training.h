@@ -16,7 +16,7 @@ namespace tg::examples {
 struct TrainOptions {
   int64_t hidden = 64;
   int64_t batch = 32;
-  int64_t steps = 24000;     // updates per model (the cosine schedule spans them)
+  int64_t steps = 30000;     // updates per model (the cosine schedule spans them)
   int64_t eval_every = 200;  // updates between validation scores (at most one epoch)
   int64_t patience = 6000;   // updates without a new best before stopping; 0: never
   double lr = 4e-3, min_lr = 2e-5, clip = 1.0;
