@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Regenerates the figures in docs/figures/ and measured outputs under docs/figures/ by running the
 # examples with the settings the docs pages quote (after scripts/test.sh has built them).
-#   scripts/make_figures.sh [dot] [custom_cell] [time_series] [gradient_flow] [adding_lstm]
-#                           [adding_rnn] [char_lm] [char_lm_dropout] [char_lm_average]
-#                           [char_lm_updates]
+#   scripts/make_figures.sh [dot] [custom_cell] [time_series] [time_series_sunspots]
+#                           [gradient_flow] [adding_lstm] [adding_rnn] [char_lm]
+#                           [char_lm_dropout] [char_lm_average] [char_lm_updates]
 # (no argument: all of them, about 2 hours on 2 cores: char_lm trains for 10 minutes three times,
 # char_lm_updates for 4,846 updates, and each adding-problem run may use its 10-minute budget).
 # Each part writes <part>.txt (the program's output) and its PNGs.
@@ -13,7 +13,7 @@ BUILD_DIR=${BUILD_DIR:-build}
 OUT=docs/figures
 mkdir -p "$OUT"
 parts=("$@")
-[ ${#parts[@]} -eq 0 ] && parts=(dot custom_cell time_series gradient_flow adding_lstm adding_rnn char_lm char_lm_dropout char_lm_average char_lm_updates)
+[ ${#parts[@]} -eq 0 ] && parts=(dot custom_cell time_series time_series_sunspots gradient_flow adding_lstm adding_rnn char_lm char_lm_dropout char_lm_average char_lm_updates)
 
 run() {  # run <name> <command...>: output shown and kept in $OUT/<name>.txt, with the time taken
   local name=$1; shift
@@ -32,9 +32,14 @@ for part in "${parts[@]}"; do
     custom_cell)
       run custom_cell "$BUILD_DIR"/examples/custom_cell ;;
     time_series)
-      run time_series "$BUILD_DIR"/examples/time_series --minutes=2 --plot --out_dir=results/time_series
+      run time_series "$BUILD_DIR"/examples/time_series --plot --out_dir=results/time_series
       cp results/time_series/curve.png "$OUT/time_series_curve.png"
       cp results/time_series/forecast.png "$OUT/time_series_forecast.png" ;;
+    time_series_sunspots)  # needs Rscript (scripts/fetch_sunspots.sh)
+      scripts/fetch_sunspots.sh data
+      run time_series_sunspots "$BUILD_DIR"/examples/time_series --csv=data/sunspots.csv \
+        --column=sunspots --window=60 --horizon=6 --plot --out_dir=results/time_series_sunspots
+      cp results/time_series_sunspots/forecast.png "$OUT/time_series_sunspots_forecast.png" ;;
     gradient_flow)
       run gradient_flow "$BUILD_DIR"/examples/gradient_flow --plot --out_dir=results/gradient_flow
       cp results/gradient_flow/*.png "$OUT/" ;;

@@ -37,8 +37,10 @@ absl::Status DataBlock(const PlotSeries& series, int index, std::string* out) {
   std::vector<std::string> header = absl::StrSplit(line, ',');
   const int x = ColumnIndex(header, series.x), y = ColumnIndex(header, series.y);
   const int filter = series.filter_column.empty() ? -2 : ColumnIndex(header, series.filter_column);
-  for (auto [name, at] : {std::pair{series.x, x}, std::pair{series.y, y},
-                          std::pair{series.filter_column, filter}}) {
+  const int high = series.y_high.empty() ? -2 : ColumnIndex(header, series.y_high);
+  for (auto [name, at] :
+       {std::pair{series.x, x}, std::pair{series.y, y}, std::pair{series.filter_column, filter},
+        std::pair{series.y_high, high}}) {
     if (at == -1) {
       return absl::InvalidArgumentError(
           absl::StrCat("plot: CSV file '", series.csv, "' has no column '", name, "'"));
@@ -49,7 +51,9 @@ absl::Status DataBlock(const PlotSeries& series, int index, std::string* out) {
     std::vector<std::string> cells = absl::StrSplit(line, ',');
     if (static_cast<int>(cells.size()) != static_cast<int>(header.size())) continue;
     if (filter >= 0 && cells[filter] != series.filter_value) continue;
-    absl::StrAppend(out, cells[x], " ", cells[y], "\n");
+    absl::StrAppend(out, cells[x], " ", cells[y]);
+    if (high >= 0) absl::StrAppend(out, " ", cells[high]);
+    absl::StrAppend(out, "\n");
   }
   absl::StrAppend(out, "EOD\n");
   return absl::OkStatus();
@@ -74,8 +78,14 @@ absl::Status PlotScript(const PlotSpec& spec, std::string* script) {
   for (size_t i = 0; i < spec.series.size(); ++i) {
     const PlotSeries& series = spec.series[i];
     const std::string& title = series.title.empty() ? series.y : series.title;
-    absl::StrAppend(&s, i ? ", " : "", "$data", i, " using 1:2 with ", series.style,
-                    " linewidth 2 title ", Quoted(title));
+    if (series.y_high.empty()) {
+      absl::StrAppend(&s, i ? ", " : "", "$data", i, " using 1:2 with ", series.style,
+                      " linewidth 2 title ", Quoted(title));
+    } else {
+      absl::StrAppend(&s, i ? ", " : "", "$data", i,
+                      " using 1:2:3 with filledcurves fillstyle transparent solid 0.3 noborder"
+                      " title ", Quoted(title));
+    }
   }
   absl::StrAppend(&s, "\n");
   *script = std::move(s);

@@ -23,6 +23,9 @@ struct PlotSeries {
   // Keep only rows whose column `filter_column` equals `filter_value` (e.g. one cell kind).
   std::string filter_column = "";
   std::string filter_value = "";
+  // A band instead of a line: filled between column y and this column (e.g. an ensemble's
+  // lowest and highest forecast); `style` is then ignored.
+  std::string y_high = "";
 };
 
 struct PlotSpec {

@@ -1,73 +1,82 @@
 #include "examples/time_series/baselines.h"
 
-#include <cmath>
+#include <vector>
 
-#include "absl/status/status.h"
-#include "absl/strings/str_cat.h"
+#include "models/seasonal_naive.h"
 
 namespace tg::examples {
+namespace {
 
-std::vector<double> PersistenceForecast(const WindowTask& task) {
-  std::vector<double> out(task.num_test);
-  for (int64_t k = 0; k < task.num_test; ++k) {
-    out[k] = task.series[task.num_train + k + task.window - 1];
+// The windows a baseline is fitted on: train and validation (all targets before the test
+// part), since a baseline has nothing to select.
+int64_t FittingWindows(const WindowTask& task) { return task.valid_begin + task.num_valid; }
+
+}  // namespace
+
+Forecasts PersistenceForecasts(const WindowTask& task) {
+  Forecasts out(task.num_test * task.horizon);
+  for (int64_t i = 0; i < task.num_test; ++i) {
+    const double last = task.series[task.test_begin + i + task.window - 1];
+    for (int64_t k = 0; k < task.horizon; ++k) out[i * task.horizon + k] = last;
   }
   return out;
 }
 
-absl::StatusOr<LinearAr> FitLinearAr(const WindowTask& task, double ridge) {
-  const int64_t p = task.window + 1;  // features: the window, then 1
+absl::StatusOr<Forecasts> SeasonalNaiveForecasts(const WindowTask& task, int64_t period) {
+  Forecasts out;
+  out.reserve(task.num_test * task.horizon);
+  for (int64_t i = 0; i < task.num_test; ++i) {
+    absl::StatusOr<std::vector<double>> f = SeasonalNaiveForecast(
+        absl::MakeConstSpan(&task.series[task.test_begin + i], task.window), period, task.horizon);
+    if (!f.ok()) return f.status();
+    out.insert(out.end(), f->begin(), f->end());
+  }
+  return out;
+}
+
+absl::StatusOr<Forecasts> LevelsArForecasts(const WindowTask& task) {
+  const int64_t w = task.window, h = task.horizon, rows = FittingWindows(task);
   auto z = [&](int64_t i) { return (task.series[i] - task.mean) / task.std; };
-  // A = X^T X, b = X^T y over the train windows (row-major p x p).
-  std::vector<double> a(p * p, 0.0), b(p, 0.0), row(p);
-  for (int64_t w = 0; w < task.num_train; ++w) {
-    for (int64_t j = 0; j < task.window; ++j) row[j] = z(w + j);
-    row[p - 1] = 1;
-    const double y = z(task.target_index(w));
-    for (int64_t i = 0; i < p; ++i) {
-      b[i] += row[i] * y;
-      for (int64_t j = 0; j <= i; ++j) a[i * p + j] += row[i] * row[j];
-    }
+  std::vector<double> x(rows * w), y(rows * h);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t j = 0; j < w; ++j) x[r * w + j] = z(r + j);
+    for (int64_t k = 1; k <= h; ++k) y[r * h + k - 1] = z(task.target_index(r, k));
   }
-  double trace = 0;
-  for (int64_t i = 0; i < p; ++i) trace += a[i * p + i];
-  for (int64_t i = 0; i < p; ++i) a[i * p + i] += ridge * trace / p;
-  // Cholesky A = L L^T in the lower triangle.
-  for (int64_t j = 0; j < p; ++j) {
-    double d = a[j * p + j];
-    for (int64_t k = 0; k < j; ++k) d -= a[j * p + k] * a[j * p + k];
-    if (!(d > 0)) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "linear AR: the normal equations are not positive definite (pivot ", j, ")"));
-    }
-    const double l = std::sqrt(d);
-    a[j * p + j] = l;
-    for (int64_t i = j + 1; i < p; ++i) {
-      double s = a[i * p + j];
-      for (int64_t k = 0; k < j; ++k) s -= a[i * p + k] * a[j * p + k];
-      a[i * p + j] = s / l;
-    }
+  absl::StatusOr<LinearFit> fit = FitLeastSquares(x, y, rows);
+  if (!fit.ok()) return fit.status();
+  Forecasts out;
+  out.reserve(task.num_test * h);
+  std::vector<double> row(w);
+  for (int64_t i = 0; i < task.num_test; ++i) {
+    for (int64_t j = 0; j < w; ++j) row[j] = z(task.test_begin + i + j);
+    for (double v : fit->Predict(row)) out.push_back(task.mean + task.std * v);
   }
-  // L v = b, then L^T w = v.
-  std::vector<double> w(p);
-  for (int64_t i = 0; i < p; ++i) {
-    double s = b[i];
-    for (int64_t k = 0; k < i; ++k) s -= a[i * p + k] * w[k];
-    w[i] = s / a[i * p + i];
+  return out;
+}
+
+absl::StatusOr<LinearFit> FitNormalizedAr(const WindowTask& task, int64_t num_windows,
+                                          double ridge) {
+  const int64_t p = task.input_size(), h = task.horizon;
+  std::vector<double> x, y;
+  x.reserve(num_windows * p);
+  y.reserve(num_windows * h);
+  for (int64_t r = 0; r < num_windows; ++r) {
+    x.insert(x.end(), task.linear_inputs[r].begin(), task.linear_inputs[r].end());
+    for (int64_t k = 1; k <= h; ++k) y.push_back(task.ToUnits(r, task.target(r, k)));
   }
-  for (int64_t i = p - 1; i >= 0; --i) {
-    double s = w[i];
-    for (int64_t k = i + 1; k < p; ++k) s -= a[k * p + i] * w[k];
-    w[i] = s / a[i * p + i];
+  return FitLeastSquares(x, y, num_windows, ridge);
+}
+
+absl::StatusOr<Forecasts> NormalizedArForecasts(const WindowTask& task) {
+  absl::StatusOr<LinearFit> fit = FitNormalizedAr(task, FittingWindows(task));
+  if (!fit.ok()) return fit.status();
+  Forecasts out;
+  out.reserve(task.num_test * task.horizon);
+  for (int64_t i = 0; i < task.num_test; ++i) {
+    const int64_t w = task.test_begin + i;
+    for (double v : fit->Predict(task.linear_inputs[w])) out.push_back(task.FromUnits(w, v));
   }
-  LinearAr result{.weights = w, .test_predictions = std::vector<double>(task.num_test)};
-  for (int64_t k = 0; k < task.num_test; ++k) {
-    const int64_t win = task.num_train + k;
-    double y = w[p - 1];
-    for (int64_t j = 0; j < task.window; ++j) y += w[j] * z(win + j);
-    result.test_predictions[k] = task.mean + task.std * y;
-  }
-  return result;
+  return out;
 }
 
 }  // namespace tg::examples

@@ -1,25 +1,37 @@
-// The two baselines the LSTM is measured against, on the same windows: persistence (the
-// window's last value) and a linear autoregression on the window fitted by least squares.
+// The simple forecasters the LSTM is measured against, all on the same test windows and all
+// predicting steps 1..horizon: persistence (the window's last value), seasonal naive (the
+// value one season earlier), and two linear autoregressions on the window fitted by least
+// squares on the windows before the test part — one on the values (levels), one on the
+// windows normalised as the LSTM reads them.
 #pragma once
 
-#include <vector>
+#include <cstdint>
 
 #include "absl/status/statusor.h"
 #include "examples/time_series/windows.h"
+#include "models/least_squares.h"
 
 namespace tg::examples {
 
-// One prediction per test window: the last value of the window.
-std::vector<double> PersistenceForecast(const WindowTask& task);
+// Forecasts [num_test, horizon] of the test windows.
+Forecasts PersistenceForecasts(const WindowTask& task);
 
-// y ~ w . [window values, 1], fitted on the train windows by the normal equations in double
-// (Cholesky, with a ridge of `ridge` times the mean diagonal so that a rank-deficient window
-// still solves). Works on normalised values; returns one prediction per test window in
-// original units. FailedPrecondition if the system is not positive definite even so.
-struct LinearAr {
-  std::vector<double> weights;  // window coefficients then the intercept (normalised units)
-  std::vector<double> test_predictions;
-};
-absl::StatusOr<LinearAr> FitLinearAr(const WindowTask& task, double ridge = 1e-10);
+// Forecasts of the test windows with season `period` (1..window).
+absl::StatusOr<Forecasts> SeasonalNaiveForecasts(const WindowTask& task, int64_t period);
+
+// The test forecasts of the linear AR on levels: y(t+k) ~ w_k . window + b_k, on values
+// standardised by the task's mean and std (for conditioning), fitted on the train and
+// validation windows.
+absl::StatusOr<Forecasts> LevelsArForecasts(const WindowTask& task);
+
+// The linear map from a window's linear inputs to its targets, both in linear units
+// ((x - level) / unit: the AR on windows normalised by their level; a per-window scale would
+// cancel in a linear map), fitted on windows [0, num_windows), whose every target precedes
+// the test part, with FitLeastSquares' relative `ridge`.
+absl::StatusOr<LinearFit> FitNormalizedAr(const WindowTask& task, int64_t num_windows,
+                                          double ridge = 1e-10);
+
+// The test forecasts of FitNormalizedAr fitted on the train and validation windows.
+absl::StatusOr<Forecasts> NormalizedArForecasts(const WindowTask& task);
 
 }  // namespace tg::examples

@@ -122,6 +122,24 @@ TEST(PlotTest, ScriptCarriesFilteredDataAndNamesMissingColumns) {
   EXPECT_THAT(bad.message(), HasSubstr("no column 'missing'"));
 }
 
+TEST(PlotTest, ABandCarriesBothColumnsAndIsFilled) {
+  const std::string path = TempPath("band.csv");
+  {
+    auto csv = CsvWriter::Open(path, {"index", "low", "high"});
+    ASSERT_TRUE(csv.ok());
+    ASSERT_TRUE(csv->Row({7, 1.5, 2.5}).ok());
+  }
+  PlotSpec spec{.png = TempPath("band.png"),
+                .series = {{.csv = path, .x = "index", .y = "low", .title = "spread",
+                            .y_high = "high"}}};
+  std::string script;
+  ASSERT_TRUE(PlotScript(spec, &script).ok());
+  EXPECT_THAT(script, HasSubstr("$data0 << EOD\n7 1.5 2.5\nEOD\n"));
+  EXPECT_THAT(script, HasSubstr("using 1:2:3 with filledcurves"));
+  spec.series[0].y_high = "top";
+  EXPECT_THAT(PlotScript(spec, &script).message(), HasSubstr("no column 'top'"));
+}
+
 TEST(PlotTest, GnuplotWritesAPng) {
   if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) GTEST_SKIP() << "no gnuplot";
   const std::string path = TempPath("curve.csv");
