@@ -25,7 +25,8 @@ ABSL_FLAG(int64_t, period, 0,
           "autocorrelation of the differenced training part (1, persistence, when none)");
 ABSL_FLAG(std::string, level, "mean",
           "what each window is shifted by before the model reads it: last (its last value), "
-          "mean (its mean) or none");
+          "mean (its mean) or none (the mean of the samples before the test part, the same "
+          "for every window)");
 ABSL_FLAG(bool, window_scale, true,
           "the LSTM reads each window divided by its own standard deviation (and predicts in "
           "those units); false: every window by the mean spread of the train windows");

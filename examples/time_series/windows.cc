@@ -35,7 +35,7 @@ absl::StatusOr<WindowTask> MakeWindowTask(std::vector<double> series, const Spli
     return absl::InvalidArgumentError(absl::StrCat(
         "the test part (", test, " samples) and the validation part (", valid,
         " samples) must each hold at least --horizon=", h, " samples; the series has ", n,
-        " samples: raise --test_fraction or --valid_fraction"));
+        " samples: raise --test_fraction or --valid_fraction, or lower --horizon"));
   }
   WindowTask task;
   task.window = w;
