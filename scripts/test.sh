@@ -58,7 +58,8 @@ if [ "$mode" = --sanitize ]; then
   # fuzzer-no-link only adds coverage counters; it keeps the flags equal to the fuzz build's.
   sanitizer_build build-asan fuzzer-no-link,address,undefined
   # Leaks inside oneDNN, OpenMP and Open MPI are theirs (scripts/lsan.supp); any other leak,
-  # and every ASan or UBSan report, fails the test.
+  # and every ASan or UBSan report, fails the test. The MPI tests (label mpi, run by mpirun)
+  # unwind whole stacks for LeakSanitizer (tests/dist/CMakeLists.txt).
   # allocator_may_return_null: an allocation the system cannot satisfy returns null, as outside
   # ASan, so the library's ResourceExhausted path is what is tested.
   export ASAN_OPTIONS=halt_on_error=1:allocator_may_return_null=1:detect_leaks=1:detect_stack_use_after_return=1:strict_string_checks=1:check_initialization_order=1$sym
@@ -74,12 +75,7 @@ if [ "$mode" = --sanitize ]; then
   #     OrderByMemory), which ASan's allocator lays out differently. Open: to be made
   #     independent of the allocator, then this exclusion goes.
   exclude='^(install_and_use_downstream|install_and_use_downstream_dist|CompiledGraphTest\.BatchesPerStepWorkOverTime)$'
-  ctest --test-dir build-asan --output-on-failure -j "$JOBS" -E "$exclude" -LE mpi
-  # The MPI jobs without leak checking (ASan's address checks and UBSan stay on): Open MPI
-  # unloads its components in MPI_Finalize, so LSan reports their allocations with no module
-  # a suppression could name.
-  ASAN_OPTIONS=${ASAN_OPTIONS/detect_leaks=1/detect_leaks=0} \
-    ctest --test-dir build-asan --output-on-failure -j "$JOBS" -E "$exclude" -L mpi
+  ctest --test-dir build-asan --output-on-failure -j "$JOBS" -E "$exclude"
   exit 0
 fi
 
