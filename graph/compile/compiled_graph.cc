@@ -77,6 +77,23 @@ std::vector<compile::Relocation> Relocations(absl::Span<const compile::GradientH
   return out;
 }
 
+// Wall seconds per pass, for CompiledGraph::pass_seconds.
+class PassClock {
+ public:
+  void Lap(const char* pass) {
+    const auto now = std::chrono::steady_clock::now();
+    laps_.emplace_back(pass, std::chrono::duration<double>(now - last_).count());
+    last_ = now;
+  }
+  double total() const { return std::chrono::duration<double>(last_ - start_).count(); }
+  std::vector<std::pair<std::string, double>> laps() && { return std::move(laps_); }
+
+ private:
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now(),
+                                        last_ = start_;
+  std::vector<std::pair<std::string, double>> laps_;
+};
+
 std::vector<NodeId> Ids(absl::Span<const Expr> exprs) {
   std::vector<NodeId> ids;
   for (const Expr& e : exprs) ids.push_back(e.id());
@@ -86,24 +103,32 @@ std::vector<NodeId> Ids(absl::Span<const Expr> exprs) {
 }  // namespace
 
 absl::StatusOr<CompiledGraph> Compile(Graph& g, const CompileSpec& spec) {
-  const auto start = std::chrono::steady_clock::now();
+  PassClock clock;
   TG_RETURN_IF_ERROR(CheckSpec(g, spec));
   // The passes, in order (docs/compiled_mode.md).
-  compile::Program program =
-      compile::Prune(compile::ProgramFromGraph(g, Ids(spec.feeds), Ids(spec.outputs)));
+  compile::Program program = compile::ProgramFromGraph(g, Ids(spec.feeds), Ids(spec.outputs));
+  clock.Lap("from_graph");
+  int64_t prune_work = 0;
+  program = compile::Prune(std::move(program), &prune_work);
+  clock.Lap("prune");
   compile::StackStats stacked;
   if (spec.stack_rows) program = compile::StackRows(program, &stacked);
+  clock.Lap("stack_rows");
   const std::vector<compile::Lifetime> lifetimes = compile::ComputeLifetimes(program);
   TG_RETURN_IF_ERROR(CheckLeavesAreNotSummedInto(g, program, lifetimes));
+  clock.Lap("lifetimes");
   const compile::Placement placement = compile::PlaceMemory(program, lifetimes);
+  clock.Lap("place_memory");
   int64_t gradient_bytes = 0;
   std::vector<compile::GradientHome> homes;
   if (spec.private_gradients) homes = GradientHomes(g, gradient_bytes);
   compile::Executable exe = compile::Lower(program, lifetimes, placement, Relocations(homes));
+  clock.Lap("lower");
   // check_numerics names the op that made a NaN, so each op keeps its own step.
   if (spec.fuse_pointwise && !g.exec_options().check_numerics) {
     exe.steps = compile::FusePointwise(std::move(exe.steps));
   }
+  clock.Lap("fuse_pointwise");
 
   CompiledGraph c;
   for (const compile::Step& s : exe.steps) {
@@ -116,6 +141,7 @@ absl::StatusOr<CompiledGraph> Compile(Graph& g, const CompileSpec& spec) {
   exe.gradient_bytes = gradient_bytes;
   exe.options = g.exec_options();
   c.num_stacked_ = stacked.stacked_nodes;
+  c.compile_work_ = prune_work + stacked.work + placement.work;
   c.program_ = std::make_shared<const compile::Executable>(std::move(exe));
   absl::StatusOr<RunContext> context = RunContext::Create(c.program_);
   if (!context.ok()) {
@@ -123,8 +149,9 @@ absl::StatusOr<CompiledGraph> Compile(Graph& g, const CompileSpec& spec) {
                         fmt::format("Compile: {}", context.status().message()));
   }
   c.context_ = std::make_unique<RunContext>(*std::move(context));
-  c.compile_seconds_ =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  clock.Lap("context");
+  c.compile_seconds_ = clock.total();
+  c.pass_seconds_ = std::move(clock).laps();
   return c;
 }
 
@@ -184,7 +211,7 @@ std::string CompiledGraph::Listing() const {
                              : s.zeroes()     ? "zero"
                                               : std::string(s.op->name);
     out += fmt::format("{} {}{} {}{} {}\n", k, name,
-                       s.stacked > 1 ? fmt::format(" x{}", s.stacked) : "", s.output.shape,
+                       s.stacked > 1 ? fmt::format(" x{}", s.stacked) : "", p.shape(s.output),
                        s.accumulate ? " +=" : "", p.paths[k]);
   }
   std::string by_op;

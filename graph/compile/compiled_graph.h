@@ -103,6 +103,17 @@ class CompiledGraph {
   }
   /// Seconds Compile took.
   double compile_seconds() const { return compile_seconds_; }
+  /// What the passes whose cost could grow faster than the program did, counted: byte ranges
+  /// visited and dependencies looked at (pruning, time batching), candidates checked and
+  /// intervals tied (time batching), free-list operations (memory placement). It grows
+  /// linearly with the unrolled length; tests compare it across lengths, wall time being
+  /// noisy.
+  int64_t compile_work() const { return compile_work_; }
+  /// Seconds each pass of Compile took, in order ("from_graph", "prune", "stack_rows",
+  /// "lifetimes", "place_memory", "lower", "fuse_pointwise", "context").
+  const std::vector<std::pair<std::string, double>>& pass_seconds() const {
+    return pass_seconds_;
+  }
   /// Kernel launches per Run by op name, most first (a fused run's members count under
   /// their own ops; zeroings do not count).
   std::vector<std::pair<std::string, int>> KernelsByOp() const;
@@ -124,7 +135,9 @@ class CompiledGraph {
   int num_kernels_ = 0;
   int num_stacked_ = 0;
   int num_fused_runs_ = 0;
+  int64_t compile_work_ = 0;
   double compile_seconds_ = 0;
+  std::vector<std::pair<std::string, double>> pass_seconds_;
 };
 
 /// Compiles `graph` (recorded, or eager with its backward appended) into a program that

@@ -44,7 +44,7 @@ class Scan {
 
   void Touch(int i, ValueId id, Access access, std::vector<std::pair<int, int>>& edges) {
     const Value& v = program_.values[id];
-    if (v.buffer < 0 || v.bytes() == 0) return;
+    if (v.buffer < 0 || v.bytes == 0) return;
     Ranges& ranges = ranges_[v.buffer];
     if (ranges.empty()) {
       Range whole;

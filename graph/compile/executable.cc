@@ -15,17 +15,17 @@ absl::Status Executable::CheckFeeds(absl::Span<const Tensor> given) const {
   if (given.size() != feeds.size()) {
     std::string expected;
     for (size_t i = 0; i < feeds.size(); ++i) {
-      expected += fmt::format("{}{} {}", i == 0 ? "" : ", ", feeds[i].shape, feeds[i].dtype);
+      expected += fmt::format("{}{} {}", i == 0 ? "" : ", ", shape(feeds[i]), feeds[i].dtype);
     }
     return absl::InvalidArgumentError(
         fmt::format("CompiledGraph::Run: {} feeds given, compiled with {} ({})", given.size(),
                     feeds.size(), expected));
   }
   for (size_t i = 0; i < given.size(); ++i) {
-    if (given[i].dtype() != feeds[i].dtype || !(given[i].shape() == feeds[i].shape)) {
+    if (given[i].dtype() != feeds[i].dtype || !(given[i].shape() == shape(feeds[i]))) {
       return absl::InvalidArgumentError(fmt::format(
           "CompiledGraph::Run: feed {} is {} {}, compiled for {} {} {}", i, given[i].shape(),
-          given[i].dtype(), feeds[i].shape, feeds[i].dtype, feed_labels[i]));
+          given[i].dtype(), shape(feeds[i]), feeds[i].dtype, feed_labels[i]));
     }
     if (!given[i].has_data()) {
       return absl::InvalidArgumentError(
@@ -37,6 +37,10 @@ absl::Status Executable::CheckFeeds(absl::Span<const Tensor> given) const {
 }
 
 }  // namespace compile
+
+namespace {
+const Attrs kNoAttrs;  // a zeroing's or a fused run's
+}  // namespace
 
 absl::StatusOr<RunContext> RunContext::Create(
     std::shared_ptr<const compile::Executable> program) {
@@ -58,7 +62,7 @@ absl::StatusOr<RunContext> RunContext::Create(
     }
     c.gradients_ = *std::move(gradients);
   }
-  c.bases_ = {.arena = c.arena_.get(), .gradients = c.gradients_.get()};
+  c.bases_ = {.arena = c.arena_.get(), .gradients = c.gradients_.get(), .shapes = p.shapes.data()};
   for (const compile::ConstantBytes& k : p.constants) {
     std::memcpy(c.arena_.get() + k.offset, k.bytes.data(), k.bytes.size());
   }
@@ -74,9 +78,10 @@ absl::StatusOr<RunContext> RunContext::Create(
     const compile::Step& s = p.steps[k];
     inputs = std::max(inputs, s.inputs.size());
     if (s.op == nullptr || s.op->seed_attr < 0) continue;
+    const Attrs& attrs = p.attrs[s.attrs];
     Seeded seeded{.step = k, .attr = s.op->seed_attr,
-                  .recorded_seed = static_cast<uint64_t>(s.attrs.Int(s.op->seed_attr)),
-                  .attrs = s.attrs};
+                  .recorded_seed = static_cast<uint64_t>(attrs.Int(s.op->seed_attr)),
+                  .attrs = attrs};
     // A node may leave the seed out (Attrs::Int reads it as 0); a run writes its slot.
     const size_t slots = static_cast<size_t>(seeded.attr) + 1;
     if (seeded.attrs.ints.size() < slots) seeded.attrs.ints.resize(slots, 0);
@@ -90,7 +95,7 @@ absl::StatusOr<RunContext> RunContext::Create(
 absl::Status RunContext::RunStep(const compile::Step& s, size_t k, const Attrs& attrs) {
   const compile::Executable& p = *program_;
   if (!s.fused.empty()) {
-    compile::RunFused(s, bases_, p.options.num_threads);
+    compile::RunFused(s, bases_, p.attrs.data(), p.options.num_threads);
     return absl::OkStatus();
   }
   const Tensor output = bases_.Bind(s.output);
@@ -122,8 +127,11 @@ absl::Status RunContext::Run(absl::Span<const Tensor> feeds) {
   size_t next_seeded = 0;
   for (size_t k = 0; k < p.steps.size(); ++k) {
     const bool seeded = next_seeded < seeded_.size() && seeded_[next_seeded].step == k;
-    const Attrs& attrs = seeded ? seeded_[next_seeded++].attrs : p.steps[k].attrs;
-    if (absl::Status s = RunStep(p.steps[k], k, attrs); !s.ok()) return s;
+    const compile::Step& step = p.steps[k];
+    const Attrs& attrs = seeded ? seeded_[next_seeded++].attrs
+                         : step.attrs >= 0 ? p.attrs[step.attrs]
+                                           : kNoAttrs;
+    if (absl::Status s = RunStep(step, k, attrs); !s.ok()) return s;
   }
   return absl::OkStatus();
 }

@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "graph/attrs.h"
+#include "graph/compile/program.h"
 #include "graph/exec_options.h"
 #include "graph/expr.h"
 #include "graph/op_def.h"
@@ -42,20 +43,21 @@ enum class Space : uint8_t {
   kFixed,      ///< At a fixed address (a parameter, its gradient in the store).
 };
 
-/// A tensor of the lowered program, before a run gives it memory.
+/// A tensor of the lowered program, before a run gives it memory. Small (its shape is an
+/// id into Executable::shapes).
 struct Operand {
+  int64_t offset = 0;  ///< Its first byte in its space; for kFixed, the address itself.
+  int64_t bytes = 0;  ///< Its size.
+  ShapeId shape = -1;  ///< Its dimensions, in Executable::shapes.
   Space space = Space::kFixed;  ///< Where its bytes are.
-  int64_t offset = 0;  ///< Its first byte in that space; for kFixed, the address itself.
   DType dtype = DType::kF32;  ///< Element type.
-  Shape shape;  ///< Dimensions.
-  /// Its size in bytes.
-  int64_t bytes() const { return shape.num_elements() * static_cast<int64_t>(SizeOf(dtype)); }
 };
 
-/// The first byte of each space in one run.
+/// The first byte of each space in one run, and the program's shapes.
 struct Bases {
   std::byte* arena = nullptr;  ///< Space::kArena.
   std::byte* gradients = nullptr;  ///< Space::kGradients.
+  const Shape* shapes = nullptr;  ///< Executable::shapes.
   /// Where operand `o` is in this run.
   std::byte* Address(const Operand& o) const {
     switch (o.space) {
@@ -66,7 +68,7 @@ struct Bases {
     return reinterpret_cast<std::byte*>(static_cast<uintptr_t>(o.offset));
   }
   /// Operand `o` as a tensor of this run.
-  Tensor Bind(const Operand& o) const { return Tensor(Address(o), o.dtype, o.shape); }
+  Tensor Bind(const Operand& o) const { return Tensor(Address(o), o.dtype, shapes[o.shape]); }
 };
 
 /// One step of the lowered program: a kernel call; with `fused` set, the tiles of those
@@ -74,7 +76,9 @@ struct Bases {
 /// zeroing of `output`'s bytes.
 struct Step {
   const OpDef* op = nullptr;  ///< The op whose kernel runs; null for a fused run or a zeroing.
-  Attrs attrs;  ///< The node's attributes (a run re-seeds its own copy: OpDef::seed_attr).
+  /// The node's attributes, in Executable::attrs (a run re-seeds its own copy when the op
+  /// draws random numbers: OpDef::seed_attr); -1 for a fused run or a zeroing.
+  int32_t attrs = -1;
   absl::InlinedVector<Operand, 3> inputs;  ///< Operands.
   Operand output;  ///< Result.
   bool accumulate = false;  ///< output += result.
@@ -100,6 +104,10 @@ struct GradientHome {
 /// The lowered, immutable program (see graph/compile/executable.h).
 struct Executable {
   std::vector<Step> steps;  ///< In execution order.
+  std::vector<Shape> shapes;  ///< The operands' shapes, by ShapeId.
+  std::vector<Attrs> attrs;  ///< The steps' attributes, each distinct one once.
+  /// Operand `o`'s shape.
+  const Shape& shape(const Operand& o) const { return shapes[o.shape]; }
   std::vector<std::string> paths;  ///< Per step, the node path (errors and listings).
   std::vector<Operand> feeds;  ///< Where each feed goes.
   std::vector<std::string> feed_labels;  ///< Each feed's node label, for errors.

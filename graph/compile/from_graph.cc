@@ -66,35 +66,37 @@ Program ProgramFromGraph(Graph& g, absl::Span<const NodeId> feeds,
   p.values.reserve(g.num_nodes());
   for (NodeId id = 0; id < g.num_nodes(); ++id) {
     const Node& n = g.node(id);
-    Value v{.dtype = n.type.dtype, .shape = n.type.shape, .node = id};
     const std::optional<int64_t> view = n.op->is_leaf ? std::nullopt : ViewOffset(g, id);
+    const int64_t bytes =
+        n.type.shape.num_elements() * static_cast<int64_t>(SizeOf(n.type.dtype));
+    BufferId buffer = -1;
+    int64_t offset = 0;
     if (RecordedBuffers::HasBytes(n.value)) {
-      v.buffer = recorded.Find(n.value);
-      v.offset = static_cast<std::byte*>(n.value.raw()) - recorded.ranges()[v.buffer].begin;
+      buffer = recorded.Find(n.value);
+      offset = static_cast<std::byte*>(n.value.raw()) - recorded.ranges()[buffer].begin;
     } else if (view.has_value()) {
       const Value& base = p.values[n.inputs[0]];
-      v.buffer = base.buffer;
-      v.offset = base.offset + *view * static_cast<int64_t>(SizeOf(base.dtype));
-    } else if (v.bytes() > 0) {
-      v.buffer = p.AddBuffer({.bytes = v.bytes()});
+      buffer = base.buffer;
+      offset = base.offset + *view * static_cast<int64_t>(SizeOf(base.dtype));
+    } else if (bytes > 0) {
+      buffer = p.AddBuffer({.bytes = bytes});
     }
-    p.AddValue(std::move(v));
+    p.AddValue(buffer, offset, n.type.dtype, n.type.shape, id);
     if (n.op->is_leaf) {
       // Parameters are external memory; alias leaves are gradient buffers the program fills.
-      if (n.param == nullptr && !g.IsAliasLeaf(id) && !fed[id] && p.values[id].bytes() > 0) {
+      if (n.param == nullptr && !g.IsAliasLeaf(id) && !fed[id] && bytes > 0) {
         p.constants.push_back({id, static_cast<const std::byte*>(n.value.raw())});
       }
       continue;
     }
     if (view.has_value()) continue;
-    Instruction in;
+    Instruction& in = p.instructions.emplace_back();
     in.op = n.op;
-    in.attrs = n.attrs;
+    in.attrs = &n.attrs;
     in.inputs.assign(n.inputs.begin(), n.inputs.end());
     in.output = id;
     in.accumulate = n.accumulate;
     in.node = id;
-    p.instructions.push_back(std::move(in));
   }
   p.feeds.assign(feeds.begin(), feeds.end());
   p.outputs.assign(outputs.begin(), outputs.end());

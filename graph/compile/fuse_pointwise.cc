@@ -10,6 +10,8 @@
 namespace tg::compile {
 namespace {
 
+int64_t Elements(const Operand& o) { return o.bytes / static_cast<int64_t>(SizeOf(o.dtype)); }
+
 bool HasTile(const Step& s) {
   if (s.op == nullptr || !s.fused.empty() || !s.op->pointwise) return false;
   switch (s.output.dtype) {
@@ -25,7 +27,7 @@ bool HasTile(const Step& s) {
 // a run re-seeds only whole steps (OpDef::seed_attr).
 bool Fusable(const Step& s) {
   if (!HasTile(s) || s.op->seed_attr >= 0 || s.inputs.size() > kMaxTileInputs) return false;
-  if (s.output.shape.num_elements() > kMaxFusedElements) return false;
+  if (Elements(s.output) > kMaxFusedElements) return false;
   return std::all_of(s.inputs.begin(), s.inputs.end(), [&](const Operand& o) {
     return o.shape == s.output.shape && o.dtype == s.output.dtype;
   });
@@ -36,7 +38,7 @@ struct ByteSpan {
   Space space;
   int64_t begin, end;
 };
-ByteSpan SpanOf(const Operand& o) { return {o.space, o.offset, o.offset + o.bytes()}; }
+ByteSpan SpanOf(const Operand& o) { return {o.space, o.offset, o.offset + o.bytes}; }
 
 // The byte ranges a run touches; a new member may share a range only exactly.
 class RunMemory {
@@ -72,7 +74,8 @@ T* Data(const Bases& bases, const Operand& o) {
 
 // Runs every member's tile over elements [begin, end), chunk by chunk.
 template <class T>
-void RunChunks(const Step& fused, const Bases& bases, int64_t begin, int64_t end) {
+void RunChunks(const Step& fused, const Bases& bases, const Attrs* attrs, int64_t begin,
+               int64_t end) {
   std::array<const T*, kMaxTileInputs> args;
   for (; begin < end; begin += kChunk<T>) {
     const int64_t len = std::min(kChunk<T>, end - begin);
@@ -85,7 +88,7 @@ void RunChunks(const Step& fused, const Bases& bases, int64_t begin, int64_t end
         tile = m.op->pointwise.f64;
       }
       tile(absl::MakeConstSpan(args.data(), m.inputs.size()), Data<T>(bases, m.output) + begin,
-           len, m.attrs, m.accumulate);
+           len, attrs[m.attrs], m.accumulate);
     }
   }
 }
@@ -94,17 +97,17 @@ void RunChunks(const Step& fused, const Bases& bases, int64_t begin, int64_t end
 // worker costs only its share) once the run's work pays for waking the pool. A chunk is
 // the same whoever runs it, so results do not depend on the thread count.
 template <class T>
-void RunSplit(const Step& fused, const Bases& bases, int threads) {
-  const int64_t n = fused.output.shape.num_elements();
+void RunSplit(const Step& fused, const Bases& bases, const Attrs* attrs, int threads) {
+  const int64_t n = Elements(fused.output);
   const int64_t chunks = (n + kChunk<T> - 1) / kChunk<T>;
   const int64_t work = n * static_cast<int64_t>(fused.fused.size());
   const int64_t ranges = std::min<int64_t>(chunks, 2 * int64_t{threads});
   if (threads <= 1 || ranges < 2 || work < kParallelFusedWork) {
-    return RunChunks<T>(fused, bases, 0, n);
+    return RunChunks<T>(fused, bases, attrs, 0, n);
   }
   const int64_t per_range = (chunks + ranges - 1) / ranges * kChunk<T>;
   ThreadPool::Shared().ParallelFor(static_cast<int>(ranges), threads, [&](int r) {
-    RunChunks<T>(fused, bases, r * per_range, std::min(n, (r + 1) * per_range));
+    RunChunks<T>(fused, bases, attrs, r * per_range, std::min(n, (r + 1) * per_range));
   });
 }
 
@@ -119,11 +122,10 @@ std::vector<Step> FusePointwise(std::vector<Step> steps) {
     if (run.size() == 1) {
       out.push_back(std::move(run[0]));
     } else if (run.size() > 1) {
-      Step fused;
+      Step& fused = out.emplace_back();
       fused.output = run[0].output;
       fused.node = run[0].node;
       fused.fused = std::move(run);
-      out.push_back(std::move(fused));
     }
     run.clear();
     memory.Clear();
@@ -131,7 +133,7 @@ std::vector<Step> FusePointwise(std::vector<Step> steps) {
   for (Step& s : steps) {
     const bool fusable = Fusable(s);
     const bool joins = fusable && !run.empty() &&
-                       s.output.shape.num_elements() == run[0].output.shape.num_elements() &&
+                       Elements(s.output) == Elements(run[0].output) &&
                        s.output.dtype == run[0].output.dtype && memory.Admits(s);
     if (!joins) flush();
     if (fusable) {
@@ -145,11 +147,11 @@ std::vector<Step> FusePointwise(std::vector<Step> steps) {
   return out;
 }
 
-void RunFused(const Step& fused, const Bases& bases, int threads) {
+void RunFused(const Step& fused, const Bases& bases, const Attrs* attrs, int threads) {
   if (fused.output.dtype == DType::kF32) {
-    RunSplit<float>(fused, bases, threads);
+    RunSplit<float>(fused, bases, attrs, threads);
   } else {
-    RunSplit<double>(fused, bases, threads);
+    RunSplit<double>(fused, bases, attrs, threads);
   }
 }
 

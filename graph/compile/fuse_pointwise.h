@@ -33,7 +33,8 @@ std::vector<Step> FusePointwise(std::vector<Step> steps);
 /// LSTM step's forward at batch 32, hidden 256 (8,192 elements x 9 ops) is split.
 inline constexpr int64_t kParallelFusedWork = int64_t{1} << 15;
 
-/// Runs a fused step (its members' tiles, chunk by chunk) with its operands in `bases`.
-void RunFused(const Step& fused, const Bases& bases, int threads);
+/// Runs a fused step (its members' tiles, chunk by chunk) with its operands in `bases` and
+/// its members' attributes in `attrs` (Executable::attrs).
+void RunFused(const Step& fused, const Bases& bases, const Attrs* attrs, int threads);
 
 }  // namespace tg::compile

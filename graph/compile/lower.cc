@@ -1,7 +1,12 @@
 #include "graph/compile/lower.h"
 
 #include <cstring>
+#include <deque>
+#include <iterator>
 #include <optional>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
 
 namespace tg::compile {
 namespace {
@@ -24,7 +29,7 @@ class Operands {
 
   Operand Of(ValueId id) const {
     const Value& v = program_.values[id];
-    Operand o{.dtype = v.dtype, .shape = v.shape};
+    Operand o{.bytes = v.bytes, .shape = v.shape, .dtype = v.dtype};
     if (v.buffer < 0) return o;  // no bytes: a null address
     const Buffer& b = program_.buffers[v.buffer];
     if (b.storage == Storage::kPlanned) {
@@ -45,6 +50,44 @@ class Operands {
   std::vector<std::optional<int64_t>> relocated_;  // per external buffer
 };
 
+// The distinct attributes of the steps, each stored once: an unroll repeats a handful.
+class AttrsTable {
+ public:
+  int32_t Intern(const Attrs& a) {
+    auto it = ids_.find(&a);
+    if (it != ids_.end()) return it->second;
+    const int32_t id = static_cast<int32_t>(stored_.size());
+    stored_.push_back(a);
+    ids_.emplace(&stored_.back(), id);  // a deque keeps the key where it is
+    return id;
+  }
+  std::vector<Attrs> Take() && {
+    return std::vector<Attrs>(std::make_move_iterator(stored_.begin()),
+                              std::make_move_iterator(stored_.end()));
+  }
+
+ private:
+  static uint64_t Bits(double d) {
+    uint64_t bits;
+    std::memcpy(&bits, &d, sizeof bits);
+    return bits;
+  }
+  struct Hash {
+    size_t operator()(const Attrs* a) const {
+      return absl::HashOf(absl::MakeConstSpan(a->ints), Bits(a->scalar), a->shape.dims(),
+                          a->shape.requested_rank());
+    }
+  };
+  struct Eq {
+    bool operator()(const Attrs* a, const Attrs* b) const {
+      return absl::MakeConstSpan(a->ints) == absl::MakeConstSpan(b->ints) &&
+             Bits(a->scalar) == Bits(b->scalar) && a->shape == b->shape;
+    }
+  };
+  std::deque<Attrs> stored_;
+  absl::flat_hash_map<const Attrs*, int32_t, Hash, Eq> ids_;
+};
+
 }  // namespace
 
 Executable Lower(const Program& program, absl::Span<const Lifetime> lifetimes,
@@ -52,13 +95,15 @@ Executable Lower(const Program& program, absl::Span<const Lifetime> lifetimes,
   const Operands operands(program, placement, relocations);
   Executable e;
   e.arena_bytes = placement.bytes;
+  ShapeTable shapes = program.shapes;  // and the zeroings' shapes
+  AttrsTable attrs;
   e.steps.reserve(program.instructions.size());
   std::vector<bool> zeroed(program.buffers.size(), false);
   for (int k = 0; k < static_cast<int>(program.instructions.size()); ++k) {
     const Instruction& in = program.instructions[k];
     Step s;
     s.op = in.op;
-    s.attrs = in.attrs;
+    s.attrs = attrs.Intern(*in.attrs);
     s.output = operands.Of(in.output);
     s.accumulate = in.accumulate;
     s.node = in.node;
@@ -73,7 +118,7 @@ Executable Lower(const Program& program, absl::Span<const Lifetime> lifetimes,
       }
       zeroed[b] = true;
       const Value& value = program.values[v];
-      const bool covers = value.offset == 0 && value.bytes() == program.buffers[b].bytes;
+      const bool covers = value.offset == 0 && value.bytes == program.buffers[b].bytes;
       bool reads = false;
       for (ValueId x : in.inputs) reads = reads || program.Overlap(x, v);
       if (written && covers && !reads) {
@@ -81,8 +126,10 @@ Executable Lower(const Program& program, absl::Span<const Lifetime> lifetimes,
         return;
       }
       Step& zero = e.steps.emplace_back();  // op-less: zeroes its output
-      zero.output = {.space = Space::kArena, .offset = placement.offset[b],
-                     .dtype = DType::kI32, .shape = Shape{program.buffers[b].bytes / 4}};
+      const int64_t bytes = program.buffers[b].bytes;
+      zero.output = {.offset = placement.offset[b], .bytes = bytes,
+                     .shape = shapes.Intern(Shape{bytes / 4}), .space = Space::kArena,
+                     .dtype = DType::kI32};
       zero.node = in.node;
     };
     for (ValueId v : in.inputs) zero_first(v, false);
@@ -94,9 +141,11 @@ Executable Lower(const Program& program, absl::Span<const Lifetime> lifetimes,
   for (const Constant& c : program.constants) {
     const Operand o = operands.Of(c.value);
     if (o.space != Space::kArena) continue;  // memory outside the program keeps its bytes
-    const int64_t bytes = program.values[c.value].bytes();
+    const int64_t bytes = program.values[c.value].bytes;
     e.constants.push_back({.offset = o.offset, .bytes = std::vector<std::byte>(c.bytes, c.bytes + bytes)});
   }
+  e.shapes = shapes.shapes();
+  e.attrs = std::move(attrs).Take();
   return e;
 }
 

@@ -7,10 +7,12 @@
 /// one by hand.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
 #include "graph/attrs.h"
 #include "graph/expr.h"
@@ -25,6 +27,8 @@ namespace tg::compile {
 using BufferId = int32_t;
 /// Index into Program::values.
 using ValueId = int32_t;
+/// Index into a table of shapes (Program::shapes, Executable::shapes).
+using ShapeId = int32_t;
 
 /// Where a buffer's bytes live.
 enum class Storage : uint8_t {
@@ -39,24 +43,51 @@ struct Buffer {
   std::byte* address = nullptr;  ///< kExternal: its first byte; unused otherwise.
 };
 
-/// A typed, shaped, dense range of one buffer: what an instruction reads or writes.
+/// A typed, shaped, dense range of one buffer: what an instruction reads or writes. Small
+/// (its shape is an id into Program::shapes): a long unroll has millions.
 struct Value {
-  BufferId buffer = -1;  ///< The buffer it lies in; -1 for a value without elements.
   int64_t offset = 0;    ///< Its first byte's distance from the buffer's first byte.
-  DType dtype = DType::kF32;  ///< Element type.
-  Shape shape;  ///< Dimensions.
+  int64_t bytes = 0;     ///< Its size.
+  BufferId buffer = -1;  ///< The buffer it lies in; -1 for a value without elements.
+  ShapeId shape = -1;    ///< Its dimensions, in Program::shapes.
   NodeId node = -1;  ///< The graph node whose value it is; -1 for one a pass made.
-  /// Its size in bytes.
-  int64_t bytes() const { return shape.num_elements() * static_cast<int64_t>(SizeOf(dtype)); }
+  DType dtype = DType::kF32;  ///< Element type.
   /// One past its last byte, from the buffer's first byte.
-  int64_t end() const { return offset + bytes(); }
+  int64_t end() const { return offset + bytes; }
+};
+
+/// Shapes by id, each stored once (an unroll has few distinct shapes).
+class ShapeTable {
+ public:
+  /// The id of `s`, added if new.
+  ShapeId Intern(const Shape& s) {
+    auto [it, inserted] = ids_.try_emplace(Key(s), static_cast<ShapeId>(shapes_.size()));
+    if (inserted) shapes_.push_back(s);
+    return it->second;
+  }
+  /// Shape `id`.
+  const Shape& operator[](ShapeId id) const { return shapes_[id]; }
+  /// All shapes, by id.
+  const std::vector<Shape>& shapes() const { return shapes_; }
+
+ private:
+  using ShapeKey = std::array<int64_t, Shape::kMaxRank + 1>;  // the dims, then the rank
+  static ShapeKey Key(const Shape& s) {
+    ShapeKey key{};
+    for (int d = 0; d < s.rank(); ++d) key[d] = s[d];
+    key[Shape::kMaxRank] = s.requested_rank();
+    return key;
+  }
+  std::vector<Shape> shapes_;
+  absl::flat_hash_map<ShapeKey, ShapeId> ids_;
 };
 
 /// One kernel call: `op` applied to the input values, its result written to (or, with
 /// `accumulate`, added into) the output value.
 struct Instruction {
   const OpDef* op = nullptr;  ///< The op whose kernel runs.
-  Attrs attrs;  ///< The node's attributes.
+  /// The node's attributes: the graph's own (valid while it lives), or a test's.
+  const Attrs* attrs = nullptr;
   absl::InlinedVector<ValueId, 3> inputs;  ///< Operands, in the op's order.
   ValueId output = -1;  ///< The result.
   bool accumulate = false;  ///< output += result.
@@ -67,7 +98,7 @@ struct Instruction {
 /// A leaf whose recorded bytes the program keeps: a constant, or an input not fed.
 struct Constant {
   ValueId value = -1;  ///< The value they fill.
-  const std::byte* bytes = nullptr;  ///< value.bytes() bytes, valid while the graph lives.
+  const std::byte* bytes = nullptr;  ///< Value::bytes bytes, valid while the graph lives.
 };
 
 /// A program over value ids (see graph/compile/program.h).
@@ -78,17 +109,27 @@ struct Program {
   std::vector<ValueId> feeds;  ///< Values the host writes before each run, in order.
   std::vector<ValueId> outputs;  ///< Values the host reads after each run, in order.
   std::vector<Constant> constants;  ///< Values whose recorded bytes the program keeps.
+  ShapeTable shapes;  ///< The values' shapes.
 
   /// Appends a buffer; returns its id.
   BufferId AddBuffer(Buffer b) {
     buffers.push_back(b);
     return static_cast<BufferId>(buffers.size() - 1);
   }
-  /// Appends a value; returns its id.
-  ValueId AddValue(Value v) {
-    values.push_back(std::move(v));
+  /// Appends a value of `dtype` and `shape` at `offset` bytes into buffer `buffer` (-1: none);
+  /// returns its id.
+  ValueId AddValue(BufferId buffer, int64_t offset, DType dtype, const Shape& shape,
+                   NodeId node = -1) {
+    values.push_back({.offset = offset,
+                      .bytes = shape.num_elements() * static_cast<int64_t>(SizeOf(dtype)),
+                      .buffer = buffer,
+                      .shape = shapes.Intern(shape),
+                      .node = node,
+                      .dtype = dtype});
     return static_cast<ValueId>(values.size() - 1);
   }
+  /// Value v's shape.
+  const Shape& shape(ValueId v) const { return shapes[values[v].shape]; }
   /// Whether values a and b share a byte.
   bool Overlap(ValueId a, ValueId b) const {
     const Value &x = values[a], &y = values[b];

@@ -4,7 +4,7 @@
 
 namespace tg::compile {
 
-Program Prune(Program program) {
+Program Prune(Program program, int64_t* work) {
   const Dependencies deps(program);
   const int n = static_cast<int>(program.instructions.size());
   std::vector<bool> is_output_buffer(program.buffers.size(), false);
@@ -27,6 +27,7 @@ Program Prune(Program program) {
     for (int j : deps.after(i)) need = need || needed[j];
     needed[i] = need;
   }
+  if (work != nullptr) *work = deps.work() + static_cast<int64_t>(n);
   std::vector<Instruction> kept;
   kept.reserve(n);
   for (int i = 0; i < n; ++i) {

@@ -4,11 +4,15 @@
 /// a kept instruction depends on (graph/compile/dependencies.h).
 #pragma once
 
+#include <cstdint>
+
 #include "graph/compile/program.h"
 
 namespace tg::compile {
 
 /// `program` without the instructions nothing needs; values and buffers stay as they are.
-Program Prune(Program program);
+/// `work`, if given, receives what finding them cost (Dependencies::work and the
+/// dependencies followed).
+Program Prune(Program program, int64_t* work = nullptr);
 
 }  // namespace tg::compile

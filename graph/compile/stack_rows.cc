@@ -25,7 +25,7 @@ bool Carries(uint32_t row_operands, size_t k) { return k < 32 && ((row_operands 
 
 absl::InlinedVector<TensorType, 3> TypesOf(const Program& p, const Instruction& in) {
   absl::InlinedVector<TensorType, 3> types;
-  for (ValueId v : in.inputs) types.push_back({p.values[v].dtype, p.values[v].shape});
+  for (ValueId v : in.inputs) types.push_back({p.values[v].dtype, p.shape(v)});
   return types;
 }
 
@@ -44,29 +44,29 @@ void AppendPlace(std::string& key, const Value& v) {
 std::string StackKey(const Program& p, const Instruction& in, const RowFacts& facts) {
   std::string key = absl::StrCat(reinterpret_cast<uintptr_t>(in.op), "|",
                                  static_cast<int>(facts.kind), "|", facts.row_operands, "|",
-                                 in.attrs.scalar, "|");
-  for (int64_t v : in.attrs.ints) absl::StrAppend(&key, v, ",");
-  AppendShape(key, in.attrs.shape, 0);
+                                 in.attrs->scalar, "|");
+  for (int64_t v : in.attrs->ints) absl::StrAppend(&key, v, ",");
+  AppendShape(key, in.attrs->shape, 0);
   for (size_t k = 0; k < in.inputs.size(); ++k) {
     const Value& t = p.values[in.inputs[k]];
     absl::StrAppend(&key, static_cast<int>(t.dtype));
     if (Carries(facts.row_operands, k)) {
       absl::StrAppend(&key, "r");
-      AppendShape(key, t.shape, 1);
+      AppendShape(key, p.shape(in.inputs[k]), 1);
     } else {
       absl::StrAppend(&key, "s");
       AppendPlace(key, t);
-      AppendShape(key, t.shape, 0);
+      AppendShape(key, p.shape(in.inputs[k]), 0);
     }
   }
   const Value& out = p.values[in.output];
   absl::StrAppend(&key, "o", static_cast<int>(out.dtype));
   if (facts.kind == RowKind::kSummed) {
     AppendPlace(key, out);
-    AppendShape(key, out.shape, 0);
+    AppendShape(key, p.shape(in.output), 0);
   } else {
     absl::StrAppend(&key, in.accumulate ? "+" : "=");
-    AppendShape(key, out.shape, 1);
+    AppendShape(key, p.shape(in.output), 1);
   }
   return key;
 }
@@ -74,11 +74,13 @@ std::string StackKey(const Program& p, const Instruction& in, const RowFacts& fa
 bool Stackable(const Program& p, const Instruction& in, const RowFacts& facts) {
   if (facts.kind == RowKind::kNone || facts.row_operands == 0) return false;
   for (size_t k = 0; k < in.inputs.size(); ++k) {
-    const Value& v = p.values[in.inputs[k]];
-    if (Carries(facts.row_operands, k) && (v.shape.rank() == 0 || v.buffer < 0)) return false;
+    const ValueId v = in.inputs[k];
+    if (Carries(facts.row_operands, k) && (p.shape(v).rank() == 0 || p.values[v].buffer < 0)) {
+      return false;
+    }
   }
-  const Value& out = p.values[in.output];
-  return facts.kind == RowKind::kSummed || (out.shape.rank() > 0 && out.buffer >= 0);
+  return facts.kind == RowKind::kSummed ||
+         (p.shape(in.output).rank() > 0 && p.values[in.output].buffer >= 0);
 }
 
 Shape WithRows(Shape s, int64_t rows) {
@@ -174,18 +176,20 @@ class GroupBuilder {
     for (size_t k = 0; k < types.size(); ++k) {
       if (!Carries(facts.row_operands, k)) continue;
       int64_t rows = 0;
-      for (int m : members) rows += program_.values[At(m).inputs[k]].shape[0];
+      for (int m : members) rows += program_.shape(At(m).inputs[k])[0];
       types[k].shape = WithRows(types[k].shape, rows);
     }
     int64_t out_rows = 0;
     for (int m : members) {
-      const Shape& s = program_.values[At(m).output].shape;
+      const Shape& s = program_.shape(At(m).output);
       out_rows += s.rank() > 0 ? s[0] : 0;
     }
     const Value& out = program_.values[head.output];
-    absl::StatusOr<TensorType> inferred = head.op->infer(types, head.attrs);
+    const Shape& out_shape = program_.shape(head.output);
+    absl::StatusOr<TensorType> inferred = head.op->infer(types, *head.attrs);
     if (!inferred.ok() || inferred->dtype != out.dtype) return false;
-    const Shape want = facts.kind == RowKind::kSummed ? out.shape : WithRows(out.shape, out_rows);
+    const Shape want =
+        facts.kind == RowKind::kSummed ? out_shape : WithRows(out_shape, out_rows);
     return inferred->shape == want;
   }
 
@@ -251,7 +255,7 @@ std::vector<Group> FindGroups(const Program& program, GroupBuilder& builder) {
   for (int i = 0; i < static_cast<int>(program.instructions.size()); ++i) {
     const Instruction& in = program.instructions[i];
     if (in.op == nullptr || in.op->rows == nullptr) continue;
-    const RowFacts facts = in.op->rows(in.attrs, TypesOf(program, in));
+    const RowFacts facts = in.op->rows(*in.attrs, TypesOf(program, in));
     if (!Stackable(program, in, facts)) continue;
     auto [it, inserted] =
         index.try_emplace(StackKey(program, in, facts), static_cast<int>(buckets.size()));
@@ -323,6 +327,7 @@ Program StackRows(const Program& program, StackStats* stats) {
   out.feeds = program.feeds;
   out.outputs = program.outputs;
   out.constants = program.constants;
+  out.shapes = program.shapes;
 
   std::vector<int> group_at(program.instructions.size(), -1);
   for (size_t k = 0; k < groups.size(); ++k) group_at[groups[k].at] = static_cast<int>(k);
@@ -343,13 +348,11 @@ Program StackRows(const Program& program, StackStats* stats) {
     stacked_nodes += stacked.stacked;
     for (int slot : StackedSlots(head, g.kind, g.row_operands)) {
       int64_t rows = 0;
-      for (int m : g.members) {
-        rows += out.values[SlotValue(program.instructions[m], slot)].shape[0];
-      }
-      Value v = out.values[SlotValue(head, slot)];
-      v.shape = WithRows(v.shape, rows);
-      v.node = -1;
-      const ValueId id = out.AddValue(std::move(v));
+      for (int m : g.members) rows += program.shape(SlotValue(program.instructions[m], slot))[0];
+      const ValueId first = SlotValue(head, slot);
+      const Value v = out.values[first];
+      const ValueId id =
+          out.AddValue(v.buffer, v.offset, v.dtype, WithRows(program.shape(first), rows));
       if (slot < static_cast<int>(stacked.inputs.size())) {
         stacked.inputs[slot] = id;
       } else {

@@ -25,7 +25,7 @@ TEST(ProgramFromGraphTest, ValuesAreNodesAndViewsShareTheirInputsBuffer) {
   const Value &vx = p.values[x.id()], &second = p.values[rows[1].id()];
   EXPECT_EQ(second.buffer, vx.buffer);
   EXPECT_EQ(second.offset, vx.offset + 2 * 3 * 8);
-  EXPECT_EQ(second.shape, (Shape{2, 3}));
+  EXPECT_EQ(p.shape(rows[1].id()), (Shape{2, 3}));
   EXPECT_EQ(p.buffers[p.values[g.Param(w).id()].buffer].storage, Storage::kExternal);
   EXPECT_EQ(p.buffers[p.values[y.id()].buffer].storage, Storage::kPlanned);
   EXPECT_NE(p.values[y.id()].buffer, vx.buffer);

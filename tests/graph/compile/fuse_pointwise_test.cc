@@ -26,24 +26,37 @@ struct Ops {
   const OpDef* mul;
 };
 
+// The shapes and attributes the steps refer to, as an Executable holds them.
+ShapeTable& Shapes() {
+  static ShapeTable* shapes = new ShapeTable;
+  return *shapes;
+}
+const Attrs kNoAttrs;
+
 Operand At(const Tensor& t) {
-  return {.space = Space::kFixed,
-          .offset = static_cast<int64_t>(reinterpret_cast<uintptr_t>(t.raw())),
-          .dtype = t.dtype(),
-          .shape = t.shape()};
+  return {.offset = static_cast<int64_t>(reinterpret_cast<uintptr_t>(t.raw())),
+          .bytes = static_cast<int64_t>(t.num_bytes()),
+          .shape = Shapes().Intern(t.shape()),
+          .space = Space::kFixed,
+          .dtype = t.dtype()};
 }
 
 Step Apply(const OpDef* op, std::vector<Tensor> inputs, Tensor output) {
   Step s;
   s.op = op;
+  s.attrs = 0;  // kNoAttrs
   for (const Tensor& t : inputs) s.inputs.push_back(At(t));
   s.output = At(output);
   return s;
 }
 
+Bases Fixed() { return {.shapes = Shapes().shapes().data()}; }
+
 using Steps = std::vector<Step>;
 
-void RunFused(const Step& fused, int threads) { compile::RunFused(fused, Bases{}, threads); }
+void RunFused(const Step& fused, int threads) {
+  compile::RunFused(fused, Fixed(), &kNoAttrs, threads);
+}
 
 constexpr int64_t kN = 3000;  // several chunks
 
@@ -61,9 +74,9 @@ TEST(FusePointwiseTest, FusesARunAndKeepsTheBits) {
   // The same two ops one after the other, through their kernels.
   for (const auto& [in, out] : {std::pair{&program[0], &t_plain}, std::pair{&program[1], &p_plain}}) {
     std::vector<Tensor> inputs;
-    for (const Operand& o : in->inputs) inputs.push_back(Bases{}.Bind(o));
+    for (const Operand& o : in->inputs) inputs.push_back(Fixed().Bind(o));
     if (in->op == ops.mul) inputs[0] = tensor(t_plain);
-    ASSERT_TRUE(in->op->forward(KernelContext{inputs, tensor(*out), in->attrs, false, {}}).ok());
+    ASSERT_TRUE(in->op->forward(KernelContext{inputs, tensor(*out), kNoAttrs, false, {}}).ok());
   }
   EXPECT_EQ(t_fused, t_plain);
   EXPECT_EQ(p_fused, p_plain);

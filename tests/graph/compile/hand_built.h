@@ -2,6 +2,7 @@
 // applying the built-in ops' definitions (the compiler sees only OpDefs).
 #pragma once
 
+#include <deque>
 #include <string_view>
 #include <vector>
 
@@ -36,7 +37,7 @@ class HandBuilt {
   }
   // A value at `offset` bytes into buffer b.
   ValueId At(BufferId b, Shape shape, int64_t offset = 0, DType dtype = DType::kF64) {
-    return program.AddValue(Value{.buffer = b, .offset = offset, .dtype = dtype, .shape = shape});
+    return program.AddValue(b, offset, dtype, shape);
   }
   // A value in a buffer of its own.
   ValueId Fresh(Shape shape, DType dtype = DType::kF64) {
@@ -48,7 +49,7 @@ class HandBuilt {
             bool accumulate = false) {
     Instruction in;
     in.op = Op(op);
-    in.attrs = attrs;
+    in.attrs = &attrs_.emplace_back(std::move(attrs));
     in.inputs.assign(inputs.begin(), inputs.end());
     in.output = output;
     in.accumulate = accumulate;
@@ -58,6 +59,9 @@ class HandBuilt {
   }
 
   Program program;
+
+ private:
+  std::deque<Attrs> attrs_;  // what the instructions point at
 };
 
 }  // namespace tg::compile::testing

@@ -45,7 +45,7 @@ TEST(LowerTest, APartialFirstTouchOfASumIsZeroedFirst) {
   const Executable e = LowerAll(h.program);
   ASSERT_EQ(e.steps.size(), 3u);
   EXPECT_TRUE(e.steps[0].zeroes());
-  EXPECT_EQ(e.steps[0].output.bytes(), 64);
+  EXPECT_EQ(e.steps[0].output.bytes, 64);
   EXPECT_EQ(e.steps[0].output.offset, e.outputs[0].offset);
   EXPECT_TRUE(e.steps[1].accumulate);
 }

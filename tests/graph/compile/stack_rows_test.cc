@@ -40,12 +40,12 @@ TEST(StackRowsTest, StacksIndependentProductsOverOneInputAndTiesTheirOutputs) {
   EXPECT_EQ(in.stacked, kT);
   EXPECT_EQ(stats.stacked_nodes, kT);
   const Value& rows = stacked.values[in.inputs[0]];
-  EXPECT_EQ(rows.shape, (Shape{kT * kB, kI}));
+  EXPECT_EQ(stacked.shape(in.inputs[0]), (Shape{kT * kB, kI}));
   EXPECT_EQ(rows.offset, 0);
   EXPECT_EQ(in.inputs[1], p.w);  // the shared weight
   // The outputs were tied adjacent: one buffer, step t's rows right after step t-1's.
   const Value& out = stacked.values[in.output];
-  EXPECT_EQ(out.shape, (Shape{kT * kB, kH}));
+  EXPECT_EQ(stacked.shape(in.output), (Shape{kT * kB, kH}));
   for (int64_t t = 0; t < kT; ++t) {
     const Value& y = stacked.values[p.y[t]];
     EXPECT_EQ(y.buffer, out.buffer);
@@ -68,8 +68,8 @@ TEST(StackRowsTest, StacksASumOfProductsIntoOneGradient) {
   ASSERT_EQ(stacked.instructions.size(), 1u);
   const Instruction& in = stacked.instructions[0];
   EXPECT_EQ(in.stacked, kT);
-  EXPECT_EQ(stacked.values[in.inputs[0]].shape, (Shape{kT * kB, kH}));
-  EXPECT_EQ(stacked.values[in.inputs[1]].shape, (Shape{kT * kB, kI}));
+  EXPECT_EQ(stacked.shape(in.inputs[0]), (Shape{kT * kB, kH}));
+  EXPECT_EQ(stacked.shape(in.inputs[1]), (Shape{kT * kB, kI}));
   EXPECT_EQ(in.output, dw);
   EXPECT_FALSE(in.accumulate);  // the first member wrote: the stacked sum writes too
 }
