@@ -3,8 +3,9 @@
 // each phase and of each compiler pass, the process's peak RSS so far, the memory the
 // program plans and its kernel count. Optionally times a few runs of the program.
 //   compile_bench [--cell=lstm] [--layers=1] [--seq=1000] [--batch=32] [--input=64]
-//                 [--hidden=256] [--runs=0]
+//                 [--hidden=256] [--runs=0] [--nocontext] [--listing]
 #include <sys/resource.h>
+#include <time.h>
 
 #include <algorithm>
 #include <chrono>
@@ -32,6 +33,10 @@ ABSL_FLAG(int64_t, batch, 32, "batch, at least 1");
 ABSL_FLAG(int64_t, input, 64, "input width, at least 1");
 ABSL_FLAG(int64_t, hidden, 256, "hidden width, at least 1");
 ABSL_FLAG(int, runs, 0, "runs of the compiled program to time after compiling, at least 0");
+ABSL_FLAG(bool, listing, false, "also print the program's listing (CompiledGraph::Listing)");
+ABSL_FLAG(bool, context, true,
+          "let Compile make the program's own context (its memory), as it does by default; "
+          "--nocontext measures a program whose memory would not fit (needs --runs=0)");
 
 namespace tg::bench {
 namespace {
@@ -40,6 +45,14 @@ using Clock = std::chrono::steady_clock;
 
 double Since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// CPU seconds of the whole process so far: on a shared machine, wall time also counts the
+// time other processes had the cores.
+double CpuSeconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
 }
 
 double PeakRssMb() {
@@ -64,6 +77,7 @@ absl::Status Main() {
   std::vector<float> xs(static_cast<size_t>(seq * batch * input));
   for (size_t i = 0; i < xs.size(); ++i) xs[i] = static_cast<float>((i * 37 % 101) / 101.0 - 0.5);
 
+  const double cpu_start = CpuSeconds();
   Clock::time_point start = Clock::now();
   Graph g({.mode = ExecMode::kRecord});
   Expr x = g.Input({seq, batch, input}, xs);
@@ -74,7 +88,11 @@ absl::Status Main() {
   start = Clock::now();
   TG_RETURN_IF_ERROR(Backward(loss));
   const double backward_s = Since(start);
-  TG_ASSIGN_OR_RETURN(CompiledGraph program, Compile(g, {.feeds = {x}, .outputs = {loss}}));
+  TG_ASSIGN_OR_RETURN(CompiledGraph program,
+                      Compile(g, {.feeds = {x},
+                                  .outputs = {loss},
+                                  .own_context = absl::GetFlag(FLAGS_context)}));
+  const double cpu_s = CpuSeconds() - cpu_start;
   const double peak_mb = PeakRssMb();
   std::string passes;
   for (const auto& [pass, seconds] : program.pass_seconds()) {
@@ -83,12 +101,13 @@ absl::Status Main() {
   }
   std::printf(
       "%s layers=%d seq=%lld batch=%lld input=%lld hidden=%lld: record %.3f s, backward %.3f s, "
-      "compile %.3f s (%s); %d nodes, %d kernels, %d stacked; peak RSS %.1f MB, planned %.1f "
-      "MB\n",
+      "compile %.3f s (%s); all three %.3f s of CPU; %d nodes, %d kernels, %d stacked; peak "
+      "RSS %.1f MB, planned %.1f MB\n",
       cell.c_str(), layers, static_cast<long long>(seq), static_cast<long long>(batch),
       static_cast<long long>(input), static_cast<long long>(hidden), record_s, backward_s,
-      program.compile_seconds(), passes.c_str(), g.num_nodes(), program.num_kernels(),
+      program.compile_seconds(), passes.c_str(), cpu_s, g.num_nodes(), program.num_kernels(),
       program.num_stacked_nodes(), peak_mb, static_cast<double>(program.peak_bytes()) / 1e6);
+  if (absl::GetFlag(FLAGS_listing)) std::fputs(program.Listing().c_str(), stdout);
   const int runs = absl::GetFlag(FLAGS_runs);
   if (runs > 0) {
     g.Clear();
@@ -124,6 +143,9 @@ int main(int argc, char** argv) {
       .AtLeast("input", absl::GetFlag(FLAGS_input), int64_t{1})
       .AtLeast("hidden", absl::GetFlag(FLAGS_hidden), int64_t{1})
       .AtLeast("runs", absl::GetFlag(FLAGS_runs), 0)
+      .Require(absl::GetFlag(FLAGS_context) || absl::GetFlag(FLAGS_runs) == 0,
+               absl::StrCat("--runs=", absl::GetFlag(FLAGS_runs),
+                            " needs the program's own context (drop --nocontext)"))
       .ExitIfAny();
   const absl::Status s = tg::bench::Main();
   if (!s.ok()) {

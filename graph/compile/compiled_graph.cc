@@ -143,12 +143,14 @@ absl::StatusOr<CompiledGraph> Compile(Graph& g, const CompileSpec& spec) {
   c.num_stacked_ = stacked.stacked_nodes;
   c.compile_work_ = prune_work + stacked.work + placement.work;
   c.program_ = std::make_shared<const compile::Executable>(std::move(exe));
-  absl::StatusOr<RunContext> context = RunContext::Create(c.program_);
-  if (!context.ok()) {
-    return absl::Status(context.status().code(),
-                        fmt::format("Compile: {}", context.status().message()));
+  if (spec.own_context) {
+    absl::StatusOr<RunContext> context = RunContext::Create(c.program_);
+    if (!context.ok()) {
+      return absl::Status(context.status().code(),
+                          fmt::format("Compile: {}", context.status().message()));
+    }
+    c.context_ = std::make_unique<RunContext>(*std::move(context));
   }
-  c.context_ = std::make_unique<RunContext>(*std::move(context));
   clock.Lap("context");
   c.compile_seconds_ = clock.total();
   c.pass_seconds_ = std::move(clock).laps();
@@ -156,10 +158,20 @@ absl::StatusOr<CompiledGraph> Compile(Graph& g, const CompileSpec& spec) {
 }
 
 absl::Status CompiledGraph::Run(absl::Span<const Tensor> feeds) {
-  if (context_ == nullptr) {
+  if (program_ == nullptr) {
     return absl::FailedPreconditionError("CompiledGraph::Run: nothing was compiled into it");
   }
+  if (context_ == nullptr) {
+    return absl::FailedPreconditionError(
+        "CompiledGraph::Run: compiled without its own context (CompileSpec::own_context); run "
+        "it in a context from NewContext");
+  }
   return context_->Run(feeds);
+}
+
+const Tensor& CompiledGraph::output(int i) const {
+  static const Tensor* const kEmpty = new Tensor;
+  return context_ ? context_->output(i) : *kEmpty;
 }
 
 absl::Status CompiledGraph::Run(RunContext& context, absl::Span<const Tensor> feeds) const {

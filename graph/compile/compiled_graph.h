@@ -55,6 +55,10 @@ struct CompileSpec {
   /// every Run, not into the store's: replicas of one update can then run at once on slices
   /// of a batch (graph/compile/replicas.h) and their gradients be summed afterwards.
   bool private_gradients = false;
+  /// Compile also makes the program's own RunContext, which Run(feeds) uses. Without it,
+  /// compiling allocates nothing for runs (only contexts from NewContext run the program): for
+  /// a program only shared contexts run, or one measured whose runs would not fit in memory.
+  bool own_context = true;
 };
 
 /// A compiled program and one RunContext to run it in (see graph/compile/compiled_graph.h);
@@ -74,8 +78,9 @@ class CompiledGraph {
   /// entry's dtype and shape and with data; the message names the feed, both types and its
   /// node.
   absl::Status CheckFeeds(absl::Span<const Tensor> feeds) const;
-  /// spec.outputs[i] after the last Run(feeds) (valid until the next one).
-  const Tensor& output(int i) const { return context_->output(i); }
+  /// spec.outputs[i] after the last Run(feeds) (valid until the next one); an empty tensor
+  /// without an own context (CompileSpec::own_context).
+  const Tensor& output(int i) const;
   /// Number of outputs (CompileSpec::outputs).
   int num_outputs() const { return program_ ? static_cast<int>(program_->outputs.size()) : 0; }
   /// Number of feeds Run takes (CompileSpec::feeds).

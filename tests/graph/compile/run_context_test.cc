@@ -220,6 +220,32 @@ TEST(RunContextTest, HundredRunsAllocateNothing) {
   EXPECT_EQ(allocations, 1);
 }
 
+// Without its own context a program allocates nothing for runs: Run(feeds) says why, and a
+// context from NewContext runs it as the own context would.
+TEST(RunContextTest, AProgramWithoutItsOwnContextRunsInNewOnes) {
+  ParameterStore store({.seed = 1});
+  Parameter w = *store.Add("w", {4, 2}, Init::Uniform(-1, 1), DType::kF64);
+  Graph g({.mode = ExecMode::kRecord});
+  Expr x = g.Input({3, 4}, std::vector<double>(12, 0.0));
+  Expr loss = Sum(Tanh(MatMul(x, g.Param(w))));
+  ASSERT_TRUE(Backward(loss).ok());
+  absl::StatusOr<CompiledGraph> own = Compile(g, {.feeds = {x}, .outputs = {loss}});
+  absl::StatusOr<CompiledGraph> bare =
+      Compile(g, {.feeds = {x}, .outputs = {loss}, .own_context = false});
+  ASSERT_TRUE(own.ok() && bare.ok());
+  std::vector<double> xv = testing::UniformValues(12, 8);
+  const std::vector<Tensor> feeds = {Tensor(xv.data(), DType::kF64, {3, 4})};
+  const absl::Status refused = bare->Run(feeds);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.message().find("NewContext"), std::string::npos) << refused;
+  EXPECT_FALSE(bare->output(0).has_data());
+  absl::StatusOr<RunContext> context = bare->NewContext();
+  ASSERT_TRUE(context.ok());
+  ASSERT_TRUE(bare->Run(*context, feeds).ok());
+  ASSERT_TRUE(own->Run(feeds).ok());
+  EXPECT_EQ(context->output(0).data<double>()[0], own->output(0).data<double>()[0]);
+}
+
 TEST(RunContextTest, AContextOfAnotherProgramIsRefused) {
   Compiled one, other;
   Feed feed(5);
