@@ -3,7 +3,7 @@
 // each phase and of each compiler pass, the process's peak RSS so far, the memory the
 // program plans and its kernel count. Optionally times a few runs of the program.
 //   compile_bench [--cell=lstm] [--layers=1] [--seq=1000] [--batch=32] [--input=64]
-//                 [--hidden=256] [--runs=0] [--nocontext] [--listing]
+//                 [--hidden=256] [--runs=0] [--nocontext] [--listing] [--recompute_every=0]
 #include <sys/resource.h>
 #include <time.h>
 
@@ -33,6 +33,9 @@ ABSL_FLAG(int64_t, batch, 32, "batch, at least 1");
 ABSL_FLAG(int64_t, input, 64, "input width, at least 1");
 ABSL_FLAG(int64_t, hidden, 256, "hidden width, at least 1");
 ABSL_FLAG(int, runs, 0, "runs of the compiled program to time after compiling, at least 0");
+ABSL_FLAG(int64_t, recompute_every, 0,
+          "keep the state only every this many steps and recompute the steps between during "
+          "backward (CompileSpec::recompute); 0: keep every step's values; less than --seq");
 ABSL_FLAG(bool, listing, false, "also print the program's listing (CompiledGraph::Listing)");
 ABSL_FLAG(bool, context, true,
           "let Compile make the program's own context (its memory), as it does by default; "
@@ -81,7 +84,8 @@ absl::Status Main() {
   Clock::time_point start = Clock::now();
   Graph g({.mode = ExecMode::kRecord});
   Expr x = g.Input({seq, batch, input}, xs);
-  StackResult r = net.Run(g, SplitSteps(x));
+  const int64_t recompute_every = absl::GetFlag(FLAGS_recompute_every);
+  StackResult r = net.Run(g, SplitSteps(x), {.checkpoint_every = recompute_every});
   Expr loss = Mean(Square(StackSteps(r.outputs)));
   TG_RETURN_IF_ERROR(g.status());
   const double record_s = Since(start);
@@ -91,7 +95,8 @@ absl::Status Main() {
   TG_ASSIGN_OR_RETURN(CompiledGraph program,
                       Compile(g, {.feeds = {x},
                                   .outputs = {loss},
-                                  .own_context = absl::GetFlag(FLAGS_context)}));
+                                  .own_context = absl::GetFlag(FLAGS_context),
+                                  .recompute = recompute_every > 0}));
   const double cpu_s = CpuSeconds() - cpu_start;
   const double peak_mb = PeakRssMb();
   std::string passes;
@@ -100,11 +105,12 @@ absl::Status Main() {
                     absl::StrFormat("%.3f", seconds));
   }
   std::printf(
-      "%s layers=%d seq=%lld batch=%lld input=%lld hidden=%lld: record %.3f s, backward %.3f s, "
-      "compile %.3f s (%s); all three %.3f s of CPU; %d nodes, %d kernels, %d stacked; peak "
-      "RSS %.1f MB, planned %.1f MB\n",
+      "%s layers=%d seq=%lld batch=%lld input=%lld hidden=%lld recompute_every=%lld: record %.3f "
+      "s, backward %.3f s, compile %.3f s (%s); all three %.3f s of CPU; %d nodes, %d kernels, "
+      "%d stacked; peak RSS %.1f MB, planned %.1f MB\n",
       cell.c_str(), layers, static_cast<long long>(seq), static_cast<long long>(batch),
-      static_cast<long long>(input), static_cast<long long>(hidden), record_s, backward_s,
+      static_cast<long long>(input), static_cast<long long>(hidden),
+      static_cast<long long>(recompute_every), record_s, backward_s,
       program.compile_seconds(), passes.c_str(), cpu_s, g.num_nodes(), program.num_kernels(),
       program.num_stacked_nodes(), peak_mb, static_cast<double>(program.peak_bytes()) / 1e6);
   if (absl::GetFlag(FLAGS_listing)) std::fputs(program.Listing().c_str(), stdout);
@@ -143,10 +149,17 @@ int main(int argc, char** argv) {
       .AtLeast("input", absl::GetFlag(FLAGS_input), int64_t{1})
       .AtLeast("hidden", absl::GetFlag(FLAGS_hidden), int64_t{1})
       .AtLeast("runs", absl::GetFlag(FLAGS_runs), 0)
+      .AtLeast("recompute_every", absl::GetFlag(FLAGS_recompute_every), int64_t{0})
       .Require(absl::GetFlag(FLAGS_context) || absl::GetFlag(FLAGS_runs) == 0,
                absl::StrCat("--runs=", absl::GetFlag(FLAGS_runs),
                             " needs the program's own context (drop --nocontext)"))
       .ExitIfAny();
+  if (absl::GetFlag(FLAGS_recompute_every) > 0) {
+    checks.AtMost("recompute_every", absl::GetFlag(FLAGS_recompute_every),
+                  absl::GetFlag(FLAGS_seq) - 1,
+                  absl::StrCat("--seq minus one (", absl::GetFlag(FLAGS_seq) - 1, ")"))
+        .ExitIfAny();
+  }
   const absl::Status s = tg::bench::Main();
   if (!s.ok()) {
     std::fprintf(stderr, "compile_bench: %s\n", std::string(s.message()).c_str());

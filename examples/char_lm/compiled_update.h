@@ -24,8 +24,11 @@ class CompiledUpdate {
   // `dropout_rng` seeds the recorded dropout ops; every Run draws new masks from those seeds.
   // With one replica, `threads` share each op; with more, each replica runs on one thread,
   // `threads` of them at a time.
+  // `recompute_every` > 0: the state of every layer is a checkpoint every that many steps and
+  // the program recomputes the steps between during backward (CompileSpec::recompute).
   static absl::StatusOr<CompiledUpdate> Create(const CharModel& model, int64_t steps,
                                                int64_t batch, int threads, int replicas,
+                                               int64_t recompute_every,
                                                const std::string& dot_path, Rng& dropout_rng);
   // ids and targets: [steps * batch], time-major. Returns the mean cross-entropy (nats).
   absl::StatusOr<double> Run(absl::Span<const int32_t> ids, absl::Span<const int32_t> targets);
@@ -61,7 +64,8 @@ class CompiledUpdate {
   };
   static absl::StatusOr<Replica> Record(const CharModel& model, int64_t steps, int64_t begin,
                                         int64_t batch, int threads, bool private_gradients,
-                                        const std::string& dot_path, Rng& dropout_rng);
+                                        int64_t recompute_every, const std::string& dot_path,
+                                        Rng& dropout_rng);
 
   int64_t steps_ = 0, batch_ = 0;
   int threads_ = 1;

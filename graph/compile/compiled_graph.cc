@@ -12,6 +12,7 @@
 #include "graph/compile/lower.h"
 #include "graph/compile/memory_plan.h"
 #include "graph/compile/prune.h"
+#include "graph/compile/recompute.h"
 #include "graph/compile/stack_rows.h"
 
 namespace tg {
@@ -108,6 +109,16 @@ absl::StatusOr<CompiledGraph> Compile(Graph& g, const CompileSpec& spec) {
   // The passes, in order (docs/compiled_mode.md).
   compile::Program program = compile::ProgramFromGraph(g, Ids(spec.feeds), Ids(spec.outputs));
   clock.Lap("from_graph");
+  compile::RecomputeStats recomputed;
+  if (spec.recompute || spec.cut_at_checkpoints) {
+    if (g.checkpoints().empty()) {
+      return absl::InvalidArgumentError(
+          "Compile: CompileSpec::recompute and cut_at_checkpoints need checkpoints, and the "
+          "graph has none (Graph::MarkCheckpoint, UnrollOptions::checkpoint_every)");
+    }
+    program = compile::CutAtCheckpoints(std::move(program), spec.recompute, &recomputed);
+  }
+  clock.Lap("recompute");
   int64_t prune_work = 0;
   program = compile::Prune(std::move(program), &prune_work);
   clock.Lap("prune");
@@ -141,6 +152,8 @@ absl::StatusOr<CompiledGraph> Compile(Graph& g, const CompileSpec& spec) {
   exe.gradient_bytes = gradient_bytes;
   exe.options = g.exec_options();
   c.num_stacked_ = stacked.stacked_nodes;
+  c.num_segments_ = recomputed.segments;
+  c.num_recomputed_ = recomputed.copies;
   c.compile_work_ = prune_work + stacked.work + placement.work;
   c.program_ = std::make_shared<const compile::Executable>(std::move(exe));
   if (spec.own_context) {
@@ -234,6 +247,10 @@ std::string CompiledGraph::Listing() const {
       "kernels {} (fused runs {}, stacked nodes {}), peak bytes {}, compiled in {:.3f} s\n"
       "ops: {}\n",
       num_kernels_, num_fused_runs_, num_stacked_, peak_bytes(), compile_seconds_, by_op);
+  if (num_segments_ > 0) {
+    out += fmt::format("segments {}, instructions made again {}\n", num_segments_,
+                       num_recomputed_);
+  }
   return out;
 }
 

@@ -4,8 +4,8 @@
 /// walk, no allocation, no shape inference. Compile is a short pipeline of passes over a
 /// program of value ids (graph/compile/program.h), each in its own file:
 ///
-///   ProgramFromGraph -> Prune -> StackRows (time batching) -> ComputeLifetimes ->
-///   PlaceMemory -> Lower -> FusePointwise
+///   ProgramFromGraph -> [CutAtCheckpoints] -> Prune -> StackRows (time batching) ->
+///   ComputeLifetimes -> PlaceMemory -> Lower -> FusePointwise
 ///
 /// It reads only what each OpDef declares, so a user's cell or op gets the same treatment as
 /// a built-in one (docs/compiled_mode.md lists what each pass reads).
@@ -59,6 +59,14 @@ struct CompileSpec {
   /// compiling allocates nothing for runs (only contexts from NewContext run the program): for
   /// a program only shared contexts run, or one measured whose runs would not fit in memory.
   bool own_context = true;
+  /// Activation checkpointing (graph/compile/recompute.h): the program keeps only the graph's
+  /// checkpoints (Graph::MarkCheckpoint) and what other segments read, and makes each
+  /// segment's forward work again during the backward. Time batching is cut at the
+  /// checkpoints. The graph must have checkpoints.
+  bool recompute = false;
+  /// Time batching cut at the checkpoints as with `recompute`, but nothing made again: the
+  /// same bits as `recompute` keeping every value, to compare against.
+  bool cut_at_checkpoints = false;
 };
 
 /// A compiled program and one RunContext to run it in (see graph/compile/compiled_graph.h);
@@ -102,6 +110,11 @@ class CompiledGraph {
   int num_stacked_nodes() const { return num_stacked_; }
   /// Fused pointwise runs.
   int num_fused_runs() const { return num_fused_runs_; }
+  /// Segments the checkpoints cut the forward into (with recompute or cut_at_checkpoints).
+  int num_segments() const { return num_segments_; }
+  /// Instructions added to make segments again during the backward (CompileSpec::recompute),
+  /// before pruning drops those whose values the backward does not read.
+  int num_recomputed() const { return num_recomputed_; }
   /// Bytes of the memory the plan needs (each context allocates it once).
   size_t peak_bytes() const {
     return program_ ? static_cast<size_t>(program_->arena_bytes) : 0;
@@ -114,8 +127,8 @@ class CompiledGraph {
   /// linearly with the unrolled length; tests compare it across lengths, wall time being
   /// noisy.
   int64_t compile_work() const { return compile_work_; }
-  /// Seconds each pass of Compile took, in order ("from_graph", "prune", "stack_rows",
-  /// "lifetimes", "place_memory", "lower", "fuse_pointwise", "context").
+  /// Seconds each pass of Compile took, in order ("from_graph", "recompute", "prune",
+  /// "stack_rows", "lifetimes", "place_memory", "lower", "fuse_pointwise", "context").
   const std::vector<std::pair<std::string, double>>& pass_seconds() const {
     return pass_seconds_;
   }
@@ -140,6 +153,8 @@ class CompiledGraph {
   int num_kernels_ = 0;
   int num_stacked_ = 0;
   int num_fused_runs_ = 0;
+  int num_segments_ = 0;
+  int num_recomputed_ = 0;
   int64_t compile_work_ = 0;
   double compile_seconds_ = 0;
   std::vector<std::pair<std::string, double>> pass_seconds_;

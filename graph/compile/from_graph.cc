@@ -100,6 +100,9 @@ Program ProgramFromGraph(Graph& g, absl::Span<const NodeId> feeds,
   }
   p.feeds.assign(feeds.begin(), feeds.end());
   p.outputs.assign(outputs.begin(), outputs.end());
+  p.checkpoints.assign(g.checkpoints().begin(), g.checkpoints().end());
+  p.checkpoint_ends = g.checkpoint_ends();
+  p.backward_start = g.backward_start();
   return p;
 }
 

@@ -5,7 +5,8 @@
 /// assigned, every value of an eager graph -- is matched by address once, here: tensors that
 /// overlap share a buffer, arena memory is planned and other memory (parameters and their
 /// gradients) external. A node without memory gets a buffer of its own, or lies in its input's
-/// if it is a view (OpDef::view). Nothing is allocated.
+/// if it is a view (OpDef::view). Nothing is allocated. The graph's checkpoints and where its
+/// backward starts come along (graph/compile/recompute.h uses them).
 #pragma once
 
 #include "absl/types/span.h"

@@ -10,6 +10,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -93,6 +94,9 @@ struct Instruction {
   bool accumulate = false;  ///< output += result.
   NodeId node = -1;  ///< The node it came from (the first one's place, when stacked).
   int stacked = 1;  ///< How many nodes' work it does (time batching).
+  /// Time batching stacks only instructions of one region (graph/compile/recompute.h cuts the
+  /// program into regions at the checkpoints; 0 throughout otherwise).
+  int32_t region = 0;
 };
 
 /// A leaf whose recorded bytes the program keeps: a constant, or an input not fed.
@@ -110,6 +114,12 @@ struct Program {
   std::vector<ValueId> outputs;  ///< Values the host reads after each run, in order.
   std::vector<Constant> constants;  ///< Values whose recorded bytes the program keeps.
   ShapeTable shapes;  ///< The values' shapes.
+  std::vector<ValueId> checkpoints;  ///< Values marked as checkpoints (Graph::MarkCheckpoint).
+  /// Where segments end (Graph::checkpoint_ends): nodes, ascending.
+  std::vector<NodeId> checkpoint_ends;
+  /// Instructions of nodes from this one on are the backward's (Graph::backward_start); the
+  /// ones before, the forward's.
+  NodeId backward_start = std::numeric_limits<NodeId>::max();
 
   /// Appends a buffer; returns its id.
   BufferId AddBuffer(Buffer b) {

@@ -38,11 +38,11 @@ void AppendPlace(std::string& key, const Value& v) {
   absl::StrAppend(&key, "@", v.buffer, ":", v.offset);
 }
 
-// Instructions with equal keys may be stacked: same op, attributes and facts, the same shared
-// operands (the same bytes), row operands alike but for their row counts, and for a sum the
-// same output.
+// Instructions with equal keys may be stacked: same region, op, attributes and facts, the same
+// shared operands (the same bytes), row operands alike but for their row counts, and for a sum
+// the same output.
 std::string StackKey(const Program& p, const Instruction& in, const RowFacts& facts) {
-  std::string key = absl::StrCat(reinterpret_cast<uintptr_t>(in.op), "|",
+  std::string key = absl::StrCat(in.region, "|", reinterpret_cast<uintptr_t>(in.op), "|",
                                  static_cast<int>(facts.kind), "|", facts.row_operands, "|",
                                  in.attrs->scalar, "|");
   for (int64_t v : in.attrs->ints) absl::StrAppend(&key, v, ",");

@@ -44,7 +44,8 @@ class HandBuilt {
     const int64_t bytes = shape.num_elements() * static_cast<int64_t>(SizeOf(dtype));
     return At(Buffer(bytes), shape, 0, dtype);
   }
-  // Appends `op` applied to `inputs` into `output`; returns the instruction's index.
+  // Appends `op` applied to `inputs` into `output`; returns the instruction's index, which is
+  // also its node id.
   int Apply(std::string_view op, std::vector<ValueId> inputs, ValueId output, Attrs attrs = {},
             bool accumulate = false) {
     Instruction in;
@@ -54,6 +55,7 @@ class HandBuilt {
     in.output = output;
     in.accumulate = accumulate;
     in.node = static_cast<NodeId>(program.instructions.size());
+    program.values[output].node = in.node;  // as a graph's node makes its value
     program.instructions.push_back(std::move(in));
     return static_cast<int>(program.instructions.size()) - 1;
   }
