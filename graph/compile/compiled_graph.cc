@@ -216,18 +216,22 @@ const std::vector<PrivateGradient>& CompiledGraph::private_gradients() const {
 }
 
 std::vector<std::pair<std::string, int>> CompiledGraph::KernelsByOp() const {
+  if (program_ == nullptr) return {};
   std::map<std::string, int> counts;
   for (const compile::Step& s : program_->steps) {
     if (s.op != nullptr) ++counts[std::string(s.op->name)];
     for (const compile::Step& m : s.fused) ++counts[std::string(m.op->name)];
   }
   std::vector<std::pair<std::string, int>> out(counts.begin(), counts.end());
-  std::stable_sort(out.begin(), out.end(),
-                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  // Most first, then by name (a total order: no std::stable_sort and its temporary buffer).
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  });
   return out;
 }
 
 std::string CompiledGraph::Listing() const {
+  if (program_ == nullptr) return "(nothing compiled)\n";
   std::string out;
   const compile::Executable& p = *program_;
   for (size_t k = 0; k < p.steps.size(); ++k) {

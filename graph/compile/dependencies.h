@@ -26,11 +26,13 @@ class Dependencies {
   explicit Dependencies(const Program& program);
   /// Instructions that must run before instruction i.
   absl::Span<const int> before(int i) const {
-    return {before_.data() + before_begin_[i], static_cast<size_t>(before_begin_[i + 1] - before_begin_[i])};
+    return {before_.data() + before_begin_[i],
+            static_cast<size_t>(before_begin_[i + 1] - before_begin_[i])};
   }
   /// Instructions that must run after instruction i.
   absl::Span<const int> after(int i) const {
-    return {after_.data() + after_begin_[i], static_cast<size_t>(after_begin_[i + 1] - after_begin_[i])};
+    return {after_.data() + after_begin_[i],
+            static_cast<size_t>(after_begin_[i + 1] - after_begin_[i])};
   }
   /// What building them cost: byte ranges visited plus candidate dependencies looked at.
   int64_t work() const { return work_; }

@@ -135,8 +135,10 @@ class RunContext {
   /// A context for `program`: its memory allocated (ResourceExhausted naming the size if the
   /// system refuses it) and its constants copied in; seed position 0.
   static absl::StatusOr<RunContext> Create(std::shared_ptr<const compile::Executable> program);
-  RunContext(RunContext&&) = default;
-  RunContext& operator=(RunContext&&) = default;
+  /// Takes over `other`'s memory and position (for one program; a moved-from context is empty).
+  RunContext(RunContext&& other) = default;
+  /// Takes over `other`'s memory and position.
+  RunContext& operator=(RunContext&& other) = default;
 
   /// Copies `feeds` in (compile::Executable::CheckFeeds first: nothing runs if they do not
   /// fit) and runs every step; a kernel's error names the op and node. Allocates nothing.

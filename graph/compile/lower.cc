@@ -142,7 +142,8 @@ Executable Lower(const Program& program, absl::Span<const Lifetime> lifetimes,
     const Operand o = operands.Of(c.value);
     if (o.space != Space::kArena) continue;  // memory outside the program keeps its bytes
     const int64_t bytes = program.values[c.value].bytes;
-    e.constants.push_back({.offset = o.offset, .bytes = std::vector<std::byte>(c.bytes, c.bytes + bytes)});
+    e.constants.push_back(
+        {.offset = o.offset, .bytes = std::vector<std::byte>(c.bytes, c.bytes + bytes)});
   }
   e.shapes = shapes.shapes();
   e.attrs = std::move(attrs).Take();

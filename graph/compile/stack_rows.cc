@@ -115,10 +115,15 @@ class GroupBuilder {
   bool TryStack(std::vector<int> members, const RowFacts& facts, Group& out) {
     for (int m : members) in_group_[m] = true;
     const int at = Placement(members, facts.kind);
-    bool ok = at >= 0 && ShapesAgree(members, facts);
-    if (ok) {
-      OrderByMemory(members, facts);
-      ok = TieRows(members, facts);
+    bool ok = false;
+    if (at >= 0 && ShapesAgree(members, facts)) {
+      for (std::vector<int>& order : Orders(members, facts)) {
+        if (TieRows(order, facts)) {
+          members = std::move(order);
+          ok = true;
+          break;
+        }
+      }
     }
     for (int m : members) in_group_[m] = false;
     if (!ok) return false;
@@ -132,6 +137,26 @@ class GroupBuilder {
   }
 
   bool alive(int i) const { return alive_[i]; }
+
+  // Whether the values of some stacked slot already lie in one tied group, which then fixes the
+  // members' order.
+  bool HasOrderedSlot(const std::vector<int>& members, const RowFacts& facts) {
+    for (int slot : StackedSlots(At(members[0]), facts.kind, facts.row_operands)) {
+      BufferId root = -1;
+      bool one = true;
+      for (int m : members) {
+        ++work_;
+        const BufferId r = ties_.Find(program_.values[SlotValue(At(m), slot)].buffer).first;
+        if (root >= 0 && r != root) {
+          one = false;
+          break;
+        }
+        root = r;
+      }
+      if (one) return true;
+    }
+    return false;
+  }
   int64_t work() const { return work_; }
 
  private:
@@ -193,15 +218,15 @@ class GroupBuilder {
     return inferred->shape == want;
   }
 
-  // If the values of some stacked slot already sit in one tied group (steps split out of one
-  // [T,B,I] tensor, or rows tied by an earlier group), the members follow their order in
-  // memory. Otherwise they follow the ids of their first stacked values: the order the values
-  // were made in, so that the sums over h_t of different weight gradients agree on one order.
-  void OrderByMemory(std::vector<int>& members, const RowFacts& facts) {
+  // The orders to stack the members in, to try one after the other. If the values of some
+  // stacked slot already sit in one tied group (steps split out of one [T,B,I] tensor, or rows
+  // tied by an earlier group), the order they have in memory; then, for each slot, the order
+  // its values were made in (ids, never addresses) -- the first that the ties already made
+  // allow wins, so that the sums over h_t of different weight gradients agree on one order
+  // of the h_t whichever group comes first.
+  std::vector<std::vector<int>> Orders(const std::vector<int>& members, const RowFacts& facts) {
     const std::vector<int> slots = StackedSlots(At(members[0]), facts.kind, facts.row_operands);
-    std::stable_sort(members.begin(), members.end(), [&](int a, int b) {
-      return SlotValue(At(a), slots[0]) < SlotValue(At(b), slots[0]);
-    });
+    std::vector<std::vector<int>> orders;
     for (int slot : slots) {
       std::vector<std::pair<int64_t, int>> where;
       BufferId root = -1;
@@ -215,9 +240,21 @@ class GroupBuilder {
       }
       if (where.size() != members.size()) continue;
       std::sort(where.begin(), where.end());
-      for (size_t i = 0; i < members.size(); ++i) members[i] = where[i].second;
-      return;
+      std::vector<int>& order = orders.emplace_back();
+      for (const auto& [offset, m] : where) order.push_back(m);
+      break;
     }
+    for (int slot : slots) {
+      // (std::sort with the index as a tie-break rather than std::stable_sort, whose temporary
+      // buffer the clang-16 ASan build reported as freed with free().)
+      std::vector<int>& order = orders.emplace_back(members);
+      std::sort(order.begin(), order.end(), [&](int a, int b) {
+        const ValueId va = SlotValue(At(a), slot), vb = SlotValue(At(b), slot);
+        return va != vb ? va < vb : a < b;
+      });
+      work_ += static_cast<int64_t>(members.size());
+    }
+    return orders;
   }
 
   bool TieRows(const std::vector<int>& members, const RowFacts& facts) {
@@ -263,16 +300,38 @@ std::vector<Group> FindGroups(const Program& program, GroupBuilder& builder) {
     buckets[it->second].members.push_back(i);
   }
   // Independent groups first: their rows are often views with a fixed order (the steps of one
-  // input tensor), which the sums then follow.
+  // input tensor), which the sums then follow. Within each kind, groups whose rows already
+  // have an order in memory go first, so that the others follow it: the result does not depend
+  // on the order the groups were found in. A round that finds none takes the first left.
   std::vector<Group> groups;
   for (const bool independent : {true, false}) {
+    std::vector<Bucket*> pending;
     for (Bucket& bucket : buckets) {
-      if ((bucket.facts.kind == RowKind::kIndependent) != independent) continue;
-      if (bucket.members.size() < 2) continue;
+      if ((bucket.facts.kind == RowKind::kIndependent) == independent &&
+          bucket.members.size() >= 2) {
+        pending.push_back(&bucket);
+      }
+    }
+    auto stack = [&](Bucket& bucket) {
       Group group;
       if (builder.TryStack(std::move(bucket.members), bucket.facts, group)) {
         groups.push_back(std::move(group));
       }
+    };
+    while (!pending.empty()) {
+      std::vector<Bucket*> unordered;
+      for (Bucket* bucket : pending) {
+        if (builder.HasOrderedSlot(bucket->members, bucket->facts)) {
+          stack(*bucket);
+        } else {
+          unordered.push_back(bucket);
+        }
+      }
+      if (unordered.size() == pending.size()) {  // none had an order: take the first
+        stack(*unordered.front());
+        unordered.erase(unordered.begin());
+      }
+      pending = std::move(unordered);
     }
   }
   return groups;

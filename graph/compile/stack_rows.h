@@ -12,7 +12,9 @@
 /// operands are tied adjacent (graph/compile/buffer_ties.h), so stacking copies nothing; a
 /// group whose ties contradict earlier ones is left as it was. Members are stacked in the
 /// order their rows already have in memory (the steps of one [T,B,I] tensor, or rows an
-/// earlier group tied), else in the order their values were made: ids, never addresses.
+/// earlier group tied), else in the order the values of one of their stacked operands were
+/// made (ids, never addresses): the first such order the earlier ties allow. So the result
+/// depends neither on the allocator nor on the order groups are found in.
 #pragma once
 
 #include <cstdint>

@@ -118,8 +118,8 @@ TEST_P(CompiledCellsF32Test, ReplayMatchesEagerWithinFloat32Rounding) {
 
   store.ZeroGrad();
   Graph eager;
-  Expr eager_loss =
-      WeightedSum(eager, check.model(eager, store, eager.Input(kXShape, xv), eager.Input(kHShape, hv)));
+  Expr eager_loss = WeightedSum(
+      eager, check.model(eager, store, eager.Input(kXShape, xv), eager.Input(kHShape, hv)));
   ASSERT_TRUE(Backward(eager_loss).ok()) << eager.status();
   const double want_loss = *eager_loss.Scalar();
   EXPECT_NEAR(got_loss, want_loss, 1e-5 * std::abs(want_loss));
