@@ -46,6 +46,7 @@ class BackwardPass final : public GradSink {
           g_.NodeLabel(loss.id())));
     }
     end_ = loss.id() + 1;
+    g_.MarkBackwardStart();  // where the forward work ends (the compiler's recompute needs it)
     MarkReach(loss.id(), wrt, sink_params);
     slots_.emplace(g_, recycle_, end_, reach_, wrt);
     if (!reach_[loss.id()]) return absl::OkStatus();  // nothing upstream wants a gradient

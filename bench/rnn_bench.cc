@@ -3,7 +3,7 @@
 // steady state is what is timed) and compiled (one recorded iteration replayed). Prints ms, GFLOP/s (GEMM FLOPs only), fraction of the
 // FMA peak measured in this process, and the peak RSS of training.
 //   rnn_bench [--configs=S,M,L] [--cells=rnn,lstm,gru,lnlstm] [--modes=eager,compiled]
-//             [--threads=1,2] [--json] [--budget_s=1]
+//             [--threads=1,2] [--json] [--budget_s=1] [--recompute_every=0]
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -12,6 +12,7 @@
 #include "absl/flags/flag.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "autodiff/backward.h"
 #include "bench/flags.h"
 #include "bench/harness.h"
@@ -35,6 +36,10 @@ ABSL_FLAG(std::string, threads, "1,2",
           "intra-op thread counts, each at least 1 (GraphOptions.exec.num_threads)");
 ABSL_FLAG(bool, json, false, "one JSON object per line");
 ABSL_FLAG(double, budget_s, 1.0, "seconds of timed runs per row, > 0 (at least 3 runs)");
+ABSL_FLAG(int64_t, recompute_every, 0,
+          "compiled mode: keep the state only every this many steps and recompute the steps "
+          "between during backward (activation checkpointing); 0: keep every step's values; "
+          "less than each configuration's sequence");
 
 namespace tg::bench {
 namespace {
@@ -106,9 +111,17 @@ absl::StatusOr<Timing> BenchCompiled(const BenchConfig& c, const std::string& ce
   std::vector<float> xs = FixedInputs(c);
   Graph g({.mode = ExecMode::kRecord, .exec = {.num_threads = threads}});
   Expr x = g.Input({c.seq, c.batch, c.input}, xs);
-  UnrollResult r = Unroll(g, cell, SplitSteps(x), cell.ZeroState(g, c.batch));
+  const int64_t recompute_every = absl::GetFlag(FLAGS_recompute_every);
+  if (recompute_every >= c.seq) {
+    return absl::InvalidArgumentError(absl::StrCat("--recompute_every=", recompute_every,
+                                                   " leaves no step to recompute in a sequence of ",
+                                                   c.seq));
+  }
+  UnrollResult r = Unroll(g, cell, SplitSteps(x), cell.ZeroState(g, c.batch),
+                          {.checkpoint_every = recompute_every});
   TG_RETURN_IF_ERROR(Backward(Sum(StackSteps(r.outputs))));
-  TG_ASSIGN_OR_RETURN(CompiledGraph program, Compile(g, {.feeds = {x}, .outputs = {}}));
+  TG_ASSIGN_OR_RETURN(CompiledGraph program,
+                      Compile(g, {.feeds = {x}, .outputs = {}, .recompute = recompute_every > 0}));
   g.Clear();
   const Tensor feed(xs.data(), DType::kF32, {c.seq, c.batch, c.input});
   auto iteration = [&]() -> absl::Status {
@@ -191,6 +204,7 @@ int main(int argc, char** argv) {
       .NotEmpty("threads", threads)
       .EachAtLeast("threads", threads, 1)
       .GreaterThan("budget_s", absl::GetFlag(FLAGS_budget_s), 0)
+      .AtLeast("recompute_every", absl::GetFlag(FLAGS_recompute_every), int64_t{0})
       .ExitIfAny();
   return tg::bench::Main();
 }

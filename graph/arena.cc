@@ -23,8 +23,12 @@ void* Arena::Allocate(size_t bytes) {
   }
   size_t size = std::max({bytes, min_chunk_, capacity_bytes()});
   absl::StatusOr<AlignedBuffer> memory = TryAllocateAligned(size);
-  if (!memory.ok() && size > bytes) {  // doubling asked too much: the request alone may fit
-    size = bytes;
+  // Doubling asked too much (the system refuses more than it has free): halve the chunk
+  // until it fits, down to the request alone. Falling straight back to the request would
+  // give every later allocation a chunk of its own, and chunk walks (Contains, the capacity)
+  // would grow with the allocations.
+  while (!memory.ok() && size > bytes) {
+    size = RoundUp64(std::max(bytes, size / 2));
     memory = TryAllocateAligned(size);
   }
   if (!memory.ok()) {

@@ -166,6 +166,26 @@ class Graph {
   /// id not in the graph.
   bool IsAliasLeaf(NodeId id) const;
 
+  /// Marks `values`, made together (an LSTM's h and c after a step), as one checkpoint: values
+  /// a compiled program keeps while it recomputes the forward work between checkpoints during
+  /// backward instead of keeping that (CompileSpec::recompute); the work recorded after the
+  /// last of them is the next segment's. Unroll marks the carried state every
+  /// UnrollOptions::checkpoint_every steps; a loop of one's own may mark any values. An Expr
+  /// of another graph or generation is recorded as an error.
+  void MarkCheckpoint(absl::Span<const Expr> values);
+  /// MarkCheckpoint({e}).
+  void MarkCheckpoint(Expr e) { MarkCheckpoint(absl::Span<const Expr>(&e, 1)); }
+  /// The values marked since construction or the last Clear(), as node ids, ascending.
+  const std::vector<NodeId>& checkpoints() const { return checkpoints_; }
+  /// Where the segments end: for each checkpoint, the last of its values' nodes, ascending.
+  const std::vector<NodeId>& checkpoint_ends() const { return checkpoint_ends_; }
+  /// Called by Backward when it starts appending nodes: the first call since construction or
+  /// the last Clear() records where the forward work ends.
+  void MarkBackwardStart();
+  /// The first node Backward appended (nodes before it are the forward work), or num_nodes()
+  /// if Backward has not run on this graph.
+  NodeId backward_start() const { return backward_start_ >= 0 ? backward_start_ : num_nodes(); }
+
  private:
   Expr AddLeaf(const OpDef& op, DType dtype, Shape shape, const void* data, size_t count,
                bool requires_grad);
@@ -203,6 +223,9 @@ class Graph {
   uint32_t generation_;
   bool deferred_ = false;
   NodeId first_pending_ = 0;  // nodes before this one have run (or never will)
+  std::vector<NodeId> checkpoints_;      // ascending, unique
+  std::vector<NodeId> checkpoint_ends_;  // ascending, unique
+  NodeId backward_start_ = -1;       // -1: Backward has not run
 };
 
 }  // namespace tg

@@ -135,7 +135,8 @@ StackResult StackedRnn::Run(Graph& g, absl::Span<const Expr> xs,
   const UnrollOptions unroll{.lengths = options.lengths,
                              .reverse = false,
                              .recurrent_dropout = options.recurrent_dropout,
-                             .rng = options.rng};
+                             .rng = options.rng,
+                             .checkpoint_every = options.checkpoint_every};
   std::vector<Expr> in(xs.begin(), xs.end());
   for (int l = 0; l < num_layers(); ++l) {
     auto scope = g.Scope(fmt::format("l{}", l));

@@ -86,6 +86,7 @@ struct StackRunOptions {
   double recurrent_dropout = 0;       ///< variational, per layer and direction
   Rng* rng = nullptr;  ///< draws the dropout masks; needed when training with dropout > 0
   bool all_layer_outputs = false;  ///< also return every layer's outputs (StackResult)
+  int64_t checkpoint_every = 0;  ///< every layer's, as UnrollOptions::checkpoint_every
 };
 
 /// What StackedRnn::Run returns.

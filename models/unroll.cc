@@ -32,6 +32,11 @@ absl::Status ValidateUnroll(absl::Span<const Expr> xs, const State& s0,
       }
     }
   }
+  if (options.checkpoint_every < 0) {
+    return absl::InvalidArgumentError(fmt::format(
+        "Unroll: checkpoint_every is {}; give a step count (0: no checkpoints)",
+        options.checkpoint_every));
+  }
   if (options.recurrent_dropout > 0 && options.rng == nullptr) {
     return absl::InvalidArgumentError("Unroll: recurrent_dropout needs options.rng");
   }

@@ -35,6 +35,11 @@ struct UnrollOptions {
   /// ExecMode::kInference.
   double recurrent_dropout = 0;
   Rng* rng = nullptr;  ///< Required when recurrent_dropout > 0.
+  /// k > 0: the carried state (h, and c) after every k-th step and after the last is a
+  /// checkpoint (Graph::MarkCheckpoint): a program compiled with CompileSpec::recompute keeps
+  /// only those and recomputes the steps between them during backward. k near sqrt(T) keeps
+  /// the least.
+  int64_t checkpoint_every = 0;
 };
 
 /// What Unroll returns.
@@ -84,6 +89,14 @@ UnrollResult Unroll(Graph& g, const C& cell, absl::Span<const Expr> xs, State s0
     auto [mask, keep] = StepMask(g, options.lengths, t, dtype);
     result.outputs[t] = mask.valid() ? next.h * mask : next.h;
     s = SelectState(mask, keep, next, s);
+    if (options.checkpoint_every > 0 &&
+        ((k + 1) % options.checkpoint_every == 0 || k + 1 == steps)) {
+      if (s.c.valid()) {
+        g.MarkCheckpoint({s.h, s.c});
+      } else {
+        g.MarkCheckpoint(s.h);
+      }
+    }
   }
   result.final = s;
   return result;

@@ -3,7 +3,7 @@
 # examples with the settings the docs pages quote (after scripts/test.sh has built them).
 #   scripts/make_figures.sh [dot] [custom_cell] [time_series] [time_series_sunspots]
 #                           [gradient_flow] [adding_lstm] [adding_rnn] [char_lm]
-#                           [char_lm_dropout] [char_lm_average] [char_lm_updates]
+#                           [char_lm_dropout] [char_lm_average] [char_lm_updates] [compile_time]
 # (no argument: all of them, about 2 hours on 2 cores: char_lm trains for 10 minutes three times,
 # char_lm_updates for 4,846 updates, and each adding-problem run may use its 10-minute budget).
 # Each part writes <part>.txt (the program's output) and its PNGs.
@@ -13,7 +13,7 @@ BUILD_DIR=${BUILD_DIR:-build}
 OUT=docs/figures
 mkdir -p "$OUT"
 parts=("$@")
-[ ${#parts[@]} -eq 0 ] && parts=(dot custom_cell time_series time_series_sunspots gradient_flow adding_lstm adding_rnn char_lm char_lm_dropout char_lm_average char_lm_updates)
+[ ${#parts[@]} -eq 0 ] && parts=(dot custom_cell time_series time_series_sunspots gradient_flow adding_lstm adding_rnn char_lm char_lm_dropout char_lm_average char_lm_updates compile_time)
 
 run() {  # run <name> <command...>: output shown and kept in $OUT/<name>.txt, with the time taken
   local name=$1; shift
@@ -74,6 +74,23 @@ for part in "${parts[@]}"; do
         --threads=2 --dropout=0 --average=0 --eval_every=0 --eval_at=250,638,1050,1500,2000,2623,3000,3500,4000,4846 \
         --out_dir=results/char_lm_updates
       cp results/char_lm_updates/curve.csv "$OUT/char_lm_updates.csv" ;;
+    compile_time)  # what compiling costs as T grows (docs/compiled_mode.md); one process per row
+      scripts/fetch_data.sh
+      {
+        for seq in 100 1000 10000; do
+          "$BUILD_DIR"/bench/compile_bench --cell=lstm --seq=$seq --batch=32 --input=64 --hidden=256
+        done
+        # The plan for T = 100,000 (50 GB) is more than the machine holds: compiled, not run.
+        "$BUILD_DIR"/bench/compile_bench --cell=lstm --seq=100000 --batch=32 --input=64 \
+          --hidden=256 --nocontext
+        "$BUILD_DIR"/bench/compile_bench --cell=gru --layers=2 --seq=1000 --batch=32 --input=64 \
+          --hidden=256
+        for seq in 1000 10000; do
+          "$BUILD_DIR"/examples/char_lm --seq=$seq --batch=8 --replicas=1 --threads=1 \
+            --max_updates=1 --eval_every=0 --sample=0 --valid_fraction=0.01 \
+            --out_dir=/tmp/tg_figures_compile_time | grep "compiled one update"
+        done
+      } 2>&1 | tee "$OUT/compile_time.txt" ;;
     *) echo "make_figures: unknown part '$part'" >&2; exit 2 ;;
   esac
 done

@@ -5,7 +5,8 @@
 #   scripts/test.sh --sanitize   ASan+UBSan build in build-asan/ (clang-16), the whole suite
 #                                but the exclusions listed below
 #   scripts/test.sh --tsan       ThreadSanitizer build in build-tsan/ (clang-16): the thread
-#                                pool, the threaded kernels and RunReplicas
+#                                pool, the threaded kernels, RunReplicas and two run
+#                                contexts of one compiled program at once
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -69,24 +70,20 @@ if [ "$mode" = --sanitize ]; then
   #   install_and_use_downstream, install_and_use_downstream_dist: install this build and
   #     build a downstream project with the default flags, which cannot link against
   #     sanitized libraries; the normal suite runs them.
-  #   CompiledGraphTest.BatchesPerStepWorkOverTime: asserts how many nodes the compiler stacks
-  #     over time, a performance property; under ASan it stacks 18 of the 24 (its results
-  #     still match eager). Stacking orders steps by buffer addresses (stack_rows.cc,
-  #     OrderByMemory), which ASan's allocator lays out differently. Open: to be made
-  #     independent of the allocator, then this exclusion goes.
-  exclude='^(install_and_use_downstream|install_and_use_downstream_dist|CompiledGraphTest\.BatchesPerStepWorkOverTime)$'
+  exclude='^(install_and_use_downstream|install_and_use_downstream_dist)$'
   ctest --test-dir build-asan --output-on-failure -j "$JOBS" -E "$exclude"
   exit 0
 fi
 
 # --tsan: only what runs threads. Debian's oneDNN and libgomp are not instrumented, so GEMMs
 # that reach oneDNN stay on the calling thread here (OMP_NUM_THREADS=1).
-sanitizer_build build-tsan thread graph_test ops_test
+sanitizer_build build-tsan thread graph_test ops_test compile_test
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1$sym
-# The pool itself, every kernel test that runs threads (names with "Thread"), RunReplicas.
-filter='*Thread*:ReplicasTest.*'
+# The pool itself, every kernel test that runs threads (names with "Thread"), RunReplicas, and
+# two RunContexts of one compiled program running at once.
+filter='*Thread*:ReplicasTest.*:RunContextTest.TwoContexts*'
 status=0
-for t in graph ops; do
+for t in graph ops compile; do
   "build-tsan/tests/${t}_test" --gtest_filter="$filter" || status=1
 done
 exit $status

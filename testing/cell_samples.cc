@@ -40,10 +40,11 @@ absl::Status RunCheck(const ModelFn& model, GradCheckReport* report) {
 
 State InitialState(Expr h0, bool has_c) { return {.h = h0, .c = has_c ? h0 * 0.5 : Expr()}; }
 
+// The models' parameters take x's dtype, so each check runs in float64 and float32 alike.
 template <class MakeCell>
 ModelFn UnrollOf(MakeCell make, bool has_c, UnrollOptions options = {}) {
   return [=](Graph& g, ParameterStore& store, Expr x, Expr h0) {
-    auto cell = make(store);
+    auto cell = make(store, x.dtype());
     if (!cell.ok()) {
       g.RecordError(cell.status());
       return std::vector<Expr>{};
@@ -52,10 +53,10 @@ ModelFn UnrollOf(MakeCell make, bool has_c, UnrollOptions options = {}) {
   };
 }
 
-CellSpec Spec(CellKind kind, const std::string& prefix) {
+CellSpec Spec(CellKind kind, const std::string& prefix, DType dtype) {
   return {.kind = kind,
           .recurrent = {.input_size = kInput, .hidden_size = kHidden, .prefix = prefix,
-                        .dtype = DType::kF64}};
+                        .dtype = dtype}};
 }
 
 std::vector<CellCheck> BuildChecks() {
@@ -64,33 +65,33 @@ std::vector<CellCheck> BuildChecks() {
     checks.push_back(
         {cell, variant, [model](GradCheckReport* r) { return RunCheck(model, r); }, model});
   };
-  add("rnn_tanh", "4 steps", UnrollOf([](ParameterStore& s) {
-        return MakeCell(s, Spec(CellKind::kRnnTanh, "rnn"));
+  add("rnn_tanh", "4 steps", UnrollOf([](ParameterStore& s, DType dtype) {
+        return MakeCell(s, Spec(CellKind::kRnnTanh, "rnn", dtype));
       }, false));
-  add("rnn_relu", "4 steps", UnrollOf([](ParameterStore& s) {
-        return MakeCell(s, Spec(CellKind::kRnnRelu, "rnn"));
+  add("rnn_relu", "4 steps", UnrollOf([](ParameterStore& s, DType dtype) {
+        return MakeCell(s, Spec(CellKind::kRnnRelu, "rnn", dtype));
       }, false));
-  add("lstm", "4 steps", UnrollOf([](ParameterStore& s) {
-        return MakeCell(s, Spec(CellKind::kLstm, "lstm"));
+  add("lstm", "4 steps", UnrollOf([](ParameterStore& s, DType dtype) {
+        return MakeCell(s, Spec(CellKind::kLstm, "lstm", dtype));
       }, true));
-  add("gru", "4 steps", UnrollOf([](ParameterStore& s) {
-        return MakeCell(s, Spec(CellKind::kGru, "gru"));
+  add("gru", "4 steps", UnrollOf([](ParameterStore& s, DType dtype) {
+        return MakeCell(s, Spec(CellKind::kGru, "gru", dtype));
       }, false));
-  add("ln_lstm", "4 steps", UnrollOf([](ParameterStore& s) {
+  add("ln_lstm", "4 steps", UnrollOf([](ParameterStore& s, DType dtype) {
         return LayerNormLstmCell::Create(
-            s, {.input_size = kInput, .hidden_size = kHidden, .dtype = DType::kF64});
+            s, {.input_size = kInput, .hidden_size = kHidden, .dtype = dtype});
       }, true));
-  add("peephole_lstm", "4 steps", UnrollOf([](ParameterStore& s) {
+  add("peephole_lstm", "4 steps", UnrollOf([](ParameterStore& s, DType dtype) {
         return PeepholeLstmCell::Create(
-            s, {.input_size = kInput, .hidden_size = kHidden, .dtype = DType::kF64});
+            s, {.input_size = kInput, .hidden_size = kHidden, .dtype = dtype});
       }, true));
-  add("lstm", "lengths {4,2,3}", UnrollOf([](ParameterStore& s) {
-        return MakeCell(s, Spec(CellKind::kLstm, "lstm"));
+  add("lstm", "lengths {4,2,3}", UnrollOf([](ParameterStore& s, DType dtype) {
+        return MakeCell(s, Spec(CellKind::kLstm, "lstm", dtype));
       }, true, {.lengths = {4, 2, 3}}));
   add("stacked_gru", "2 layers", [](Graph& g, ParameterStore& store, Expr x, Expr h0) {
     auto stack = StackedRnn::Create(store, {.kind = CellKind::kGru, .input_size = kInput,
                                             .hidden_size = kHidden, .num_layers = 2,
-                                            .prefix = "gru", .dtype = DType::kF64});
+                                            .prefix = "gru", .dtype = x.dtype()});
     if (!stack.ok()) {
       g.RecordError(stack.status());
       return std::vector<Expr>{};
@@ -101,7 +102,7 @@ std::vector<CellCheck> BuildChecks() {
                                                      Expr h0) {
     auto stack = StackedRnn::Create(store, {.kind = CellKind::kLstm, .input_size = kInput,
                                             .hidden_size = kHidden, .bidirectional = true,
-                                            .prefix = "lstm", .dtype = DType::kF64});
+                                            .prefix = "lstm", .dtype = x.dtype()});
     if (!stack.ok()) {
       g.RecordError(stack.status());
       return std::vector<Expr>{};
@@ -118,7 +119,11 @@ Expr WeightedSum(Graph& g, absl::Span<const Expr> outputs) {
   Expr loss;
   for (size_t t = 0; t < outputs.size(); ++t) {
     Shape s = outputs[t].shape();
-    Expr term = Sum(outputs[t] * g.Constant(s, Draw(s.num_elements(), 100 + t, 1.0)));
+    const std::vector<double> w = Draw(s.num_elements(), 100 + t, 1.0);
+    Expr weights = outputs[t].dtype() == DType::kF32
+                       ? g.Constant(s, std::vector<float>(w.begin(), w.end()))
+                       : g.Constant(s, w);
+    Expr term = Sum(outputs[t] * weights);
     loss = loss.valid() ? loss + term : term;
   }
   return loss;

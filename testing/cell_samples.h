@@ -13,7 +13,7 @@
 namespace tg::testing {
 
 // Builds the outputs of one recurrent model from x [T,B,I] and h0 [B,H] (c0 = h0 * 0.5 for
-// cells that have c).
+// cells that have c); its parameters take x's dtype (float64 for the checks, float32 too).
 using ModelFn = std::function<std::vector<Expr>(Graph&, ParameterStore&, Expr x, Expr h0)>;
 
 // The sizes every check uses: x is [kSteps, kBatch, kInput], h0 [kBatch, kHidden].
@@ -27,8 +27,8 @@ struct CellCheck {
   ModelFn model;  // the model checked (for comparing other ways of running it)
 };
 
-// loss = sum over steps of sum(w_t * output_t) with fixed weights w_t: every step's output
-// and the carried state reach the loss.
+// loss = sum over steps of sum(w_t * output_t) with fixed weights w_t (in the outputs'
+// dtype): every step's output and the carried state reach the loss.
 Expr WeightedSum(Graph& g, absl::Span<const Expr> outputs);
 
 const std::vector<CellCheck>& CellChecks();

@@ -13,14 +13,18 @@ namespace tg::examples {
 
 absl::StatusOr<CompiledUpdate::Replica> CompiledUpdate::Record(
     const CharModel& model, int64_t steps, int64_t begin, int64_t batch, int threads,
-    bool private_gradients, const std::string& dot_path, Rng& dropout_rng) {
+    bool private_gradients, int64_t recompute_every, const std::string& dot_path,
+    Rng& dropout_rng) {
   Graph g({.mode = ExecMode::kRecord, .exec = {.num_threads = threads}});
   Expr ids = g.Input(Shape{steps, batch}, std::vector<int32_t>(steps * batch, 0));
   Expr targets = g.Input(Shape{steps * batch}, std::vector<int32_t>(steps * batch, 0));
   Replica r;
   r.begin = begin;
   r.batch = batch;
-  CompileSpec spec{.feeds = {ids, targets}, .outputs = {}, .private_gradients = private_gradients};
+  CompileSpec spec{.feeds = {ids, targets},
+                   .outputs = {},
+                   .private_gradients = private_gradients,
+                   .recompute = recompute_every > 0};
   std::vector<State> initial;
   for (const State& zero : model.ZeroState(g, batch)) {
     r.layer_parts.push_back(zero.c.valid() ? 2 : 1);
@@ -34,7 +38,7 @@ absl::StatusOr<CompiledUpdate::Replica> CompiledUpdate::Record(
     }
     initial.push_back(s);
   }
-  CharModel::Output out = model.Run(g, ids, initial, &dropout_rng);
+  CharModel::Output out = model.Run(g, ids, initial, &dropout_rng, recompute_every);
   Expr loss = SoftmaxCrossEntropy(out.logits, targets);
   TG_RETURN_IF_ERROR(Backward(loss));
   spec.outputs.push_back(loss);
@@ -56,6 +60,7 @@ absl::StatusOr<CompiledUpdate::Replica> CompiledUpdate::Record(
 absl::StatusOr<CompiledUpdate> CompiledUpdate::Create(const CharModel& model, int64_t steps,
                                                       int64_t batch, int64_t first,
                                                       int64_t streams, int threads, int replicas,
+                                                      int64_t recompute_every,
                                                       const std::string& dot_path,
                                                       Rng& dropout_rng) {
   if (first < 0 || streams < 1 || first + streams > batch) {
@@ -76,7 +81,8 @@ absl::StatusOr<CompiledUpdate> CompiledUpdate::Create(const CharModel& model, in
   for (int i = 0; i < replicas; ++i) {  // the first streams % replicas slices one stream more
     const int64_t rows = streams / replicas + (i < streams % replicas ? 1 : 0);
     TG_ASSIGN_OR_RETURN(Replica r, Record(model, steps, begin, rows, replicas > 1 ? 1 : threads,
-                                          replicas > 1, i == 0 ? dot_path : "", dropout_rng));
+                                          replicas > 1, recompute_every, i == 0 ? dot_path : "",
+                                          dropout_rng));
     r.share = static_cast<double>(rows) / static_cast<double>(streams);
     u.replicas_.push_back(std::move(r));
     begin += rows;

@@ -26,9 +26,11 @@ class CompiledUpdate {
   // `threads` of them at a time. The update trains on streams [first, first + streams) of
   // each chunk of `batch` streams (all of them in one process; its share on one of N ranks),
   // and its loss and gradients are means over those streams.
+  // `recompute_every` > 0: the state of every layer is a checkpoint every that many steps and
+  // the program recomputes the steps between during backward (CompileSpec::recompute).
   static absl::StatusOr<CompiledUpdate> Create(const CharModel& model, int64_t steps,
                                                int64_t batch, int64_t first, int64_t streams,
-                                               int threads, int replicas,
+                                               int threads, int replicas, int64_t recompute_every,
                                                const std::string& dot_path, Rng& dropout_rng);
   // ids and targets: [steps * batch], time-major. Returns the mean cross-entropy (nats) over
   // this update's streams.
@@ -65,7 +67,8 @@ class CompiledUpdate {
   };
   static absl::StatusOr<Replica> Record(const CharModel& model, int64_t steps, int64_t begin,
                                         int64_t batch, int threads, bool private_gradients,
-                                        const std::string& dot_path, Rng& dropout_rng);
+                                        int64_t recompute_every, const std::string& dot_path,
+                                        Rng& dropout_rng);
 
   int64_t steps_ = 0, batch_ = 0;
   int64_t first_ = 0, streams_ = 0;  // this update's streams of each chunk

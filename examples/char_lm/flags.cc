@@ -46,6 +46,10 @@ ABSL_FLAG(int, replicas, 0,
           "once, one thread each, their gradients summed (data parallelism: the same update, "
           "without syncing the threads at every op); 0: as many as --threads; 1: every op "
           "split over --threads instead; at most --batch");
+ABSL_FLAG(int64_t, recompute_every, 0,
+          "compiled training: keep the recurrent state only every this many steps and recompute "
+          "the steps between during backward (activation checkpointing; near sqrt(--seq) keeps "
+          "the least memory); 0: keep every step's values. Less than --seq");
 ABSL_FLAG(bool, compile, true,
           "record one update, compile it (time batching, memory plan) and replay it; "
           "--nocompile runs every update eagerly");
@@ -135,6 +139,15 @@ void CheckFlags(int ranks, int rank) {
                              : absl::StrCat("the streams of a rank (--batch / ", ranks, " = ",
                                             batch / ranks, ")"));
   }
+  const int64_t recompute_every = absl::GetFlag(FLAGS_recompute_every);
+  checks.AtLeast("recompute_every", recompute_every, int64_t{0});
+  if (recompute_every > 0 && absl::GetFlag(FLAGS_seq) > 1) {
+    checks.AtMost("recompute_every", recompute_every, absl::GetFlag(FLAGS_seq) - 1,
+                  absl::StrCat("--seq minus one (", absl::GetFlag(FLAGS_seq) - 1, ")"));
+  }
+  checks.Require(absl::GetFlag(FLAGS_compile) || recompute_every == 0,
+                 absl::StrCat("--recompute_every needs compiled training (drop --nocompile), "
+                              "not --recompute_every=", recompute_every));
   checks.Require(absl::GetFlag(FLAGS_compile) || replicas <= 1,
                  absl::StrCat("--replicas needs compiled training (drop --nocompile, or give "
                               "--replicas=1 or 0), not --replicas=", replicas));

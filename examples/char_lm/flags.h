@@ -25,6 +25,7 @@ ABSL_DECLARE_FLAG(std::string, lr_decay);
 ABSL_DECLARE_FLAG(std::optional<double>, average);
 ABSL_DECLARE_FLAG(int, threads);
 ABSL_DECLARE_FLAG(int, replicas);
+ABSL_DECLARE_FLAG(int64_t, recompute_every);
 ABSL_DECLARE_FLAG(bool, compile);
 ABSL_DECLARE_FLAG(double, minutes);
 ABSL_DECLARE_FLAG(int64_t, max_updates);

@@ -62,7 +62,7 @@ absl::StatusOr<CharModel> CharModel::Create(ParameterStore& store, const CharMod
 }
 
 CharModel::Output CharModel::Run(Graph& g, Expr ids, const std::vector<State>& initial,
-                                 Rng* dropout_rng) const {
+                                 Rng* dropout_rng, int64_t checkpoint_every) const {
   // Dropout over whole [T,B,...] tensors: one op (one seed) each rather than one per step.
   auto drop = [&](Expr x) {
     const bool drops = options_.dropout > 0 && g.mode() != ExecMode::kInference;
@@ -74,7 +74,8 @@ CharModel::Output CharModel::Run(Graph& g, Expr ids, const std::vector<State>& i
     return Dropout(g, x, options_.dropout, *dropout_rng);
   };
   std::vector<Expr> steps = SplitSteps(drop(embedding_(g, ids)));  // T of [B, E]
-  StackResult r = rnn_.Run(g, steps, {.initial = initial, .rng = dropout_rng});
+  StackResult r = rnn_.Run(
+      g, steps, {.initial = initial, .rng = dropout_rng, .checkpoint_every = checkpoint_every});
   return {.logits = head_(g, drop(StackSteps(r.outputs))), .final = std::move(r.final)};
 }
 

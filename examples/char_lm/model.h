@@ -38,8 +38,10 @@ class CharModel {
     std::vector<State> final;  // one State per layer, to carry into the next chunk
   };
   // ids: i32 [T, B]. `initial` empty: zero state. `dropout_rng` draws the dropout seeds when
-  // training with dropout (an error on g if it is null then).
-  Output Run(Graph& g, Expr ids, const std::vector<State>& initial, Rng* dropout_rng) const;
+  // training with dropout (an error on g if it is null then). `checkpoint_every` > 0 marks
+  // every layer's state as a checkpoint every that many steps (UnrollOptions).
+  Output Run(Graph& g, Expr ids, const std::vector<State>& initial, Rng* dropout_rng,
+             int64_t checkpoint_every = 0) const;
   std::vector<State> ZeroState(Graph& g, int64_t batch) const { return rnn_.ZeroState(g, batch); }
   const CharModelOptions& options() const { return options_; }
 

@@ -108,6 +108,7 @@ absl::Status Trainer::UpdateCompiled() {
                                                           ranks_.FirstStream(batch), streams,
                                                           absl::GetFlag(FLAGS_threads),
                                                           Replicas(streams),
+                                                          absl::GetFlag(FLAGS_recompute_every),
                                                           ranks_.is_root() ? absl::GetFlag(FLAGS_dot) : "",
                                                           recording_rng));
     if (!resumed_.carried.empty()) {
@@ -117,7 +118,7 @@ absl::Status Trainer::UpdateCompiled() {
     compiled_->set_run_count(resumed_.compiled_runs.value_or(static_cast<uint64_t>(updates_)));
     const CompiledGraph& p = compiled_->program();
     std::printf(
-        "compiled one update in %.2f s: %d kernels (%d nodes batched over time), %.1f MB planned%s\n",
+        "compiled one update in %.3f s: %d kernels (%d nodes batched over time), %.1f MB planned%s\n",
         absl::ToDoubleSeconds(absl::Now() - start), p.num_kernels(), p.num_stacked_nodes(),
         p.peak_bytes() / 1e6,
         compiled_->num_replicas() > 1

@@ -2,166 +2,118 @@
 
 #include <algorithm>
 #include <functional>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <queue>
+#include <set>
+#include <utility>
 
 namespace tg::compile {
 namespace {
 
-int64_t RoundUp64(int64_t n) { return (n + 63) / 64 * 64; }
+// At least 64 bytes, so that every placed buffer has a block of its own.
+int64_t RoundUp64(int64_t n) { return std::max<int64_t>(64, (n + 63) / 64 * 64); }
+
+// Free blocks of the allocation, coalesced, found by address and by size.
+class FreeList {
+ public:
+  explicit FreeList(int64_t& work) : work_(work) {}
+
+  // `bytes` at the best-fitting free block, or at the top (growing a free block that ends
+  // there).
+  int64_t Take(int64_t bytes) {
+    ++work_;
+    auto fit = by_size_.lower_bound({bytes, std::numeric_limits<int64_t>::min()});
+    if (fit != by_size_.end()) {
+      const auto [size, at] = *fit;
+      Erase(at, size);
+      if (size > bytes) Insert(at + bytes, size - bytes);
+      return at;
+    }
+    if (!by_address_.empty()) {
+      auto last = std::prev(by_address_.end());
+      if (last->first + last->second == top_) {
+        const int64_t at = last->first;
+        Erase(at, last->second);
+        top_ = at + bytes;
+        return at;
+      }
+    }
+    top_ += bytes;
+    return top_ - bytes;
+  }
+
+  void Give(int64_t at, int64_t bytes) {
+    ++work_;
+    auto next = by_address_.lower_bound(at);
+    if (next != by_address_.end() && at + bytes == next->first) {
+      bytes += next->second;
+      Erase(next->first, next->second);
+    }
+    next = by_address_.lower_bound(at);
+    if (next != by_address_.begin()) {
+      auto prev = std::prev(next);
+      if (prev->first + prev->second == at) {
+        at = prev->first;
+        bytes += prev->second;
+        Erase(prev->first, prev->second);
+      }
+    }
+    Insert(at, bytes);
+  }
+
+  int64_t top() const { return top_; }
+
+ private:
+  void Insert(int64_t at, int64_t bytes) {
+    by_address_.emplace(at, bytes);
+    by_size_.emplace(bytes, at);
+  }
+  void Erase(int64_t at, int64_t bytes) {
+    by_address_.erase(at);
+    by_size_.erase({bytes, at});
+  }
+
+  std::map<int64_t, int64_t> by_address_;      // offset -> bytes
+  std::set<std::pair<int64_t, int64_t>> by_size_;  // (bytes, offset)
+  int64_t top_ = 0;
+  int64_t& work_;
+};
 
 }  // namespace
 
-MemoryPlan::MemoryPlan(const BufferMap& buffers)
-    : buffers_(buffers),
-      parent_(buffers.size()),
-      offset_(buffers.size(), 0),
-      members_(buffers.size()),
-      taken_(buffers.size()),
-      placed_(buffers.size(), 0) {
-  for (int b = 0; b < buffers.size(); ++b) {
-    parent_[b] = b;
-    members_[b] = {b};
-    taken_[b] = {{0, static_cast<int64_t>(buffers.buffer(b).bytes())}};
-  }
-}
-
-std::pair<int, int64_t> MemoryPlan::Find(int b) {
-  if (parent_[b] == b) return {b, 0};
-  auto [root, parent_offset] = Find(parent_[b]);
-  offset_[b] += parent_offset;  // path compression keeps offsets relative to the new parent
-  parent_[b] = root;
-  return {root, offset_[b]};
-}
-
-bool MemoryPlan::Tie(int a, int b, int64_t distance) {
-  auto [ra, oa] = Find(a);
-  auto [rb, ob] = Find(b);
-  if (ra == rb) return ob == oa + distance;
-  if (!buffers_.buffer(ra).movable || !buffers_.buffer(rb).movable) return false;
-  // rb's group moves so that b starts `distance` after a: its root lands at `shift`.
-  const int64_t shift = oa + distance - ob;
-  std::vector<Interval>& taken = taken_[ra];
-  for (const Interval& moved : taken_[rb]) {
-    Interval m{moved.begin + shift, moved.end + shift};
-    auto it = std::lower_bound(taken.begin(), taken.end(), m.begin,
-                               [](const Interval& x, int64_t v) { return x.end <= v; });
-    if (it != taken.end() && it->begin < m.end) return false;
-  }
-  for (const Interval& moved : taken_[rb]) {
-    taken.push_back({moved.begin + shift, moved.end + shift});
-  }
-  std::sort(taken.begin(), taken.end(),
-            [](const Interval& x, const Interval& y) { return x.begin < y.begin; });
-  parent_[rb] = ra;
-  offset_[rb] = shift;
-  members_[ra].insert(members_[ra].end(), members_[rb].begin(), members_[rb].end());
-  members_[rb].clear();
-  taken_[rb].clear();
-  return true;
-}
-
-MemoryPlan::Snapshot MemoryPlan::Save() const { return {parent_, offset_, members_, taken_}; }
-
-void MemoryPlan::Restore(Snapshot s) {
-  parent_ = std::move(s.parent);
-  offset_ = std::move(s.offset);
-  members_ = std::move(s.members);
-  taken_ = std::move(s.taken);
-}
-
-size_t MemoryPlan::Place(const std::vector<std::pair<int, int>>& live) {
-  struct Group {
-    int root;
-    int64_t low, bytes;  // extent relative to the root
-    int first, last;     // instructions touching it
+Placement PlaceMemory(const Program& program, absl::Span<const Lifetime> lifetimes) {
+  const int end = static_cast<int>(program.instructions.size());
+  Placement placed{.offset = std::vector<int64_t>(program.buffers.size(), -1)};
+  struct Live {
+    int first, last;
+    BufferId buffer;
   };
-  std::vector<Group> groups;
-  for (int r = 0; r < buffers_.size(); ++r) {
-    if (parent_[r] != r || !buffers_.buffer(r).movable) continue;
-    Group g{r, std::numeric_limits<int64_t>::max(), 0, std::numeric_limits<int>::max(), -1};
-    int64_t high = std::numeric_limits<int64_t>::min();
-    for (int b : members_[r]) {
-      const int64_t off = Find(b).second;
-      g.low = std::min(g.low, off);
-      high = std::max(high, off + static_cast<int64_t>(buffers_.buffer(b).bytes()));
-      g.first = std::min(g.first, live[b].first);
-      g.last = std::max(g.last, live[b].second);
-    }
-    g.bytes = RoundUp64(high - g.low);
-    groups.push_back(g);
+  std::vector<Live> live;
+  for (size_t b = 0; b < program.buffers.size(); ++b) {
+    const Lifetime& l = lifetimes[b];
+    if (program.buffers[b].storage != Storage::kPlanned || !l.live()) continue;
+    live.push_back(l.pinned ? Live{0, end, static_cast<BufferId>(b)}
+                            : Live{l.first, l.last, static_cast<BufferId>(b)});
   }
-  // A malloc run over time: groups are allocated at their first use (first fit in the free
-  // list) and freed after their last, so groups whose lifetimes do not overlap share memory.
-  std::sort(groups.begin(), groups.end(),
-            [](const Group& x, const Group& y) { return x.first < y.first; });
-  std::map<int64_t, int64_t> free;  // offset -> bytes, coalesced
-  int64_t top = 0;
-  using Ending = std::pair<int, int>;  // (last, index into groups)
+  std::sort(live.begin(), live.end(), [](const Live& x, const Live& y) {
+    return x.first != y.first ? x.first < y.first : x.buffer < y.buffer;
+  });
+  FreeList free(placed.work);
+  using Ending = std::pair<int, BufferId>;  // (last, buffer)
   std::priority_queue<Ending, std::vector<Ending>, std::greater<>> ending;
-  auto release = [&](const Group& g, int64_t at) {
-    auto [it, inserted] = free.emplace(at, g.bytes);
-    auto next = std::next(it);
-    if (next != free.end() && it->first + it->second == next->first) {
-      it->second += next->second;
-      free.erase(next);
-    }
-    if (it != free.begin()) {
-      auto prev = std::prev(it);
-      if (prev->first + prev->second == it->first) {
-        prev->second += it->second;
-        free.erase(it);
-      }
-    }
-  };
-  std::vector<int64_t> at(groups.size());
-  for (size_t i = 0; i < groups.size(); ++i) {
-    const Group& g = groups[i];
-    while (!ending.empty() && ending.top().first < g.first) {
-      const int done = ending.top().second;
+  for (const Live& l : live) {
+    while (!ending.empty() && ending.top().first < l.first) {
+      const BufferId done = ending.top().second;
       ending.pop();
-      release(groups[done], at[done]);
+      free.Give(placed.offset[done], RoundUp64(program.buffers[done].bytes));
     }
-    auto fit = std::find_if(free.begin(), free.end(),
-                            [&](const auto& f) { return f.second >= g.bytes; });
-    if (fit != free.end()) {
-      at[i] = fit->first;
-      const int64_t rest = fit->second - g.bytes, rest_at = fit->first + g.bytes;
-      free.erase(fit);
-      if (rest > 0) free.emplace(rest_at, rest);
-    } else if (!free.empty() &&
-               std::prev(free.end())->first + std::prev(free.end())->second == top) {
-      auto last = std::prev(free.end());  // grow the free block at the top
-      at[i] = last->first;
-      top = last->first + g.bytes;
-      free.erase(last);
-    } else {
-      at[i] = top;
-      top += g.bytes;
-    }
-    placed_[g.root] = at[i] - g.low;
-    ending.push({g.last, static_cast<int>(i)});
+    placed.offset[l.buffer] = free.Take(RoundUp64(program.buffers[l.buffer].bytes));
+    ending.push({l.last, l.buffer});
   }
-  return static_cast<size_t>(top);
-}
-
-std::byte* MemoryPlan::NewAddress(int b) const {
-  if (!buffers_.buffer(b).movable) return const_cast<std::byte*>(buffers_.buffer(b).range.begin);
-  // Find() compresses paths; after Place every buffer's parent is its root already.
-  int root = b;
-  int64_t off = 0;
-  while (parent_[root] != root) {
-    off += offset_[root];
-    root = parent_[root];
-  }
-  return base_ + placed_[root] + off;
-}
-
-Tensor MemoryPlan::Translate(const Tensor& t) const {
-  const int b = buffers_.Find(t);
-  if (b < 0) return t;
-  return Tensor(NewAddress(b) + buffers_.OffsetIn(b, t), t.dtype(), t.shape());
+  placed.bytes = free.top();
+  return placed;
 }
 
 }  // namespace tg::compile

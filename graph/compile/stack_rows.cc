@@ -1,65 +1,86 @@
 #include "graph/compile/stack_rows.h"
 
 #include <algorithm>
+#include <limits>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
+#include "graph/compile/buffer_ties.h"
+#include "graph/compile/dependencies.h"
 
 namespace tg::compile {
 namespace {
 
-absl::InlinedVector<TensorType, 3> TypesOf(const Instruction& in) {
+// Instructions whose work becomes one stacked instruction.
+struct Group {
+  std::vector<int> members;  // instruction indices in stacking order
+  int at = -1;               // the member whose place the stacked instruction takes
+  RowKind kind = RowKind::kNone;
+  uint32_t row_operands = 0;  // bit k: operand k is stacked (the others are shared)
+};
+
+bool Carries(uint32_t row_operands, size_t k) { return k < 32 && ((row_operands >> k) & 1u); }
+
+absl::InlinedVector<TensorType, 3> TypesOf(const Program& p, const Instruction& in) {
   absl::InlinedVector<TensorType, 3> types;
-  for (const Tensor& t : in.inputs) types.push_back({t.dtype(), t.shape()});
+  for (ValueId v : in.inputs) types.push_back({p.values[v].dtype, p.shape(v)});
   return types;
 }
-
-bool Carries(uint32_t row_operands, size_t k) { return (row_operands >> k) & 1u; }
 
 void AppendShape(std::string& key, const Shape& s, int from) {
   for (int d = from; d < s.rank(); ++d) absl::StrAppend(&key, ",", s[d]);
   absl::StrAppend(&key, ";");
 }
 
-// Instructions with equal keys may be stacked: same op, attributes and facts, the same shared
-// operands (by address), row operands alike but for their row counts, and for a sum the
-// same output.
-std::string StackKey(const Instruction& in, const RowFacts& facts) {
-  std::string key = absl::StrCat(reinterpret_cast<uintptr_t>(in.op), "|",
+void AppendPlace(std::string& key, const Value& v) {
+  absl::StrAppend(&key, "@", v.buffer, ":", v.offset);
+}
+
+// Instructions with equal keys may be stacked: same region, op, attributes and facts, the same
+// shared operands (the same bytes), row operands alike but for their row counts, and for a sum
+// the same output.
+std::string StackKey(const Program& p, const Instruction& in, const RowFacts& facts) {
+  std::string key = absl::StrCat(in.region, "|", reinterpret_cast<uintptr_t>(in.op), "|",
                                  static_cast<int>(facts.kind), "|", facts.row_operands, "|",
-                                 in.attrs.scalar, "|");
-  for (int64_t v : in.attrs.ints) absl::StrAppend(&key, v, ",");
-  AppendShape(key, in.attrs.shape, 0);
+                                 in.attrs->scalar, "|");
+  for (int64_t v : in.attrs->ints) absl::StrAppend(&key, v, ",");
+  AppendShape(key, in.attrs->shape, 0);
   for (size_t k = 0; k < in.inputs.size(); ++k) {
-    const Tensor& t = in.inputs[k];
-    absl::StrAppend(&key, static_cast<int>(t.dtype()));
+    const Value& t = p.values[in.inputs[k]];
+    absl::StrAppend(&key, static_cast<int>(t.dtype));
     if (Carries(facts.row_operands, k)) {
       absl::StrAppend(&key, "r");
-      AppendShape(key, t.shape(), 1);
+      AppendShape(key, p.shape(in.inputs[k]), 1);
     } else {
-      absl::StrAppend(&key, "s", reinterpret_cast<uintptr_t>(t.raw()));
-      AppendShape(key, t.shape(), 0);
+      absl::StrAppend(&key, "s");
+      AppendPlace(key, t);
+      AppendShape(key, p.shape(in.inputs[k]), 0);
     }
   }
-  absl::StrAppend(&key, "o", static_cast<int>(in.output.dtype()));
+  const Value& out = p.values[in.output];
+  absl::StrAppend(&key, "o", static_cast<int>(out.dtype));
   if (facts.kind == RowKind::kSummed) {
-    absl::StrAppend(&key, reinterpret_cast<uintptr_t>(in.output.raw()));
-    AppendShape(key, in.output.shape(), 0);
+    AppendPlace(key, out);
+    AppendShape(key, p.shape(in.output), 0);
   } else {
     absl::StrAppend(&key, in.accumulate ? "+" : "=");
-    AppendShape(key, in.output.shape(), 1);
+    AppendShape(key, p.shape(in.output), 1);
   }
   return key;
 }
 
-bool Stackable(const Instruction& in, const RowFacts& facts) {
+bool Stackable(const Program& p, const Instruction& in, const RowFacts& facts) {
   if (facts.kind == RowKind::kNone || facts.row_operands == 0) return false;
   for (size_t k = 0; k < in.inputs.size(); ++k) {
-    if (Carries(facts.row_operands, k) && in.inputs[k].shape().rank() == 0) return false;
+    const ValueId v = in.inputs[k];
+    if (Carries(facts.row_operands, k) && (p.shape(v).rank() == 0 || p.values[v].buffer < 0)) {
+      return false;
+    }
   }
-  return facts.kind == RowKind::kSummed || in.output.shape().rank() > 0;
+  return facts.kind == RowKind::kSummed ||
+         (p.shape(in.output).rank() > 0 && p.values[in.output].buffer >= 0);
 }
 
 Shape WithRows(Shape s, int64_t rows) {
@@ -67,57 +88,89 @@ Shape WithRows(Shape s, int64_t rows) {
   return s;
 }
 
-// The tensors stacked along rows: slot k < inputs is operand k, slot == inputs the output.
-std::vector<int> StackedSlots(const Instruction& in, const RowFacts& facts) {
+// The values stacked along rows: slot k < inputs is operand k, slot == inputs the output.
+std::vector<int> StackedSlots(const Instruction& in, RowKind kind, uint32_t row_operands) {
   std::vector<int> slots;
   for (size_t k = 0; k < in.inputs.size(); ++k) {
-    if (Carries(facts.row_operands, k)) slots.push_back(static_cast<int>(k));
+    if (Carries(row_operands, k)) slots.push_back(static_cast<int>(k));
   }
-  if (facts.kind == RowKind::kIndependent) slots.push_back(static_cast<int>(in.inputs.size()));
+  if (kind == RowKind::kIndependent) slots.push_back(static_cast<int>(in.inputs.size()));
   return slots;
 }
 
-const Tensor& SlotTensor(const Instruction& in, int slot) {
+ValueId SlotValue(const Instruction& in, int slot) {
   return slot < static_cast<int>(in.inputs.size()) ? in.inputs[slot] : in.output;
 }
 
 class GroupBuilder {
  public:
-  GroupBuilder(const Program& program, const Dependencies& deps, const BufferMap& buffers,
-               MemoryPlan& plan, std::vector<int>& position, std::vector<bool>& alive)
-      : program_(program), deps_(deps), buffers_(buffers), plan_(plan), position_(position),
-        alive_(alive), in_group_(program.size(), false) {}
+  GroupBuilder(const Program& program, const Dependencies& deps, BufferTies& ties)
+      : program_(program), deps_(deps), ties_(ties),
+        position_(program.instructions.size()), alive_(program.instructions.size(), true),
+        in_group_(program.instructions.size(), false) {
+    for (size_t i = 0; i < position_.size(); ++i) position_[i] = static_cast<int>(i);
+  }
 
-  // Members come in position order; on success they are folded into one.
-  bool TryStack(std::vector<int> members, const RowFacts& facts, StackedGroup& out) {
+  // Members come in program order; on success they are folded into one.
+  bool TryStack(std::vector<int> members, const RowFacts& facts, Group& out) {
     for (int m : members) in_group_[m] = true;
-    int at = Placement(members, facts.kind);
-    bool ok = at >= 0 && ShapesAgree(members, facts);
-    if (ok) {
-      OrderByMemory(members, facts);
-      ok = TieRows(members, facts);
+    const int at = Placement(members, facts.kind);
+    bool ok = false;
+    if (at >= 0 && ShapesAgree(members, facts)) {
+      for (std::vector<int>& order : Orders(members, facts)) {
+        if (TieRows(order, facts)) {
+          members = std::move(order);
+          ok = true;
+          break;
+        }
+      }
     }
     for (int m : members) in_group_[m] = false;
     if (!ok) return false;
     for (int m : members) {
       if (m != at) alive_[m] = false;
-      position_[m] = position_[at];
+      position_[m] = position_[at];  // a folded member's work runs where the group does
     }
     out = {.members = std::move(members), .at = at, .kind = facts.kind,
            .row_operands = facts.row_operands};
     return true;
   }
 
+  bool alive(int i) const { return alive_[i]; }
+
+  // Whether the values of some stacked slot already lie in one tied group, which then fixes the
+  // members' order.
+  bool HasOrderedSlot(const std::vector<int>& members, const RowFacts& facts) {
+    for (int slot : StackedSlots(At(members[0]), facts.kind, facts.row_operands)) {
+      BufferId root = -1;
+      bool one = true;
+      for (int m : members) {
+        ++work_;
+        const BufferId r = ties_.Find(program_.values[SlotValue(At(m), slot)].buffer).first;
+        if (root >= 0 && r != root) {
+          one = false;
+          break;
+        }
+        root = r;
+      }
+      if (one) return true;
+    }
+    return false;
+  }
+  int64_t work() const { return work_; }
+
  private:
+  const Instruction& At(int i) const { return program_.instructions[i]; }
+
   // The member whose place the stacked instruction can take, or -1. Members of a sum may
   // touch their shared output in any order; anything else between members forbids stacking.
   int Placement(const std::vector<int>& members, RowKind kind) {
     if (kind == RowKind::kSummed) {
-      const ByteRange out = RangeOf(program_[members[0]].output);
+      const ValueId out = At(members[0]).output;
       for (int m : members) {
-        for (const Tensor& t : program_[m].inputs) {
-          const ByteRange r = RangeOf(t);
-          if (r.begin < out.end && out.begin < r.end) return -1;  // reads the sum itself
+        for (ValueId v : At(m).inputs) {
+          ++work_;
+          if (program_.Overlap(v, out)) return -1;  // reads the sum itself
         }
       }
     }
@@ -125,7 +178,7 @@ class GroupBuilder {
     bool before_first = true, after_last = true;
     for (int m : members) {
       for (int p : deps_.before(m)) {
-        if (!alive_[p]) continue;
+        ++work_;
         if (in_group_[p]) {
           if (kind == RowKind::kIndependent) return -1;
           continue;
@@ -133,7 +186,8 @@ class GroupBuilder {
         before_first &= position_[p] < position_[first];
       }
       for (int s : deps_.after(m)) {
-        if (!alive_[s] || in_group_[s]) continue;
+        ++work_;
+        if (in_group_[s]) continue;
         after_last &= position_[s] > position_[last];
       }
     }
@@ -142,66 +196,75 @@ class GroupBuilder {
 
   // The op itself must accept the stacked operands and give the stacked (or the same) output.
   bool ShapesAgree(const std::vector<int>& members, const RowFacts& facts) {
-    const Instruction& head = program_[members[0]];
-    absl::InlinedVector<TensorType, 3> types = TypesOf(head);
-    int64_t out_rows = 0;
+    const Instruction& head = At(members[0]);
+    absl::InlinedVector<TensorType, 3> types = TypesOf(program_, head);
     for (size_t k = 0; k < types.size(); ++k) {
       if (!Carries(facts.row_operands, k)) continue;
       int64_t rows = 0;
-      for (int m : members) rows += program_[m].inputs[k].shape()[0];
+      for (int m : members) rows += program_.shape(At(m).inputs[k])[0];
       types[k].shape = WithRows(types[k].shape, rows);
     }
+    int64_t out_rows = 0;
     for (int m : members) {
-      const Shape& s = program_[m].output.shape();
+      const Shape& s = program_.shape(At(m).output);
       out_rows += s.rank() > 0 ? s[0] : 0;
     }
-    absl::StatusOr<TensorType> inferred = head.op->infer(types, head.attrs);
-    if (!inferred.ok() || inferred->dtype != head.output.dtype()) return false;
-    const Shape want = facts.kind == RowKind::kSummed ? head.output.shape()
-                                                      : WithRows(head.output.shape(), out_rows);
+    const Value& out = program_.values[head.output];
+    const Shape& out_shape = program_.shape(head.output);
+    absl::StatusOr<TensorType> inferred = head.op->infer(types, *head.attrs);
+    if (!inferred.ok() || inferred->dtype != out.dtype) return false;
+    const Shape want =
+        facts.kind == RowKind::kSummed ? out_shape : WithRows(out_shape, out_rows);
     return inferred->shape == want;
   }
 
-  // If some stacked tensors already sit in one tied group (steps split out of one [T,B,I]
-  // tensor, or rows tied by an earlier group), the members follow their order in memory.
-  // Otherwise they follow the recorded addresses of their first stacked operand: the order
-  // its values were made in, forward in time even for backward work, so that the sums over
-  // h_t of different weight gradients agree on one order of the h_t.
-  void OrderByMemory(std::vector<int>& members, const RowFacts& facts) {
-    const std::vector<int> slots = StackedSlots(program_[members[0]], facts);
-    std::stable_sort(members.begin(), members.end(), [&](int a, int b) {
-      return SlotTensor(program_[a], slots[0]).raw() < SlotTensor(program_[b], slots[0]).raw();
-    });
+  // The orders to stack the members in, to try one after the other. If the values of some
+  // stacked slot already sit in one tied group (steps split out of one [T,B,I] tensor, or rows
+  // tied by an earlier group), the order they have in memory; then, for each slot, the order
+  // its values were made in (ids, never addresses) -- the first that the ties already made
+  // allow wins, so that the sums over h_t of different weight gradients agree on one order
+  // of the h_t whichever group comes first.
+  std::vector<std::vector<int>> Orders(const std::vector<int>& members, const RowFacts& facts) {
+    const std::vector<int> slots = StackedSlots(At(members[0]), facts.kind, facts.row_operands);
+    std::vector<std::vector<int>> orders;
     for (int slot : slots) {
       std::vector<std::pair<int64_t, int>> where;
-      int root = -2;
+      BufferId root = -1;
       for (int m : members) {
-        const Tensor& t = SlotTensor(program_[m], slot);
-        const int b = buffers_.Find(t);
-        if (b < 0) return;
-        auto [r, off] = plan_.Find(b);
-        if (root != -2 && r != root) break;
+        ++work_;
+        const Value& v = program_.values[SlotValue(At(m), slot)];
+        auto [r, offset] = ties_.Find(v.buffer);
+        if (root >= 0 && r != root) break;
         root = r;
-        where.push_back({off + buffers_.OffsetIn(b, t), m});
+        where.push_back({offset + v.offset, m});
       }
       if (where.size() != members.size()) continue;
       std::sort(where.begin(), where.end());
-      for (size_t i = 0; i < members.size(); ++i) members[i] = where[i].second;
-      return;
+      std::vector<int>& order = orders.emplace_back();
+      for (const auto& [offset, m] : where) order.push_back(m);
+      break;
     }
+    for (int slot : slots) {
+      // (std::sort with the index as a tie-break rather than std::stable_sort, whose temporary
+      // buffer the clang-16 ASan build reported as freed with free().)
+      std::vector<int>& order = orders.emplace_back(members);
+      std::sort(order.begin(), order.end(), [&](int a, int b) {
+        const ValueId va = SlotValue(At(a), slot), vb = SlotValue(At(b), slot);
+        return va != vb ? va < vb : a < b;
+      });
+      work_ += static_cast<int64_t>(members.size());
+    }
+    return orders;
   }
 
   bool TieRows(const std::vector<int>& members, const RowFacts& facts) {
-    MemoryPlan::Snapshot saved = plan_.Save();
-    for (int slot : StackedSlots(program_[members[0]], facts)) {
+    const size_t mark = ties_.Mark();
+    for (int slot : StackedSlots(At(members[0]), facts.kind, facts.row_operands)) {
       for (size_t i = 0; i + 1 < members.size(); ++i) {
-        const Tensor& a = SlotTensor(program_[members[i]], slot);
-        const Tensor& b = SlotTensor(program_[members[i + 1]], slot);
-        const int ba = buffers_.Find(a), bb = buffers_.Find(b);
-        if (ba < 0 || bb < 0 ||
-            !plan_.Tie(ba, bb, buffers_.OffsetIn(ba, a) + static_cast<int64_t>(a.num_bytes()) -
-                                   buffers_.OffsetIn(bb, b))) {
-          plan_.Restore(std::move(saved));
+        const Value& a = program_.values[SlotValue(At(members[i]), slot)];
+        const Value& b = program_.values[SlotValue(At(members[i + 1]), slot)];
+        if (!ties_.Tie(a.buffer, b.buffer, a.end() - b.offset)) {
+          ties_.Undo(mark);
           return false;
         }
       }
@@ -211,80 +274,161 @@ class GroupBuilder {
 
   const Program& program_;
   const Dependencies& deps_;
-  const BufferMap& buffers_;
-  MemoryPlan& plan_;
-  std::vector<int>& position_;
-  std::vector<bool>& alive_;
+  BufferTies& ties_;
+  std::vector<int> position_;  // where instruction i's work runs
+  std::vector<bool> alive_;    // false: folded into another member's stacked instruction
   std::vector<bool> in_group_;
+  int64_t work_ = 0;
 };
 
-}  // namespace
-
-std::vector<StackedGroup> StackRows(const Program& program, const Dependencies& deps,
-                                    const BufferMap& buffers, MemoryPlan& plan,
-                                    std::vector<int>& position, std::vector<bool>& alive) {
+// The groups to stack, found and tied in `ties`.
+std::vector<Group> FindGroups(const Program& program, GroupBuilder& builder) {
   struct Bucket {
     RowFacts facts;
     std::vector<int> members;
   };
   absl::flat_hash_map<std::string, int> index;
   std::vector<Bucket> buckets;
-  for (int i = 0; i < static_cast<int>(program.size()); ++i) {
-    const Instruction& in = program[i];
-    if (!alive[i] || in.op == nullptr || in.op->rows == nullptr) continue;
-    const RowFacts facts = in.op->rows(in.attrs, TypesOf(in));
-    if (!Stackable(in, facts)) continue;
-    auto [it, inserted] = index.try_emplace(StackKey(in, facts), static_cast<int>(buckets.size()));
+  for (int i = 0; i < static_cast<int>(program.instructions.size()); ++i) {
+    const Instruction& in = program.instructions[i];
+    if (in.op == nullptr || in.op->rows == nullptr) continue;
+    const RowFacts facts = in.op->rows(*in.attrs, TypesOf(program, in));
+    if (!Stackable(program, in, facts)) continue;
+    auto [it, inserted] =
+        index.try_emplace(StackKey(program, in, facts), static_cast<int>(buckets.size()));
     if (inserted) buckets.push_back({facts, {}});
     buckets[it->second].members.push_back(i);
   }
   // Independent groups first: their rows are often views with a fixed order (the steps of one
-  // input tensor), which the sums then follow.
-  // (Two passes rather than std::stable_sort, whose temporary buffer ASan reported as freed
-  // with free() in the clang-16 sanitizer build.)
-  std::vector<Bucket> ordered;
-  ordered.reserve(buckets.size());
+  // input tensor), which the sums then follow. Within each kind, groups whose rows already
+  // have an order in memory go first, so that the others follow it: the result does not depend
+  // on the order the groups were found in. A round that finds none takes the first left.
+  std::vector<Group> groups;
   for (const bool independent : {true, false}) {
-    for (Bucket& b : buckets) {
-      if ((b.facts.kind == RowKind::kIndependent) == independent) ordered.push_back(std::move(b));
+    std::vector<Bucket*> pending;
+    for (Bucket& bucket : buckets) {
+      if ((bucket.facts.kind == RowKind::kIndependent) == independent &&
+          bucket.members.size() >= 2) {
+        pending.push_back(&bucket);
+      }
     }
-  }
-  buckets = std::move(ordered);
-  GroupBuilder builder(program, deps, buffers, plan, position, alive);
-  std::vector<StackedGroup> groups;
-  for (Bucket& bucket : buckets) {
-    if (bucket.members.size() < 2) continue;
-    StackedGroup group;
-    if (builder.TryStack(bucket.members, bucket.facts, group)) groups.push_back(std::move(group));
+    auto stack = [&](Bucket& bucket) {
+      Group group;
+      if (builder.TryStack(std::move(bucket.members), bucket.facts, group)) {
+        groups.push_back(std::move(group));
+      }
+    };
+    while (!pending.empty()) {
+      std::vector<Bucket*> unordered;
+      for (Bucket* bucket : pending) {
+        if (builder.HasOrderedSlot(bucket->members, bucket->facts)) {
+          stack(*bucket);
+        } else {
+          unordered.push_back(bucket);
+        }
+      }
+      if (unordered.size() == pending.size()) {  // none had an order: take the first
+        stack(*unordered.front());
+        unordered.erase(unordered.begin());
+      }
+      pending = std::move(unordered);
+    }
   }
   return groups;
 }
 
-Instruction StackedInstruction(const Program& program, const StackedGroup& group,
-                               const MemoryPlan& plan) {
-  const Instruction& head = program[group.members[0]];
-  Instruction out = head;
-  out.node = program[group.at].node;
-  out.stacked = static_cast<int>(group.members.size());
-  const RowFacts facts{group.kind, group.row_operands};
-  for (int slot : StackedSlots(head, facts)) {
-    int64_t rows = 0;
-    for (int m : group.members) rows += SlotTensor(program[m], slot).shape()[0];
-    Tensor first = plan.Translate(SlotTensor(head, slot));
-    Tensor stacked(first.raw(), first.dtype(), WithRows(first.shape(), rows));
-    if (slot < static_cast<int>(out.inputs.size())) {
-      out.inputs[slot] = stacked;
-    } else {
-      out.output = stacked;
+// Merges each tied group of buffers into one buffer; returns, per old buffer, its new id and
+// its offset inside it.
+std::vector<std::pair<BufferId, int64_t>> MergeTiedBuffers(const Program& in,
+                                                           const BufferTies& ties,
+                                                           Program& out) {
+  const size_t n = in.buffers.size();
+  std::vector<std::pair<BufferId, int64_t>> found(n);
+  std::vector<int64_t> low(n, std::numeric_limits<int64_t>::max());
+  std::vector<int64_t> high(n, std::numeric_limits<int64_t>::min());
+  for (size_t b = 0; b < n; ++b) {
+    found[b] = ties.Find(static_cast<BufferId>(b));
+    const auto [root, offset] = found[b];
+    low[root] = std::min(low[root], offset);
+    high[root] = std::max(high[root], offset + in.buffers[b].bytes);
+  }
+  std::vector<BufferId> merged(n, -1);
+  std::vector<std::pair<BufferId, int64_t>> moved(n);
+  for (size_t b = 0; b < n; ++b) {
+    const auto [root, offset] = found[b];
+    if (merged[root] < 0) {
+      Buffer buffer = in.buffers[root];
+      buffer.bytes = high[root] - low[root];
+      if (buffer.storage == Storage::kExternal) buffer.address += low[root];
+      merged[root] = out.AddBuffer(buffer);
     }
+    moved[b] = {merged[root], offset - low[root]};
   }
-  for (size_t k = 0; k < out.inputs.size(); ++k) {
-    if (!Carries(group.row_operands, k)) out.inputs[k] = plan.Translate(head.inputs[k]);
+  return moved;
+}
+
+}  // namespace
+
+Program StackRows(const Program& program, StackStats* stats) {
+  const Dependencies deps(program);
+  BufferTies ties(program);
+  GroupBuilder builder(program, deps, ties);
+  const std::vector<Group> groups = FindGroups(program, builder);
+
+  Program out;
+  const std::vector<std::pair<BufferId, int64_t>> moved = MergeTiedBuffers(program, ties, out);
+  out.values = program.values;
+  for (Value& v : out.values) {
+    if (v.buffer < 0) continue;
+    v.offset += moved[v.buffer].second;
+    v.buffer = moved[v.buffer].first;
   }
-  if (group.kind == RowKind::kSummed) {
-    out.output = plan.Translate(head.output);
-    out.accumulate = std::all_of(group.members.begin(), group.members.end(),
-                                 [&](int m) { return program[m].accumulate; });
+  out.feeds = program.feeds;
+  out.outputs = program.outputs;
+  out.constants = program.constants;
+  out.shapes = program.shapes;
+
+  std::vector<int> group_at(program.instructions.size(), -1);
+  for (size_t k = 0; k < groups.size(); ++k) group_at[groups[k].at] = static_cast<int>(k);
+  int stacked_nodes = 0;
+  for (size_t i = 0; i < program.instructions.size(); ++i) {
+    if (!builder.alive(static_cast<int>(i))) continue;
+    if (group_at[i] < 0) {
+      out.instructions.push_back(program.instructions[i]);
+      continue;
+    }
+    // The one instruction doing the group's work: its stacked values start where the first
+    // member's do (the members' rows are tied adjacent in that order).
+    const Group& g = groups[group_at[i]];
+    const Instruction& head = program.instructions[g.members[0]];
+    Instruction stacked = head;
+    stacked.node = program.instructions[g.at].node;
+    stacked.stacked = static_cast<int>(g.members.size());
+    stacked_nodes += stacked.stacked;
+    for (int slot : StackedSlots(head, g.kind, g.row_operands)) {
+      int64_t rows = 0;
+      for (int m : g.members) rows += program.shape(SlotValue(program.instructions[m], slot))[0];
+      const ValueId first = SlotValue(head, slot);
+      const Value v = out.values[first];
+      const ValueId id =
+          out.AddValue(v.buffer, v.offset, v.dtype, WithRows(program.shape(first), rows));
+      if (slot < static_cast<int>(stacked.inputs.size())) {
+        stacked.inputs[slot] = id;
+      } else {
+        stacked.output = id;
+      }
+    }
+    if (g.kind == RowKind::kSummed) {
+      stacked.accumulate = std::all_of(g.members.begin(), g.members.end(), [&](int m) {
+        return program.instructions[m].accumulate;
+      });
+    }
+    out.instructions.push_back(std::move(stacked));
+  }
+  if (stats != nullptr) {
+    stats->groups = static_cast<int>(groups.size());
+    stats->stacked_nodes = stacked_nodes;
+    stats->work = deps.work() + ties.work() + builder.work();
   }
   return out;
 }

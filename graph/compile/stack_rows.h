@@ -9,35 +9,30 @@
 ///
 /// The stacked instruction takes the place of the first member when every member's inputs are
 /// ready by then, else of the last when nothing reads a member's result before it. Stacked
-/// operands are tied adjacent in the memory plan, so stacking copies nothing; a group whose
-/// ties contradict earlier ones is left as it was.
+/// operands are tied adjacent (graph/compile/buffer_ties.h), so stacking copies nothing; a
+/// group whose ties contradict earlier ones is left as it was. Members are stacked in the
+/// order their rows already have in memory (the steps of one [T,B,I] tensor, or rows an
+/// earlier group tied), else in the order the values of one of their stacked operands were
+/// made (ids, never addresses): the first such order the earlier ties allow. So the result
+/// depends neither on the allocator nor on the order groups are found in.
 #pragma once
 
-#include <vector>
+#include <cstdint>
 
-#include "graph/compile/liveness.h"
-#include "graph/compile/memory_plan.h"
 #include "graph/compile/program.h"
 
 namespace tg::compile {
 
-/// Instructions whose work becomes one stacked instruction.
-struct StackedGroup {
-  std::vector<int> members;  ///< Instruction indices in stacking order.
-  int at = -1;               ///< The member whose place the stacked instruction takes.
-  RowKind kind = RowKind::kNone;  ///< kIndependent or kSummed.
-  uint32_t row_operands = 0;  ///< Bit i set: operand i is stacked (the others are shared).
+/// What StackRows did, and what it cost.
+struct StackStats {
+  int groups = 0;  ///< Stacked instructions made.
+  int stacked_nodes = 0;  ///< Instructions folded into them.
+  int64_t work = 0;  ///< Dependencies built, candidates checked, intervals tied.
 };
 
-/// Finds the groups to stack and ties their operands in `plan`; returns the groups it
-/// accepted. `position[i]`: where instruction i runs (updated for accepted groups);
-/// `alive[i]`: false for pruned instructions and, on return, for members folded into another.
-std::vector<StackedGroup> StackRows(const Program& program, const Dependencies& deps,
-                                    const BufferMap& buffers, MemoryPlan& plan,
-                                    std::vector<int>& position, std::vector<bool>& alive);
-
-/// The one instruction doing a group's work, over the moved memory.
-Instruction StackedInstruction(const Program& program, const StackedGroup& group,
-                               const MemoryPlan& plan);
+/// `program` with each accepted group's work done by one instruction, and the buffers its
+/// ties joined merged into one buffer each (values re-homed at their tied offsets).
+/// `program` itself is not changed. `stats`, if given, receives what was done.
+Program StackRows(const Program& program, StackStats* stats = nullptr);
 
 }  // namespace tg::compile

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "autodiff/backward.h"
 #include "fmt/format.h"
 #include "base/status_macros.h"
 #include "gtest/gtest.h"
@@ -203,6 +204,38 @@ absl::StatusOr<int> Quarter(int x) {
 absl::Status CheckEven(int x) {
   TG_RETURN_IF_ERROR(Half(x).status());
   return absl::OkStatus();
+}
+
+// Checkpoint marks are node ids, ascending and unique, until Clear; a foreign Expr is an error
+// on the graph. Backward records where the forward work ends.
+TEST(GraphTest, CheckpointMarksAndTheBackwardStartAreRecordedUntilClear) {
+  ParameterStore store({.seed = 1});
+  Parameter w = *store.Add("w", {2}, Init::Uniform(-1, 1), DType::kF64);
+  Graph g, other;
+  std::vector<double> v = {1, 2};
+  Expr x = g.Param(w);
+  Expr a = Tanh(x), b = Exp(a);
+  g.MarkCheckpoint(b);
+  g.MarkCheckpoint(a);
+  g.MarkCheckpoint(b);
+  EXPECT_EQ(g.checkpoints(), (std::vector<NodeId>{a.id(), b.id()}));
+  EXPECT_EQ(g.checkpoint_ends(), (std::vector<NodeId>{a.id(), b.id()}));
+  Expr c = Tanh(b), d = Exp(c);
+  g.MarkCheckpoint({d, c});  // made together: one checkpoint, ending at the later
+  EXPECT_EQ(g.checkpoints(), (std::vector<NodeId>{a.id(), b.id(), c.id(), d.id()}));
+  EXPECT_EQ(g.checkpoint_ends(), (std::vector<NodeId>{a.id(), b.id(), d.id()}));
+  EXPECT_EQ(g.backward_start(), g.num_nodes());  // no Backward yet
+  const NodeId before = g.num_nodes();
+  ASSERT_TRUE(Backward(Sum(d)).ok());
+  EXPECT_EQ(g.backward_start(), before + 1);  // the sum is forward work
+  EXPECT_GT(g.num_nodes(), g.backward_start());
+  g.MarkCheckpoint(other.Input({2}, v));
+  EXPECT_EQ(g.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(g.status().message().find("Graph::MarkCheckpoint"), std::string::npos) << g.status();
+  g.Clear();
+  EXPECT_TRUE(g.checkpoints().empty());
+  EXPECT_TRUE(g.checkpoint_ends().empty());
+  EXPECT_EQ(g.backward_start(), 0);
 }
 
 TEST(StatusMacrosTest, PropagateErrorsAndUnwrapValues) {

@@ -2,6 +2,7 @@
 // wrapper and Dropout. Gradient checks run in f64 over parameters and inputs.
 #include "models/unroll.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -71,6 +72,27 @@ TEST(UnrollTest, MatchesAHandWrittenLoopAndScopesEachStep) {
   bool found = false;
   for (NodeId id = 0; id < g.num_nodes(); ++id) found |= g.NodePath(id) == "step_3/lstm/mul";
   EXPECT_TRUE(found);
+}
+
+// kT = 4 steps, a checkpoint every 3: the state after step 3 and after the last, h and c each.
+TEST(UnrollTest, MarksTheCarriedStateEveryKStepsAndAfterTheLast) {
+  ParameterStore store({.seed = 1});
+  LstmCell cell =
+      *LstmCell::Create(store, {.input_size = kI, .hidden_size = kH, .dtype = DType::kF64});
+  Graph g;
+  std::vector<Expr> xs = Steps(g.Input(kXs.shape, kXs.values));
+  UnrollResult plain = Unroll(g, cell, xs, cell.ZeroState(g, kB));
+  EXPECT_TRUE(g.checkpoints().empty());
+  UnrollResult r = Unroll(g, cell, xs, cell.ZeroState(g, kB), {.checkpoint_every = 3});
+  ASSERT_EQ(g.checkpoints().size(), 4u);  // h and c, twice
+  EXPECT_EQ(g.checkpoints()[3], std::max(r.final.h.id(), r.final.c.id()));
+  EXPECT_EQ(g.checkpoints()[2], std::min(r.final.h.id(), r.final.c.id()));
+  // Each checkpoint ends at the later of h and c; the state after step 3 is what step 4 starts
+  // from: its h is the third output.
+  EXPECT_EQ(g.checkpoint_ends(), (std::vector<NodeId>{r.outputs[2].id(), r.final.h.id()}));
+  Unroll(g, cell, xs, cell.ZeroState(g, kB), {.checkpoint_every = -1});
+  EXPECT_EQ(g.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(g.status().message().find("checkpoint_every is -1"), std::string::npos) << g.status();
 }
 
 TEST(UnrollTest, WrongInputWidthNamesTheOpShapesAndStep) {

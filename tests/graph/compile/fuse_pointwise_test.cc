@@ -1,6 +1,7 @@
-// Pointwise fusion: runs of same-shape pointwise instructions become one chunked pass with
-// the same bits, and a run ends where two members touch the same memory at different
-// offsets (chunk c of one would not be chunk c of the other).
+// Pointwise fusion: runs of same-shape pointwise steps become one chunked pass with the same
+// bits, and a run ends where two members touch the same memory at different offsets (chunk c
+// of one would not be chunk c of the other). The steps here hold fixed addresses (the
+// vectors' memory), so a run needs no context.
 #include "graph/compile/fuse_pointwise.h"
 
 #include <cmath>
@@ -25,12 +26,36 @@ struct Ops {
   const OpDef* mul;
 };
 
-Instruction Apply(const OpDef* op, std::vector<Tensor> inputs, Tensor output) {
-  Instruction in;
-  in.op = op;
-  in.inputs.assign(inputs.begin(), inputs.end());
-  in.output = output;
-  return in;
+// The shapes and attributes the steps refer to, as an Executable holds them.
+ShapeTable& Shapes() {
+  static ShapeTable* shapes = new ShapeTable;
+  return *shapes;
+}
+const Attrs kNoAttrs;
+
+Operand At(const Tensor& t) {
+  return {.offset = static_cast<int64_t>(reinterpret_cast<uintptr_t>(t.raw())),
+          .bytes = static_cast<int64_t>(t.num_bytes()),
+          .shape = Shapes().Intern(t.shape()),
+          .space = Space::kFixed,
+          .dtype = t.dtype()};
+}
+
+Step Apply(const OpDef* op, std::vector<Tensor> inputs, Tensor output) {
+  Step s;
+  s.op = op;
+  s.attrs = 0;  // kNoAttrs
+  for (const Tensor& t : inputs) s.inputs.push_back(At(t));
+  s.output = At(output);
+  return s;
+}
+
+Bases Fixed() { return {.shapes = Shapes().shapes().data()}; }
+
+using Steps = std::vector<Step>;
+
+void RunFused(const Step& fused, int threads) {
+  compile::RunFused(fused, Fixed(), &kNoAttrs, threads);
 }
 
 constexpr int64_t kN = 3000;  // several chunks
@@ -40,17 +65,18 @@ TEST(FusePointwiseTest, FusesARunAndKeepsTheBits) {
   std::vector<float> x(kN), t_fused(kN), p_fused(kN), t_plain(kN), p_plain(kN);
   for (int64_t i = 0; i < kN; ++i) x[i] = std::sin(0.01f * static_cast<float>(i));
   auto tensor = [](std::vector<float>& v) { return Tensor(v.data(), DType::kF32, {kN}); };
-  Program program = {Apply(ops.tanh, {tensor(x)}, tensor(t_fused)),
+  Steps program = {Apply(ops.tanh, {tensor(x)}, tensor(t_fused)),
                      Apply(ops.mul, {tensor(t_fused), tensor(x)}, tensor(p_fused))};
-  Program fused = FusePointwise(program);
+  Steps fused = FusePointwise(program);
   ASSERT_EQ(fused.size(), 1u);
   ASSERT_EQ(fused[0].fused.size(), 2u);
   RunFused(fused[0], /*threads=*/1);
   // The same two ops one after the other, through their kernels.
   for (const auto& [in, out] : {std::pair{&program[0], &t_plain}, std::pair{&program[1], &p_plain}}) {
-    std::vector<Tensor> inputs(in->inputs.begin(), in->inputs.end());
+    std::vector<Tensor> inputs;
+    for (const Operand& o : in->inputs) inputs.push_back(Fixed().Bind(o));
     if (in->op == ops.mul) inputs[0] = tensor(t_plain);
-    ASSERT_TRUE(in->op->forward(KernelContext{inputs, tensor(*out), in->attrs, false, {}}).ok());
+    ASSERT_TRUE(in->op->forward(KernelContext{inputs, tensor(*out), kNoAttrs, false, {}}).ok());
   }
   EXPECT_EQ(t_fused, t_plain);
   EXPECT_EQ(p_fused, p_plain);
@@ -68,7 +94,7 @@ TEST(FusePointwiseTest, SplitsALargeRunOverThreadsWithTheSameBits) {
     return Tensor(v.data(), DType::kF32, {static_cast<int64_t>(v.size())});
   };
   auto run = [&](std::vector<float>& t, std::vector<float>& p, int threads) {
-    Program fused = FusePointwise({Apply(ops.tanh, {tensor(x)}, tensor(t)),
+    Steps fused = FusePointwise({Apply(ops.tanh, {tensor(x)}, tensor(t)),
                                    Apply(ops.mul, {tensor(t), tensor(x)}, tensor(p))});
     ASSERT_EQ(fused.size(), 1u);
     RunFused(fused[0], threads);
@@ -88,10 +114,10 @@ TEST(FusePointwiseTest, LeavesAnOpThatDrawsRandomNumbersOnItsOwn) {
   random_tanh.seed_attr = 0;
   std::vector<float> x(kN), a(kN), b(kN), c(kN);
   auto tensor = [](std::vector<float>& v) { return Tensor(v.data(), DType::kF32, {kN}); };
-  Program program = {Apply(ops.tanh, {tensor(x)}, tensor(a)),
+  Steps program = {Apply(ops.tanh, {tensor(x)}, tensor(a)),
                      Apply(&random_tanh, {tensor(a)}, tensor(b)),
                      Apply(ops.mul, {tensor(b), tensor(x)}, tensor(c))};
-  Program fused = FusePointwise(program);
+  Steps fused = FusePointwise(program);
   ASSERT_EQ(fused.size(), 3u);  // Run re-seeds whole instructions only
   EXPECT_EQ(fused[1].op, &random_tanh);
   EXPECT_TRUE(fused[1].fused.empty());
@@ -102,9 +128,9 @@ TEST(FusePointwiseTest, EndsTheRunWhereMembersShareMemoryAtAnotherOffset) {
   std::vector<float> x(kN), y(2 * kN), z(kN);
   Tensor y_head(y.data(), DType::kF32, {kN});
   Tensor y_shifted(y.data() + 7, DType::kF32, {kN});  // overlaps y_head, 7 elements on
-  Program program = {Apply(ops.tanh, {Tensor(x.data(), DType::kF32, {kN})}, y_head),
+  Steps program = {Apply(ops.tanh, {Tensor(x.data(), DType::kF32, {kN})}, y_head),
                      Apply(ops.tanh, {y_shifted}, Tensor(z.data(), DType::kF32, {kN}))};
-  Program out = FusePointwise(program);
+  Steps out = FusePointwise(program);
   ASSERT_EQ(out.size(), 2u);
   EXPECT_TRUE(out[0].fused.empty());
   EXPECT_TRUE(out[1].fused.empty());

@@ -1,0 +1,139 @@
+#include "graph/compile/executable.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "base/random.h"
+#include "fmt/format.h"
+#include "graph/compile/fuse_pointwise.h"
+#include "graph/executor.h"
+
+namespace tg {
+namespace compile {
+
+absl::Status Executable::CheckFeeds(absl::Span<const Tensor> given) const {
+  if (given.size() != feeds.size()) {
+    std::string expected;
+    for (size_t i = 0; i < feeds.size(); ++i) {
+      expected += fmt::format("{}{} {}", i == 0 ? "" : ", ", shape(feeds[i]), feeds[i].dtype);
+    }
+    return absl::InvalidArgumentError(
+        fmt::format("CompiledGraph::Run: {} feeds given, compiled with {} ({})", given.size(),
+                    feeds.size(), expected));
+  }
+  for (size_t i = 0; i < given.size(); ++i) {
+    if (given[i].dtype() != feeds[i].dtype || !(given[i].shape() == shape(feeds[i]))) {
+      return absl::InvalidArgumentError(fmt::format(
+          "CompiledGraph::Run: feed {} is {} {}, compiled for {} {} {}", i, given[i].shape(),
+          given[i].dtype(), shape(feeds[i]), feeds[i].dtype, feed_labels[i]));
+    }
+    if (!given[i].has_data()) {
+      return absl::InvalidArgumentError(
+          fmt::format("CompiledGraph::Run: feed {} ({} {}) has no data {}", i, given[i].shape(),
+                      given[i].dtype(), feed_labels[i]));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace compile
+
+namespace {
+const Attrs kNoAttrs;  // a zeroing's or a fused run's
+}  // namespace
+
+absl::StatusOr<RunContext> RunContext::Create(
+    std::shared_ptr<const compile::Executable> program) {
+  RunContext c;
+  const compile::Executable& p = *program;
+  absl::StatusOr<AlignedBuffer> arena =
+      TryAllocateAligned(static_cast<size_t>(std::max<int64_t>(p.arena_bytes, 64)));
+  if (!arena.ok()) {
+    return absl::Status(arena.status().code(),
+                        fmt::format("the program's memory: {}", arena.status().message()));
+  }
+  c.arena_ = *std::move(arena);
+  if (p.gradient_bytes > 0) {
+    absl::StatusOr<AlignedBuffer> gradients =
+        TryAllocateAligned(static_cast<size_t>(p.gradient_bytes));
+    if (!gradients.ok()) {
+      return absl::Status(gradients.status().code(),
+                          fmt::format("the private gradients: {}", gradients.status().message()));
+    }
+    c.gradients_ = *std::move(gradients);
+  }
+  c.bases_ = {.arena = c.arena_.get(), .gradients = c.gradients_.get(), .shapes = p.shapes.data()};
+  for (const compile::ConstantBytes& k : p.constants) {
+    std::memcpy(c.arena_.get() + k.offset, k.bytes.data(), k.bytes.size());
+  }
+  for (const compile::Operand& o : p.feeds) c.feeds_.push_back(c.bases_.Bind(o));
+  for (const compile::Operand& o : p.outputs) c.outputs_.push_back(c.bases_.Bind(o));
+  for (const compile::GradientHome& h : p.private_gradients) {
+    const Tensor grad = h.param.grad();
+    c.private_gradients_.push_back(
+        {h.param, Tensor(c.gradients_.get() + h.offset, grad.dtype(), grad.shape())});
+  }
+  size_t inputs = 0;
+  for (size_t k = 0; k < p.steps.size(); ++k) {
+    const compile::Step& s = p.steps[k];
+    inputs = std::max(inputs, s.inputs.size());
+    if (s.op == nullptr || s.op->seed_attr < 0) continue;
+    const Attrs& attrs = p.attrs[s.attrs];
+    Seeded seeded{.step = k, .attr = s.op->seed_attr,
+                  .recorded_seed = static_cast<uint64_t>(attrs.Int(s.op->seed_attr)),
+                  .attrs = attrs};
+    // A node may leave the seed out (Attrs::Int reads it as 0); a run writes its slot.
+    const size_t slots = static_cast<size_t>(seeded.attr) + 1;
+    if (seeded.attrs.ints.size() < slots) seeded.attrs.ints.resize(slots, 0);
+    c.seeded_.push_back(std::move(seeded));
+  }
+  c.scratch_.resize(inputs);
+  c.program_ = std::move(program);
+  return c;
+}
+
+absl::Status RunContext::RunStep(const compile::Step& s, size_t k, const Attrs& attrs) {
+  const compile::Executable& p = *program_;
+  if (!s.fused.empty()) {
+    compile::RunFused(s, bases_, p.attrs.data(), p.options.num_threads);
+    return absl::OkStatus();
+  }
+  const Tensor output = bases_.Bind(s.output);
+  if (s.op == nullptr) {
+    output.SetZero();
+    return absl::OkStatus();
+  }
+  for (size_t i = 0; i < s.inputs.size(); ++i) scratch_[i] = bases_.Bind(s.inputs[i]);
+  absl::Status status = s.op->forward(KernelContext{
+      absl::MakeConstSpan(scratch_.data(), s.inputs.size()), output, attrs, s.accumulate,
+      p.options});
+  if (status.ok() && p.options.check_numerics) status = CheckFinite(output);
+  if (status.ok()) return status;
+  return absl::Status(status.code(), fmt::format("{}: {} (compiled, node #{} \"{}\")", s.op->name,
+                                                 status.message(), s.node, p.paths[k]));
+}
+
+absl::Status RunContext::Run(absl::Span<const Tensor> feeds) {
+  const compile::Executable& p = *program_;
+  if (absl::Status s = p.CheckFeeds(feeds); !s.ok()) return s;
+  for (size_t i = 0; i < feeds.size(); ++i) {
+    if (absl::Status s = feeds_[i].CopyFrom(feeds[i]); !s.ok()) return s;
+  }
+  if (p.gradient_bytes > 0) std::memset(gradients_.get(), 0, static_cast<size_t>(p.gradient_bytes));
+  for (Seeded& s : seeded_) {
+    s.attrs.ints[s.attr] = static_cast<int64_t>(ReplaySeed(s.recorded_seed, runs_));
+  }
+  ++runs_;
+  size_t next_seeded = 0;
+  for (size_t k = 0; k < p.steps.size(); ++k) {
+    const bool seeded = next_seeded < seeded_.size() && seeded_[next_seeded].step == k;
+    const compile::Step& step = p.steps[k];
+    const Attrs& attrs = seeded ? seeded_[next_seeded++].attrs
+                         : step.attrs >= 0 ? p.attrs[step.attrs]
+                                           : kNoAttrs;
+    if (absl::Status s = RunStep(step, k, attrs); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace tg

@@ -1,0 +1,182 @@
+/// \file
+/// The lowered program and what runs it. An Executable is immutable: its operands are
+/// offsets into a run's memory (or fixed addresses of parameters), its attributes the
+/// recorded ones. A RunContext holds everything a run changes -- the program's memory with
+/// its feeds and outputs, the private gradients, the position of the random streams -- so one
+/// program may run in several contexts at once, and a run allocates nothing.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/inlined_vector.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "graph/attrs.h"
+#include "graph/compile/program.h"
+#include "graph/exec_options.h"
+#include "graph/expr.h"
+#include "graph/op_def.h"
+#include "graph/parameter.h"
+#include "graph/tensor.h"
+
+namespace tg {
+
+/// A parameter's gradient from the last run of a program compiled with private gradients.
+struct PrivateGradient {
+  Parameter param;  ///< The parameter.
+  Tensor grad;  ///< Its gradient, in the run's memory.
+};
+
+}  // namespace tg
+
+namespace tg::compile {
+
+/// Where an operand's bytes are.
+enum class Space : uint8_t {
+  kArena,      ///< At an offset into the run's memory (the memory plan's allocation).
+  kGradients,  ///< At an offset into the run's private gradients.
+  kFixed,      ///< At a fixed address (a parameter, its gradient in the store).
+};
+
+/// A tensor of the lowered program, before a run gives it memory. Small (its shape is an
+/// id into Executable::shapes).
+struct Operand {
+  int64_t offset = 0;  ///< Its first byte in its space; for kFixed, the address itself.
+  int64_t bytes = 0;  ///< Its size.
+  ShapeId shape = -1;  ///< Its dimensions, in Executable::shapes.
+  Space space = Space::kFixed;  ///< Where its bytes are.
+  DType dtype = DType::kF32;  ///< Element type.
+};
+
+/// The first byte of each space in one run, and the program's shapes.
+struct Bases {
+  std::byte* arena = nullptr;  ///< Space::kArena.
+  std::byte* gradients = nullptr;  ///< Space::kGradients.
+  const Shape* shapes = nullptr;  ///< Executable::shapes.
+  /// Where operand `o` is in this run.
+  std::byte* Address(const Operand& o) const {
+    switch (o.space) {
+      case Space::kArena: return arena + o.offset;
+      case Space::kGradients: return gradients + o.offset;
+      case Space::kFixed: break;
+    }
+    return reinterpret_cast<std::byte*>(static_cast<uintptr_t>(o.offset));
+  }
+  /// Operand `o` as a tensor of this run.
+  Tensor Bind(const Operand& o) const { return Tensor(Address(o), o.dtype, shapes[o.shape]); }
+};
+
+/// One step of the lowered program: a kernel call; with `fused` set, the tiles of those
+/// pointwise steps run chunk by chunk (graph/compile/fuse_pointwise.h); with neither, a
+/// zeroing of `output`'s bytes.
+struct Step {
+  const OpDef* op = nullptr;  ///< The op whose kernel runs; null for a fused run or a zeroing.
+  /// The node's attributes, in Executable::attrs (a run re-seeds its own copy when the op
+  /// draws random numbers: OpDef::seed_attr); -1 for a fused run or a zeroing.
+  int32_t attrs = -1;
+  absl::InlinedVector<Operand, 3> inputs;  ///< Operands.
+  Operand output;  ///< Result.
+  bool accumulate = false;  ///< output += result.
+  NodeId node = -1;  ///< The node it came from (the first one, when stacked).
+  int stacked = 1;  ///< How many nodes' work it does.
+  std::vector<Step> fused;  ///< The members of a fused pointwise run, in order.
+  /// Whether it zeroes its output (no op, no members).
+  bool zeroes() const { return op == nullptr && fused.empty(); }
+};
+
+/// Recorded bytes a run's memory starts with (constants).
+struct ConstantBytes {
+  int64_t offset = 0;  ///< Where, in Space::kArena.
+  std::vector<std::byte> bytes;  ///< What.
+};
+
+/// A parameter whose gradient a run keeps in its own memory.
+struct GradientHome {
+  Parameter param;  ///< The parameter.
+  int64_t offset = 0;  ///< Where its gradient is, in Space::kGradients.
+};
+
+/// The lowered, immutable program (see graph/compile/executable.h).
+struct Executable {
+  std::vector<Step> steps;  ///< In execution order.
+  std::vector<Shape> shapes;  ///< The operands' shapes, by ShapeId.
+  std::vector<Attrs> attrs;  ///< The steps' attributes, each distinct one once.
+  /// Operand `o`'s shape.
+  const Shape& shape(const Operand& o) const { return shapes[o.shape]; }
+  std::vector<std::string> paths;  ///< Per step, the node path (errors and listings).
+  std::vector<Operand> feeds;  ///< Where each feed goes.
+  std::vector<std::string> feed_labels;  ///< Each feed's node label, for errors.
+  std::vector<Operand> outputs;  ///< Where each output is.
+  std::vector<ConstantBytes> constants;  ///< Copied into every run's memory once.
+  std::vector<GradientHome> private_gradients;  ///< With CompileSpec::private_gradients.
+  int64_t arena_bytes = 0;  ///< Size of a run's memory.
+  int64_t gradient_bytes = 0;  ///< Size of a run's private gradients (zeroed every run).
+  ExecOptions options;  ///< Threads, numeric checks.
+
+  /// InvalidArgument unless there is one feed per entry of `feeds`, each with that entry's
+  /// dtype and shape and with data; the message names the feed, both types and its node.
+  absl::Status CheckFeeds(absl::Span<const Tensor> feeds) const;
+};
+
+}  // namespace tg::compile
+
+namespace tg {
+
+/// Everything one run of a compiled program changes: its memory (feeds, outputs and every
+/// value in between), its private gradients and the position of its random streams. Made for
+/// one program; two contexts of one program may run at once on different threads.
+class RunContext {
+ public:
+  /// A context for `program`: its memory allocated (ResourceExhausted naming the size if the
+  /// system refuses it) and its constants copied in; seed position 0.
+  static absl::StatusOr<RunContext> Create(std::shared_ptr<const compile::Executable> program);
+  /// Takes over `other`'s memory and position (for one program; a moved-from context is empty).
+  RunContext(RunContext&& other) = default;
+  /// Takes over `other`'s memory and position.
+  RunContext& operator=(RunContext&& other) = default;
+
+  /// Copies `feeds` in (compile::Executable::CheckFeeds first: nothing runs if they do not
+  /// fit) and runs every step; a kernel's error names the op and node. Allocates nothing.
+  absl::Status Run(absl::Span<const Tensor> feeds);
+
+  /// How many runs the random streams have advanced by: run r re-seeds every op that draws
+  /// random numbers (OpDef::seed_attr) with ReplaySeed(recorded seed, r).
+  uint64_t seed_position() const { return runs_; }
+  /// Makes the next run draw what run number `runs` draws (e.g. restored from a checkpoint
+  /// of a context of the same recording).
+  void set_seed_position(uint64_t runs) { runs_ = runs; }
+  /// Output i after the last run (valid until the next one).
+  const Tensor& output(int i) const { return outputs_[i]; }
+  /// Number of outputs.
+  int num_outputs() const { return static_cast<int>(outputs_.size()); }
+  /// The private gradients of the last run, one per parameter (empty without them).
+  const std::vector<PrivateGradient>& private_gradients() const { return private_gradients_; }
+  /// The program this context runs.
+  const compile::Executable& program() const { return *program_; }
+
+ private:
+  RunContext() = default;
+  absl::Status RunStep(const compile::Step& step, size_t k, const Attrs& attrs);
+
+  std::shared_ptr<const compile::Executable> program_;
+  AlignedBuffer arena_, gradients_;
+  compile::Bases bases_;
+  std::vector<Tensor> feeds_, outputs_;
+  std::vector<PrivateGradient> private_gradients_;
+  struct Seeded {
+    size_t step;
+    int attr;
+    uint64_t recorded_seed;
+    Attrs attrs;  // the step's attributes with this run's seed
+  };
+  std::vector<Seeded> seeded_;
+  std::vector<Tensor> scratch_;  // one kernel's inputs
+  uint64_t runs_ = 0;
+};
+
+}  // namespace tg

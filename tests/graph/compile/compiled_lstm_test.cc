@@ -1,0 +1,101 @@
+// What the compiler makes of an LSTM, read from the program: two matrix products per step (the
+// recurrent product forward and its input gradient backward; every other product is batched
+// over time), and a listing that reports kernels, products, fused runs, stacked nodes, peak
+// bytes and compile seconds. Plus the feed checks a compiled program makes before it runs.
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "autodiff/backward.h"
+#include "graph/compile/compiled_graph.h"
+#include "gtest/gtest.h"
+#include "models/stack.h"
+#include "models/unroll.h"
+#include "ops/ops.h"
+
+namespace tg {
+namespace {
+
+constexpr int64_t kBatch = 3, kInput = 4, kHidden = 5;
+
+// An LSTM's training step, compiled; the store outlives the program that reads it.
+struct CompiledLstm {
+  explicit CompiledLstm(int64_t steps) : store({.seed = 9}), program(Make(steps)) {}
+  absl::StatusOr<CompiledGraph> Make(int64_t steps) {
+    absl::StatusOr<AnyCell> cell = MakeCell(
+        store, {.kind = CellKind::kLstm,
+                .recurrent = {.input_size = kInput, .hidden_size = kHidden, .dtype = DType::kF64}});
+    if (!cell.ok()) return cell.status();
+    Graph g({.mode = ExecMode::kRecord});
+    Expr x = g.Input({steps, kBatch, kInput}, std::vector<double>(steps * kBatch * kInput, 0.5));
+    std::vector<Expr> hs = Unroll(g, *cell, SplitSteps(x), cell->ZeroState(g, kBatch)).outputs;
+    Expr loss = Mean(Square(StackSteps(hs)));
+    if (absl::Status s = Backward(loss); !s.ok()) return s;
+    return Compile(g, {.feeds = {x}, .outputs = {loss}});
+  }
+  ParameterStore store;
+  absl::StatusOr<CompiledGraph> program;
+};
+
+int Kernels(const CompiledGraph& c, const std::string& op) {
+  for (const auto& [name, count] : c.KernelsByOp()) {
+    if (name == op) return count;
+  }
+  return 0;
+}
+
+TEST(CompiledLstmTest, MatrixProductsGrowByExactlyTwoPerStep) {
+  CompiledLstm a(8), b(16);
+  absl::StatusOr<CompiledGraph> &shorter = a.program, &longer = b.program;
+  ASSERT_TRUE(shorter.ok() && longer.ok());
+  EXPECT_EQ(Kernels(*longer, "matmul") - Kernels(*shorter, "matmul"), 2 * 8)
+      << shorter->Listing() << longer->Listing();
+}
+
+TEST(CompiledLstmTest, ListingReportsKernelsProductsFusedRunsStackedNodesBytesAndSeconds) {
+  CompiledLstm lstm(6);
+  absl::StatusOr<CompiledGraph>& c = lstm.program;
+  ASSERT_TRUE(c.ok()) << c.status();
+  const std::string listing = c->Listing();
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(
+      listing, m,
+      std::regex(R"(kernels (\d+) \(fused runs (\d+), stacked nodes (\d+)\), peak bytes (\d+), )"
+                 R"(compiled in (\d+\.\d{3}) s)")))
+      << listing;
+  EXPECT_EQ(std::stoi(m[1]), c->num_kernels());
+  EXPECT_EQ(std::stoi(m[2]), c->num_fused_runs());
+  EXPECT_GT(c->num_fused_runs(), 0);
+  EXPECT_EQ(std::stoi(m[3]), c->num_stacked_nodes());
+  EXPECT_GT(c->num_stacked_nodes(), 0);
+  EXPECT_EQ(std::stoull(m[4]), c->peak_bytes());
+  EXPECT_NEAR(std::stod(m[5]), c->compile_seconds(), 0.0005);
+  ASSERT_TRUE(std::regex_search(listing, m, std::regex(R"(ops: .*\bmatmul (\d+))"))) << listing;
+  EXPECT_EQ(std::stoi(m[1]), Kernels(*c, "matmul"));
+  EXPECT_GT(Kernels(*c, "matmul"), 0);
+}
+
+TEST(CompiledLstmTest, RefusesAWrongFeedCountOrDtypeWithAMessage) {
+  CompiledLstm lstm(2);
+  absl::StatusOr<CompiledGraph>& c = lstm.program;
+  ASSERT_TRUE(c.ok()) << c.status();
+  std::vector<double> x64(2 * kBatch * kInput, 0.5);
+  std::vector<float> x32(x64.size(), 0.5f);
+  const Tensor good(x64.data(), DType::kF64, {2, kBatch, kInput});
+  absl::Status none = c->Run({});
+  EXPECT_EQ(none.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(none.message().find("0 feeds given, compiled with 1 ([2,3,4] f64)"), std::string::npos)
+      << none;
+  absl::Status two = c->Run({good, good});
+  EXPECT_NE(two.message().find("2 feeds given, compiled with 1"), std::string::npos) << two;
+  absl::Status f32 = c->Run({Tensor(x32.data(), DType::kF32, {2, kBatch, kInput})});
+  EXPECT_EQ(f32.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(f32.message().find("feed 0 is [2,3,4] f32, compiled for [2,3,4] f64"),
+            std::string::npos)
+      << f32;
+  EXPECT_EQ(c->run_count(), 0u);  // nothing ran
+  EXPECT_TRUE(c->Run({good}).ok());
+}
+
+}  // namespace
+}  // namespace tg
