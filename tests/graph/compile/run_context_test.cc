@@ -19,13 +19,10 @@
 #include "ops/ops.h"
 #include "testing/test_values.h"
 
-#if !defined(__has_feature)
-#define __has_feature(x) 0
-#endif
+#include "tests/sanitizer_build.h"
+
 // The sanitizers bring their own operator new and malloc; there the test is skipped.
-#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__) && \
-    !__has_feature(address_sanitizer) && !__has_feature(thread_sanitizer) && \
-    !__has_feature(memory_sanitizer)
+#if !TG_SANITIZER_BUILD
 #define TG_COUNT_ALLOCATIONS 1
 #endif
 
