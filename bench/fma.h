@@ -68,7 +68,9 @@ inline absl::StatusOr<FmaIsa> ChooseFmaIsa() {
 // Independent chains per loop: an FMA has 4 cycles of latency and up to 2 issue per cycle
 // (Skylake-X, Zen3, Zen4), so 8 must be in flight. AVX2 has 16 registers: 12 accumulators
 // and 2 constants fit; AVX-512 has 32: 24 leave slack for a deeper pipeline.
+// Chains of the AVX2 loop.
 inline constexpr int kAvx2Chains = 12;
+// Chains of the AVX-512 loop.
 inline constexpr int kAvx512Chains = 24;
 
 // `iterations` rounds of kAvx2Chains independent 8-lane FMAs; returns a value that depends on
