@@ -10,6 +10,14 @@ loss = sum of all outputs h_t.
                            [--threads 1,2] [--json] [--build-dir build] [--budget-s 1]
                            [--rounds 1]
 
+fraction_of_peak counts the GEMM FLOPs the loss needs, without an input gradient (tapegrad
+and PyTorch prune it): forward 2*T*B*G*H*(I+H), backward 2*T*B*G*H*(I+2H) for the weight and
+recurrent gradients (G = 1 RNN, 3 GRU, 4 LSTM), over the FP32 FMA peak `fma_peak --json`
+measures for that thread count (the widest FMA the CPU has; TG_ISA=avx2 measures AVX2's).
+oneDNN's LSTM primitive always computes d loss / d x as well (2*T*B*G*H*I more): for compiled
+LSTM rows, rnn_bench --input_grad does that same work, and the equal-work columns put its time
+beside oneDNN's.
+
 PyTorch gets its best BLAS: the script refuses to run (exit 2) unless torch has loaded
 OpenBLAS, and the torch processes run without OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE and with
 OMP_NUM_THREADS / OPENBLAS_NUM_THREADS set to the thread count (torch.set_num_threads does
@@ -26,7 +34,7 @@ import subprocess
 import sys
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-from torch_rnn import CELLS, CONFIGS, MODULE_CELLS, OPS_VARIANTS  # noqa: E402 (no torch)
+from torch_rnn import CELLS, CONFIGS, GATES, MODULE_CELLS, OPS_VARIANTS  # noqa: E402 (no torch)
 
 TORCH_PYTHON = "/usr/bin/python3"  # Debian's torch imports only under this interpreter
 TORCH_RNN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "torch_rnn.py")
@@ -76,6 +84,24 @@ def find_binary(build_dir, name):
              "%s --target fma_peak rnn_bench onednn_lstm)" % (name, build_dir, build_dir))
 
 
+def gemm_flops(config, cell, input_grad):
+    """GEMM FLOPs of one forward+backward: forward 2TBGH(I+H), backward 2TBGH(I+2H), and
+    2TBGH*I more for d loss / d x (bench/harness.h GemmFlops)."""
+    t, b, i, h = CONFIGS[config]
+    per_k = 2.0 * t * b * GATES[cell] * h
+    return per_k * ((i + h) + (i + 2 * h) + (i if input_grad else 0))
+
+
+def fraction_of_peak(config, cell, input_grad, ms, peak_gflops):
+    return gemm_flops(config, cell, input_grad) / (ms * 1e-3) * 1e-9 / peak_gflops
+
+
+def measure_peaks(fma_peak, threads):
+    """threads -> fma_peak's JSON row (gflops, lanes, isa) for each thread count."""
+    out = run_json([fma_peak, "--threads=" + ",".join(str(t) for t in threads), "--json"])
+    return {r["threads"]: r for r in out}
+
+
 def fmt_ms(v):
     return "-" if v is None else ("%.3f" % v if v < 10 else "%.1f" % v)
 
@@ -83,17 +109,32 @@ def fmt_ms(v):
 def print_table_header(meta):
     print("# tapegrad vs PyTorch %s (%s), forward+backward, %s, %s" % (
         meta["torch"], meta["openblas"], meta["cpu"], meta["date"]))
-    print("%-3s %-7s %-8s %3s %10s %10s %10s %10s %-13s %7s %6s %8s %8s %10s" % (
-        "cfg", "cell", "mode", "thr", "tapegrad", "nn.module", "torch ops", "torch best",
-        "variant", "speedup", "peak%", "tg MB", "torch MB", "onednn"))
+    print("# equal work (compiled LSTM): tg+dx = rnn_bench --input_grad, which computes "
+          "d loss / d x as oneDNN does; onednn/tg+dx > 1: tapegrad faster")
+    print("%-3s %-7s %-8s %3s %10s %10s %10s %10s %-13s %7s %6s %8s %8s | %10s %6s %10s %6s %10s"
+          % ("cfg", "cell", "mode", "thr", "tapegrad", "nn.module", "torch ops", "torch best",
+             "variant", "speedup", "peak%", "tg MB", "torch MB", "tg+dx", "peak%", "onednn",
+             "peak%", "onednn/tg+dx"))
+
+
+def fmt_pct(v):
+    return "-" if v is None else "%5.1f%%" % (100 * v)
+
+
+def fmt_ratio(v):
+    return "-" if v is None else "%.2fx" % v
 
 
 def print_table_row(r):
-    print("%-3s %-7s %-8s %3d %10s %10s %10s %10s %-13s %6.2fx %5.1f%% %8.1f %8.1f %10s" % (
-        r["config"], r["cell"], r["mode"], r["threads"], fmt_ms(r["tapegrad_ms"]),
-        fmt_ms(r["torch_module_ms"]), fmt_ms(r["torch_ops_ms"]), fmt_ms(r["torch_ms"]),
-        r["torch_variant"], r["speedup"], 100 * r["fraction_of_peak"],
-        r["tapegrad_peak_rss_mb"], r["torch_peak_rss_mb"], fmt_ms(r.get("onednn_ms"))))
+    print("%-3s %-7s %-8s %3d %10s %10s %10s %10s %-13s %6.2fx %6s %8.1f %8.1f | %10s %6s %10s "
+          "%6s %10s" % (
+              r["config"], r["cell"], r["mode"], r["threads"], fmt_ms(r["tapegrad_ms"]),
+              fmt_ms(r["torch_module_ms"]), fmt_ms(r["torch_ops_ms"]), fmt_ms(r["torch_ms"]),
+              r["torch_variant"], r["speedup"], fmt_pct(r["fraction_of_peak"]),
+              r["tapegrad_peak_rss_mb"], r["torch_peak_rss_mb"],
+              fmt_ms(r.get("tapegrad_input_grad_ms")),
+              fmt_pct(r.get("input_grad_fraction_of_peak")), fmt_ms(r.get("onednn_ms")),
+              fmt_pct(r.get("onednn_fraction_of_peak")), fmt_ratio(r.get("equal_work_ratio"))))
 
 
 def cpu_model():
@@ -124,6 +165,7 @@ def main():
     modes = pick_list(args.modes, ("eager", "compiled"), "mode")
     threads = [int(t) for t in pick_list(args.threads, [str(n) for n in range(1, 257)], "threads")]
     rnn_bench = find_binary(args.build_dir, "rnn_bench")
+    fma_peak = find_binary(args.build_dir, "fma_peak")
     onednn = find_binary(args.build_dir, "onednn_lstm") if "lstm" in cells else None
 
     check = run_json(torch_cmd(["--check"]), torch_env(1))[0]
@@ -134,16 +176,25 @@ def main():
         return 2
     meta = {"torch": check["torch"], "openblas": os.path.basename(check["openblas"]),
             "cpu": cpu_model(), "date": datetime.date.today().isoformat()}
+    try:
+        # Before any benchmark, so that nothing else of this script competes for the cores.
+        fma = measure_peaks(fma_peak, threads)
+    except RuntimeError as e:
+        print("compare_pytorch.py: %s" % e, file=sys.stderr)
+        return 2 if "TG_ISA" in str(e) else 1
     if not args.json:
         print_table_header(meta)
     budget = ["--budget_s=%g" % args.budget_s]
-    peaks = {}  # threads -> FMA peaks rnn_bench measured
+    peaks = {}  # threads -> FMA peaks rnn_bench measured in-process
     try:
-        run_rows(args, configs, cells, modes, threads, rnn_bench, onednn, budget, peaks)
+        run_rows(args, configs, cells, modes, threads, rnn_bench, onednn, budget, peaks, fma)
     except RuntimeError as e:
         print("compare_pytorch.py: %s" % e, file=sys.stderr)
         return 1
-    note = "# FMA peak (GFLOP/s, measured in each rnn_bench run): " + ", ".join(
+    note = "# peak%% divides by fma_peak --json (%s, %d lanes): " % (
+        fma[threads[0]]["isa"], fma[threads[0]]["lanes"]) + ", ".join(
+        "%d thr %.1f GFLOP/s" % (t, fma[t]["gflops"]) for t in threads)
+    note += "; rnn_bench measured in-process: " + ", ".join(
         "%d thr %.0f-%.0f" % (t, min(p), max(p)) for t, p in sorted(peaks.items()))
     note += "; %s; torch %s; %s; %s" % (meta["cpu"], meta["torch"], meta["openblas"],
                                          meta["date"])
@@ -151,21 +202,28 @@ def main():
     return 0
 
 
-def run_rows(args, configs, cells, modes, threads, rnn_bench, onednn, budget, peaks):
-    """For each config x cell x threads: tapegrad, the torch variants, oneDNN; prints rows."""
+def run_rows(args, configs, cells, modes, threads, rnn_bench, onednn, budget, peaks, fma):
+    """For each config x cell x threads: tapegrad, the torch variants, oneDNN; prints rows.
+    Compiled LSTM rows also run rnn_bench --input_grad: oneDNN's work, for the equal-work
+    columns."""
     for config in configs:
         for cell in cells:
             for t in threads:
                 # Rounds alternate tapegrad and torch so that a slow spell on the shared
                 # machine hits both; each side keeps its median row over the rounds.
-                tg_runs, torch_runs, onednn_runs = {}, {}, []
+                tg_runs, torch_runs, onednn_runs, dx_runs = {}, {}, [], []
                 variants = (("module",) if cell in MODULE_CELLS else ()) + OPS_VARIANTS
+                equal_work = cell == "lstm" and "compiled" in modes
                 for _ in range(args.rounds):
                     for mode in modes:
                         out = run_json([rnn_bench, "--configs=" + config, "--cells=" + cell,
                                         "--modes=" + mode, "--threads=%d" % t, "--json"] + budget)
                         tg_runs.setdefault(mode, []).append(out[0])
                         peaks.setdefault(t, []).append(out[0]["peak_gflops"])
+                    if equal_work:
+                        dx_runs.append(run_json([rnn_bench, "--configs=" + config, "--cells=lstm",
+                                                 "--modes=compiled", "--input_grad",
+                                                 "--threads=%d" % t, "--json"] + budget)[0])
                     for v in variants:
                         out = run_json(torch_cmd([
                             "--config", config, "--cell", cell, "--threads", str(t),
@@ -179,6 +237,8 @@ def run_rows(args, configs, cells, modes, threads, rnn_bench, onednn, budget, pe
                 tg_rows = {m: median_row(rows) for m, rows in tg_runs.items()}
                 torch_res = {v: median_row(rows) for v, rows in torch_runs.items()}
                 onednn_ms = median_row(onednn_runs)["ms"] if onednn_runs else None
+                dx_ms = median_row(dx_runs)["ms"] if dx_runs else None
+                peak = fma[t]["gflops"]
                 best = min(torch_res, key=lambda v: torch_res[v]["ms"])
                 ops_ms = min(torch_res[v]["ms"] for v in OPS_VARIANTS)
                 for mode in modes:
@@ -192,12 +252,23 @@ def run_rows(args, configs, cells, modes, threads, rnn_bench, onednn, budget, pe
                         "torch_ms": round(torch_res[best]["ms"], 4),
                         "torch_variant": best,
                         "speedup": round(torch_res[best]["ms"] / tg["ms"], 3),
-                        "fraction_of_peak": round(tg["fraction_of_peak"], 4),
+                        "fraction_of_peak": round(
+                            fraction_of_peak(config, cell, False, tg["ms"], peak), 4),
                         "tapegrad_peak_rss_mb": round(tg["tapegrad_peak_rss_mb"], 1),
                         "torch_peak_rss_mb": round(torch_res[best]["peak_rss_mb"], 1),
                     }
                     if cell == "lstm":
                         row["onednn_ms"] = round(onednn_ms, 4)
+                        row["onednn_fraction_of_peak"] = round(
+                            fraction_of_peak(config, cell, True, onednn_ms, peak), 4)
+                    if cell == "lstm" and mode == "compiled":
+                        # Equal work: both compute d loss / d x.
+                        row["tapegrad_input_grad_ms"] = round(dx_ms, 4)
+                        row["input_grad_fraction_of_peak"] = round(
+                            fraction_of_peak(config, cell, True, dx_ms, peak), 4)
+                        row["equal_work_ratio"] = round(onednn_ms / dx_ms, 3)
+                    row["peak_gflops"] = peak
+                    row["peak_isa"] = fma[t]["isa"]
                     if args.json:
                         print(json.dumps(row))
                     else:

@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -43,10 +44,13 @@ inline const std::vector<BenchConfig>& AllConfigs() {
   return *configs;
 }
 
-// GEMM FLOPs of one forward+backward: forward 2*T*B*G*H*(I+H), backward twice that.
-inline double GemmFlops(const BenchConfig& c, int gates) {
-  return 3.0 * 2.0 * static_cast<double>(c.seq * c.batch * gates * c.hidden) *
-         static_cast<double>(c.input + c.hidden);
+// GEMM FLOPs of one forward+backward that the loss needs: forward 2*T*B*G*H*(I+H) (input
+// and recurrent products), backward 2*T*B*G*H*(I+2H) (weight gradients over I and H, the
+// recurrent gradient over H); with `input_grad`, d loss / d x adds 2*T*B*G*H*I.
+inline double GemmFlops(const BenchConfig& c, int gates, bool input_grad) {
+  const double per_k = 2.0 * static_cast<double>(c.seq * c.batch * gates * c.hidden);
+  const double in = static_cast<double>(c.input), h = static_cast<double>(c.hidden);
+  return per_k * ((in + h) + (in + 2 * h) + (input_grad ? in : 0.0));
 }
 
 // Splits a comma list and checks each entry against `allowed` (empty: anything goes).
@@ -191,11 +195,12 @@ inline absl::StatusOr<Timing> TimeRuns(const std::function<absl::Status()>& run,
   return t;
 }
 
-// The FMA peak for `threads`, measured once per process and thread count.
-inline double PeakGflops(int threads) {
-  static auto* cache = new std::map<int, double>();
-  auto [it, fresh] = cache->try_emplace(threads, 0.0);
-  if (fresh) it->second = MeasureFmaPeak(threads).gflops;
+// The FMA peak of `isa` (ChooseFmaIsa) for `threads`, measured once per process, ISA and
+// thread count.
+inline double PeakGflops(FmaIsa isa, int threads) {
+  static auto* cache = new std::map<std::pair<FmaIsa, int>, double>();
+  auto [it, fresh] = cache->try_emplace({isa, threads}, 0.0);
+  if (fresh) it->second = MeasureFmaPeak(isa, threads).gflops;
   return it->second;
 }
 
@@ -206,31 +211,45 @@ struct Row {
   int threads = 1;
   const BenchConfig* shape = nullptr;
   int gates = 1;
+  bool input_grad = false;  // the run also computes d loss / d x (onednn_lstm always does)
+  FmaIsa isa = FmaIsa::kAvx2;  // the peak that fraction_of_peak divides by
   Timing timing;
   std::string rss_key = "peak_rss_mb";  // rnn_bench: tapegrad_peak_rss_mb
+  // GEMM FLOPs the compiled program runs, counted from its matmul steps; < 0: not counted.
+  int64_t program_gemm_flops = -1;
+  // Sum of |d loss / d x| after a run with input_grad; < 0: not computed.
+  double dx_abs_sum = -1;
 };
 
 inline void PrintRow(const Row& r, bool json) {
-  const double flops = GemmFlops(*r.shape, r.gates);
+  const double flops = GemmFlops(*r.shape, r.gates, r.input_grad);
   const double gflops = flops / (r.timing.median_ms * 1e-3) * 1e-9;
-  const double peak = PeakGflops(r.threads);
+  const double peak = PeakGflops(r.isa, r.threads);
   if (json) {
+    std::string optional;
+    if (r.program_gemm_flops >= 0) {
+      absl::StrAppend(&optional, ", \"program_gemm_flops\": ", r.program_gemm_flops);
+    }
+    if (r.dx_abs_sum >= 0) absl::StrAppend(&optional, ", \"dx_abs_sum\": ", r.dx_abs_sum);
     std::printf(
         "{\"bench\": \"%s\", \"config\": \"%s\", \"cell\": \"%s\", \"mode\": \"%s\", "
-        "\"threads\": %d, \"seq\": %lld, \"batch\": %lld, \"input\": %lld, \"hidden\": %lld, "
-        "\"runs\": %d, \"ms\": %.4f, \"min_ms\": %.4f, \"gflops\": %.2f, \"peak_gflops\": %.1f, "
-        "\"fraction_of_peak\": %.4f, \"%s\": %.1f, \"rss_method\": \"%s\"}\n",
-        r.bench.c_str(), r.config.c_str(), r.cell.c_str(), r.mode.c_str(), r.threads,
-        static_cast<long long>(r.shape->seq), static_cast<long long>(r.shape->batch),
-        static_cast<long long>(r.shape->input), static_cast<long long>(r.shape->hidden),
-        r.timing.runs, r.timing.median_ms, r.timing.min_ms, gflops, peak, gflops / peak,
-        r.rss_key.c_str(), r.timing.peak_rss_mb, r.timing.rss_method);
+        "\"input_grad\": %s, \"threads\": %d, \"seq\": %lld, \"batch\": %lld, \"input\": %lld, "
+        "\"hidden\": %lld, \"runs\": %d, \"ms\": %.4f, \"min_ms\": %.4f, \"gemm_flops\": %.0f, "
+        "\"gflops\": %.2f, \"peak_isa\": \"%s\", \"peak_gflops\": %.1f, "
+        "\"fraction_of_peak\": %.4f, \"%s\": %.1f, \"rss_method\": \"%s\"%s}\n",
+        r.bench.c_str(), r.config.c_str(), r.cell.c_str(), r.mode.c_str(),
+        r.input_grad ? "true" : "false", r.threads, static_cast<long long>(r.shape->seq),
+        static_cast<long long>(r.shape->batch), static_cast<long long>(r.shape->input),
+        static_cast<long long>(r.shape->hidden), r.timing.runs, r.timing.median_ms,
+        r.timing.min_ms, flops, gflops, FmaIsaName(r.isa), peak, gflops / peak,
+        r.rss_key.c_str(), r.timing.peak_rss_mb, r.timing.rss_method, optional.c_str());
   } else {
     std::printf(
-        "%-12s %-2s %-7s %-8s thr=%d  %10.3f ms (min %.3f, %3d runs)  %7.2f GFLOP/s  "
-        "%5.1f%% of %.0f  rss +%.1f MB\n",
-        r.bench.c_str(), r.config.c_str(), r.cell.c_str(), r.mode.c_str(), r.threads,
-        r.timing.median_ms, r.timing.min_ms, r.timing.runs, gflops, 100 * gflops / peak, peak,
+        "%-12s %-2s %-7s %-8s%-4s thr=%d  %10.3f ms (min %.3f, %3d runs)  %7.2f GFLOP/s  "
+        "%5.1f%% of %.0f (%s)  rss +%.1f MB\n",
+        r.bench.c_str(), r.config.c_str(), r.cell.c_str(), r.mode.c_str(),
+        r.input_grad ? " +dx" : "", r.threads, r.timing.median_ms, r.timing.min_ms,
+        r.timing.runs, gflops, 100 * gflops / peak, peak, FmaIsaName(r.isa),
         r.timing.peak_rss_mb);
   }
   std::fflush(stdout);

@@ -5,7 +5,9 @@
 // Each timed iteration: reorder the weights into the layouts the forward and the backward
 // primitives chose (weights change every training step, so this is part of a step), zero the
 // weight gradients (oneDNN accumulates into them), forward, backward. The backward also
-// computes d loss / d x, which tapegrad and PyTorch skip (their x needs no gradient).
+// computes d loss / d x, which tapegrad and PyTorch skip (their x needs no gradient): its
+// rows count those FLOPs too ("input_grad": true), and rnn_bench --input_grad does the same
+// work.
 #include <omp.h>
 
 #include <cmath>
@@ -132,7 +134,7 @@ absl::StatusOr<Timing> BenchLstm(const BenchConfig& c, const TimingOptions& timi
   return TimeRuns(iteration, timing);
 }
 
-int Main() {
+int Main(FmaIsa isa) {
   auto configs = ParseConfigs(absl::GetFlag(FLAGS_configs));
   auto threads = ParseThreads(absl::GetFlag(FLAGS_threads));
   for (const absl::Status& st : {configs.status(), threads.status()}) {
@@ -143,7 +145,7 @@ int Main() {
   }
   const bool json = absl::GetFlag(FLAGS_json);
   const TimingOptions timing = {.budget_s = absl::GetFlag(FLAGS_budget_s)};
-  for (int t : *threads) PeakGflops(t);  // before the OpenMP pool exists
+  for (int t : *threads) PeakGflops(isa, t);  // before the OpenMP pool exists
   int failures = 0;
   for (const BenchConfig& c : *configs) {
     for (int t : *threads) {
@@ -168,6 +170,8 @@ int Main() {
                 .threads = t,
                 .shape = &c,
                 .gates = 4,
+                .input_grad = true,
+                .isa = isa,
                 .timing = *result,
                 .rss_key = "onednn_peak_rss_mb"},
                json);
@@ -193,7 +197,8 @@ int main(int argc, char** argv) {
       .EachOneOf("configs", configs, {"S", "M", "L"})
       .NotEmpty("threads", threads)
       .EachAtLeast("threads", threads, 1)
-      .GreaterThan("budget_s", absl::GetFlag(FLAGS_budget_s), 0)
-      .ExitIfAny();
-  return tg::bench::Main();
+      .GreaterThan("budget_s", absl::GetFlag(FLAGS_budget_s), 0);
+  const absl::StatusOr<tg::bench::FmaIsa> isa = tg::bench::ChooseFmaIsa();
+  checks.Require(isa.ok(), std::string(isa.status().message())).ExitIfAny();
+  return tg::bench::Main(*isa);
 }

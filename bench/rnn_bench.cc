@@ -1,9 +1,12 @@
 // Forward+backward of one recurrent layer over a sequence, loss = sum of all outputs h_t,
 // in tapegrad's eager mode (one Graph reused across iterations: Clear() keeps the arena, so
-// steady state is what is timed) and compiled (one recorded iteration replayed). Prints ms, GFLOP/s (GEMM FLOPs only), fraction of the
-// FMA peak measured in this process, and the peak RSS of training.
+// steady state is what is timed) and compiled (one recorded iteration replayed). Prints ms,
+// GFLOP/s (the GEMM FLOPs the loss needs), fraction of the FMA peak measured in this process
+// (bench/fma.h: the widest FMA the CPU has, or TG_ISA's), the GEMM FLOPs the compiled program
+// runs, and the peak RSS of training. With --input_grad the input x is a parameter, so both
+// modes also compute d loss / d x, as oneDNN's LSTM primitive does (equal work).
 //   rnn_bench [--configs=S,M,L] [--cells=rnn,lstm,gru,lnlstm] [--modes=eager,compiled]
-//             [--threads=1,2] [--json] [--budget_s=1] [--recompute_every=0]
+//             [--threads=1,2] [--json] [--budget_s=1] [--recompute_every=0] [--input_grad]
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -16,6 +19,7 @@
 #include "autodiff/backward.h"
 #include "bench/flags.h"
 #include "bench/harness.h"
+#include "bench/program_flops.h"
 #include "graph/compile/compiled_graph.h"
 #include "graph/graph.h"
 #include "graph/parameter.h"
@@ -40,6 +44,9 @@ ABSL_FLAG(int64_t, recompute_every, 0,
           "compiled mode: keep the state only every this many steps and recompute the steps "
           "between during backward (activation checkpointing); 0: keep every step's values; "
           "less than each configuration's sequence");
+ABSL_FLAG(bool, input_grad, false,
+          "also compute d loss / d x (x becomes a parameter), the work oneDNN's LSTM primitive "
+          "always does; off: x needs no gradient and its product is pruned");
 
 namespace tg::bench {
 namespace {
@@ -85,32 +92,71 @@ std::vector<float> FixedInputs(const BenchConfig& c) {
   return xs;
 }
 
-absl::StatusOr<Timing> BenchEager(const BenchConfig& c, const std::string& cell_name, int threads,
-                                  const TimingOptions& timing) {
+// With --input_grad: x as the parameter "x" holding FixedInputs, so that Backward
+// accumulates d loss / d x into its gradient in both modes. Added after the cell's
+// parameters so their initial values stay those of a run without it.
+absl::StatusOr<Parameter> InputParameter(ParameterStore& store, const BenchConfig& c) {
+  TG_ASSIGN_OR_RETURN(Parameter x, store.Add("x", {c.seq, c.batch, c.input}));
+  TG_RETURN_IF_ERROR(store.Set("x", FixedInputs(c)));
+  return x;
+}
+
+// Sum of |d loss / d x| left by the last run (a check that the gradient was computed).
+absl::StatusOr<double> InputGradAbsSum(const ParameterStore& store) {
+  TG_ASSIGN_OR_RETURN(Parameter x, store.Find("x"));
+  double sum = 0;
+  for (float v : x.grad().span<float>()) sum += std::fabs(v);
+  return sum;
+}
+
+// What a row reports besides its timing.
+struct BenchResult {
+  Timing timing;
+  int64_t program_gemm_flops = -1;  // compiled mode: counted from the program
+  double dx_abs_sum = -1;           // --input_grad: after the last run
+};
+
+absl::StatusOr<BenchResult> BenchEager(const BenchConfig& c, const std::string& cell_name,
+                                       int threads, bool input_grad,
+                                       const TimingOptions& timing) {
   ParameterStore store({.seed = kSeed});
   TG_ASSIGN_OR_RETURN(AnyCell cell, MakeCell(cell_name, store, c));
+  Parameter x_param;
+  if (input_grad) {
+    TG_ASSIGN_OR_RETURN(x_param, InputParameter(store, c));
+  }
   const std::vector<float> xs = FixedInputs(c);
   Graph g({.mode = ExecMode::kEager, .exec = {.num_threads = threads}});
-  // One training iteration minus the optimizer: build, BPTT, zero the gradients.
+  // One training iteration minus the optimizer: zero the gradients, build, BPTT.
   auto iteration = [&]() -> absl::Status {
-    g.Clear();
-    Expr x = g.Input({c.seq, c.batch, c.input}, xs);
-    UnrollResult r = Unroll(g, cell, SplitSteps(x), cell.ZeroState(g, c.batch));
-    TG_RETURN_IF_ERROR(Backward(Sum(StackSteps(r.outputs))));
     store.ZeroGrad();
-    return absl::OkStatus();
+    g.Clear();
+    Expr x = input_grad ? g.Param(x_param) : g.Input({c.seq, c.batch, c.input}, xs);
+    UnrollResult r = Unroll(g, cell, SplitSteps(x), cell.ZeroState(g, c.batch));
+    return Backward(Sum(StackSteps(r.outputs)));
   };
-  return TimeRuns(iteration, timing);
+  BenchResult result;
+  TG_ASSIGN_OR_RETURN(result.timing, TimeRuns(iteration, timing));
+  if (input_grad) {
+    TG_ASSIGN_OR_RETURN(result.dx_abs_sum, InputGradAbsSum(store));
+  }
+  return result;
 }
 
 // The same iteration compiled: recorded once, then replayed (time batching, memory plan).
-absl::StatusOr<Timing> BenchCompiled(const BenchConfig& c, const std::string& cell_name,
-                                     int threads, const TimingOptions& timing) {
+absl::StatusOr<BenchResult> BenchCompiled(const BenchConfig& c, const std::string& cell_name,
+                                          int threads, bool input_grad,
+                                          const TimingOptions& timing) {
   ParameterStore store({.seed = kSeed});
   TG_ASSIGN_OR_RETURN(AnyCell cell, MakeCell(cell_name, store, c));
+  Parameter x_param;
+  if (input_grad) {
+    TG_ASSIGN_OR_RETURN(x_param, InputParameter(store, c));
+  }
   std::vector<float> xs = FixedInputs(c);
   Graph g({.mode = ExecMode::kRecord, .exec = {.num_threads = threads}});
-  Expr x = g.Input({c.seq, c.batch, c.input}, xs);
+  // A fed input needs no gradient; the parameter's is accumulated in place by every run.
+  Expr x = input_grad ? g.Param(x_param) : g.Input({c.seq, c.batch, c.input}, xs);
   const int64_t recompute_every = absl::GetFlag(FLAGS_recompute_every);
   if (recompute_every >= c.seq) {
     return absl::InvalidArgumentError(absl::StrCat("--recompute_every=", recompute_every,
@@ -120,19 +166,28 @@ absl::StatusOr<Timing> BenchCompiled(const BenchConfig& c, const std::string& ce
   UnrollResult r = Unroll(g, cell, SplitSteps(x), cell.ZeroState(g, c.batch),
                           {.checkpoint_every = recompute_every});
   TG_RETURN_IF_ERROR(Backward(Sum(StackSteps(r.outputs))));
+  std::vector<Expr> feeds;
+  if (!input_grad) feeds.push_back(x);
   TG_ASSIGN_OR_RETURN(CompiledGraph program,
-                      Compile(g, {.feeds = {x}, .outputs = {}, .recompute = recompute_every > 0}));
+                      Compile(g, {.feeds = feeds, .outputs = {},
+                                  .recompute = recompute_every > 0}));
   g.Clear();
-  const Tensor feed(xs.data(), DType::kF32, {c.seq, c.batch, c.input});
+  std::vector<Tensor> feed;
+  if (!input_grad) feed.emplace_back(xs.data(), DType::kF32, Shape{c.seq, c.batch, c.input});
   auto iteration = [&]() -> absl::Status {
-    TG_RETURN_IF_ERROR(program.Run({feed}));
     store.ZeroGrad();
-    return absl::OkStatus();
+    return program.Run(feed);
   };
-  return TimeRuns(iteration, timing);
+  BenchResult result;
+  TG_ASSIGN_OR_RETURN(result.timing, TimeRuns(iteration, timing));
+  result.program_gemm_flops = ProgramMatmulFlops(program);
+  if (input_grad) {
+    TG_ASSIGN_OR_RETURN(result.dx_abs_sum, InputGradAbsSum(store));
+  }
+  return result;
 }
 
-int Main() {
+int Main(FmaIsa isa) {
   auto configs = ParseConfigs(absl::GetFlag(FLAGS_configs));
   auto cells = ParseList(absl::GetFlag(FLAGS_cells), "cell", {"rnn", "lstm", "gru", "lnlstm"});
   auto modes = ParseList(absl::GetFlag(FLAGS_modes), "mode", {"eager", "compiled"});
@@ -146,15 +201,17 @@ int Main() {
   }
   const bool json = absl::GetFlag(FLAGS_json);
   const TimingOptions timing = {.budget_s = absl::GetFlag(FLAGS_budget_s)};
+  const bool input_grad = absl::GetFlag(FLAGS_input_grad);
   // Peaks first, before GEMM pool workers exist to compete with the FMA threads.
-  for (int t : *threads) PeakGflops(t);
+  for (int t : *threads) PeakGflops(isa, t);
   int failures = 0, rows = 0;
   for (const std::string& mode : *modes) {
     for (const BenchConfig& c : *configs) {
       for (const std::string& cell : *cells) {
         for (int t : *threads) {
-          absl::StatusOr<Timing> result = mode == "eager" ? BenchEager(c, cell, t, timing)
-                                                          : BenchCompiled(c, cell, t, timing);
+          absl::StatusOr<BenchResult> result =
+              mode == "eager" ? BenchEager(c, cell, t, input_grad, timing)
+                              : BenchCompiled(c, cell, t, input_grad, timing);
           if (!result.ok()) {
             std::fprintf(stderr, "rnn_bench: %s %s threads=%d: %s\n", c.name.c_str(), cell.c_str(),
                          t, std::string(result.status().message()).c_str());
@@ -168,8 +225,12 @@ int Main() {
                     .threads = t,
                     .shape = &c,
                     .gates = Gates(cell),
-                    .timing = *result,
-                    .rss_key = "tapegrad_peak_rss_mb"},
+                    .input_grad = input_grad,
+                    .isa = isa,
+                    .timing = result->timing,
+                    .rss_key = "tapegrad_peak_rss_mb",
+                    .program_gemm_flops = result->program_gemm_flops,
+                    .dx_abs_sum = result->dx_abs_sum},
                    json);
           ++rows;
         }
@@ -187,7 +248,9 @@ int main(int argc, char** argv) {
   tg::bench::ParseBenchFlags(argc, argv,
       "times forward+backward of one recurrent layer (loss: the sum of its outputs) in\n"
       "tapegrad's eager and compiled modes at the S, M and L sizes, one row per configuration,\n"
-      "cell, mode and thread count; bench/compare_pytorch.py runs it beside PyTorch.\n\n"
+      "cell, mode and thread count; bench/compare_pytorch.py runs it beside PyTorch.\n"
+      "fraction_of_peak divides by the FMA peak of the widest FMA the CPU has (TG_ISA=avx2 or\n"
+      "avx512 chooses one); --input_grad also computes d loss / d x.\n\n"
       "  bench/rnn_bench --configs=M --cells=lstm --modes=compiled --threads=1 --json",
       checks);
   // Checked before any timing: a bad value ends the program with status 2 and one line.
@@ -204,7 +267,8 @@ int main(int argc, char** argv) {
       .NotEmpty("threads", threads)
       .EachAtLeast("threads", threads, 1)
       .GreaterThan("budget_s", absl::GetFlag(FLAGS_budget_s), 0)
-      .AtLeast("recompute_every", absl::GetFlag(FLAGS_recompute_every), int64_t{0})
-      .ExitIfAny();
-  return tg::bench::Main();
+      .AtLeast("recompute_every", absl::GetFlag(FLAGS_recompute_every), int64_t{0});
+  const absl::StatusOr<tg::bench::FmaIsa> isa = tg::bench::ChooseFmaIsa();
+  checks.Require(isa.ok(), std::string(isa.status().message())).ExitIfAny();
+  return tg::bench::Main(*isa);
 }
