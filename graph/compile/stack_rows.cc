@@ -106,9 +106,13 @@ class GroupBuilder {
  public:
   GroupBuilder(const Program& program, const Dependencies& deps, BufferTies& ties)
       : program_(program), deps_(deps), ties_(ties),
-        position_(program.instructions.size()), alive_(program.instructions.size(), true),
-        in_group_(program.instructions.size(), false) {
-    for (size_t i = 0; i < position_.size(); ++i) position_[i] = static_cast<int>(i);
+        order_(program.instructions.size()), position_(program.instructions.size()),
+        folded_into_(program.instructions.size(), -1), alive_(program.instructions.size(), true),
+        in_group_(program.instructions.size(), false), seen_(program.instructions.size(), 0) {
+    for (size_t i = 0; i < position_.size(); ++i) {
+      order_[i] = static_cast<int>(i);
+      position_[i] = static_cast<int>(i);
+    }
   }
 
   // Members come in program order; on success they are folded into one.
@@ -129,14 +133,18 @@ class GroupBuilder {
     if (!ok) return false;
     for (int m : members) {
       if (m != at) alive_[m] = false;
+      folded_into_[m] = at;
       position_[m] = position_[at];  // a folded member's work runs where the group does
     }
+    if (!deferred_.empty()) Defer(at);
     out = {.members = std::move(members), .at = at, .kind = facts.kind,
            .row_operands = facts.row_operands};
     return true;
   }
 
   bool alive(int i) const { return alive_[i]; }
+  // The instructions in the order they run after stacking (folded members included).
+  const std::vector<int>& order() const { return order_; }
 
   // Whether the values of some stacked slot already lie in one tied group, which then fixes the
   // members' order.
@@ -191,7 +199,65 @@ class GroupBuilder {
         after_last &= position_[s] > position_[last];
       }
     }
-    return before_first ? first : after_last ? last : -1;
+    deferred_.clear();
+    if (before_first) return first;
+    if (after_last || CanDeferReadersPast(members, last)) return last;
+    return -1;
+  }
+
+  // Whether what reads the members' results before `last` -- and everything that depends on
+  // that, up to `last` -- can run after it instead (each step's input gradient copied into its
+  // slice of the whole gradient, once the steps' products are one). Collects those
+  // instructions in deferred_. Refused when one of them leads to a member (a cycle) or belongs
+  // to a stacked group (its other members' readers would have to move too).
+  bool CanDeferReadersPast(const std::vector<int>& members, int last) {
+    ++epoch_;
+    std::vector<int> pending;
+    auto reach = [&](int s) {
+      ++work_;
+      if (in_group_[s]) return false;  // the last member included: it would run before s
+      if (position_[s] > position_[last] || seen_[s] == epoch_) return true;
+      if (folded_into_[s] >= 0) return false;
+      seen_[s] = epoch_;
+      pending.push_back(s);
+      return true;
+    };
+    for (int m : members) {
+      for (int s : deps_.after(m)) {
+        if (!reach(s)) return false;
+      }
+    }
+    while (!pending.empty()) {
+      const int x = pending.back();
+      pending.pop_back();
+      deferred_.push_back(x);
+      for (int s : deps_.after(x)) {
+        if (!reach(s)) return false;
+      }
+    }
+    return true;
+  }
+
+  // Moves deferred_ (in their present order) right after the group's instruction at `at`.
+  void Defer(int at) {
+    std::sort(deferred_.begin(), deferred_.end(),
+              [&](int a, int b) { return position_[a] < position_[b]; });
+    std::vector<int> order;
+    order.reserve(order_.size());
+    ++epoch_;
+    for (int x : deferred_) seen_[x] = epoch_;
+    for (int i : order_) {
+      if (seen_[i] == epoch_) continue;
+      order.push_back(i);
+      if (i == at) order.insert(order.end(), deferred_.begin(), deferred_.end());
+    }
+    order_ = std::move(order);
+    for (size_t k = 0; k < order_.size(); ++k) position_[order_[k]] = static_cast<int>(k);
+    for (int i : order_) {
+      if (folded_into_[i] >= 0) position_[i] = position_[folded_into_[i]];
+    }
+    work_ += static_cast<int64_t>(order_.size());
+    deferred_.clear();
   }
 
   // The op itself must accept the stacked operands and give the stacked (or the same) output.
@@ -275,9 +341,14 @@ class GroupBuilder {
   const Program& program_;
   const Dependencies& deps_;
   BufferTies& ties_;
+  std::vector<int> order_;     // the instructions in the order they run
   std::vector<int> position_;  // where instruction i's work runs
+  std::vector<int> folded_into_;  // the member whose place i's group took; -1: not stacked
   std::vector<bool> alive_;    // false: folded into another member's stacked instruction
   std::vector<bool> in_group_;
+  std::vector<int> deferred_;  // readers the group being tried moves past its last member
+  std::vector<uint32_t> seen_;  // == epoch_: visited in the current walk
+  uint32_t epoch_ = 0;
   int64_t work_ = 0;
 };
 
@@ -391,8 +462,8 @@ Program StackRows(const Program& program, StackStats* stats) {
   std::vector<int> group_at(program.instructions.size(), -1);
   for (size_t k = 0; k < groups.size(); ++k) group_at[groups[k].at] = static_cast<int>(k);
   int stacked_nodes = 0;
-  for (size_t i = 0; i < program.instructions.size(); ++i) {
-    if (!builder.alive(static_cast<int>(i))) continue;
+  for (const int i : builder.order()) {
+    if (!builder.alive(i)) continue;
     if (group_at[i] < 0) {
       out.instructions.push_back(program.instructions[i]);
       continue;

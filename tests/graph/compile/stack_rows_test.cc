@@ -1,6 +1,7 @@
 // Time batching on hand-built programs: per-step products over the steps of one input become
-// one product, sums of weight-gradient products one sum, a chain is left alone, and the pass
-// returns a new program without touching its argument.
+// one product, sums of weight-gradient products one sum, a chain is left alone, products whose
+// results are read at once become one when their readers can move after the last, and the
+// pass returns a new program without touching its argument.
 #include "graph/compile/stack_rows.h"
 
 #include "gtest/gtest.h"
@@ -13,6 +14,7 @@ using testing::HandBuilt;
 using testing::MatMulFlags;
 
 constexpr int64_t kT = 5, kB = 2, kI = 3, kH = 4;
+const Attrs kNoAttrs;  // (a named one: g++ 12 warns about moving a temporary's empty vector)
 
 // y_t = x_t W^T for the steps x_t of one [T*B, I] input, each y_t in a buffer of its own.
 struct Projections {
@@ -110,6 +112,92 @@ TEST(StackRowsTest, OrdersRowsWithoutAPlaceByValueIds) {
     EXPECT_EQ(stacked.values[x[t]].offset, stacked.values[x[t - 1]].offset + kB * kI * 8);
     EXPECT_EQ(stacked.values[y[t]].offset, stacked.values[y[t - 1]].offset + kB * kH * 8);
   }
+}
+
+// A backward's shape: a chain makes g_t from the last step back, and each g_t's product with
+// the shared w is read at once, added into step t's rows of one gradient by an op that
+// declares no rows (slice_grad along axis 0). The products become one after the chain, and
+// their readers move after it.
+TEST(StackRowsTest, MovesReadersOfProductsPastTheLastProduct) {
+  HandBuilt h;
+  const ValueId w = h.Fresh({kH, kI});
+  const ValueId grad = h.Fresh({kT * kB, kI});
+  ValueId g = h.Fresh({kB, kH});
+  for (int64_t t = kT - 1; t >= 0; --t) {
+    const ValueId next = h.Fresh({kB, kH});
+    h.Apply("tanh", {g}, next, kNoAttrs);
+    g = next;
+    const ValueId d = h.Fresh({kB, kI});
+    h.Apply("matmul", {g, w}, d, MatMulFlags(false, false));
+    Attrs into_rows;
+    into_rows.ints = {0, t * kB};  // axis, first row
+    into_rows.shape = Shape{kT * kB, kI};
+    h.Apply("slice_grad", {d}, grad, into_rows, /*accumulate=*/true);
+  }
+  h.program.outputs = {grad};
+  const Program stacked = StackRows(h.program);
+  int products = 0, product_at = -1, last_tanh = -1, first_reader = -1, readers = 0;
+  for (int i = 0; i < static_cast<int>(stacked.instructions.size()); ++i) {
+    const std::string_view op = stacked.instructions[i].op->name;
+    if (op == "matmul") {
+      ++products;
+      product_at = i;
+      EXPECT_EQ(stacked.instructions[i].stacked, kT);
+    }
+    if (op == "tanh") last_tanh = i;
+    if (op == "slice_grad") {
+      ++readers;
+      if (first_reader < 0) first_reader = i;
+    }
+  }
+  EXPECT_EQ(products, 1);
+  EXPECT_EQ(readers, kT);
+  EXPECT_GT(product_at, last_tanh);     // after the whole chain
+  EXPECT_GT(first_reader, product_at);  // and every reader after it
+}
+
+// When a product's reader feeds the next step of the chain, nothing can move: left alone.
+TEST(StackRowsTest, KeepsProductsWhoseReadersFeedTheNextStep) {
+  HandBuilt h;
+  const ValueId w = h.Fresh({kH, kH});
+  ValueId g = h.Fresh({kB, kH});
+  for (int64_t t = 0; t < kT; ++t) {
+    const ValueId d = h.Fresh({kB, kH});
+    h.Apply("matmul", {g, w}, d, MatMulFlags(false, false));
+    const ValueId next = h.Fresh({kB, kH});
+    h.Apply("tanh", {d}, next, kNoAttrs);
+    g = next;
+  }
+  h.program.outputs = {g};
+  StackStats stats;
+  const Program out = StackRows(h.program, &stats);
+  EXPECT_EQ(out.instructions.size(), static_cast<size_t>(2 * kT));
+  EXPECT_EQ(stats.groups, 0);
+}
+
+// When what reads the first product leads to the last product's operand, the readers cannot
+// move past the last product (it would read its operand before it is made): left alone.
+TEST(StackRowsTest, KeepsProductsWhenAReaderLeadsToTheLastOne) {
+  HandBuilt h;
+  const ValueId w = h.Fresh({kH, kI});
+  std::vector<ValueId> x(kT), y(kT);
+  for (int64_t t = 0; t + 1 < kT; ++t) x[t] = h.Fresh({kB, kH});
+  for (int64_t t = 0; t < kT; ++t) y[t] = h.Fresh({kB, kI});
+  h.Apply("matmul", {x[0], w}, y[0], MatMulFlags(false, false));
+  const ValueId read = h.Fresh({kB, kI});
+  h.Apply("neg", {y[0]}, read, kNoAttrs);
+  x[kT - 1] = h.Fresh({kB, kH});
+  h.Apply("matmul", {read, h.Fresh({kI, kH})}, x[kT - 1], MatMulFlags(false, false));
+  for (int64_t t = 1; t < kT; ++t) {
+    h.Apply("matmul", {x[t], w}, y[t], MatMulFlags(false, false));
+  }
+  h.program.outputs = y;
+  const Program out = StackRows(h.program);
+  int products = 0;
+  for (const Instruction& in : out.instructions) {
+    if (in.op->name == "matmul" && in.inputs[1] == w) ++products;
+  }
+  EXPECT_EQ(products, kT);
 }
 
 }  // namespace
