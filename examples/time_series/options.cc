@@ -43,6 +43,9 @@ ABSL_FLAG(bool, start_from_linear, true,
           "start the skip connection at a least-squares AR of the train windows (ridge 1% of "
           "the mean diagonal) and the LSTM's head at 0, so training starts from a linear "
           "forecast (with --skip)");
+ABSL_FLAG(bool, compile, true,
+          "record one update, compile it (time batching, memory plan) and replay it on every "
+          "batch; --nocompile runs every update eagerly (the same arithmetic)");
 ABSL_FLAG(int64_t, hidden, 64, "LSTM hidden size");
 ABSL_FLAG(int64_t, batch, 32, "windows per update");
 ABSL_FLAG(int64_t, steps, 30000, "updates per model (the cosine learning rate spans them)");
@@ -143,6 +146,7 @@ TimeSeriesOptions ReadOptions() {
              .skip = absl::GetFlag(FLAGS_skip),
              .level_input = absl::GetFlag(FLAGS_level_input),
              .start_from_linear = absl::GetFlag(FLAGS_start_from_linear),
+             .compile = absl::GetFlag(FLAGS_compile),
              .dot = absl::GetFlag(FLAGS_dot),
              .dot_scope = absl::GetFlag(FLAGS_dot_scope)};
   o.seeds = absl::GetFlag(FLAGS_seeds);

@@ -23,6 +23,7 @@ struct TrainOptions {
   bool skip = true;               // the linear skip connection
   bool level_input = true;        // the LSTM also reads the clipped standardised values
   bool start_from_linear = true;  // the skip starts at a least-squares AR of the train windows
+  bool compile = true;  // record one update and replay it (graph/compile); false: eager
   std::string dot = "", dot_scope = "";  // the first update's graph (first model only)
 };
 
