@@ -196,6 +196,10 @@ absl::StatusOr<MemberResult> TrainMember(const WindowTask& task, const TrainOpti
   result.best_step = stopping.best_step();
   result.best_valid_nrmse = stopping.best_score();
   if (absl::Status s = stopping.Restore(store); !s.ok()) return s;
+  absl::StatusOr<Forecasts> kept_valid =
+      ForecastWindows(*model, task, task.valid_begin, task.num_valid, eval_graph);
+  if (!kept_valid.ok()) return kept_valid.status();
+  result.valid = std::move(*kept_valid);
   absl::StatusOr<Forecasts> test =
       ForecastWindows(*model, task, task.test_begin, task.num_test, eval_graph);
   if (!test.ok()) return test.status();
@@ -209,6 +213,17 @@ absl::StatusOr<std::vector<MemberResult>> TrainEnsemble(const WindowTask& task,
                                                         const TrainOptions& options,
                                                         const std::vector<uint64_t>& seeds,
                                                         int threads) {
+  return TrainEnsemble(std::vector<const WindowTask*>(seeds.size(), &task), options, seeds,
+                       threads);
+}
+
+absl::StatusOr<std::vector<MemberResult>> TrainEnsemble(
+    const std::vector<const WindowTask*>& member_tasks, const TrainOptions& options,
+    const std::vector<uint64_t>& seeds, int threads) {
+  if (member_tasks.size() != seeds.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("TrainEnsemble: ", member_tasks.size(),
+                                                   " tasks for ", seeds.size(), " seeds"));
+  }
   const int n = static_cast<int>(seeds.size());
   const int at_once = std::max(1, std::min(n, threads));
   const int intra_op = std::max(1, threads / at_once);
@@ -217,7 +232,7 @@ absl::StatusOr<std::vector<MemberResult>> TrainEnsemble(const WindowTask& task,
   std::atomic<int> next{0};
   auto worker = [&] {
     for (int m = next++; m < n; m = next++) {
-      results[m] = TrainMember(task, options, seeds[m], intra_op,
+      results[m] = TrainMember(*member_tasks[m], options, seeds[m], intra_op,
                                m == 0 && !options.dot.empty(), progress);
     }
   };

@@ -40,7 +40,8 @@ struct MemberResult {
   int64_t steps = 0;      // updates run (fewer than asked when patience stopped it)
   int64_t best_step = 0;  // the update whose weights are kept
   double best_valid_nrmse = 0;
-  Forecasts test = {};  // [num_test, horizon], original units, with the kept weights
+  Forecasts valid = {};  // [num_valid, horizon], original units, with the kept weights
+  Forecasts test = {};   // [num_test, horizon], likewise
   std::vector<CurvePoint> curve = {};
 };
 
@@ -52,5 +53,11 @@ absl::StatusOr<std::vector<MemberResult>> TrainEnsemble(const WindowTask& task,
                                                         const TrainOptions& options,
                                                         const std::vector<uint64_t>& seeds,
                                                         int threads);
+
+// As above, model m training on member_tasks[m] (the same series and split, normalised
+// differently); member_tasks and seeds have the same length.
+absl::StatusOr<std::vector<MemberResult>> TrainEnsemble(
+    const std::vector<const WindowTask*>& member_tasks, const TrainOptions& options,
+    const std::vector<uint64_t>& seeds, int threads);
 
 }  // namespace tg::examples
