@@ -18,6 +18,7 @@
 
 namespace tg::examples {
 
+// The weighted ensemble: its candidates, their weights and scores, and its test forecasts.
 struct BlendedForecast {
   std::vector<std::string> names;  // each candidate, e.g. "model seed 1 (level mean)"
   BlendChoice choice;              // their weights and validation errors

@@ -17,6 +17,7 @@
 
 namespace tg::examples {
 
+// One recorded training update of a Forecaster, replayed by Run.
 class CompiledUpdate {
  public:
   // Records and compiles one update of `model` on batches of `batch` windows of `task`,
