@@ -61,7 +61,9 @@ ABSL_FLAG(int64_t, eval_every, 200,
           "windows");
 ABSL_FLAG(int64_t, patience, 6000,
           "updates without a new best validation score after which a model stops; 0: never");
-ABSL_FLAG(int, seeds, 2, "models trained from different seeds whose forecasts are averaged");
+ABSL_FLAG(int, seeds, 2,
+          "models trained from different seeds (odd ones on --level, even ones on "
+          "--second_level) whose forecasts the ensemble combines (see --blend)");
 ABSL_FLAG(double, lr, 4e-3, "Adam's initial learning rate (> 0)");
 ABSL_FLAG(double, min_lr, 2e-5,
           "learning rate at the end, from 0 to --lr (cosine decay over --steps; eta_min of "

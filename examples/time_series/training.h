@@ -1,7 +1,8 @@
 // Training the forecaster: Adam on the MSE of all horizons in the task's linear units, a cosine
 // learning rate over a fixed number of updates, and early stopping on the validation
 // windows (the weights of the best validation score are kept). An ensemble trains one
-// model per seed, several at once when threads allow, and averages their forecasts.
+// model per seed, several at once when threads allow (their forecasts are combined in
+// blend.h).
 #pragma once
 
 #include <cstdint>
