@@ -5,13 +5,7 @@
 #include "models/seasonal_naive.h"
 
 namespace tg::examples {
-namespace {
-
-// The windows a baseline is fitted on: train and validation (all targets before the test
-// part), since a baseline has nothing to select.
 int64_t FittingWindows(const WindowTask& task) { return task.valid_begin + task.num_valid; }
-
-}  // namespace
 
 Forecasts PersistenceForecasts(const WindowTask& task) {
   Forecasts out(task.num_test * task.horizon);
@@ -23,11 +17,16 @@ Forecasts PersistenceForecasts(const WindowTask& task) {
 }
 
 absl::StatusOr<Forecasts> SeasonalNaiveForecasts(const WindowTask& task, int64_t period) {
+  return SeasonalNaiveForecasts(task, period, task.test_begin, task.num_test);
+}
+
+absl::StatusOr<Forecasts> SeasonalNaiveForecasts(const WindowTask& task, int64_t period,
+                                                 int64_t begin, int64_t count) {
   Forecasts out;
-  out.reserve(task.num_test * task.horizon);
-  for (int64_t i = 0; i < task.num_test; ++i) {
+  out.reserve(count * task.horizon);
+  for (int64_t i = 0; i < count; ++i) {
     absl::StatusOr<std::vector<double>> f = SeasonalNaiveForecast(
-        absl::MakeConstSpan(&task.series[task.test_begin + i], task.window), period, task.horizon);
+        absl::MakeConstSpan(&task.series[begin + i], task.window), period, task.horizon);
     if (!f.ok()) return f.status();
     out.insert(out.end(), f->begin(), f->end());
   }
@@ -35,7 +34,12 @@ absl::StatusOr<Forecasts> SeasonalNaiveForecasts(const WindowTask& task, int64_t
 }
 
 absl::StatusOr<Forecasts> LevelsArForecasts(const WindowTask& task) {
-  const int64_t w = task.window, h = task.horizon, rows = FittingWindows(task);
+  return LevelsArForecasts(task, FittingWindows(task), task.test_begin, task.num_test);
+}
+
+absl::StatusOr<Forecasts> LevelsArForecasts(const WindowTask& task, int64_t fit_windows,
+                                            int64_t begin, int64_t count) {
+  const int64_t w = task.window, h = task.horizon, rows = fit_windows;
   auto z = [&](int64_t i) { return (task.series[i] - task.mean) / task.std; };
   std::vector<double> x(rows * w), y(rows * h);
   for (int64_t r = 0; r < rows; ++r) {
@@ -45,10 +49,10 @@ absl::StatusOr<Forecasts> LevelsArForecasts(const WindowTask& task) {
   absl::StatusOr<LinearFit> fit = FitLeastSquares(x, y, rows);
   if (!fit.ok()) return fit.status();
   Forecasts out;
-  out.reserve(task.num_test * h);
+  out.reserve(count * h);
   std::vector<double> row(w);
-  for (int64_t i = 0; i < task.num_test; ++i) {
-    for (int64_t j = 0; j < w; ++j) row[j] = z(task.test_begin + i + j);
+  for (int64_t i = 0; i < count; ++i) {
+    for (int64_t j = 0; j < w; ++j) row[j] = z(begin + i + j);
     for (double v : fit->Predict(row)) out.push_back(task.mean + task.std * v);
   }
   return out;
@@ -68,12 +72,17 @@ absl::StatusOr<LinearFit> FitNormalizedAr(const WindowTask& task, int64_t num_wi
 }
 
 absl::StatusOr<Forecasts> NormalizedArForecasts(const WindowTask& task) {
-  absl::StatusOr<LinearFit> fit = FitNormalizedAr(task, FittingWindows(task));
+  return NormalizedArForecasts(task, FittingWindows(task), task.test_begin, task.num_test);
+}
+
+absl::StatusOr<Forecasts> NormalizedArForecasts(const WindowTask& task, int64_t fit_windows,
+                                                int64_t begin, int64_t count) {
+  absl::StatusOr<LinearFit> fit = FitNormalizedAr(task, fit_windows);
   if (!fit.ok()) return fit.status();
   Forecasts out;
-  out.reserve(task.num_test * task.horizon);
-  for (int64_t i = 0; i < task.num_test; ++i) {
-    const int64_t w = task.test_begin + i;
+  out.reserve(count * task.horizon);
+  for (int64_t i = 0; i < count; ++i) {
+    const int64_t w = begin + i;
     for (double v : fit->Predict(task.linear_inputs[w])) out.push_back(task.FromUnits(w, v));
   }
   return out;

@@ -19,9 +19,17 @@ Forecasts PersistenceForecasts(const WindowTask& task);
 // Forecasts of the test windows with season `period` (1..window).
 absl::StatusOr<Forecasts> SeasonalNaiveForecasts(const WindowTask& task, int64_t period);
 
-// The test forecasts of the linear AR on levels: y(t+k) ~ w_k . window + b_k, on values
-// standardised by the task's mean and std (for conditioning), fitted on the train and
-// validation windows.
+// Forecasts of windows [begin, begin + count) with season `period` (1..window).
+absl::StatusOr<Forecasts> SeasonalNaiveForecasts(const WindowTask& task, int64_t period,
+                                                 int64_t begin, int64_t count);
+
+// Forecasts of windows [begin, begin + count) by the linear AR on levels:
+// y(t+k) ~ w_k . window + b_k, on values standardised by the task's mean and std (for
+// conditioning), fitted on windows [0, fit_windows).
+absl::StatusOr<Forecasts> LevelsArForecasts(const WindowTask& task, int64_t fit_windows,
+                                            int64_t begin, int64_t count);
+
+// The test forecasts of the linear AR on levels fitted on the train and validation windows.
 absl::StatusOr<Forecasts> LevelsArForecasts(const WindowTask& task);
 
 // The linear map from a window's linear inputs to its targets, both in linear units
@@ -31,7 +39,16 @@ absl::StatusOr<Forecasts> LevelsArForecasts(const WindowTask& task);
 absl::StatusOr<LinearFit> FitNormalizedAr(const WindowTask& task, int64_t num_windows,
                                           double ridge = 1e-10);
 
+// Forecasts of windows [begin, begin + count) by FitNormalizedAr fitted on windows
+// [0, fit_windows).
+absl::StatusOr<Forecasts> NormalizedArForecasts(const WindowTask& task, int64_t fit_windows,
+                                                int64_t begin, int64_t count);
+
 // The test forecasts of FitNormalizedAr fitted on the train and validation windows.
 absl::StatusOr<Forecasts> NormalizedArForecasts(const WindowTask& task);
+
+// The windows a baseline is fitted on for the test part: train and validation (every target
+// before the test part), since a baseline has nothing to select.
+int64_t FittingWindows(const WindowTask& task);
 
 }  // namespace tg::examples

@@ -38,30 +38,45 @@ absl::StatusOr<Forecaster> Forecaster::Create(ParameterStore& store,
   return model;
 }
 
-Expr Forecaster::Predict(Graph& g, const WindowTask& task, absl::Span<const int64_t> ids) const {
+void Forecaster::FillInputs(const WindowTask& task, absl::Span<const int64_t> ids,
+                            ForecastInputs& out) const {
   const int64_t n = static_cast<int64_t>(ids.size()), steps = options_.input_size;
-  const int64_t channels = options_.level_input ? 3 : 2;
-  // Time-major [T, n, channels] for the LSTM (value, log scale, standardised value); the
-  // linear inputs batch-major [n, T] for the skip; each window's scale in units [n, 1].
-  std::vector<double> sequence(steps * n * channels), linear(n * steps), scale(n);
+  const int64_t c = channels();
+  out.n = n;
+  out.steps = steps;
+  out.channels = c;
+  out.sequence.resize(steps * n * c);
+  out.linear.resize(n * steps);
+  out.scale.resize(n);
   for (int64_t b = 0; b < n; ++b) {
     const int64_t w = ids[b];
     // With differencing the inputs start one value into the window.
     const int64_t first = w + task.window - steps;
     for (int64_t t = 0; t < steps; ++t) {
-      double* at = &sequence[(t * n + b) * channels];
+      double* at = &out.sequence[(t * n + b) * c];
       at[0] = task.inputs[w][t];
       at[1] = task.log_scale[w];
       if (options_.level_input) at[2] = task.Standardized(first + t);
-      linear[b * steps + t] = task.linear_inputs[w][t];
+      out.linear[b * steps + t] = task.linear_inputs[w][t];
     }
-    scale[b] = task.norms[w].scale / task.unit;
+    out.scale[b] = task.norms[w].scale / task.unit;
   }
-  Expr xs = HostConstant(g, {steps, n, channels}, sequence, kDType);
-  UnrollResult r = Unroll(g, cell_, SplitSteps(xs), cell_.ZeroState(g, n));
-  Expr out = Mul(head_(g, r.final.h), HostConstant(g, {n, 1}, scale, kDType));
-  if (options_.skip) out = Add(out, skip_(g, HostConstant(g, {n, steps}, linear, kDType)));
+}
+
+Expr Forecaster::PredictFrom(Graph& g, Expr sequence, Expr linear, Expr scale) const {
+  const int64_t n = sequence.shape().dim(1);
+  UnrollResult r = Unroll(g, cell_, SplitSteps(sequence), cell_.ZeroState(g, n));
+  Expr out = Mul(head_(g, r.final.h), scale);
+  if (options_.skip) out = Add(out, skip_(g, linear));
   return out;
+}
+
+Expr Forecaster::Predict(Graph& g, const WindowTask& task, absl::Span<const int64_t> ids) const {
+  ForecastInputs in;
+  FillInputs(task, ids, in);
+  return PredictFrom(g, HostConstant(g, {in.steps, in.n, in.channels}, in.sequence, kDType),
+                     HostConstant(g, {in.n, in.steps}, in.linear, kDType),
+                     HostConstant(g, {in.n, 1}, in.scale, kDType));
 }
 
 absl::Status Forecaster::StartFromLinear(ParameterStore& store, const LinearFit& fit) const {

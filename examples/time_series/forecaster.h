@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -29,12 +30,31 @@ struct ForecasterOptions {
   bool level_input = true;  // the LSTM also reads WindowTask::Standardized
 };
 
+// What the model reads for a batch of windows, as host arrays: the LSTM's sequence,
+// time-major [steps, n, channels]; the skip connection's inputs [n, steps]; each window's
+// scale in linear units [n, 1].
+struct ForecastInputs {
+  int64_t n = 0, steps = 0, channels = 0;
+  std::vector<double> sequence, linear, scale;
+};
+
 class Forecaster {
  public:
   static absl::StatusOr<Forecaster> Create(ParameterStore& store, const ForecasterOptions& options);
 
   // Predictions [ids.size(), horizon] (linear units) for windows `ids` of `task`.
   Expr Predict(Graph& g, const WindowTask& task, absl::Span<const int64_t> ids) const;
+
+  // The inputs Predict reads for windows `ids`, written into `out` (its buffers reused).
+  void FillInputs(const WindowTask& task, absl::Span<const int64_t> ids,
+                  ForecastInputs& out) const;
+
+  // Predictions [n, horizon] from inputs shaped as ForecastInputs' (graph leaves, so that
+  // a recorded update can feed them; graph/compile).
+  Expr PredictFrom(Graph& g, Expr sequence, Expr linear, Expr scale) const;
+
+  // Channels per step of the LSTM's sequence.
+  int64_t channels() const { return options_.level_input ? 3 : 2; }
 
   // Starts the skip connection at `fit` (FitNormalizedAr: a least-squares AR in the same
   // units) and the

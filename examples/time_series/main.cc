@@ -13,6 +13,7 @@
 #include "examples/common/flags.h"
 #include "examples/common/interrupt.h"
 #include "examples/time_series/baselines.h"
+#include "examples/time_series/blend.h"
 #include "examples/time_series/options.h"
 #include "examples/time_series/report.h"
 #include "examples/time_series/series.h"
@@ -23,6 +24,15 @@
 
 namespace tg::examples {
 namespace {
+
+const char* LevelName(WindowLevel level) {
+  switch (level) {
+    case WindowLevel::kLast: return "last";
+    case WindowLevel::kMean: return "mean";
+    case WindowLevel::kNone: return "none";
+  }
+  return "?";
+}
 
 // The season for the seasonal naive baseline: --period, or detected on the samples before
 // the test part.
@@ -66,9 +76,14 @@ absl::Status WriteResults(const TimeSeriesOptions& o, const WindowTask& task,
 absl::Status Run(const TimeSeriesOptions& o, int* exit_code) {
   absl::StatusOr<Series> series = LoadSeries(o.csv, o.column, o.length);
   if (!series.ok()) return series.status();
-  absl::StatusOr<WindowTask> made = MakeTask(std::move(series->values), o);
+  absl::StatusOr<WindowTask> made = MakeTask(series->values, o);
   if (!made.ok()) return made.status();
   const WindowTask& task = *made;
+  // Models 2, 4, ... read the windows shifted by --second_level.
+  TimeSeriesOptions second = o;
+  second.norm.level = o.second_level;
+  absl::StatusOr<WindowTask> made_second = MakeTask(std::move(series->values), second);
+  if (!made_second.ok()) return made_second.status();
   std::error_code ec;
   std::filesystem::create_directories(o.out_dir, ec);
   if (ec) {
@@ -88,21 +103,41 @@ absl::Status Run(const TimeSeriesOptions& o, int* exit_code) {
               o.period > 0 ? "" : " (detected)");
 
   std::vector<uint64_t> seeds;
-  for (int i = 0; i < o.seeds; ++i) seeds.push_back(o.seed + i);
+  std::vector<const WindowTask*> member_tasks;
+  std::vector<std::string> member_names;
+  for (int i = 0; i < o.seeds; ++i) {
+    seeds.push_back(o.seed + i);
+    member_tasks.push_back(i % 2 == 0 ? &task : &*made_second);
+    member_names.push_back(absl::StrCat("model seed ", o.seed + i, " (level ",
+                                        LevelName(member_tasks.back()->norm_options.level), ")"));
+  }
   InstallInterruptHandler();
   absl::StatusOr<std::vector<MemberResult>> members =
-      TrainEnsemble(task, o.train, seeds, o.threads);
+      TrainEnsemble(member_tasks, o.train, seeds, o.threads);
   if (!members.ok()) return members.status();
   std::vector<std::vector<double>> member_forecasts;
-  for (const MemberResult& m : *members) {
+  for (size_t i = 0; i < members->size(); ++i) {
+    const MemberResult& m = (*members)[i];
     member_forecasts.push_back(m.test);
-    std::printf("model seed %llu: %lld updates, weights of update %lld kept "
-                "(validation nRMSE %.4f)\n",
-                static_cast<unsigned long long>(m.seed), static_cast<long long>(m.steps),
+    std::printf("%s: %lld updates, weights of update %lld kept (validation nRMSE %.4f)\n",
+                member_names[i].c_str(), static_cast<long long>(m.steps),
                 static_cast<long long>(m.best_step), m.best_valid_nrmse);
   }
   absl::StatusOr<EnsembleForecast> ensemble = AverageForecasts(member_forecasts);
   if (!ensemble.ok()) return ensemble.status();
+  if (o.blend) {
+    absl::StatusOr<BlendedForecast> blend = BlendEnsemble(task, *members, member_names, *period);
+    if (!blend.ok()) return blend.status();
+    std::printf("ensemble weights chosen on the validation windows (their mean nRMSE over "
+                "steps 1..%lld):\n",
+                static_cast<long long>(task.horizon));
+    for (size_t k = 0; k < blend->names.size(); ++k) {
+      std::printf("  %-40s %.2f  (%.4f)\n", blend->names[k].c_str(), blend->choice.weights[k],
+                  blend->valid_nrmse[k]);
+    }
+    std::printf("  %-40s       (%.4f)\n", "the weighted ensemble", blend->valid_blend);
+    ensemble->mean = std::move(blend->test);
+  }
 
   std::vector<Scored> scored = {
       Score(task, "LSTM ensemble", "lstm_ensemble", ensemble->mean),
@@ -136,7 +171,8 @@ int main(int argc, char** argv) {
       "forecasts a series steps 1..--horizon ahead from its last --window values with an\n"
       "ensemble of LSTMs (each window normalised by its own level and scale, read as a\n"
       "sequence; a head of --horizon outputs on the final h plus a linear skip connection;\n"
-      "--steps updates per model, the weights of the best validation score kept) and\n"
+      "--steps updates per model, the weights of the best validation score kept; the\n"
+      "models, the AR on normalised windows and seasonal naive weighed on validation) and\n"
       "reports the normalised RMSE (RMSE / std of the test targets) at each step on the\n"
       "held-out tail, beside a single LSTM, two least-squares linear ARs (on levels and on\n"
       "normalised windows), seasonal naive and persistence on the same windows.\n"

@@ -25,14 +25,17 @@ ABSL_FLAG(int64_t, period, 0,
           "autocorrelation of the differenced training part (1, persistence, when none)");
 ABSL_FLAG(std::string, level, "mean",
           "what each window is shifted by before the model reads it: last (its last value), "
-          "mean (its mean) or none (the mean of the samples before the test part, the same "
+          "mean (its mean) or none (the mean of the train part, the same "
           "for every window)");
+ABSL_FLAG(std::string, second_level, "last",
+          "the level models 2, 4, ... shift each window by instead of --level (last, mean or "
+          "none; the same as --level: every model alike)");
 ABSL_FLAG(bool, window_scale, true,
           "the LSTM reads each window divided by its own standard deviation (and predicts in "
           "those units); false: every window by the mean spread of the train windows");
 ABSL_FLAG(bool, level_input, true,
           "the LSTM also reads each value standardised by the mean and std of the samples "
-          "before the test part, clipped to the range they span (a level never seen reads as "
+          "of the train part, clipped to the range they span (a level never seen reads as "
           "the nearest one seen)");
 ABSL_FLAG(double, scale_floor, 0.1,
           "floor on a window's scale, as a fraction of the mean spread of the train windows, "
@@ -43,6 +46,13 @@ ABSL_FLAG(bool, start_from_linear, true,
           "start the skip connection at a least-squares AR of the train windows (ridge 1% of "
           "the mean diagonal) and the LSTM's head at 0, so training starts from a linear "
           "forecast (with --skip)");
+ABSL_FLAG(bool, blend, true,
+          "the ensemble's forecast weighs each model, the linear AR on normalised windows and "
+          "seasonal naive by greedy ensemble selection on the validation windows; --noblend: "
+          "the plain average of the models");
+ABSL_FLAG(bool, compile, true,
+          "record one update, compile it (time batching, memory plan) and replay it on every "
+          "batch; --nocompile runs every update eagerly (the same arithmetic)");
 ABSL_FLAG(int64_t, hidden, 64, "LSTM hidden size");
 ABSL_FLAG(int64_t, batch, 32, "windows per update");
 ABSL_FLAG(int64_t, steps, 30000, "updates per model (the cosine learning rate spans them)");
@@ -51,7 +61,9 @@ ABSL_FLAG(int64_t, eval_every, 200,
           "windows");
 ABSL_FLAG(int64_t, patience, 6000,
           "updates without a new best validation score after which a model stops; 0: never");
-ABSL_FLAG(int, seeds, 2, "models trained from different seeds whose forecasts are averaged");
+ABSL_FLAG(int, seeds, 2,
+          "models trained from different seeds (odd ones on --level, even ones on "
+          "--second_level) whose forecasts the ensemble combines (see --blend)");
 ABSL_FLAG(double, lr, 4e-3, "Adam's initial learning rate (> 0)");
 ABSL_FLAG(double, min_lr, 2e-5,
           "learning rate at the end, from 0 to --lr (cosine decay over --steps; eta_min of "
@@ -91,6 +103,7 @@ void CheckFlags() {
       .AtLeast("horizon", absl::GetFlag(FLAGS_horizon), 1)
       .AtLeast("period", absl::GetFlag(FLAGS_period), 0)
       .OneOf("level", absl::GetFlag(FLAGS_level), {"last", "mean", "none"})
+      .OneOf("second_level", absl::GetFlag(FLAGS_second_level), {"last", "mean", "none"})
       .InRange("scale_floor", absl::GetFlag(FLAGS_scale_floor), 0, 1, Interval::kClosed)
       .AtLeast("hidden", absl::GetFlag(FLAGS_hidden), 1)
       .AtLeast("batch", absl::GetFlag(FLAGS_batch), 1)
@@ -125,10 +138,13 @@ TimeSeriesOptions ReadOptions() {
   o.window = absl::GetFlag(FLAGS_window);
   o.horizon = absl::GetFlag(FLAGS_horizon);
   o.period = absl::GetFlag(FLAGS_period);
-  const std::string level = absl::GetFlag(FLAGS_level);
-  o.norm.level = level == "mean"   ? WindowLevel::kMean
-                 : level == "none" ? WindowLevel::kNone
-                                   : WindowLevel::kLast;
+  auto level_of = [](const std::string& level) {
+    return level == "mean"   ? WindowLevel::kMean
+           : level == "none" ? WindowLevel::kNone
+                             : WindowLevel::kLast;
+  };
+  o.norm.level = level_of(absl::GetFlag(FLAGS_level));
+  o.second_level = level_of(absl::GetFlag(FLAGS_second_level));
   o.norm.scale = absl::GetFlag(FLAGS_window_scale);
   o.norm.difference = absl::GetFlag(FLAGS_difference);
   o.scale_floor = absl::GetFlag(FLAGS_scale_floor);
@@ -143,8 +159,10 @@ TimeSeriesOptions ReadOptions() {
              .skip = absl::GetFlag(FLAGS_skip),
              .level_input = absl::GetFlag(FLAGS_level_input),
              .start_from_linear = absl::GetFlag(FLAGS_start_from_linear),
+             .compile = absl::GetFlag(FLAGS_compile),
              .dot = absl::GetFlag(FLAGS_dot),
              .dot_scope = absl::GetFlag(FLAGS_dot_scope)};
+  o.blend = absl::GetFlag(FLAGS_blend);
   o.seeds = absl::GetFlag(FLAGS_seeds);
   o.seed = absl::GetFlag(FLAGS_seed);
   o.threads = absl::GetFlag(FLAGS_threads);

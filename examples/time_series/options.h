@@ -17,8 +17,10 @@ struct TimeSeriesOptions {
   int64_t window = 0, horizon = 0;
   int64_t period = 0;  // 0: detected
   WindowNormOptions norm;
+  WindowLevel second_level = WindowLevel::kLast;  // of models 2, 4, ...
   double scale_floor = 0;
   TrainOptions train;
+  bool blend = true;  // the ensemble's weights (and the baselines') chosen on validation
   int seeds = 1;
   uint64_t seed = 1;
   int threads = 1;

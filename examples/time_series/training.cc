@@ -5,6 +5,7 @@
 #include <cmath>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <thread>
 #include <utility>
 
@@ -14,6 +15,7 @@
 #include "examples/common/interrupt.h"
 #include "examples/common/progress.h"
 #include "examples/time_series/baselines.h"
+#include "examples/time_series/compiled_update.h"
 #include "examples/time_series/forecaster.h"
 #include "graph/dot.h"
 #include "models/early_stopping.h"
@@ -52,17 +54,34 @@ class SharedProgress {
   int64_t done_ = 0;
 };
 
-absl::Status WriteFirstStepDot(const Graph& g, const TrainOptions& options, int64_t window,
-                               SharedProgress& progress) {
+DotOptions FirstStepDotOptions(const TrainOptions& options, int64_t window) {
   DotOptions dot;
   dot.title = absl::StrCat("time_series: one training step (window ", window, ", batch ",
                            options.batch, ", hidden ", options.hidden, ")");
   dot.max_nodes = 0;
   dot.only_scope = options.dot_scope;
-  if (absl::Status s = WriteDot(g, options.dot, dot); !s.ok()) return s;
-  progress.Print(absl::StrCat("wrote the graph of one training step (", g.num_nodes(),
-                              " nodes) to ", options.dot));
-  return absl::OkStatus();
+  return dot;
+}
+
+// One update run eagerly on `g` (cleared first): forward, loss, backward; returns the loss.
+absl::StatusOr<double> EagerUpdate(const Forecaster& model, const WindowTask& task,
+                                   absl::Span<const int64_t> ids, absl::Span<const double> y,
+                                   Graph& g, bool write_dot, const TrainOptions& options,
+                                   SharedProgress& progress) {
+  g.Clear();
+  Expr pred = model.Predict(g, task, ids);
+  const int64_t n = static_cast<int64_t>(ids.size());
+  Expr loss = MseLoss(pred, HostConstant(g, {n, task.horizon}, y, DType::kF32));
+  if (absl::Status s = Backward(loss); !s.ok()) return s;
+  if (write_dot) {
+    if (absl::Status s = WriteDot(g, options.dot, FirstStepDotOptions(options, task.window));
+        !s.ok()) {
+      return s;
+    }
+    progress.Print(absl::StrCat("wrote the graph of one training step (", g.num_nodes(),
+                                " nodes) to ", options.dot));
+  }
+  return loss.Scalar();
 }
 
 absl::StatusOr<MemberResult> TrainMember(const WindowTask& task, const TrainOptions& options,
@@ -109,6 +128,19 @@ absl::StatusOr<MemberResult> TrainMember(const WindowTask& task, const TrainOpti
   // The starting point counts too: a series the LSTM cannot improve on keeps the linear start.
   if (absl::StatusOr<double> s = validate(0, NAN, options.lr); !s.ok()) return s.status();
 
+  // The update: recorded once and replayed (options.compile), or run eagerly on `g`.
+  std::optional<CompiledUpdate> compiled;
+  if (options.compile) {
+    DotOptions dot = FirstStepDotOptions(options, task.window);
+    absl::StatusOr<CompiledUpdate> made = CompiledUpdate::Create(
+        *model, task, options.batch, threads, write_dot ? options.dot : "", dot);
+    if (!made.ok()) return made.status();
+    compiled = *std::move(made);
+    if (write_dot) {
+      progress.Print(absl::StrCat("wrote the graph of one training step (",
+                                  compiled->recorded_nodes(), " nodes) to ", options.dot));
+    }
+  }
   Graph g({.exec = {.num_threads = threads}});
   Rng rng(seed + 1);
   std::vector<int64_t> order(task.num_train);
@@ -131,18 +163,14 @@ absl::StatusOr<MemberResult> TrainMember(const WindowTask& task, const TrainOpti
         y[b * task.horizon + k - 1] = task.ToUnits(w, task.target(w, k));
       }
     }
-    g.Clear();
-    Expr pred = model->Predict(g, task, ids);
-    Expr loss = MseLoss(pred, HostConstant(g, {options.batch, task.horizon}, y, DType::kF32));
-    if (absl::Status s = Backward(loss); !s.ok()) return s;
-    if (step == 0 && write_dot) {
-      if (absl::Status s = WriteFirstStepDot(g, options, task.window, progress); !s.ok()) return s;
-    }
+    absl::StatusOr<double> value = compiled.has_value()
+                                       ? compiled->Run(task, ids, y)
+                                       : EagerUpdate(*model, task, ids, y, g,
+                                                     step == 0 && write_dot, options, progress);
+    if (!value.ok()) return value.status();
     if (options.clip > 0) ClipGradNorm(store, options.clip);
     if (absl::Status s = adam->Step(); !s.ok()) return s;
     store.ZeroGrad();
-    absl::StatusOr<double> value = loss.Scalar();
-    if (!value.ok()) return value.status();
     if (!std::isfinite(*value)) {
       return absl::InternalError(absl::StrCat("training diverged (seed ", seed, ", update ", step,
                                               ", loss ", *value, "); try a smaller --lr"));
@@ -168,6 +196,10 @@ absl::StatusOr<MemberResult> TrainMember(const WindowTask& task, const TrainOpti
   result.best_step = stopping.best_step();
   result.best_valid_nrmse = stopping.best_score();
   if (absl::Status s = stopping.Restore(store); !s.ok()) return s;
+  absl::StatusOr<Forecasts> kept_valid =
+      ForecastWindows(*model, task, task.valid_begin, task.num_valid, eval_graph);
+  if (!kept_valid.ok()) return kept_valid.status();
+  result.valid = std::move(*kept_valid);
   absl::StatusOr<Forecasts> test =
       ForecastWindows(*model, task, task.test_begin, task.num_test, eval_graph);
   if (!test.ok()) return test.status();
@@ -181,6 +213,17 @@ absl::StatusOr<std::vector<MemberResult>> TrainEnsemble(const WindowTask& task,
                                                         const TrainOptions& options,
                                                         const std::vector<uint64_t>& seeds,
                                                         int threads) {
+  return TrainEnsemble(std::vector<const WindowTask*>(seeds.size(), &task), options, seeds,
+                       threads);
+}
+
+absl::StatusOr<std::vector<MemberResult>> TrainEnsemble(
+    const std::vector<const WindowTask*>& member_tasks, const TrainOptions& options,
+    const std::vector<uint64_t>& seeds, int threads) {
+  if (member_tasks.size() != seeds.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("TrainEnsemble: ", member_tasks.size(),
+                                                   " tasks for ", seeds.size(), " seeds"));
+  }
   const int n = static_cast<int>(seeds.size());
   const int at_once = std::max(1, std::min(n, threads));
   const int intra_op = std::max(1, threads / at_once);
@@ -189,7 +232,7 @@ absl::StatusOr<std::vector<MemberResult>> TrainEnsemble(const WindowTask& task,
   std::atomic<int> next{0};
   auto worker = [&] {
     for (int m = next++; m < n; m = next++) {
-      results[m] = TrainMember(task, options, seeds[m], intra_op,
+      results[m] = TrainMember(*member_tasks[m], options, seeds[m], intra_op,
                                m == 0 && !options.dot.empty(), progress);
     }
   };

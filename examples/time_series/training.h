@@ -1,7 +1,8 @@
 // Training the forecaster: Adam on the MSE of all horizons in the task's linear units, a cosine
 // learning rate over a fixed number of updates, and early stopping on the validation
 // windows (the weights of the best validation score are kept). An ensemble trains one
-// model per seed, several at once when threads allow, and averages their forecasts.
+// model per seed, several at once when threads allow (their forecasts are combined in
+// blend.h).
 #pragma once
 
 #include <cstdint>
@@ -23,6 +24,7 @@ struct TrainOptions {
   bool skip = true;               // the linear skip connection
   bool level_input = true;        // the LSTM also reads the clipped standardised values
   bool start_from_linear = true;  // the skip starts at a least-squares AR of the train windows
+  bool compile = true;  // record one update and replay it (graph/compile); false: eager
   std::string dot = "", dot_scope = "";  // the first update's graph (first model only)
 };
 
@@ -39,7 +41,8 @@ struct MemberResult {
   int64_t steps = 0;      // updates run (fewer than asked when patience stopped it)
   int64_t best_step = 0;  // the update whose weights are kept
   double best_valid_nrmse = 0;
-  Forecasts test = {};  // [num_test, horizon], original units, with the kept weights
+  Forecasts valid = {};  // [num_valid, horizon], original units, with the kept weights
+  Forecasts test = {};   // [num_test, horizon], likewise
   std::vector<CurvePoint> curve = {};
 };
 
@@ -51,5 +54,11 @@ absl::StatusOr<std::vector<MemberResult>> TrainEnsemble(const WindowTask& task,
                                                         const TrainOptions& options,
                                                         const std::vector<uint64_t>& seeds,
                                                         int threads);
+
+// As above, model m training on member_tasks[m] (the same series and split, normalised
+// differently); member_tasks and seeds have the same length.
+absl::StatusOr<std::vector<MemberResult>> TrainEnsemble(
+    const std::vector<const WindowTask*>& member_tasks, const TrainOptions& options,
+    const std::vector<uint64_t>& seeds, int threads);
 
 }  // namespace tg::examples

@@ -57,20 +57,24 @@ absl::StatusOr<WindowTask> MakeWindowTask(std::vector<double> series, const Spli
         std::max<int64_t>(task.num_train, 0), " train windows (at least ", kMinTrain,
         " needed: ", w + h + kMinTrain - 1 + test + valid, " samples)"));
   }
+  // The statistics the level input uses come from the samples before the validation
+  // targets: validation windows then meet levels beyond them as test windows do, and the
+  // selection on validation sees what the test part will.
   double sum = 0, sum2 = 0;
-  for (int64_t i = 0; i < before_test; ++i) sum += series[i];
-  task.mean = sum / static_cast<double>(before_test);
-  for (int64_t i = 0; i < before_test; ++i) {
+  for (int64_t i = 0; i < before_valid; ++i) sum += series[i];
+  task.mean = sum / static_cast<double>(before_valid);
+  for (int64_t i = 0; i < before_valid; ++i) {
     sum2 += (series[i] - task.mean) * (series[i] - task.mean);
   }
-  task.std = std::sqrt(sum2 / static_cast<double>(before_test));
+  task.std = std::sqrt(sum2 / static_cast<double>(before_valid));
   if (!(task.std > 0)) {
     return absl::InvalidArgumentError(absl::StrCat("the series is constant (", series[0],
-                                                   ") in its first ", before_test,
-                                                   " samples, the part before the test targets"));
+                                                   ") in its first ", before_valid,
+                                                   " samples, the part before the validation "
+                                                   "targets"));
   }
   task.low = task.high = 0;
-  for (int64_t i = 0; i < before_test; ++i) {
+  for (int64_t i = 0; i < before_valid; ++i) {
     const double z = (series[i] - task.mean) / task.std;
     task.low = std::min(task.low, z);
     task.high = std::max(task.high, z);

@@ -41,8 +41,8 @@ struct WindowTask {
   // windows [test_begin, + num_test). Every target of a train window comes before every
   // target of a validation window, and those before the test targets.
   int64_t num_train = 0, valid_begin = 0, num_valid = 0, test_begin = 0, num_test = 0;
-  // Mean and standard deviation of the samples before the test targets, and their range
-  // in those units.
+  // Mean and standard deviation of the samples before the validation targets (the train
+  // part), and their range in those units.
   double mean = 0, std = 1;
   double low = 0, high = 0;
   // The mean spread of the train windows: the unit of losses and linear parts.
@@ -64,7 +64,7 @@ struct WindowTask {
   double ToUnits(int64_t w, double value) const { return (value - norms[w].level) / unit; }
   double FromUnits(int64_t w, double u) const { return norms[w].level + unit * u; }
   // Sample i standardised by mean and std and clipped to [low, high]: a level beyond any
-  // seen before the test part reads as the nearest one seen.
+  // in the train part reads as the nearest one there.
   double Standardized(int64_t i) const {
     return std::clamp((series[i] - mean) / std, low, high);
   }
@@ -77,7 +77,7 @@ struct WindowTask {
 // without norm.scale every window's scale is that mean spread.
 // InvalidArgument names the sizes when the series is too short for them (the message says
 // how many train windows are left), when a value is not finite (its index) or when the
-// samples before the test targets are constant.
+// samples before the validation targets are constant.
 absl::StatusOr<WindowTask> MakeWindowTask(std::vector<double> series, const SplitSizes& sizes,
                                           const WindowNormOptions& norm, double scale_floor);
 

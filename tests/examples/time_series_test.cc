@@ -7,13 +7,17 @@
 #include <string>
 #include <vector>
 
+#include "autodiff/backward.h"
 #include "examples/time_series/baselines.h"
+#include "examples/time_series/blend.h"
+#include "examples/time_series/compiled_update.h"
 #include "examples/time_series/forecaster.h"
 #include "examples/time_series/series.h"
 #include "examples/time_series/training.h"
 #include "examples/time_series/windows.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "models/losses.h"
 #include "tests/examples/temp_file_util.h"
 
 namespace tg::examples {
@@ -178,6 +182,124 @@ TEST(TimeSeriesTrainingTest, ParallelMembersMatchSerialOnesAndKeepTheBestValidat
     EXPECT_DOUBLE_EQ(a.best_valid_nrmse, best);
   }
   EXPECT_NE((*serial)[0].test, (*serial)[1].test);  // two seeds, two models
+}
+
+TEST(TimeSeriesSplitTest, TheLevelInputClipsValidationLevelsBeyondTheTrainPart) {
+  // A rising series: the validation part lies above every train sample, so its level input
+  // reads as the train part's highest, as the test part's does; selection on validation
+  // then meets the unseen levels the test part will.
+  std::vector<double> y;
+  for (int t = 0; t < 100; ++t) y.push_back(t + (t % 2 == 0 ? 0.5 : 0.0));
+  absl::StatusOr<WindowTask> task = MakeTask(y, SmallOptions());
+  ASSERT_TRUE(task.ok()) << task.status();
+  const int64_t first_valid = task->target_index(task->valid_begin, 1);
+  EXPECT_LT(task->Standardized(first_valid - 2), task->high);
+  EXPECT_EQ(task->Standardized(first_valid - 1), task->high);  // the train part's highest
+  EXPECT_EQ(task->Standardized(first_valid), task->high);
+  EXPECT_EQ(task->Standardized(99), task->high);
+}
+
+TEST(TimeSeriesModelTest, TheCompiledUpdateComputesTheEagerLossAndGradients) {
+  absl::StatusOr<WindowTask> task = MakeTask(Seasonal(150, 12), SmallOptions());
+  ASSERT_TRUE(task.ok()) << task.status();
+  ParameterStore store({.seed = 4});
+  absl::StatusOr<Forecaster> model = Forecaster::Create(
+      store, {.input_size = task->input_size(), .horizon = task->horizon, .hidden = 8});
+  ASSERT_TRUE(model.ok()) << model.status();
+  const std::vector<int64_t> ids = {3, 17, 40, 8};
+  std::vector<double> y;
+  for (int64_t w : ids) {
+    for (int64_t k = 1; k <= task->horizon; ++k) y.push_back(task->ToUnits(w, task->target(w, k)));
+  }
+  Graph g;
+  Expr loss = MseLoss(model->Predict(g, *task, ids),
+                      HostConstant(g, {4, task->horizon}, y, DType::kF32));
+  ASSERT_TRUE(Backward(loss).ok());
+  const double eager_loss = *loss.Scalar();
+  std::vector<std::vector<float>> eager_grads;
+  for (const Parameter& p : store.parameters()) {
+    const float* d = p.grad().data<float>();
+    eager_grads.emplace_back(d, d + p.grad().shape().num_elements());
+  }
+  store.ZeroGrad();
+  absl::StatusOr<CompiledUpdate> update = CompiledUpdate::Create(*model, *task, 4, 1, "", {});
+  ASSERT_TRUE(update.ok()) << update.status();
+  // Twice: a replay with the same batch gives the same again (nothing left from the first).
+  for (int run = 0; run < 2; ++run) {
+    store.ZeroGrad();
+    absl::StatusOr<double> compiled_loss = update->Run(*task, ids, y);
+    ASSERT_TRUE(compiled_loss.ok()) << compiled_loss.status();
+    EXPECT_NEAR(*compiled_loss, eager_loss, 1e-6 * std::abs(eager_loss) + 1e-9);
+    const std::vector<Parameter> params = store.parameters();
+    for (size_t i = 0; i < params.size(); ++i) {
+      const float* d = params[i].grad().data<float>();
+      float scale = 1e-6f;
+      for (float v : eager_grads[i]) scale = std::max(scale, std::abs(v));
+      for (size_t j = 0; j < eager_grads[i].size(); ++j) {
+        ASSERT_NEAR(d[j], eager_grads[i][j], 1e-4f * scale) << params[i].name() << " " << j;
+      }
+    }
+  }
+  // Another batch size is refused, naming both.
+  EXPECT_THAT(update->Run(*task, {1, 2}, y).status().message(),
+              HasSubstr("takes 4 windows and 12 targets, not 2 and 12"));
+}
+
+TEST(TimeSeriesTrainingTest, MembersTrainOnTheirOwnNormalisationAndKeepTheirValidationForecasts) {
+  TimeSeriesOptions o = SmallOptions();
+  o.norm.level = WindowLevel::kMean;
+  absl::StatusOr<WindowTask> by_mean = MakeTask(Seasonal(120, 12), o);
+  o.norm.level = WindowLevel::kLast;
+  absl::StatusOr<WindowTask> by_last = MakeTask(Seasonal(120, 12), o);
+  ASSERT_TRUE(by_mean.ok() && by_last.ok());
+  // Without the linear start (an AR with an intercept forecasts alike whichever level the
+  // window is shifted by) the LSTM's part differs from the first update.
+  const TrainOptions train{
+      .hidden = 4, .batch = 32, .steps = 12, .eval_every = 100, .start_from_linear = false};
+  // The same seed on two normalisations: two different models.
+  absl::StatusOr<std::vector<MemberResult>> members =
+      TrainEnsemble({&*by_mean, &*by_last}, train, {5, 5}, 1);
+  ASSERT_TRUE(members.ok()) << members.status();
+  EXPECT_NE((*members)[0].test, (*members)[1].test);
+  // The member with the mean level is the model a one-task ensemble trains.
+  absl::StatusOr<std::vector<MemberResult>> alone = TrainEnsemble(*by_mean, train, {5}, 1);
+  ASSERT_TRUE(alone.ok());
+  EXPECT_EQ((*alone)[0].test, (*members)[0].test);
+  // Each keeps its validation forecasts with the weights of its best validation score.
+  for (const MemberResult& m : *members) {
+    ASSERT_EQ(m.valid.size(), static_cast<size_t>(by_mean->num_valid * by_mean->horizon));
+    EXPECT_NEAR(MeanOf(NrmsePerStep(*by_mean, by_mean->valid_begin, by_mean->num_valid, m.valid)),
+                m.best_valid_nrmse, 1e-5);
+  }
+  EXPECT_FALSE(TrainEnsemble({&*by_mean}, train, {5, 6}, 1).ok());
+}
+
+TEST(TimeSeriesBlendTest, TheEnsembleWeighsWhatValidationFavours) {
+  // A periodic series that seasonal naive forecasts exactly: validation gives it all the
+  // weight over a model that is off by one everywhere, and the test forecast is its own.
+  std::vector<double> y;
+  for (int t = 0; t < 120; ++t) y.push_back(t % 6 == 0 ? 5.0 : static_cast<double>(t % 6));
+  absl::StatusOr<WindowTask> task = MakeTask(y, SmallOptions());
+  ASSERT_TRUE(task.ok()) << task.status();
+  MemberResult off;
+  off.valid = task->Targets(task->valid_begin, task->num_valid);
+  off.test = task->Targets(task->test_begin, task->num_test);
+  for (double& v : off.valid) v += 1;
+  for (double& v : off.test) v += 1;
+  absl::StatusOr<BlendedForecast> blend = BlendEnsemble(*task, {off}, {"model"}, 6);
+  ASSERT_TRUE(blend.ok()) << blend.status();
+  ASSERT_EQ(blend->names.size(), 3u);
+  EXPECT_EQ(blend->names[2], "seasonal naive");
+  EXPECT_EQ(blend->choice.weights[2], 1);
+  EXPECT_EQ(blend->test, *SeasonalNaiveForecasts(*task, 6));
+  EXPECT_NEAR(blend->valid_blend, 0, 1e-12);
+  // A model that is exact on validation keeps all the weight instead.
+  MemberResult exact = off;
+  exact.valid = task->Targets(task->valid_begin, task->num_valid);
+  blend = BlendEnsemble(*task, {exact}, {"model"}, 6);
+  ASSERT_TRUE(blend.ok()) << blend.status();
+  EXPECT_EQ(blend->choice.weights[0], 1);
+  EXPECT_EQ(blend->test, exact.test);
 }
 
 }  // namespace
