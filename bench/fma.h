@@ -1,4 +1,5 @@
-// The machine's FP32 FMA peak, measured: independent FMA chains on full SIMD registers, one
+// The machine's FP32 FMA peak, measured: independent FMA chains on full SIMD registers of the
+// ISA the kernels run on (ops/kernels/fma_chains.h, TG_ISA), one
 // std::thread per core, each timed by its own CPU clock (robust on a shared machine). Shared
 // by fma_peak, rnn_bench and onednn_lstm so that every "fraction of peak" divides by a figure
 // taken on the same machine, in the same process.
@@ -14,34 +15,17 @@
 #include <thread>
 #include <vector>
 
-#include "ops/kernels/simd.h"
+#include "ops/kernels/fma_chains.h"
 
 namespace tg::bench {
 
-// Zen3 and Skylake: 2 FMA pipes x 4-cycle latency = 8 chains in flight; 12 leave slack and
-// still fit in 16 registers (12 accumulators + 2 constants).
-inline constexpr int kFmaChains = 12;
+using kernels::FmaChains;
+using kernels::kFmaChains;
 
-// Runs `iterations` rounds of kFmaChains independent FMAs; returns a value that depends on
-// every chain so the compiler cannot drop them. Not inlined, so the loop is compiled once.
-[[gnu::noinline]] inline float FmaChains(int64_t iterations, float seed) {
-  using B = kernels::Batch<float>;
-  std::array<B, kFmaChains> acc;
-  for (int c = 0; c < kFmaChains; ++c) acc[c] = B(seed + 0.001f * static_cast<float>(c));
-  // acc -> acc * m + a converges to a / (1 - m) = 1: no overflow, no denormals.
-  const B m(0.999999f), a(0.000001f);
-  for (int64_t i = 0; i < iterations; ++i) {
-#pragma GCC unroll 12
-    for (int c = 0; c < kFmaChains; ++c) acc[c] = xsimd::fma(acc[c], m, a);
-  }
-  B sum = acc[0];
-  for (int c = 1; c < kFmaChains; ++c) sum += acc[c];
-  return xsimd::hadd(sum);
+// FLOPs of one FmaChains iteration on the active ISA: an FMA is 2 FLOPs per lane.
+inline double FlopsPerIteration() {
+  return 2.0 * kFmaChains * static_cast<double>(kernels::ActiveFloatLanes());
 }
-
-// FLOPs of one FmaChains iteration: an FMA is 2 FLOPs per lane.
-inline constexpr double kFlopsPerIteration =
-    2.0 * kFmaChains * static_cast<double>(kernels::kWidth<float>);
 
 struct FmaPeak {
   // Sum over the threads of FLOPs / the thread's own CPU time: the rate while on a core, so
@@ -77,7 +61,7 @@ inline FmaPeak MeasureFmaPeak(int threads, double seconds = 0.05, int trials = 8
     }
     iterations *= 4;
   }
-  const double flops = static_cast<double>(iterations) * kFlopsPerIteration;
+  const double flops = static_cast<double>(iterations) * FlopsPerIteration();
   FmaPeak best;
   for (int trial = 0; trial < trials; ++trial) {
     std::atomic<int> ready{0};

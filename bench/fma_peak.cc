@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
     counts.push_back(absl::SimpleAtoi(s, &n) ? n : 1);
   }
   const bool json = absl::GetFlag(FLAGS_json);
-  const int lanes = static_cast<int>(tg::kernels::kWidth<float>);
+  const int lanes = static_cast<int>(tg::kernels::ActiveFloatLanes());
   for (int n : counts) {
     const tg::bench::FmaPeak peak = tg::bench::MeasureFmaPeak(n, absl::GetFlag(FLAGS_seconds));
     if (json) {

@@ -8,13 +8,26 @@
 
 #include "ops/kernels/gemm.h"
 #include "ops/kernels/gemm_internal.h"
+#include "ops/kernels/isa.h"
 #include "base/thread_pool.h"
 
 namespace tg::kernels {
 namespace {
 
-using internal::OwnGemm;
-using internal::ScaleC;
+// Our kernels, built for the active ISA (gemm_kernels.cc).
+const internal::GemmTable& OwnKernels() {
+  static const internal::GemmTable& table = ForActiveIsa(avx2::kGemmTable, avx512::kGemmTable);
+  return table;
+}
+void OwnGemm(const GemmArgs& g, const float* a, const float* b, float* c) {
+  OwnKernels().f32.own_gemm(g, a, b, c);
+}
+void OwnGemm(const GemmArgs& g, const double* a, const double* b, double* c) {
+  OwnKernels().f64.own_gemm(g, a, b, c);
+}
+void ScaleC(const GemmArgs& g, float* c) { OwnKernels().f32.scale_c(g, c); }
+void ScaleC(const GemmArgs& g, double* c) { OwnKernels().f64.scale_c(g, c); }
+
 constexpr int64_t kMr = internal::kGemmTileRows;
 
 // Below this many multiply-adds (m*n*k) a float product runs our kernel: a
