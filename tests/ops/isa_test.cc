@@ -14,6 +14,7 @@
 #include "absl/strings/match.h"
 #include "ops/kernels/fma_chains.h"
 #include "ops/kernels/reduce.h"
+#include "tests/isa/constant_copy_avx512.h"
 
 namespace tg::kernels {
 namespace {
@@ -64,6 +65,23 @@ TEST(IsaTest, KernelsRunOnTheIsaTG_ISANames) {
   }
 }
 
+// g++ 12.2 with AVX-512 stores {1, 1, 1, 0} copied from a local constant array as four ones
+// unless by-pieces copies are limited to 128 bits (TG_GCC_AVX512_WORKAROUND, in the AVX-512
+// kernels' flags): the reproducer, built with those flags, must keep its zeros.
+TEST(IsaTest, Avx512ConstantCopyKeepsTrailingZeros) {
+  if (!IsaSupported(Isa::kAvx512)) GTEST_SKIP() << "no AVX-512 on this CPU";
+  double four[4] = {-1, -1, -1, -1};
+  tg::testing::avx512_repro::CopyOneOneOneZero(four);
+  EXPECT_EQ(four[0], 1.0);
+  EXPECT_EQ(four[1], 1.0);
+  EXPECT_EQ(four[2], 1.0);
+  EXPECT_EQ(four[3], 0.0);
+  double eight[8];
+  tg::testing::avx512_repro::CopySevenOnesZero(eight);
+  for (int i = 0; i < 7; ++i) EXPECT_EQ(eight[i], 1.0) << i;
+  EXPECT_EQ(eight[7], 0.0);
+}
+
 // A bad TG_ISA ends the process at its first kernel call, with status 2 and one line that
 // names the variable and the allowed values.
 TEST(IsaDeathTest, BadValueEndsTheProcessWithStatus2) {
@@ -72,7 +90,7 @@ TEST(IsaDeathTest, BadValueEndsTheProcessWithStatus2) {
   const std::optional<std::string> saved = old ? std::optional<std::string>(old) : std::nullopt;
   setenv("TG_ISA", "avx1024", 1);
   const float x[3] = {1, 2, 3};
-  EXPECT_EXIT(Sum(x, 3), testing::ExitedWithCode(2),
+  EXPECT_EXIT(Sum(x, 3), ::testing::ExitedWithCode(2),
               "TG_ISA=avx1024: unknown instruction set; allowed values: avx2, avx512");
   if (saved) {
     setenv("TG_ISA", saved->c_str(), 1);
