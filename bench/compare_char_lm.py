@@ -10,7 +10,8 @@ time excludes validation. The best round of each counts. The torch process gets 
 BLAS (the script refuses to run unless torch has loaded OpenBLAS) and its best thread
 setting: the first round tries OpenMP x OpenBLAS threads of (N, N), (N, 1) and (1, 1) —
 on this 2-core machine OpenBLAS's own spinning threads next to OpenMP's make (2, 2) about
-3x slower than (1, 1) — and later rounds use the fastest.
+3x slower than (1, 1) — and later rounds use the fastest. Under TG_ISA=avx2 char_lm runs
+with ONEDNN_MAX_CPU_ISA=AVX2 as well (compare_pytorch.tapegrad_env), as on an AVX2 machine.
 """
 import argparse
 import json
@@ -21,7 +22,8 @@ import sys
 import tempfile
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-from compare_pytorch import TORCH_PYTHON, run_json, torch_cmd, torch_env  # noqa: E402
+from compare_pytorch import (TORCH_PYTHON, run_json, tapegrad_env, torch_cmd,  # noqa: E402
+                             torch_env)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -35,7 +37,7 @@ def tapegrad_chars_per_s(args, out_dir):
            "--eval_every", "0", "--sample", "0", "--valid_streams", "32",
            "--dropout", "0", "--average", "0",  # torch_char_lm.py's model (the defaults add both)
            "--threads", str(args.threads), "--out_dir", out_dir]
-    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
+    env = dict(tapegrad_env(), OMP_NUM_THREADS=str(args.threads))
     p = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if p.returncode != 0:
         raise RuntimeError("char_lm failed: %s" % p.stderr.strip()[-2000:])

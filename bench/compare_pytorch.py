@@ -23,6 +23,11 @@ OpenBLAS, and the torch processes run without OPENBLAS_CORETYPE / OPENBLAS_L2_SI
 OMP_NUM_THREADS / OPENBLAS_NUM_THREADS set to the thread count (torch.set_num_threads does
 not limit OpenBLAS). torch_ops_ms is the fastest of the from-ops variants, torch_ms the
 fastest of all, and torch_peak_rss_mb belongs to that fastest variant.
+
+TG_ISA=avx2 in the environment runs tapegrad's AVX2 kernels on an AVX-512 machine
+(docs/building.md, "CPU targets"); the script then also sets ONEDNN_MAX_CPU_ISA=AVX2 for
+rnn_bench and onednn_lstm, so that tapegrad's oneDNN calls and the oneDNN reference run as on
+an AVX2 machine too.
 """
 import argparse
 import datetime
@@ -46,6 +51,15 @@ def torch_env(threads):
         env.pop(var, None)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = str(threads)
+    return env
+
+
+def tapegrad_env():
+    """The environment of tapegrad's and oneDNN's processes: under TG_ISA=avx2 oneDNN is held
+    to AVX2 as well (ONEDNN_MAX_CPU_ISA), so that everything runs as on an AVX2 machine."""
+    env = dict(os.environ)
+    if env.get("TG_ISA") == "avx2":
+        env["ONEDNN_MAX_CPU_ISA"] = "AVX2"
     return env
 
 
@@ -98,7 +112,8 @@ def fraction_of_peak(config, cell, input_grad, ms, peak_gflops):
 
 def measure_peaks(fma_peak, threads):
     """threads -> fma_peak's JSON row (gflops, lanes, isa) for each thread count."""
-    out = run_json([fma_peak, "--threads=" + ",".join(str(t) for t in threads), "--json"])
+    out = run_json([fma_peak, "--threads=" + ",".join(str(t) for t in threads), "--json"],
+                   tapegrad_env())
     return {r["threads"]: r for r in out}
 
 
@@ -107,8 +122,8 @@ def fmt_ms(v):
 
 
 def print_table_header(meta):
-    print("# tapegrad vs PyTorch %s (%s), forward+backward, %s, %s" % (
-        meta["torch"], meta["openblas"], meta["cpu"], meta["date"]))
+    print("# tapegrad vs PyTorch %s (%s), forward+backward, %s (%s), %s" % (
+        meta["torch"], meta["openblas"], meta["cpu"], meta["isa"], meta["date"]))
     print("# equal work (compiled LSTM): tg+dx = rnn_bench --input_grad, which computes "
           "d loss / d x as oneDNN does; onednn/tg+dx > 1: tapegrad faster")
     print("%-3s %-7s %-8s %3s %10s %10s %10s %10s %-13s %7s %6s %8s %8s | %10s %6s %10s %6s %10s"
@@ -175,7 +190,8 @@ def main():
               "libblas.so.3 points at OpenBLAS, then rerun.", file=sys.stderr)
         return 2
     meta = {"torch": check["torch"], "openblas": os.path.basename(check["openblas"]),
-            "cpu": cpu_model(), "date": datetime.date.today().isoformat()}
+            "cpu": cpu_model(), "date": datetime.date.today().isoformat(),
+            "isa": "TG_ISA=" + os.environ["TG_ISA"] if os.environ.get("TG_ISA") else "widest ISA"}
     try:
         # Before any benchmark, so that nothing else of this script competes for the cores.
         fma = measure_peaks(fma_peak, threads)
@@ -196,8 +212,8 @@ def main():
         "%d thr %.1f GFLOP/s" % (t, fma[t]["gflops"]) for t in threads)
     note += "; rnn_bench measured in-process: " + ", ".join(
         "%d thr %.0f-%.0f" % (t, min(p), max(p)) for t, p in sorted(peaks.items()))
-    note += "; %s; torch %s; %s; %s" % (meta["cpu"], meta["torch"], meta["openblas"],
-                                         meta["date"])
+    note += "; %s (%s); torch %s; %s; %s" % (meta["cpu"], meta["isa"], meta["torch"],
+                                              meta["openblas"], meta["date"])
     print(note, file=sys.stderr if args.json else sys.stdout)
     return 0
 
@@ -217,13 +233,15 @@ def run_rows(args, configs, cells, modes, threads, rnn_bench, onednn, budget, pe
                 for _ in range(args.rounds):
                     for mode in modes:
                         out = run_json([rnn_bench, "--configs=" + config, "--cells=" + cell,
-                                        "--modes=" + mode, "--threads=%d" % t, "--json"] + budget)
+                                        "--modes=" + mode, "--threads=%d" % t, "--json"] + budget,
+                                       tapegrad_env())
                         tg_runs.setdefault(mode, []).append(out[0])
                         peaks.setdefault(t, []).append(out[0]["peak_gflops"])
                     if equal_work:
                         dx_runs.append(run_json([rnn_bench, "--configs=" + config, "--cells=lstm",
                                                  "--modes=compiled", "--input_grad",
-                                                 "--threads=%d" % t, "--json"] + budget)[0])
+                                                 "--threads=%d" % t, "--json"] + budget,
+                                                tapegrad_env())[0])
                     for v in variants:
                         out = run_json(torch_cmd([
                             "--config", config, "--cell", cell, "--threads", str(t),
@@ -233,7 +251,8 @@ def run_rows(args, configs, cells, modes, threads, rnn_bench, onednn, budget, pe
                         torch_runs.setdefault(v, []).append(out)
                     if cell == "lstm":
                         onednn_runs.append(run_json([onednn, "--configs=" + config,
-                                                     "--threads=%d" % t, "--json"] + budget)[0])
+                                                     "--threads=%d" % t, "--json"] + budget,
+                                                    tapegrad_env())[0])
                 tg_rows = {m: median_row(rows) for m, rows in tg_runs.items()}
                 torch_res = {v: median_row(rows) for v, rows in torch_runs.items()}
                 onednn_ms = median_row(onednn_runs)["ms"] if onednn_runs else None

@@ -68,6 +68,38 @@ void BM_OmpSgemm(benchmark::State& state) {
   SetCounters(state, g);
 }
 
+// Our kernel regardless of the dispatch rules (GemmEngine::kOwn), on the calling thread: the
+// other side of BM_OmpSgemm with thr = 1 when the rules of gemm_dispatch.cc are measured. Run
+// it under TG_ISA=avx2 (with ONEDNN_MAX_CPU_ISA=AVX2 for oneDNN's side) and unset, for each ISA.
+void BM_OwnSgemm(benchmark::State& state) {
+  std::vector<float> a, b, c;
+  GemmArgs g = Setup(state, a, b, c);
+  g.engine = GemmEngine::kOwn;
+  g.threads = 1;
+  for (auto _ : state) {
+    Gemm(g, a.data(), b.data(), c.data());
+    benchmark::DoNotOptimize(c.data());
+    benchmark::ClobberMemory();
+  }
+  SetCounters(state, g);
+}
+
+// The shapes around the rules of gemm_dispatch.cc, one thread: products near the small-product
+// threshold kSmallSgemm (64K multiply-adds), and weight gradients A^T B with B in L1 or deep.
+void RuleShapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"M", "K", "N", "tA", "tB", "thr"})->UseRealTime();
+  for (const auto& s : std::vector<std::vector<int64_t>>{
+           {16, 64, 64, 0, 0},   {4, 256, 64, 0, 0},   {8, 128, 64, 0, 1},   {32, 64, 64, 0, 0},
+           {16, 128, 128, 0, 0}, {16, 128, 128, 0, 1}, {32, 128, 128, 0, 0}, {32, 256, 128, 0, 1},
+           {1024, 32, 256, 1, 0}, {512, 50, 128, 1, 0}, {2048, 64, 512, 1, 0},
+           {1024, 512, 256, 1, 0}, {1024, 1024, 256, 1, 0}, {1024, 3200, 256, 1, 0},
+           {1024, 3200, 64, 1, 0}}) {
+    b->Args({s[0], s[1], s[2], s[3], s[4], 1});
+  }
+}
+BENCHMARK(BM_OwnSgemm)->Apply(RuleShapes);
+BENCHMARK(BM_OmpSgemm)->Apply(RuleShapes);
+
 // LSTM-sized products ([batch 32, hidden 256, 4 gates]: x W, h U, dG U^T,
 // X^T dG) and smaller ones around the threading threshold, 1 and 2 threads.
 void ThreadedShapes(benchmark::internal::Benchmark* b) {

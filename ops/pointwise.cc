@@ -18,12 +18,6 @@
 namespace tg {
 namespace {
 
-// out = x: the functor of copy.
-struct CopyFn {
-  template <class B>
-  B operator()(B x) const { return x; }
-};
-
 // A functor for one node: scale and add_scalar carry their constant in attrs.scalar, every
 // other functor is stateless.
 template <class F>
@@ -335,7 +329,7 @@ Expr Square(Expr x) { return ops::Build(kSquare, {x}); }
 static void CopyVjp(VjpContext& ctx) {
   if (ctx.needs_grad(0)) ctx.AccumulateGrad(0, ctx.grad_output());
 }
-constexpr OpDef kCopy = UnaryPointwiseOp<CopyFn>("copy", CopyVjp);
+constexpr OpDef kCopy = UnaryPointwiseOp<kernels::CopyFn>("copy", CopyVjp);
 Expr Copy(Expr x) { return ops::Build(kCopy, {x}); }
 
 // ---- tanh_grad -----------------------------------------------------------

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is missing, configures, builds and runs every test. Non-zero on any failure.
 #   scripts/test.sh              Release build in build/ (g++), the API reference (Doxygen),
-#                                the whole ctest suite
+#                                the whole ctest suite; the kernel and op tests (ops_test) run
+#                                on every ISA path the CPU supports: the widest, and again
+#                                with TG_ISA=avx2 (tests named *.avx2; docs/building.md)
 #   scripts/test.sh --sanitize   ASan+UBSan build in build-asan/ (clang-16), the whole suite
 #                                but the exclusions listed below
 #   scripts/test.sh --tsan       ThreadSanitizer build in build-tsan/ (clang-16): the thread

@@ -16,12 +16,17 @@ namespace tg::kernels {
 // (lda >= k) when !trans_a and [k,m] (lda >= m) when trans_a; likewise B is
 // [k,n] or [n,k]; C is [m,n] with ldc >= n. beta = 0 never reads C; beta = 1
 // accumulates. m, n or k may be 0 (k = 0 gives C = beta * C).
+// Which implementation runs a float product: the rules of gemm_dispatch.cc (kAuto), or
+// one of them regardless of shape (benchmarks and tests). double always runs ours.
+enum class GemmEngine { kAuto, kOwn, kOneDnn };
+
 struct GemmArgs {
   bool trans_a = false, trans_b = false;
   int64_t m = 0, n = 0, k = 0;
   double alpha = 1, beta = 0;
   int64_t lda = 0, ldb = 0, ldc = 0;
   int threads = 1;  // the calling thread plus up to threads - 1 pool workers
+  GemmEngine engine = GemmEngine::kAuto;
 };
 
 // Results repeat bitwise for the same arguments (thread count included):

@@ -8,13 +8,26 @@
 
 #include "ops/kernels/gemm.h"
 #include "ops/kernels/gemm_internal.h"
+#include "ops/kernels/isa.h"
 #include "base/thread_pool.h"
 
 namespace tg::kernels {
 namespace {
 
-using internal::OwnGemm;
-using internal::ScaleC;
+// Our kernels, built for the active ISA (gemm_kernels.cc).
+const internal::GemmTable& OwnKernels() {
+  static const internal::GemmTable& table = ForActiveIsa(avx2::kGemmTable, avx512::kGemmTable);
+  return table;
+}
+void OwnGemm(const GemmArgs& g, const float* a, const float* b, float* c) {
+  OwnKernels().f32.own_gemm(g, a, b, c);
+}
+void OwnGemm(const GemmArgs& g, const double* a, const double* b, double* c) {
+  OwnKernels().f64.own_gemm(g, a, b, c);
+}
+void ScaleC(const GemmArgs& g, float* c) { OwnKernels().f32.scale_c(g, c); }
+void ScaleC(const GemmArgs& g, double* c) { OwnKernels().f64.scale_c(g, c); }
+
 constexpr int64_t kMr = internal::kGemmTileRows;
 
 // Below this many multiply-adds (m*n*k) a float product runs our kernel: a
@@ -43,7 +56,7 @@ void UseOneOmpThread() {
 }
 
 // A^T B with B in L1: the weight gradient dW = dY^T X of one step (depth =
-// batch, X narrow). Ours beat oneDNN there, one thread, paired runs of
+// batch, X narrow). On an AVX2 Zen3 ours beat oneDNN there, one thread, paired runs of
 // gemm_bench: [1024,32]x[32,256] 325 vs 510 us, [1024,32]x[32,64] 75 vs
 // 102 us, [512,50]x[50,128] 110 vs 118 us; with B of 128 KB oneDNN wins
 // ([2048,64]x[64,512] 2.1 vs 3.8 ms), so larger B stays with oneDNN -- unless the
@@ -52,18 +65,32 @@ void UseOneOmpThread() {
 // 54 GFLOP/s at k = 1024, 71 vs 53 at 1600, 85 vs 57 at 3200 (1 thread at 3200: 44-52 vs
 // 29-34), while at k = 256 and 512 oneDNN won (114 vs 97, 97 vs 92). With A of 52 MB
 // ([2048,6400]^T x [6400,512]) oneDNN won on 1 thread (60 vs 36-40 GFLOP/s): ours streams
-// A once per block of B's columns.
+// A once per block of B's columns. The AVX-512 EPYC under TG_ISA=avx2 and
+// ONEDNN_MAX_CPU_ISA=AVX2 agrees (1 thread, GFLOP/s per CPU second, ours vs oneDNN, medians
+// of 15 alternating runs): [512,50]^T x [50,128] 94 vs 85, [1024,32]^T x [32,256] 68 vs 49,
+// k = 1024 and 3200 84 vs 54 and 58, [2048,64]^T x [64,512] 66 vs 97 (at k = 512 ours also
+// won there, 86 vs 57; the Zen3 figures keep k = 512 with oneDNN). On the AVX-512 path oneDNN ran every one of these shapes
+// as fast or faster than our AVX-512 kernel (1 thread, GFLOP/s per CPU second, medians of 15
+// alternating runs; docs/performance.md, "GEMM"): [512,50]^T x [50,128] 185 vs 147,
+// [1024,32]^T x [32,256] 123 vs 101, [1024,1024]^T x [1024,256] 136 vs 137, [1024,3200]^T x
+// [3200,256] 136 vs 132, [1024,3200]^T x [3200,64] 116 vs 92; so there they go to oneDNN.
 constexpr int64_t kL1Bytes = 32 * 1024;
 constexpr int64_t kDeepWeightGradient = 1024;
 constexpr int64_t kL3Bytes = 16 * 1024 * 1024;  // half of the 32 MB L3
 bool WeightGradientShape(const GemmArgs& g) {
+  static const bool ours = ActiveIsa() == Isa::kAvx2;
+  if (!ours) return false;
   const int64_t f = sizeof(float);
   return g.trans_a && !g.trans_b &&
          (g.k * g.n * f <= kL1Bytes || (g.k >= kDeepWeightGradient && g.m * g.k * f <= kL3Bytes));
 }
 
 void SerialGemm(const GemmArgs& g, const float* a, const float* b, float* c) {
-  if ((g.m * g.n * g.k >= kSmallSgemm && !WeightGradientShape(g)) || (g.trans_a && g.trans_b)) {
+  const bool onednn =
+      g.engine == GemmEngine::kOneDnn ||
+      (g.engine == GemmEngine::kAuto &&
+       ((g.m * g.n * g.k >= kSmallSgemm && !WeightGradientShape(g)) || (g.trans_a && g.trans_b)));
+  if (onednn) {
     UseOneOmpThread();
     const dnnl_status_t st =
         dnnl_sgemm(g.trans_a ? 'T' : 'N', g.trans_b ? 'T' : 'N', g.m, g.n, g.k,

@@ -1,5 +1,6 @@
-// What gemm_dispatch.cc needs from gemm_kernels.cc: our kernel for any shape, C = beta * C,
-// and the register tile's row count (row splits over threads are multiples of it).
+// What gemm_dispatch.cc needs from gemm_kernels.cc (compiled once per ISA): our kernel for any
+// shape and C = beta * C, as a table per ISA, and the register tile's row count (row splits
+// over threads are multiples of it).
 #pragma once
 
 #include <cstdint>
@@ -10,9 +11,22 @@ namespace tg::kernels::internal {
 
 inline constexpr int64_t kGemmTileRows = 6;
 
-void OwnGemm(const GemmArgs& g, const float* a, const float* b, float* c);
-void OwnGemm(const GemmArgs& g, const double* a, const double* b, double* c);
-void ScaleC(const GemmArgs& g, float* c);
-void ScaleC(const GemmArgs& g, double* c);
+template <class T>
+struct GemmKernels {
+  void (*own_gemm)(const GemmArgs& g, const T* a, const T* b, T* c);
+  void (*scale_c)(const GemmArgs& g, T* c);
+};
+
+struct GemmTable {
+  GemmKernels<float> f32;
+  GemmKernels<double> f64;
+};
 
 }  // namespace tg::kernels::internal
+
+namespace tg::kernels::avx2 {
+extern const internal::GemmTable kGemmTable;
+}  // namespace tg::kernels::avx2
+namespace tg::kernels::avx512 {
+extern const internal::GemmTable kGemmTable;
+}  // namespace tg::kernels::avx512

@@ -1,5 +1,6 @@
 // tapegrad's own GEMM kernels (xsimd): register tiles, packing, and the variants for
-// few rows, narrow or shallow products. gemm_dispatch.cc decides when they run.
+// few rows, narrow or shallow products. Compiled once per ISA; gemm_dispatch.cc decides when
+// they run and calls the active ISA's table.
 #include <algorithm>
 #include <cstdint>
 #include <type_traits>
@@ -7,7 +8,7 @@
 #include "ops/kernels/gemm_internal.h"
 #include "ops/kernels/simd.h"
 
-namespace tg::kernels {
+namespace tg::kernels::TG_KERNEL_ISA {
 namespace {
 
 // Register tile: kMr rows x two batches of columns. 12 accumulators + 2 B
@@ -413,17 +414,11 @@ void OwnGemm(const GemmArgs& g, const T* a, const T* b, T* c) {
   BlockedGemm(g, a, b, c);
 }
 
+template <class T>
+constexpr internal::GemmKernels<T> kGemmKernels = {.own_gemm = OwnGemm<T>, .scale_c = ScaleC<T>};
+
 }  // namespace
 
-namespace internal {
-void OwnGemm(const GemmArgs& g, const float* a, const float* b, float* c) {
-  kernels::OwnGemm(g, a, b, c);
-}
-void OwnGemm(const GemmArgs& g, const double* a, const double* b, double* c) {
-  kernels::OwnGemm(g, a, b, c);
-}
-void ScaleC(const GemmArgs& g, float* c) { kernels::ScaleC(g, c); }
-void ScaleC(const GemmArgs& g, double* c) { kernels::ScaleC(g, c); }
-}  // namespace internal
+const internal::GemmTable kGemmTable = {.f32 = kGemmKernels<float>, .f64 = kGemmKernels<double>};
 
-}  // namespace tg::kernels
+}  // namespace tg::kernels::TG_KERNEL_ISA

@@ -1,7 +1,9 @@
 // Elementwise kernels: Unary / Binary / Ternary drivers plus one functor per
-// op. A functor's operator() is a template over B, called with Batch<T> by the
-// drivers and with a plain float/double by tests, where it takes the naive
-// std:: path (the scalar reference).
+// op. A functor's operator() is a template over B, called with a Batch<T> of the
+// active ISA (isa.h) by the per-ISA loops of pointwise_kernels.cc, and with a
+// plain float/double by tests, where it takes the naive std:: path (the scalar
+// reference). The drivers here only split the work; each range runs the loop
+// built for the active ISA, through a pointer chosen on the first call.
 //
 // With threads > 1, work over at least kParallelPointwise output elements is
 // split into ranges run on ThreadPool::Shared() (thread_pool.h). Range
@@ -13,74 +15,71 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
-#include "ops/kernels/simd.h"
+#include "ops/kernels/isa.h"
+#include "ops/kernels/xsimd_include.h"
 #include "base/thread_pool.h"
 
 namespace tg::kernels {
+
+// True for xsimd batches, false for scalars: lets one functor body serve the
+// SIMD path and the scalar reference.
+template <class B>
+inline constexpr bool kIsBatch = !std::is_floating_point_v<B>;
+
+// Element type of a batch or a scalar.
+template <class B>
+struct ScalarOf {
+  using type = B;
+};
+template <class T, class A>
+struct ScalarOf<xsimd::batch<T, A>> {
+  using type = T;
+};
+template <class B>
+using ScalarOfT = typename ScalarOf<B>::type;
+
+// A constant as B (batch or scalar); constants in functors are stored as
+// double so one functor object serves float and double.
+template <class B>
+inline B Splat(double c) {
+  return B(static_cast<ScalarOfT<B>>(c));
+}
+
+// Lanes of T in the widest register any built ISA uses (AVX-512: 64 bytes).
+template <class T>
+inline constexpr int64_t kMaxWidth = static_cast<int64_t>(64 / sizeof(T));
+
 namespace internal {
 
 // One input of a pointwise kernel: contiguous (stride 1) or a single value
 // broadcast over all n elements (stride 0).
 template <class T>
-class Source {
- public:
-  Source(const T* p, int64_t stride)
-      : p_(p), contiguous_(stride != 0), splat_(contiguous_ ? T(0) : *p) {}
-
-  Batch<T> Load(int64_t i) const {
-    return contiguous_ ? Batch<T>::load_unaligned(p_ + i) : splat_;
-  }
-
-  // The last partial batch, zero-padded, so the functor still sees a full
-  // batch and the tail gets the same arithmetic as the body.
-  Batch<T> LoadTail(int64_t i, int64_t len) const {
-    if (!contiguous_) return splat_;
-    alignas(64) T buf[kWidth<T>] = {};
-    for (int64_t j = 0; j < len; ++j) buf[j] = p_[i + j];
-    return Batch<T>::load_aligned(buf);
-  }
-
-  // This source from element i on.
-  Source Advanced(int64_t i) const {
-    Source s = *this;
-    if (contiguous_) s.p_ += i;
-    return s;
-  }
-
- private:
-  const T* p_;
-  bool contiguous_;
-  Batch<T> splat_;
+struct Operand {
+  const T* data;
+  int64_t stride;
+  Operand Advanced(int64_t i) const { return {stride != 0 ? data + i : data, stride}; }
 };
 
-// out[i] (+)= f(src[i]...). Each batch is loaded before it is stored, so out
-// may alias any contiguous input.
-template <class T, class F, class... S>
-void Map(F f, T* out, int64_t n, bool accumulate, const S&... src) {
-  constexpr int64_t w = kWidth<T>;
-  int64_t i = 0;
-  if (accumulate) {
-    for (; i + w <= n; i += w) {
-      Batch<T> r = Batch<T>::load_unaligned(out + i) + f(src.Load(i)...);
-      r.store_unaligned(out + i);
-    }
-  } else {
-    for (; i + w <= n; i += w) f(src.Load(i)...).store_unaligned(out + i);
-  }
-  const int64_t len = n - i;
-  if (len <= 0) return;
-  alignas(64) T buf[w] = {};
-  Batch<T> r = f(src.LoadTail(i, len)...);
-  if (accumulate) {
-    for (int64_t j = 0; j < len; ++j) buf[j] = out[i + j];
-    r = Batch<T>::load_aligned(buf) + r;
-  }
-  r.store_aligned(buf);
-  for (int64_t j = 0; j < len; ++j) out[i + j] = buf[j];
-}
+// The per-ISA pointwise loop (pointwise_kernels.cc): out[i] (+)= f(src[0][i], ...,
+// src[N-1][i]) over [0, n). Each batch is loaded before it is stored, so out may alias any
+// contiguous input. Instantiated for every functor in TG_POINTWISE_FUNCTORS.
+template <class T, class F, int N>
+using MapKernel = void (*)(const F& f, T* out, int64_t n, bool accumulate, const Operand<T>* src);
 
 }  // namespace internal
+
+namespace avx2 {
+// MapKernel built for AVX2.
+template <class T, class F, int N>
+void MapOperands(const F& f, T* out, int64_t n, bool accumulate, const internal::Operand<T>* src);
+}  // namespace avx2
+namespace avx512 {
+// MapKernel built for AVX-512.
+template <class T, class F, int N>
+void MapOperands(const F& f, T* out, int64_t n, bool accumulate, const internal::Operand<T>* src);
+}  // namespace avx512
 
 // Pointwise work over fewer output elements than this runs on the caller
 // alone, whatever the thread count, and never touches the pool. On an idle
@@ -118,7 +117,7 @@ struct PointwiseSplit {
 template <class T>
 PointwiseSplit SplitPointwise(int64_t n, int threads, int64_t run = 0,
                               int64_t min_parallel = kParallelPointwise) {
-  constexpr int64_t line = std::max<int64_t>(64 / sizeof(T), kWidth<T>);
+  constexpr int64_t line = kMaxWidth<T>;
   if (threads <= 1 || n < std::max(min_parallel, 2 * line)) {
     return {.chunks = 1, .size = n, .run = 0, .line = line};
   }
@@ -148,13 +147,33 @@ void ParallelRanges(int64_t n, int threads, Body&& body, int64_t run = 0,
   });
 }
 
+// Every functor the kernels are built for, with its arity: each is instantiated once per ISA
+// (pointwise_kernels.cc). Unary, Binary and Ternary take no other functor.
+#define TG_POINTWISE_FUNCTORS(X)                                                      \
+  X(CopyFn, 1) X(NegFn, 1) X(ScaleFn, 1) X(AddScalarFn, 1) X(SquareFn, 1) X(ReluFn, 1) \
+  X(SigmoidFn, 1) X(TanhFn, 1) X(ExpFn, 1) X(LogFn, 1) X(SqrtFn, 1)                  \
+  X(AddFn, 2) X(SubFn, 2) X(MulFn, 2) X(DivFn, 2) X(ReluGradFn, 2)                   \
+  X(SigmoidGradFn, 2) X(TanhGradFn, 2) X(MulAddFn, 3)
+
 namespace internal {
 
-// Map over [0, n), split across `threads` when large.
-template <class T, class F, class... S>
-void ParallelMap(F f, T* out, int64_t n, bool accumulate, int threads, const S&... src) {
+// Whether TG_POINTWISE_FUNCTORS lists F with arity N.
+template <class F, int N>
+inline constexpr bool kListedFunctor = false;
+
+// Map over [0, n) on the active ISA, split across `threads` when large.
+template <class T, class F, int N>
+void ParallelMap(const F& f, T* out, int64_t n, bool accumulate, int threads,
+                 const Operand<T> (&src)[N]) {
+  static_assert(kListedFunctor<F, N>,
+                "list the functor in TG_POINTWISE_FUNCTORS (ops/kernels/pointwise.h), which "
+                "builds it for each ISA");
+  static const MapKernel<T, F, N> map =
+      ForActiveIsa<MapKernel<T, F, N>>(&avx2::MapOperands<T, F, N>, &avx512::MapOperands<T, F, N>);
   ParallelRanges<T>(n, threads, [&](int64_t begin, int64_t end) {
-    Map(f, out + begin, end - begin, accumulate, src.Advanced(begin)...);
+    Operand<T> part[N];
+    for (int k = 0; k < N; ++k) part[k] = src[k].Advanced(begin);
+    map(f, out + begin, end - begin, accumulate, part);
   });
 }
 
@@ -166,7 +185,8 @@ void ParallelMap(F f, T* out, int64_t n, bool accumulate, int threads, const S&.
 template <class T, class F>
 void Unary(F f, const T* x, T* out, int64_t n, bool accumulate, int threads = 1) {
   if (n <= 0) return;
-  internal::ParallelMap(f, out, n, accumulate, threads, internal::Source<T>(x, 1));
+  const internal::Operand<T> src[] = {{x, 1}};
+  internal::ParallelMap<T, F, 1>(f, out, n, accumulate, threads, src);
 }
 
 // out[i] (+)= f(a[i], b[i]). A stride is 1 (contiguous) or 0 (a single value
@@ -175,8 +195,8 @@ template <class T, class F>
 void Binary(F f, const T* a, int64_t a_stride, const T* b, int64_t b_stride,
             T* out, int64_t n, bool accumulate, int threads = 1) {
   if (n <= 0) return;
-  internal::ParallelMap(f, out, n, accumulate, threads, internal::Source<T>(a, a_stride),
-                        internal::Source<T>(b, b_stride));
+  const internal::Operand<T> src[] = {{a, a_stride}, {b, b_stride}};
+  internal::ParallelMap<T, F, 2>(f, out, n, accumulate, threads, src);
 }
 
 // out[i] (+)= f(a[i], b[i], c[i]); strides as in Binary.
@@ -185,12 +205,19 @@ void Ternary(F f, const T* a, int64_t a_stride, const T* b, int64_t b_stride,
              const T* c, int64_t c_stride, T* out, int64_t n, bool accumulate,
              int threads = 1) {
   if (n <= 0) return;
-  internal::ParallelMap(f, out, n, accumulate, threads, internal::Source<T>(a, a_stride),
-                        internal::Source<T>(b, b_stride),
-                        internal::Source<T>(c, c_stride));
+  const internal::Operand<T> src[] = {{a, a_stride}, {b, b_stride}, {c, c_stride}};
+  internal::ParallelMap<T, F, 3>(f, out, n, accumulate, threads, src);
 }
 
 // ---- Functors. B is Batch<float|double> or a scalar float|double. ----
+
+// out = x: the functor of copy.
+struct CopyFn {
+  template <class B>
+  B operator()(B x) const {
+    return x;
+  }
+};
 
 struct AddFn {
   template <class B>
@@ -363,6 +390,14 @@ struct SqrtFn {
     }
   }
 };
+
+namespace internal {
+#define TG_POINTWISE_LIST_FUNCTOR(F, N) \
+  template <>                           \
+  inline constexpr bool kListedFunctor<F, N> = true;
+TG_POINTWISE_FUNCTORS(TG_POINTWISE_LIST_FUNCTOR)
+#undef TG_POINTWISE_LIST_FUNCTOR
+}  // namespace internal
 
 }  // namespace tg::kernels
 

@@ -1,5 +1,9 @@
-// The single include point of xsimd in tapegrad, plus the few aliases and
-// helpers the kernels share. Everything SIMD goes through this header.
+// The per-ISA kernel sources' view of xsimd: Batch<T> and a few helpers, inside
+// tg::kernels::TG_KERNEL_ISA. Only the sources ops/kernels/CMakeLists.txt compiles once per
+// ISA include this header; it refuses any other file. Everything such a source defines goes
+// inside that namespace too: inline and template code the AVX-512 build emits under a name the
+// AVX2 build also emits could be the copy the linker keeps, and would then run on the AVX2
+// path (tests/isa/check_avx512_placement.py fails the build's tests if that happens).
 #ifndef TAPEGRAD_OPS_KERNELS_SIMD_H_
 #define TAPEGRAD_OPS_KERNELS_SIMD_H_
 
@@ -7,55 +11,33 @@
 #include <cstdint>
 #include <type_traits>
 
-// g++ 12 at -O2/-O3 -march=native reports -Wuninitialized inside its own
-// intrinsic headers when xsimd's exp/tanh are inlined (DESIGN.md section 7).
-// The warnings are false positives; silence them for xsimd only (clang has no
-// -Wmaybe-uninitialized and would warn about the unknown group).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#if !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include "ops/kernels/xsimd_include.h"
+
+#if !defined(TG_KERNEL_ISA)
+#error "ops/kernels/simd.h is for the per-ISA kernel sources (TG_KERNEL_ISA=avx2|avx512)"
 #endif
-#include <xsimd/xsimd.hpp>
-#pragma GCC diagnostic pop
 
-namespace tg::kernels {
+namespace tg::kernels::TG_KERNEL_ISA {
 
-// One register of T for the widest instruction set enabled at compile time
-// (AVX2: 8 floats / 4 doubles; AVX-512: 16 / 8).
+// The xsimd architecture this translation unit is built for: its flags must enable exactly it.
+#if defined(TG_KERNEL_ISA_AVX512)
+using Arch = xsimd::avx512bw;
+#else
+using Arch = xsimd::fma3<xsimd::avx2>;
+#endif
+static_assert(std::is_same_v<xsimd::default_arch, Arch>,
+              "the per-ISA flags in ops/kernels/CMakeLists.txt do not match TG_KERNEL_ISA");
+
+// One register of T (AVX2: 8 floats / 4 doubles; AVX-512: 16 / 8).
 template <class T>
-using Batch = xsimd::batch<T>;
+using Batch = xsimd::batch<T, Arch>;
 
 template <class T>
-using BatchBool = xsimd::batch_bool<T>;
+using BatchBool = xsimd::batch_bool<T, Arch>;
 
 // Lanes in a Batch<T>, as a signed count for index arithmetic.
 template <class T>
 inline constexpr int64_t kWidth = static_cast<int64_t>(Batch<T>::size);
-
-// True for xsimd batches, false for scalars: lets one functor body serve the
-// SIMD path and the scalar reference.
-template <class B>
-inline constexpr bool kIsBatch = !std::is_floating_point_v<B>;
-
-// Element type of a batch or a scalar.
-template <class B>
-struct ScalarOf {
-  using type = B;
-};
-template <class T, class A>
-struct ScalarOf<xsimd::batch<T, A>> {
-  using type = T;
-};
-template <class B>
-using ScalarOfT = typename ScalarOf<B>::type;
-
-// A constant as B (batch or scalar); constants in functors are stored as
-// double so one functor object serves float and double.
-template <class B>
-inline B Splat(double c) {
-  return B(static_cast<ScalarOfT<B>>(c));
-}
 
 // lane j of the result = the sum of rows[j]'s lanes, for kWidth<T> rows.
 // xsimd 8.1's haddp for AVX-512 floats swaps lanes 2,3 with 4,5 (and 10,11
@@ -79,6 +61,6 @@ inline Batch<T> SumEachRow(const Batch<T>* rows) {
   return xsimd::haddp(rows);
 }
 
-}  // namespace tg::kernels
+}  // namespace tg::kernels::TG_KERNEL_ISA
 
 #endif  // TAPEGRAD_OPS_KERNELS_SIMD_H_

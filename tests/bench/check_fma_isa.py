@@ -7,7 +7,9 @@ fma_peak --threads=1 --json prints one line {"gflops": G, "lanes": L, "threads":
 L = 16 where /proc/cpuinfo lists avx512f, else 8; TG_ISA=avx2 gives 8 lanes; TG_ISA=avx512 gives
 16 lanes or, on a CPU without AVX-512, the refusal below. Every program given (and fma_peak)
 refuses TG_ISA=avx3 before any work: exit status 2, nothing on stdout, one line on stderr
-"<program>: TG_ISA=avx3 is not allowed: must be one of avx2, avx512". Exit status 1 with one
+starting "<program>: TG_ISA=avx3: unknown instruction set; allowed values: avx2, avx512" (the
+library's message, ops/kernels/isa.h, which goes on with what this CPU supports). Exit status 1
+with one
 line per failure.
 """
 import argparse
@@ -51,7 +53,7 @@ def check_refusal(binary, isa, message, failures):
     p = run(binary, isa, ["--threads=1"])
     lines = [l for l in p.stderr.splitlines() if l.strip()]
     expected = "%s: %s" % (name, message)
-    if p.returncode != 2 or p.stdout.strip() or lines != [expected]:
+    if p.returncode != 2 or p.stdout.strip() or len(lines) != 1 or not lines[0].startswith(expected):
         failures.append("TG_ISA=%s %s: exit %d, stdout %r, stderr %r; expected exit 2 and %r"
                         % (isa, name, p.returncode, p.stdout[:200], p.stderr[:400], expected))
 
@@ -68,10 +70,11 @@ def main():
     if wide:
         check_peak(args.fma_peak, "avx512", 16, failures)
     else:
-        check_refusal(args.fma_peak, "avx512", "TG_ISA=avx512 is not supported by this CPU "
-                      "(it lacks avx512f)", failures)
+        check_refusal(args.fma_peak, "avx512", "TG_ISA=avx512: this CPU does not support avx512",
+                      failures)
     for binary in [args.fma_peak] + args.refusing:
-        check_refusal(binary, "avx3", "TG_ISA=avx3 is not allowed: must be one of avx2, avx512",
+        check_refusal(binary, "avx3",
+                      "TG_ISA=avx3: unknown instruction set; allowed values: avx2, avx512",
                       failures)
     for f in failures:
         print(f)

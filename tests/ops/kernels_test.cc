@@ -239,7 +239,7 @@ void CheckSplit(int64_t n, int threads, int64_t run) {
   ASSERT_GE(s.chunks, 2) << n << " " << threads;
   EXPECT_LE(s.chunks, 4 * threads);
   EXPECT_EQ(s.line, 64 / static_cast<int64_t>(sizeof(T)));
-  EXPECT_EQ(s.line % kWidth<T>, 0);
+  EXPECT_EQ(s.line % kMaxWidth<T>, 0);
   EXPECT_EQ(s.Begin(0, n), 0);
   EXPECT_EQ(s.Begin(s.chunks, n), n);
   for (int c = 1; c < s.chunks; ++c) {
