@@ -17,16 +17,23 @@ int64_t RoundUp64(int64_t bytes) { return (bytes + 63) / 64 * 64; }
 
 // Where an operand of memory (not the chunk buffer) is, per row.
 RowOperand InMemory(const Operand& o, const OperandGeometry& g, int64_t size) {
-  return {.space = o.space, .offset = o.offset + g.offset * size, .row_stride = g.row_stride,
-          .col_stride = g.col_stride};
+  return {.offset = o.offset + g.offset * size, .row_stride = static_cast<int32_t>(g.row_stride),
+          .space = o.space, .col_stride = static_cast<uint8_t>(g.col_stride)};
 }
 
-bool Dense(const FusedMember& m) {
-  if (m.shape != TileShape::kElementwise || m.zero_width > 0) return false;
+bool Dense(const FusedMember& m, TileShape shape) {
+  if (shape != TileShape::kElementwise || m.zero_width > 0) return false;
   auto whole_rows = [&](const RowOperand& o) {
     return o.col_stride == 1 && o.row_stride == m.width;
   };
-  return whole_rows(m.output) && std::all_of(m.inputs.begin(), m.inputs.end(), whole_rows);
+  return whole_rows(m.output) &&
+         std::all_of(m.inputs.begin(), m.inputs.begin() + m.num_inputs, whole_rows);
+}
+
+using AnyFn = void (*)();
+AnyFn TileOf(const OpDef& op, DType dtype) {
+  return dtype == DType::kF32 ? reinterpret_cast<AnyFn>(op.pointwise.f32)
+                              : reinterpret_cast<AnyFn>(op.pointwise.f64);
 }
 
 }  // namespace
@@ -40,7 +47,8 @@ Step BuildFusedStep(std::vector<Step> members, absl::Span<const FusionOp> ops, b
     const MemberGeometry& g = geometry.back();
     widest = std::max({widest, g.width, g.zero_width, g.output.width});
   }
-  const int64_t size = static_cast<int64_t>(SizeOf(ops[0].output.dtype));
+  const DType dtype = ops[0].output.dtype;
+  const int64_t size = static_cast<int64_t>(SizeOf(dtype));
   run->rows = geometry[0].rows;
   run->chunk_rows = std::clamp<int64_t>(kChunkBytes / (widest * size), 1, run->rows);
   // Internal values by id: a slot of the chunk buffer, or the block a column view reads.
@@ -48,37 +56,41 @@ Step BuildFusedStep(std::vector<Step> members, absl::Span<const FusionOp> ops, b
   for (size_t k = 0; k < members.size(); ++k) {
     const Step& s = members[k];
     const MemberGeometry& g = geometry[k];
-    FusedMember& m = run->members.emplace_back();
-    m.shape = g.shape;
-    m.width = g.width;
-    m.zero_width = g.zero_width;
-    m.zero_offset = g.output.offset;
+    FusedMember m;
+    m.tile = TileOf(*s.op, dtype);
+    m.attrs = s.attrs;
+    m.accumulate = s.accumulate;
+    m.width = static_cast<int32_t>(g.width);
+    m.zero_width = static_cast<int32_t>(g.zero_width);
+    m.zero_offset = static_cast<int32_t>(g.output.offset);
+    m.num_inputs = static_cast<uint8_t>(s.inputs.size());
     for (size_t i = 0; i < s.inputs.size(); ++i) {
       const Operand& o = s.inputs[i];
       if (o.space != Space::kScratch) {
-        m.inputs.push_back(InMemory(o, g.inputs[i], size));
+        m.inputs[i] = InMemory(o, g.inputs[i], size);
         continue;
       }
       RowOperand r = internal.at(o.offset);
       r.offset += g.inputs[i].offset * size;
       if (g.inputs[i].row_stride == 0) r.row_stride = 0;
-      r.col_stride = g.inputs[i].col_stride;
-      m.inputs.push_back(r);
+      r.col_stride = static_cast<uint8_t>(g.inputs[i].col_stride);
+      m.inputs[i] = r;
     }
     if (s.output.space != Space::kScratch) {
       m.output = InMemory(s.output, g.output, size);
     } else if (g.column_view) {
-      m.skip = true;  // its readers read the block in place
-      m.output = m.inputs[0];
-      internal[s.output.offset] = m.output;
+      internal[s.output.offset] = m.inputs[0];  // its readers read the block in place
+      continue;
     } else {
-      m.output = {.space = Space::kScratch, .offset = run->scratch_bytes,
-                  .row_stride = g.output.width};
+      m.output = {.offset = run->scratch_bytes,
+                  .row_stride = static_cast<int32_t>(g.output.width),
+                  .space = Space::kScratch};
       run->scratch_bytes += RoundUp64(run->chunk_rows * g.output.width * size);
       internal[s.output.offset] = m.output;
     }
-    m.dense = Dense(m);
-    if (!m.skip) run->work += run->rows * m.width;
+    m.dense = Dense(m, g.shape);
+    run->work += run->rows * m.width;
+    run->members.push_back(m);
   }
   Step fused;
   fused.output = members[0].output;
@@ -130,8 +142,8 @@ namespace {
 template <class T>
 class Runner {
  public:
-  Runner(const Step& fused, const Bases& bases, const Attrs* attrs)
-      : fused_(fused), run_(*fused.run), bases_(bases), attrs_(attrs) {}
+  Runner(const FusedRun& run, const Bases& bases, const Attrs* attrs)
+      : run_(run), bases_(bases), attrs_(attrs) {}
 
   // Rows [begin, end), chunk by chunk, with `scratch` as the chunk buffer.
   void Rows(int64_t begin, int64_t end, std::byte* scratch) const {
@@ -139,40 +151,30 @@ class Runner {
     std::array<int64_t, kMaxTileInputs> strides;
     for (int64_t r0 = begin; r0 < end; r0 += run_.chunk_rows) {
       const int64_t r1 = std::min(end, r0 + run_.chunk_rows);
-      for (size_t k = 0; k < run_.members.size(); ++k) {
-        const FusedMember& m = run_.members[k];
-        if (m.skip) continue;
-        const Step& s = fused_.fused[k];
-        const TileFn<T> tile = Tile(*s.op);
-        const Attrs& attrs = attrs_[s.attrs];
-        const size_t n_in = m.inputs.size();
+      for (const FusedMember& m : run_.members) {
+        const auto tile = reinterpret_cast<TileFn<T>>(m.tile);
+        const Attrs& attrs = attrs_[m.attrs];
+        const size_t n_in = m.num_inputs;
         for (size_t i = 0; i < n_in; ++i) strides[i] = m.inputs[i].col_stride;
         const auto in_args = absl::MakeConstSpan(args.data(), n_in);
         const auto in_strides = absl::MakeConstSpan(strides.data(), n_in);
         if (m.dense) {
           for (size_t i = 0; i < n_in; ++i) args[i] = At(m.inputs[i], scratch, r0, r0);
           tile(in_args, in_strides, At(m.output, scratch, r0, r0), (r1 - r0) * m.width, attrs,
-               s.accumulate);
+               m.accumulate);
           continue;
         }
         for (int64_t r = r0; r < r1; ++r) {
           for (size_t i = 0; i < n_in; ++i) args[i] = At(m.inputs[i], scratch, r, r0);
           T* out = At(m.output, scratch, r, r0);
           if (m.zero_width > 0) std::fill_n(out - m.zero_offset, m.zero_width, T(0));
-          tile(in_args, in_strides, out, m.width, attrs, s.accumulate);
+          tile(in_args, in_strides, out, m.width, attrs, m.accumulate);
         }
       }
     }
   }
 
  private:
-  static TileFn<T> Tile(const OpDef& op) {
-    if constexpr (std::is_same_v<T, float>) {
-      return op.pointwise.f32;
-    } else {
-      return op.pointwise.f64;
-    }
-  }
   // Row r of operand o (chunk starting at row r0).
   T* At(const RowOperand& o, std::byte* scratch, int64_t r, int64_t r0) const {
     std::byte* base = nullptr;
@@ -186,7 +188,6 @@ class Runner {
     return reinterpret_cast<T*>(base + o.offset) + r * o.row_stride;
   }
 
-  const Step& fused_;
   const FusedRun& run_;
   const Bases& bases_;
   const Attrs* attrs_;
@@ -199,7 +200,7 @@ class Runner {
 template <class T>
 void RunSplit(const Step& fused, const Bases& bases, const Attrs* attrs, int threads) {
   const FusedRun& run = *fused.run;
-  const Runner<T> runner(fused, bases, attrs);
+  const Runner<T> runner(run, bases, attrs);
   const int64_t chunks = (run.rows + run.chunk_rows - 1) / run.chunk_rows;
   const int64_t ranges = std::min<int64_t>(chunks, MaxFusedRanges(threads));
   if (threads <= 1 || ranges < 2 || run.work < kParallelFusedWork) {

@@ -9,6 +9,7 @@
 /// slice read only inside the run is read in place, row by row.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -19,25 +20,28 @@
 
 namespace tg::compile {
 
-/// Where a fused member touches one operand, per row.
+/// Where a fused member touches one operand, per row. Small: a run replays thousands.
 struct RowOperand {
-  Space space = Space::kFixed;  ///< Where the bytes are; kScratch: the range's chunk buffer.
   /// Byte offset of row 0 in its space (kFixed: the address; kScratch: in the chunk buffer).
   int64_t offset = 0;
-  int64_t row_stride = 0;  ///< Elements from one row to the next (in the chunk buffer too).
-  int64_t col_stride = 1;  ///< 1: `width` elements; 0: one value repeated.
+  int32_t row_stride = 0;  ///< Elements from one row to the next (in the chunk buffer too).
+  Space space = Space::kFixed;  ///< Where the bytes are; kScratch: the range's chunk buffer.
+  uint8_t col_stride = 1;  ///< 1: `width` elements; 0: one value repeated.
 };
 
-/// One member of a fused run, ready to run.
+/// One member of a fused run, ready to run: everything the run reads per member in one small
+/// record (a layer-normalised LSTM replays about 90 per step).
 struct FusedMember {
-  TileShape shape = TileShape::kElementwise;  ///< Elementwise or row sum.
-  int64_t width = 0;  ///< Elements per tile call per row.
-  absl::InlinedVector<RowOperand, kMaxTileInputs> inputs;  ///< Per input.
-  RowOperand output;  ///< The output (row 0 of its block).
-  int64_t zero_width = 0;  ///< > 0: zero the output rows' other columns (a column scatter).
-  int64_t zero_offset = 0;  ///< Elements from the block to its row's first element.
+  void (*tile)() = nullptr;  ///< The op's TileFn for the run's dtype.
+  int32_t attrs = -1;  ///< The member's attributes, in Executable::attrs.
+  int32_t width = 0;  ///< Elements per tile call per row.
+  int32_t zero_width = 0;  ///< > 0: zero the output rows' other columns (a column scatter).
+  int32_t zero_offset = 0;  ///< Elements from the block to its row's first element.
+  uint8_t num_inputs = 0;  ///< Inputs used in `inputs`.
+  bool accumulate = false;  ///< output += result.
   bool dense = false;  ///< Every operand is whole rows: one tile call per chunk.
-  bool skip = false;  ///< A column view read in place: nothing to run.
+  std::array<RowOperand, kMaxTileInputs> inputs;  ///< Per input.
+  RowOperand output;  ///< The output (row 0 of its block).
 };
 
 /// The rows, chunks and members of a fused step (Step::run).
@@ -46,7 +50,8 @@ struct FusedRun {
   int64_t chunk_rows = 1;  ///< Rows per chunk.
   int64_t scratch_bytes = 0;  ///< Chunk buffer bytes one range of rows needs.
   int64_t work = 0;  ///< Element operations (rows x member widths).
-  std::vector<FusedMember> members;  ///< Parallel to Step::fused.
+  /// The members that run, in order (a column view read in place runs nothing).
+  std::vector<FusedMember> members;
 };
 
 /// Bytes of one operand per chunk (256 f64 or 512 f32 elements of the widest member, at least

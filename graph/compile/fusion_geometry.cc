@@ -63,9 +63,28 @@ std::optional<OperandGeometry> ReadAs(const Shape& in, const Shape& out, int64_t
   return std::nullopt;
 }
 
+// A fused member keeps widths and row strides in 32 bits.
+bool Fits32(const MemberGeometry& g) {
+  constexpr int64_t kMax = int64_t{1} << 30;
+  bool fits = g.width < kMax && g.zero_width < kMax && g.output.row_stride < kMax &&
+              g.output.offset < kMax;
+  for (const OperandGeometry& o : g.inputs) fits = fits && o.row_stride < kMax;
+  return fits;
+}
+
+std::optional<MemberGeometry> Rows(const FusionOp& f);
+
 }  // namespace
 
 std::optional<MemberGeometry> RowGeometry(const FusionOp& f) {
+  std::optional<MemberGeometry> g = Rows(f);
+  if (g && !Fits32(*g)) return std::nullopt;
+  return g;
+}
+
+namespace {
+
+std::optional<MemberGeometry> Rows(const FusionOp& f) {
   if (!Fusable(f)) return std::nullopt;
   const OpDef& op = *f.op;
   const Shape& out = f.output.shape;
@@ -113,6 +132,8 @@ std::optional<MemberGeometry> RowGeometry(const FusionOp& f) {
   g.output = Dense(g.width);
   return g;
 }
+
+}  // namespace
 
 std::optional<MemberGeometry> FlatGeometry(const FusionOp& f) {
   if (!Fusable(f) || f.op->pointwise.shape != TileShape::kElementwise ||

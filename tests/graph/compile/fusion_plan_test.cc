@@ -1,9 +1,9 @@
 // The fusion plan and fused runs over rows: a run takes a bias [D] over rows and a statistic
 // [B,1] over columns, ends in row sums, reads column slices in place; a value read only
-// inside its run has no memory (every buffer a run touches lives through the whole run, so a
-// large run may plan more than its ops did unfused); and a layer norm over [64, 2048] (past the old 65,536-element
-// limit) compiles to fused runs whose results match the unfused program's, split over two
-// threads or not.
+// inside its run has no memory (every other buffer a run touches lives through the whole
+// run, so a large run may plan more than its ops did unfused); and a layer norm over
+// [64, 2048] (past the old 65,536-element limit) compiles to fused runs whose results match
+// the unfused program's, split over two threads or not.
 #include "graph/compile/fusion_plan.h"
 
 #include <cmath>
