@@ -272,7 +272,7 @@ void SumToRowTile(absl::Span<const T* const> in, absl::Span<const int64_t>, T* o
 RowFacts SumToRows(const Attrs& attrs, absl::Span<const TensorType> in) {
   const Shape& x = in[0].shape;
   const Shape& to = attrs.shape;
-  if (x.rank() != 2 || x[0] == 1) return {};
+  if (x.rank() != 2) return {};
   const bool kept_row = to.rank() == 2 && to[0] == 1 && to[1] == x[1];
   if (!(to.rank() == 1 && to[0] == x[1]) && !kept_row) return {};
   return {.kind = RowKind::kSummed, .row_operands = 1u};

@@ -54,10 +54,6 @@ struct FusedRun {
   std::vector<FusedMember> members;
 };
 
-/// Bytes of one operand per chunk (256 f64 or 512 f32 elements of the widest member, at least
-/// one row), so a run's operands stay in L1.
-inline constexpr int64_t kChunkBytes = 2048;
-
 /// The fused step of `members` (lowered steps; an operand in Space::kScratch is an internal
 /// value, its offset the value's id), `ops` their applications, `flat` the run's model.
 Step BuildFusedStep(std::vector<Step> members, absl::Span<const FusionOp> ops, bool flat);

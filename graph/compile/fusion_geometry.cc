@@ -160,9 +160,11 @@ struct Access {
   int64_t end(int64_t rows) const { return hi + (stride > 0 ? (rows - 1) * stride : 0); }
 };
 
-// Whether two accesses of one run keep their order when the run goes chunk by chunk: other
+// Whether two accesses of one run keep their order when the run goes chunk by chunk: one
+// row no wider than a chunk (one chunk: the members run one after the other), other
 // memories, disjoint bytes, two reads, or both inside one row window of the same stride.
 bool Compatible(const Access& a, const Access& b, int64_t rows) {
+  if (rows == 1 && a.hi - a.lo <= kChunkBytes && b.hi - b.lo <= kChunkBytes) return true;
   if (a.key != b.key || a.end(rows) <= b.lo || b.end(rows) <= a.lo) return true;
   if (!a.write && !b.write) return true;
   if (a.stride == 0 || b.stride == 0 || a.stride != b.stride) return false;

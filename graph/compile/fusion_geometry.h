@@ -21,6 +21,10 @@
 
 namespace tg::compile {
 
+/// Bytes of one operand per chunk of a fused run (256 f64 or 512 f32 elements of the widest
+/// member, at least one row), so a run's operands stay in L1.
+inline constexpr int64_t kChunkBytes = 2048;
+
 /// Pointwise ops with more inputs than this keep their own kernels (a run passes a tile its
 /// operands from a fixed array: no allocation).
 inline constexpr size_t kMaxTileInputs = 4;
