@@ -45,18 +45,48 @@ using KernelFn = absl::Status (*)(const KernelContext& ctx);
 /// Builds the gradient of each input from ops and hands it to ctx.AccumulateGrad.
 using VjpFn = void (*)(VjpContext& ctx);
 
-/// A pointwise op's tile function: `out[0..n) (+)= f(inputs[k][0..n))` over same-shape
-/// operands. A compiler fuses chains of such ops by running their tiles over L1-sized chunks.
+/// A pointwise op's tile function: `out[0..n) (+)= f(inputs[k][0..n))`. `strides[k]` is 1
+/// when input k holds n elements, 0 when it is one value repeated over the n (given only to
+/// tiles that declare PointwiseTiles::broadcasts). A row-sum tile (TileShape::kRowSum) instead
+/// sums input 0's n elements into `out[0]`. A compiler fuses chains of such ops by running
+/// their tiles over L1-sized chunks.
 template <class T>
-using TileFn = void (*)(absl::Span<const T* const> inputs, T* out, int64_t n,
-                        const Attrs& attrs, bool accumulate);
-/// A pointwise op's tile functions, one per float dtype.
+using TileFn = void (*)(absl::Span<const T* const> inputs, absl::Span<const int64_t> strides,
+                        T* out, int64_t n, const Attrs& attrs, bool accumulate);
+/// What a tile computes over its n elements.
+enum class TileShape : uint8_t {
+  kElementwise,  ///< n outputs, each from the inputs' elements at its index.
+  kRowSum,  ///< One output: the sum of input 0's n elements (a row of a sum over the last axis).
+};
+/// Whether an application of the op (its attributes and input types) runs on its tiles.
+using TilesApplyFn = bool (*)(const Attrs& attrs, absl::Span<const TensorType> inputs);
+/// A pointwise op's tile functions, one per float dtype, and what they compute.
 struct PointwiseTiles {
   TileFn<float> f32 = nullptr;  ///< The f32 tile; null: f32 runs are not fused.
   TileFn<double> f64 = nullptr;  ///< The f64 tile; null: f64 runs are not fused.
+  /// Elementwise over the output's elements, or a row sum: the op sums the last axis of input
+  /// 0 and keeps every other axis (its output has one element per row of input 0).
+  TileShape shape = TileShape::kElementwise;
+  /// Elementwise only: inputs may have fewer elements than the output and broadcast to it as
+  /// NumPy does (a bias [D] over rows, a statistic [B,1] over columns); the tile then takes a
+  /// stride of 0 for an input repeated over its n elements.
+  bool broadcasts = false;
+  /// Null: every application runs on the tiles (same-shape operands, or broadcast ones with
+  /// `broadcasts`). Set: only those it accepts (a sum over the last axis, not the first).
+  TilesApplyFn applies = nullptr;
   /// Whether the f32 tile is set.
   explicit operator bool() const { return f32 != nullptr; }
 };
+
+/// A block of columns of a row-major tensor: row r's block starts at element
+/// `offset + r * row_stride` (the tensor's rows are its leading axes, its columns the last).
+struct ColumnBlock {
+  int64_t offset = 0;  ///< Element offset of row 0's block.
+  int64_t row_stride = 0;  ///< Elements from one row's block to the next (the full width).
+};
+/// The column block an application of the op reads or writes, or nullopt if it has none.
+using ColumnBlockFn = std::optional<ColumnBlock> (*)(const Attrs& attrs,
+                                                     absl::Span<const TensorType> inputs);
 
 /// How output rows (the leading dimension) follow operand rows.
 enum class RowKind : uint8_t {
@@ -90,9 +120,17 @@ struct OpDef {
   /// not silently zero gradients.
   bool differentiable = true;
   uint32_t no_grad_inputs = 0;  ///< Bit i: input i is not differentiable (ids, targets).
-  PointwiseTiles pointwise = {};  ///< Set: the op is pointwise over same-shape operands.
+  PointwiseTiles pointwise = {};  ///< Set: the op runs on tiles (see PointwiseTiles).
   RowFactsFn rows = nullptr;  ///< Row facts for time batching; null: none.
   ViewFn view = nullptr;  ///< Set for ops whose output may be a view of input 0.
+  /// Set with copy tiles: the output is a block of columns of input 0 (a slice of the last
+  /// axis): a fused run reads the block in place, row by row, and copies it only if a step
+  /// outside the run reads the output.
+  ColumnBlockFn column_view = nullptr;
+  /// Set with copy tiles: the output is zeros but for a block of columns that is input 0 (the
+  /// gradient of a column slice; with accumulate, only the block is added to). A fused run
+  /// writes the block row by row.
+  ColumnBlockFn column_scatter = nullptr;
   bool is_leaf = false;  ///< Inputs, constants, parameters: values come from outside.
   /// >= 0: attrs.ints[seed_attr] seeds the op's random draws (dropout). A compiled program
   /// re-seeds such an instruction on every run (base/random.h ReplaySeed), so each replay

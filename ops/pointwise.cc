@@ -39,9 +39,10 @@ absl::Status UnaryKernel(const KernelContext& ctx) {
     return absl::OkStatus();
   });
 }
+// A unary op's input has the output's shape: its stride is always 1.
 template <class F, class T>
-void UnaryTile(absl::Span<const T* const> in, T* out, int64_t n, const Attrs& attrs,
-               bool accumulate) {
+void UnaryTile(absl::Span<const T* const> in, absl::Span<const int64_t>, T* out, int64_t n,
+               const Attrs& attrs, bool accumulate) {
   kernels::Unary(MakeFn<F>(attrs), in[0], out, n, accumulate);
 }
 template <class F>
@@ -154,13 +155,14 @@ absl::Status BinaryKernel(const KernelContext& ctx) {
   });
 }
 template <class F, class T>
-void BinaryTile(absl::Span<const T* const> in, T* out, int64_t n, const Attrs& attrs,
-                bool accumulate) {
-  kernels::Binary(MakeFn<F>(attrs), in[0], 1, in[1], 1, out, n, accumulate);
+void BinaryTile(absl::Span<const T* const> in, absl::Span<const int64_t> strides, T* out,
+                int64_t n, const Attrs& attrs, bool accumulate) {
+  kernels::Binary(MakeFn<F>(attrs), in[0], strides[0], in[1], strides[1], out, n, accumulate);
 }
+// broadcasts: the op's shape rule broadcasts its operands (add, sub, mul, div).
 template <class F>
-constexpr PointwiseTiles BinaryTiles() {
-  return {.f32 = BinaryTile<F, float>, .f64 = BinaryTile<F, double>};
+constexpr PointwiseTiles BinaryTiles(bool broadcasts) {
+  return {.f32 = BinaryTile<F, float>, .f64 = BinaryTile<F, double>, .broadcasts = broadcasts};
 }
 
 // Shape rule of add/sub/mul/div: float operands of one dtype, NumPy-broadcast shapes.
@@ -200,7 +202,8 @@ template <class F>
 constexpr OpDef BinaryPointwiseOp(std::string_view name, InferFn infer, VjpFn vjp,
                                   uint32_t no_grad_inputs = 0) {
   return {.name = name, .arity = 2, .infer = infer, .forward = BinaryKernel<F>, .vjp = vjp,
-          .no_grad_inputs = no_grad_inputs, .pointwise = BinaryTiles<F>(),
+          .no_grad_inputs = no_grad_inputs,
+          .pointwise = BinaryTiles<F>(infer == BroadcastFloatPair),
           .rows = ops::PointwiseRowFacts};
 }
 

@@ -168,12 +168,30 @@ RowFacts SumRows(const Attrs& attrs, absl::Span<const TensorType> in) {
   return axis != 0 ? ops::RowsFromOperand0(attrs, in) : RowFacts{};
 }
 
+// A sum over the last axis (keepdims or not) is a row sum: a fused run can end in it.
+bool SumIsRowSum(const Attrs& attrs, absl::Span<const TensorType> in) {
+  const int rank = in[0].shape.rank();
+  if (SumsAll(attrs) || rank == 0) return false;
+  const int64_t axis = attrs.ints[0] < 0 ? attrs.ints[0] + rank : attrs.ints[0];
+  return axis == rank - 1;
+}
+
+// out[0] (+)= the sum of one row: SumAxis's bits for inner == 1.
+template <class T>
+void SumRowTile(absl::Span<const T* const> in, absl::Span<const int64_t>, T* out, int64_t n,
+                const Attrs&, bool accumulate) {
+  const T s = kernels::Sum(in[0], n);
+  *out = accumulate ? *out + s : s;
+}
+
 const OpDef kSum = {
     .name = "sum",
     .arity = 1,
     .infer = SumInfer,
     .forward = SumKernel,
     .vjp = SumVjp,
+    .pointwise = {.f32 = SumRowTile<float>, .f64 = SumRowTile<double>,
+                  .shape = TileShape::kRowSum, .applies = SumIsRowSum},
     .rows = SumRows,
 };
 
@@ -231,12 +249,44 @@ void SumToVjp(VjpContext& ctx) {
   ctx.AccumulateGrad(0, BroadcastTo(ctx.grad_output(), ctx.input(0).shape()));
 }
 
+// To the input's shape with the last axis 1: a row sum, which a fused run can end in.
+bool SumToIsRowSum(const Attrs& attrs, absl::Span<const TensorType> in) {
+  const Shape& x = in[0].shape;
+  const Shape& to = attrs.shape;
+  if (x.rank() == 0 || to.rank() != x.rank() || to[x.rank() - 1] != 1) return false;
+  for (int d = 0; d + 1 < x.rank(); ++d) {
+    if (to[d] != x[d]) return false;
+  }
+  return true;
+}
+
+// out[0] (+)= the sum of one row, added onto zeros as SumToTyped does.
+template <class T>
+void SumToRowTile(absl::Span<const T* const> in, absl::Span<const int64_t>, T* out, int64_t n,
+                  const Attrs&, bool accumulate) {
+  *out = (accumulate ? *out : T(0)) + kernels::Sum(in[0], n);
+}
+
+// [N, D] summed to [D] or [1, D] (a bias gradient) is a sum over the rows of x: the sums of
+// all steps into one gradient become one sum over their stacked rows.
+RowFacts SumToRows(const Attrs& attrs, absl::Span<const TensorType> in) {
+  const Shape& x = in[0].shape;
+  const Shape& to = attrs.shape;
+  if (x.rank() != 2) return {};
+  const bool kept_row = to.rank() == 2 && to[0] == 1 && to[1] == x[1];
+  if (!(to.rank() == 1 && to[0] == x[1]) && !kept_row) return {};
+  return {.kind = RowKind::kSummed, .row_operands = 1u};
+}
+
 const OpDef kSumTo = {
     .name = "sum_to",
     .arity = 1,
     .infer = SumToInfer,
     .forward = SumToKernel,
     .vjp = SumToVjp,
+    .pointwise = {.f32 = SumToRowTile<float>, .f64 = SumToRowTile<double>,
+                  .shape = TileShape::kRowSum, .applies = SumToIsRowSum},
+    .rows = SumToRows,
 };
 
 // ---- broadcast_to ---------------------------------------------------------
@@ -292,12 +342,45 @@ void BroadcastToVjp(VjpContext& ctx) {
   ctx.AccumulateGrad(0, SumTo(ctx.grad_output(), ctx.input(0).shape()));
 }
 
+// x over the rows ([D] or [1, D] to [N, D]) or over the columns ([N, 1] to [N, D]): the two
+// ways a fused run reads a broadcast operand.
+bool BroadcastToFitsTiles(const Attrs& attrs, absl::Span<const TensorType> in) {
+  const Shape& x = in[0].shape;
+  const Shape& to = attrs.shape;
+  if (to.rank() == 0 || x.rank() > to.rank()) return false;
+  const int lead = to.rank() - x.rank();
+  bool rows_kept = true, rows_one = true;
+  for (int d = 0; d + 1 < to.rank(); ++d) {
+    const int64_t xd = d >= lead ? x[d - lead] : 1;
+    rows_kept &= xd == to[d];
+    rows_one &= xd == 1;
+  }
+  const int64_t last = x.rank() > 0 ? x[x.rank() - 1] : 1;
+  const bool cols_kept = last == to[to.rank() - 1], cols_one = last == 1;
+  return (rows_kept || rows_one) && (cols_kept || cols_one);
+}
+
+// out (+)= x, x contiguous (stride 1) or one value repeated (stride 0): the kernel's bits.
+template <class T>
+void BroadcastTile(absl::Span<const T* const> in, absl::Span<const int64_t> strides, T* out,
+                   int64_t n, const Attrs&, bool accumulate) {
+  if (accumulate) {
+    kernels::Binary(kernels::AddFn{}, out, 1, in[0], strides[0], out, n, false);
+  } else if (strides[0] == 1) {
+    std::copy_n(in[0], n, out);
+  } else {
+    std::fill_n(out, n, in[0][0]);
+  }
+}
+
 const OpDef kBroadcastTo = {
     .name = "broadcast_to",
     .arity = 1,
     .infer = BroadcastToInfer,
     .forward = BroadcastToKernel,
     .vjp = BroadcastToVjp,
+    .pointwise = {.f32 = BroadcastTile<float>, .f64 = BroadcastTile<double>,
+                  .broadcasts = true, .applies = BroadcastToFitsTiles},
 };
 
 // ---- softmax and log_softmax (shared pieces) ------------------------------

@@ -193,8 +193,27 @@ static void SliceVjp(VjpContext& ctx) {
 static RowFacts SliceRows(const Attrs& attrs, absl::Span<const TensorType> in) {
   return RowsIfNotAxis0(attrs, in, in[0].shape.rank());
 }
+// A slice of the last axis of a matrix (or higher) is a block of columns of x.
+static std::optional<ColumnBlock> SliceColumns(const Attrs& attrs,
+                                               absl::Span<const TensorType> in) {
+  const Shape& s = in[0].shape;
+  if (s.rank() < 2 || AttrAxis(attrs, s.rank()) != s.rank() - 1) return std::nullopt;
+  return ColumnBlock{.offset = attrs.Int(1), .row_stride = s[s.rank() - 1]};
+}
+static bool SliceIsColumns(const Attrs& attrs, absl::Span<const TensorType> in) {
+  return SliceColumns(attrs, in).has_value();
+}
+// Copies (or adds) n elements: a fused run's column slice, the bits of CopyOrAdd.
+template <class T>
+void CopyTile(absl::Span<const T* const> in, absl::Span<const int64_t>, T* out, int64_t n,
+              const Attrs&, bool accumulate) {
+  CopyOrAdd(in[0], out, n, accumulate);
+}
 const OpDef kSlice = {.name = "slice", .arity = 1, .infer = SliceInfer, .forward = SliceKernel,
-                      .vjp = SliceVjp, .rows = SliceRows, .view = SliceView};
+                      .vjp = SliceVjp,
+                      .pointwise = {.f32 = CopyTile<float>, .f64 = CopyTile<double>,
+                                    .applies = SliceIsColumns},
+                      .rows = SliceRows, .view = SliceView, .column_view = SliceColumns};
 Expr Slice(Expr x, int axis, int64_t begin, int64_t end) {
   Attrs attrs;
   attrs.ints = {BuilderAxis(axis, x.shape().rank()), begin, end};
@@ -249,9 +268,21 @@ static void SliceGradVjp(VjpContext& ctx) {
 static RowFacts SliceGradRows(const Attrs& attrs, absl::Span<const TensorType> in) {
   return RowsIfNotAxis0(attrs, in, attrs.shape.rank());
 }
+// The gradient of a column slice writes a block of columns of its output.
+static std::optional<ColumnBlock> SliceGradColumns(const Attrs& attrs,
+                                                   absl::Span<const TensorType>) {
+  const Shape& s = attrs.shape;
+  if (s.rank() < 2 || AttrAxis(attrs, s.rank()) != s.rank() - 1) return std::nullopt;
+  return ColumnBlock{.offset = attrs.Int(1), .row_stride = s[s.rank() - 1]};
+}
+static bool SliceGradIsColumns(const Attrs& attrs, absl::Span<const TensorType> in) {
+  return SliceGradColumns(attrs, in).has_value();
+}
 const OpDef kSliceGrad = {.name = "slice_grad", .arity = 1, .infer = SliceGradInfer,
                           .forward = SliceGradKernel, .vjp = SliceGradVjp,
-                          .rows = SliceGradRows};
+                          .pointwise = {.f32 = CopyTile<float>, .f64 = CopyTile<double>,
+                                        .applies = SliceGradIsColumns},
+                          .rows = SliceGradRows, .column_scatter = SliceGradColumns};
 Expr SliceGrad(Expr dy, Shape input_shape, int axis, int64_t begin) {
   Attrs attrs;
   attrs.ints = {BuilderAxis(axis, input_shape.rank()), begin};

@@ -8,6 +8,7 @@
 #include "fmt/format.h"
 #include "graph/compile/from_graph.h"
 #include "graph/compile/fuse_pointwise.h"
+#include "graph/compile/fusion_plan.h"
 #include "graph/compile/lifetimes.h"
 #include "graph/compile/lower.h"
 #include "graph/compile/memory_plan.h"
@@ -125,21 +126,25 @@ absl::StatusOr<CompiledGraph> Compile(Graph& g, const CompileSpec& spec) {
   compile::StackStats stacked;
   if (spec.stack_rows) program = compile::StackRows(program, &stacked);
   clock.Lap("stack_rows");
-  const std::vector<compile::Lifetime> lifetimes = compile::ComputeLifetimes(program);
+  std::vector<compile::Lifetime> lifetimes = compile::ComputeLifetimes(program);
   TG_RETURN_IF_ERROR(CheckLeavesAreNotSummedInto(g, program, lifetimes));
   clock.Lap("lifetimes");
+  // check_numerics names the op that made a NaN, so each op keeps its own step.
+  const bool fuse = spec.fuse_pointwise && !g.exec_options().check_numerics;
+  compile::FusionPlan fusion;
+  if (fuse) {
+    fusion = compile::PlanFusion(program, lifetimes);
+    lifetimes = compile::FusedLifetimes(std::move(lifetimes), program, fusion);
+  }
+  clock.Lap("fuse_pointwise");
   const compile::Placement placement = compile::PlaceMemory(program, lifetimes);
   clock.Lap("place_memory");
   int64_t gradient_bytes = 0;
   std::vector<compile::GradientHome> homes;
   if (spec.private_gradients) homes = GradientHomes(g, gradient_bytes);
-  compile::Executable exe = compile::Lower(program, lifetimes, placement, Relocations(homes));
+  compile::Executable exe = compile::Lower(program, lifetimes, placement, Relocations(homes),
+                                           fuse ? &fusion : nullptr);
   clock.Lap("lower");
-  // check_numerics names the op that made a NaN, so each op keeps its own step.
-  if (spec.fuse_pointwise && !g.exec_options().check_numerics) {
-    exe.steps = compile::FusePointwise(std::move(exe.steps));
-  }
-  clock.Lap("fuse_pointwise");
 
   CompiledGraph c;
   for (const compile::Step& s : exe.steps) {

@@ -62,7 +62,18 @@ absl::StatusOr<RunContext> RunContext::Create(
     }
     c.gradients_ = *std::move(gradients);
   }
-  c.bases_ = {.arena = c.arena_.get(), .gradients = c.gradients_.get(), .shapes = p.shapes.data()};
+  if (p.scratch_bytes > 0) {
+    const int64_t bytes = p.scratch_bytes * compile::MaxFusedRanges(p.options.num_threads);
+    absl::StatusOr<AlignedBuffer> scratch = TryAllocateAligned(static_cast<size_t>(bytes));
+    if (!scratch.ok()) {
+      return absl::Status(scratch.status().code(),
+                          fmt::format("the fused runs' chunk buffers: {}",
+                                      scratch.status().message()));
+    }
+    c.chunks_ = *std::move(scratch);
+  }
+  c.bases_ = {.arena = c.arena_.get(), .gradients = c.gradients_.get(), .shapes = p.shapes.data(),
+              .scratch = c.chunks_.get(), .scratch_stride = p.scratch_bytes};
   for (const compile::ConstantBytes& k : p.constants) {
     std::memcpy(c.arena_.get() + k.offset, k.bytes.data(), k.bytes.size());
   }

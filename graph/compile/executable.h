@@ -36,11 +36,16 @@ struct PrivateGradient {
 
 namespace tg::compile {
 
+struct FusedRun;
+
 /// Where an operand's bytes are.
 enum class Space : uint8_t {
   kArena,      ///< At an offset into the run's memory (the memory plan's allocation).
   kGradients,  ///< At an offset into the run's private gradients.
   kFixed,      ///< At a fixed address (a parameter, its gradient in the store).
+  /// A value that lives only in a fused run's chunk buffer (graph/compile/fusion_plan.h): it
+  /// has no memory of its own; the operand's offset is the value's id.
+  kScratch,
 };
 
 /// A tensor of the lowered program, before a run gives it memory. Small (its shape is an
@@ -58,12 +63,16 @@ struct Bases {
   std::byte* arena = nullptr;  ///< Space::kArena.
   std::byte* gradients = nullptr;  ///< Space::kGradients.
   const Shape* shapes = nullptr;  ///< Executable::shapes.
+  /// Fused runs' chunk buffers: range r of a run uses scratch + r * scratch_stride.
+  std::byte* scratch = nullptr;
+  int64_t scratch_stride = 0;  ///< Bytes per range (Executable::scratch_bytes).
   /// Where operand `o` is in this run.
   std::byte* Address(const Operand& o) const {
     switch (o.space) {
       case Space::kArena: return arena + o.offset;
       case Space::kGradients: return gradients + o.offset;
       case Space::kFixed: break;
+      case Space::kScratch: return nullptr;  // only a fused run reaches it, by row
     }
     return reinterpret_cast<std::byte*>(static_cast<uintptr_t>(o.offset));
   }
@@ -85,6 +94,8 @@ struct Step {
   NodeId node = -1;  ///< The node it came from (the first one, when stacked).
   int stacked = 1;  ///< How many nodes' work it does.
   std::vector<Step> fused;  ///< The members of a fused pointwise run, in order.
+  /// A fused run's rows, chunks and member operands (graph/compile/fuse_pointwise.h).
+  std::shared_ptr<const FusedRun> run;
   /// Whether it zeroes its output (no op, no members).
   bool zeroes() const { return op == nullptr && fused.empty(); }
 };
@@ -116,6 +127,8 @@ struct Executable {
   std::vector<GradientHome> private_gradients;  ///< With CompileSpec::private_gradients.
   int64_t arena_bytes = 0;  ///< Size of a run's memory.
   int64_t gradient_bytes = 0;  ///< Size of a run's private gradients (zeroed every run).
+  /// Chunk buffer bytes one range of rows of a fused run needs (the largest run's).
+  int64_t scratch_bytes = 0;
   ExecOptions options;  ///< Threads, numeric checks.
 
   /// InvalidArgument unless there is one feed per entry of `feeds`, each with that entry's
@@ -164,7 +177,7 @@ class RunContext {
   absl::Status RunStep(const compile::Step& step, size_t k, const Attrs& attrs);
 
   std::shared_ptr<const compile::Executable> program_;
-  AlignedBuffer arena_, gradients_;
+  AlignedBuffer arena_, gradients_, chunks_;  // chunks_: the fused runs' chunk buffers
   compile::Bases bases_;
   std::vector<Tensor> feeds_, outputs_;
   std::vector<PrivateGradient> private_gradients_;

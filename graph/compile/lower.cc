@@ -1,11 +1,13 @@
 #include "graph/compile/lower.h"
 
+#include <algorithm>
 #include <cstring>
 #include <deque>
 #include <iterator>
 #include <optional>
 
 #include "absl/container/flat_hash_map.h"
+#include "graph/compile/fuse_pointwise.h"
 #include "absl/hash/hash.h"
 
 namespace tg::compile {
@@ -91,8 +93,32 @@ class AttrsTable {
 }  // namespace
 
 Executable Lower(const Program& program, absl::Span<const Lifetime> lifetimes,
-                 const Placement& placement, absl::Span<const Relocation> relocations) {
-  const Operands operands(program, placement, relocations);
+                 const Placement& placement, absl::Span<const Relocation> relocations,
+                 const FusionPlan* fusion) {
+  const Operands placed(program, placement, relocations);
+  struct {
+    const Operands& placed;
+    const Program& program;
+    const FusionPlan* fusion;
+    Operand Of(ValueId v) const {
+      if (fusion == nullptr || !fusion->internal[v]) return placed.Of(v);
+      const Value& value = program.values[v];
+      return {.offset = v, .bytes = value.bytes, .shape = value.shape, .space = Space::kScratch,
+              .dtype = value.dtype};
+    }
+  } operands{placed, program, fusion};
+  // Where each buffer is first touched (a fused run's lifetimes start at the run).
+  std::vector<int> first(program.buffers.size(), -1);
+  for (int k = static_cast<int>(program.instructions.size()) - 1; k >= 0; --k) {
+    const Instruction& in = program.instructions[k];
+    for (ValueId v : in.inputs) {
+      if (program.values[v].buffer >= 0) first[program.values[v].buffer] = k;
+    }
+    if (program.values[in.output].buffer >= 0) first[program.values[in.output].buffer] = k;
+  }
+  size_t next_run = 0;
+  std::vector<Step> members;
+  std::vector<FusionOp> ops;
   Executable e;
   e.arena_bytes = placement.bytes;
   ShapeTable shapes = program.shapes;  // and the zeroings' shapes
@@ -113,7 +139,7 @@ Executable Lower(const Program& program, absl::Span<const Lifetime> lifetimes,
     auto zero_first = [&](ValueId v, bool written) {
       const BufferId b = program.values[v].buffer;
       if (b < 0 || program.buffers[b].storage != Storage::kPlanned || zeroed[b] ||
-          !lifetimes[b].accumulated || lifetimes[b].first != k) {
+          !lifetimes[b].accumulated || first[b] != k) {
         return;
       }
       zeroed[b] = true;
@@ -134,7 +160,28 @@ Executable Lower(const Program& program, absl::Span<const Lifetime> lifetimes,
     };
     for (ValueId v : in.inputs) zero_first(v, false);
     zero_first(in.output, true);
-    e.steps.push_back(std::move(s));
+    while (fusion != nullptr && next_run < fusion->runs.size() &&
+           fusion->runs[next_run].end <= k) {
+      ++next_run;
+    }
+    const RunSpan* run = fusion != nullptr && next_run < fusion->runs.size() &&
+                                 fusion->runs[next_run].begin <= k
+                             ? &fusion->runs[next_run]
+                             : nullptr;
+    if (run == nullptr) {
+      e.steps.push_back(std::move(s));
+      continue;
+    }
+    // A run's zeroings go before it (its buffers live from its first instruction on).
+    members.push_back(std::move(s));
+    ops.push_back(FusionOpOf(program, in));
+    if (k + 1 == run->end) {
+      Step fused = BuildFusedStep(std::move(members), ops, run->flat);
+      e.scratch_bytes = std::max(e.scratch_bytes, fused.run->scratch_bytes);
+      e.steps.push_back(std::move(fused));
+      members.clear();
+      ops.clear();
+    }
   }
   for (ValueId v : program.feeds) e.feeds.push_back(operands.Of(v));
   for (ValueId v : program.outputs) e.outputs.push_back(operands.Of(v));

@@ -10,6 +10,7 @@
 
 #include "absl/types/span.h"
 #include "graph/compile/executable.h"
+#include "graph/compile/fusion_plan.h"
 #include "graph/compile/lifetimes.h"
 #include "graph/compile/memory_plan.h"
 #include "graph/compile/program.h"
@@ -25,9 +26,12 @@ struct Relocation {
 };
 
 /// The steps, feeds, outputs, constants and memory size of `program`, whose buffers have
-/// `lifetimes` (ComputeLifetimes) and are placed by `placement` (PlaceMemory). The caller adds
-/// paths, labels, options and private gradients.
+/// `lifetimes` (ComputeLifetimes, or FusedLifetimes with `fusion`) and are placed by
+/// `placement` (PlaceMemory). With `fusion`, each of its runs becomes one fused step (its
+/// zeroings before it) and its internal values live in the run's chunk buffer. The caller
+/// adds paths, labels, options and private gradients.
 Executable Lower(const Program& program, absl::Span<const Lifetime> lifetimes,
-                 const Placement& placement, absl::Span<const Relocation> relocations = {});
+                 const Placement& placement, absl::Span<const Relocation> relocations = {},
+                 const FusionPlan* fusion = nullptr);
 
 }  // namespace tg::compile

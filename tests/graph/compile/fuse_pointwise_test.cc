@@ -54,6 +54,11 @@ Bases Fixed() { return {.shapes = Shapes().shapes().data()}; }
 
 using Steps = std::vector<Step>;
 
+Steps FusePointwise(Steps steps) {
+  return compile::FusePointwise(std::move(steps), Shapes().shapes(),
+                                absl::MakeConstSpan(&kNoAttrs, 1));
+}
+
 void RunFused(const Step& fused, int threads) {
   compile::RunFused(fused, Fixed(), &kNoAttrs, threads);
 }
