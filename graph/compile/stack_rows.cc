@@ -118,7 +118,7 @@ class GroupBuilder {
   // Members come in program order; on success they are folded into one.
   bool TryStack(std::vector<int> members, const RowFacts& facts, Group& out) {
     for (int m : members) in_group_[m] = true;
-    const int at = Placement(members, facts.kind);
+    const int at = Placement(members, facts.kind, facts.row_operands);
     bool ok = false;
     if (at >= 0 && ShapesAgree(members, facts)) {
       for (std::vector<int>& order : Orders(members, facts)) {
@@ -172,7 +172,7 @@ class GroupBuilder {
 
   // The member whose place the stacked instruction can take, or -1. Members of a sum may
   // touch their shared output in any order; anything else between members forbids stacking.
-  int Placement(const std::vector<int>& members, RowKind kind) {
+  int Placement(const std::vector<int>& members, RowKind kind, uint32_t row_operands) {
     if (kind == RowKind::kSummed) {
       const ValueId out = At(members[0]).output;
       for (int m : members) {
@@ -201,8 +201,20 @@ class GroupBuilder {
     }
     deferred_.clear();
     if (before_first) return first;
-    if (after_last || CanDeferReadersPast(members, last)) return last;
+    if (after_last || (HasSharedOperand(members[0], row_operands) &&
+                       CanDeferReadersPast(members, last))) {
+      return last;
+    }
     return -1;
+  }
+
+  // Whether instruction i reads an operand that is not stacked (a weight): what makes one
+  // stacked kernel pay for keeping every member's result until the last member's place.
+  bool HasSharedOperand(int i, uint32_t row_operands) const {
+    for (size_t k = 0; k < At(i).inputs.size(); ++k) {
+      if (!Carries(row_operands, k)) return true;
+    }
+    return false;
   }
 
   // Whether what reads the members' results before `last` -- and everything that depends on

@@ -8,10 +8,12 @@
 ///   (dW += dz_t^T x_t for every t) become one instruction over the stacked operands.
 ///
 /// The stacked instruction takes the place of the first member when every member's inputs are
-/// ready by then, else of the last. What reads a member's result before the last member (each
+/// ready by then, else of the last. For a group with a shared operand (a weight, which one
+/// stacked kernel then reads once), what reads a member's result before the last member (each
 /// step's input gradient added into its slice of the whole gradient), and all that depends on
 /// it up to there, then moves right after the stacked instruction, unless that would move a
-/// member or part of another group. Stacked
+/// member or part of another group. (Without a shared operand the move would only keep every
+/// member's result alive longer.) Stacked
 /// operands are tied adjacent (graph/compile/buffer_ties.h), so stacking copies nothing; a
 /// group whose ties contradict earlier ones is left as it was. Members are stacked in the
 /// order their rows already have in memory (the steps of one [T,B,I] tensor, or rows an
