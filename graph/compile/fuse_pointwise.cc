@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <type_traits>
@@ -177,15 +178,17 @@ class Runner {
  private:
   // Row r of operand o (chunk starting at row r0).
   T* At(const RowOperand& o, std::byte* scratch, int64_t r, int64_t r0) const {
-    std::byte* base = nullptr;
+    std::byte* row0 = nullptr;
     switch (o.space) {
-      case Space::kArena: base = bases_.arena; break;
-      case Space::kGradients: base = bases_.gradients; break;
+      case Space::kArena: row0 = bases_.arena + o.offset; break;
+      case Space::kGradients: row0 = bases_.gradients + o.offset; break;
       case Space::kScratch:
         return reinterpret_cast<T*>(scratch + o.offset) + (r - r0) * o.row_stride;
-      case Space::kFixed: break;
+      case Space::kFixed:  // the offset is the address (no arithmetic on a null base)
+        row0 = reinterpret_cast<std::byte*>(static_cast<uintptr_t>(o.offset));
+        break;
     }
-    return reinterpret_cast<T*>(base + o.offset) + r * o.row_stride;
+    return reinterpret_cast<T*>(row0) + r * o.row_stride;
   }
 
   const FusedRun& run_;
