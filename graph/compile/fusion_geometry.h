@@ -70,6 +70,7 @@ std::optional<MemberGeometry> FlatGeometry(const FusionOp& f);
 /// memories apart (a buffer id, or a space); `offset` is in bytes within it.
 struct FusionCandidate {
   FusionOp op;  ///< The application.
+  /// Where an operand's bytes are.
   struct Place {
     int64_t key = 0;  ///< Which memory.
     int64_t offset = 0;  ///< First byte in it.
