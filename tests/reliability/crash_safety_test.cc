@@ -100,22 +100,38 @@ TEST(CrashSafetyTest, KilledWriterAlwaysLeavesACompleteCheckpoint) {
   const double save_us =
       std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count() /
       5;
-  // A window of several saves, so kills also land after completed saves (the file advances);
-  // under a sanitizer on a loaded machine one save can take tens of milliseconds.
-  const int64_t window_us = std::clamp<int64_t>(static_cast<int64_t>(4 * save_us), 500, 500'000);
+  // A window of many saves, so kills also land after completed saves (the file advances): a
+  // fresh child's first saves are slower than these (its pages are copied on first write, and
+  // under a sanitizer its shadow memory too), and on a loaded machine one save can take tens
+  // of milliseconds.
+  const int64_t window_us =
+      std::clamp<int64_t>(static_cast<int64_t>(16 * save_us), 2'000, 500'000);
 
   Rng rng(7);
   int64_t last = 5, advanced = 0;
   constexpr int kKills = 200;
   for (int kill = 0; kill < kKills; ++kill) {
     SaveLoop loop{path, &store, last + 1};
+    // The child says over a pipe when it starts saving, so that the random moment is counted
+    // from there: forking a large (sanitized) process can itself take longer than the window.
+    int ready[2];
+    ASSERT_EQ(::pipe(ready), 0);
     // The child is killed by the parent below, so RunInChild would wait forever: fork here.
     const pid_t pid = ::fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
+      ::close(ready[0]);
+      const char go = 1;
+      if (::write(ready[1], &go, 1) != 1) ::_exit(4);
+      ::close(ready[1]);
       std::string ignored;
       ::_exit(SaveForever(&loop, &ignored));
     }
+    ::close(ready[1]);
+    char go = 0;
+    const ssize_t got = ::read(ready[0], &go, 1);
+    ::close(ready[0]);
+    ASSERT_EQ(got, 1) << "the saving child did not start";
     std::this_thread::sleep_for(std::chrono::microseconds(rng.Below(window_us)));
     ASSERT_EQ(::kill(pid, SIGKILL), 0);
     int status = 0;
