@@ -7,6 +7,7 @@
 // modes also compute d loss / d x, as oneDNN's LSTM primitive does (equal work).
 //   rnn_bench [--configs=S,M,L] [--cells=rnn,lstm,gru,lnlstm] [--modes=eager,compiled]
 //             [--threads=1,2] [--json] [--budget_s=1] [--recompute_every=0] [--input_grad]
+//             [--listing]
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -40,10 +41,15 @@ ABSL_FLAG(std::string, threads, "1,2",
           "intra-op thread counts, each at least 1 (GraphOptions.exec.num_threads)");
 ABSL_FLAG(bool, json, false, "one JSON object per line");
 ABSL_FLAG(double, budget_s, 1.0, "seconds of timed runs per row, > 0 (at least 3 runs)");
+ABSL_FLAG(int, max_runs, 200,
+          "timed runs per row at most, at least 3 (raise it with --budget_s to profile a row)");
 ABSL_FLAG(int64_t, recompute_every, 0,
           "compiled mode: keep the state only every this many steps and recompute the steps "
           "between during backward (activation checkpointing); 0: keep every step's values; "
           "less than each configuration's sequence");
+ABSL_FLAG(bool, listing, false,
+          "compiled mode: print each program's listing (CompiledGraph::Listing: steps, fused "
+          "runs with their members and tile calls) to stderr before timing it");
 ABSL_FLAG(bool, input_grad, false,
           "also compute d loss / d x (x becomes a parameter), the work oneDNN's LSTM primitive "
           "always does; off: x needs no gradient and its product is pruned");
@@ -172,6 +178,10 @@ absl::StatusOr<BenchResult> BenchCompiled(const BenchConfig& c, const std::strin
                       Compile(g, {.feeds = feeds, .outputs = {},
                                   .recompute = recompute_every > 0}));
   g.Clear();
+  if (absl::GetFlag(FLAGS_listing)) {
+    std::fprintf(stderr, "%s %s threads=%d:\n%s", c.name.c_str(), cell_name.c_str(), threads,
+                 program.Listing().c_str());
+  }
   std::vector<Tensor> feed;
   if (!input_grad) feed.emplace_back(xs.data(), DType::kF32, Shape{c.seq, c.batch, c.input});
   auto iteration = [&]() -> absl::Status {
@@ -200,7 +210,8 @@ int Main(FmaIsa isa) {
     }
   }
   const bool json = absl::GetFlag(FLAGS_json);
-  const TimingOptions timing = {.budget_s = absl::GetFlag(FLAGS_budget_s)};
+  const TimingOptions timing = {.budget_s = absl::GetFlag(FLAGS_budget_s),
+                                .max_runs = absl::GetFlag(FLAGS_max_runs)};
   const bool input_grad = absl::GetFlag(FLAGS_input_grad);
   // Peaks first, before GEMM pool workers exist to compete with the FMA threads.
   for (int t : *threads) PeakGflops(isa, t);
@@ -267,6 +278,7 @@ int main(int argc, char** argv) {
       .NotEmpty("threads", threads)
       .EachAtLeast("threads", threads, 1)
       .GreaterThan("budget_s", absl::GetFlag(FLAGS_budget_s), 0)
+      .AtLeast("max_runs", absl::GetFlag(FLAGS_max_runs), 3)
       .AtLeast("recompute_every", absl::GetFlag(FLAGS_recompute_every), int64_t{0});
   const absl::StatusOr<tg::bench::FmaIsa> isa = tg::bench::ChooseFmaIsa();
   checks.Require(isa.ok(), std::string(isa.status().message())).ExitIfAny();

@@ -48,8 +48,9 @@ using VjpFn = void (*)(VjpContext& ctx);
 /// A pointwise op's tile function: `out[0..n) (+)= f(inputs[k][0..n))`. `strides[k]` is 1
 /// when input k holds n elements, 0 when it is one value repeated over the n (given only to
 /// tiles that declare PointwiseTiles::broadcasts). A row-sum tile (TileShape::kRowSum) instead
-/// sums input 0's n elements into `out[0]`. A compiler fuses chains of such ops by running
-/// their tiles over L1-sized chunks.
+/// sums input 0's n elements into `out[0]`; a row tile (TileShape::kRow) maps one whole row of
+/// n elements of each input to a row of n outputs. A compiler fuses chains of such ops by
+/// running their tiles over L1-sized chunks of whole rows.
 template <class T>
 using TileFn = void (*)(absl::Span<const T* const> inputs, absl::Span<const int64_t> strides,
                         T* out, int64_t n, const Attrs& attrs, bool accumulate);
@@ -57,6 +58,10 @@ using TileFn = void (*)(absl::Span<const T* const> inputs, absl::Span<const int6
 enum class TileShape : uint8_t {
   kElementwise,  ///< n outputs, each from the inputs' elements at its index.
   kRowSum,  ///< One output: the sum of input 0's n elements (a row of a sum over the last axis).
+  /// n outputs from the inputs' n elements, each output depending on the whole row (a
+  /// softmax or a layer normalisation over the last axis): called once per row, n the row's
+  /// width, every input of the output's shape.
+  kRow,
 };
 /// Whether an application of the op (its attributes and input types) runs on its tiles.
 using TilesApplyFn = bool (*)(const Attrs& attrs, absl::Span<const TensorType> inputs);
@@ -64,8 +69,9 @@ using TilesApplyFn = bool (*)(const Attrs& attrs, absl::Span<const TensorType> i
 struct PointwiseTiles {
   TileFn<float> f32 = nullptr;  ///< The f32 tile; null: f32 runs are not fused.
   TileFn<double> f64 = nullptr;  ///< The f64 tile; null: f64 runs are not fused.
-  /// Elementwise over the output's elements, or a row sum: the op sums the last axis of input
-  /// 0 and keeps every other axis (its output has one element per row of input 0).
+  /// Elementwise over the output's elements; a row sum: the op sums the last axis of input
+  /// 0 and keeps every other axis (its output has one element per row of input 0); or row to
+  /// row over the last axis.
   TileShape shape = TileShape::kElementwise;
   /// Elementwise only: inputs may have fewer elements than the output and broadcast to it as
   /// NumPy does (a bias [D] over rows, a statistic [B,1] over columns); the tile then takes a

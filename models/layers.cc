@@ -86,9 +86,9 @@ Expr Dropout(Graph& g, Expr x, double p, Rng& rng) {
 }
 
 Expr LayerNorm(Expr x, Expr gain, Expr bias, double eps) {
-  Expr centred = x - Mean(x, -1, {.keepdims = true});
-  Expr var = Mean(Square(centred), -1, {.keepdims = true});
-  return centred / Sqrt(var + eps) * gain + bias;
+  // One op for the statistics and the normalisation (and one for its gradient): a compiled
+  // step fuses it with the gain, the bias and its neighbours into one pass over each row.
+  return Normalize(x, eps) * gain + bias;
 }
 
 }  // namespace tg

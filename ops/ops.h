@@ -72,6 +72,14 @@ Expr BroadcastTo(Expr x, Shape shape);  ///< NumPy broadcast of x up to `shape`
 Expr Softmax(Expr x);                   ///< over the last axis, stable for any logits
 Expr LogSoftmax(Expr x);                ///< over the last axis, stable for any logits
 
+// ---- row normalisation (ops/normalize.cc) ----
+/// (x - mean) / sqrt(var + eps) over the last axis (mean and biased variance of each row):
+/// layer normalisation without gain and bias; x of rank >= 1, eps >= 0.
+Expr Normalize(Expr x, double eps);
+/// Normalize's gradient for x given dy (both of x's shape): with y = Normalize(x, eps) and
+/// s = 1 / sqrt(var + eps) per row, s * (dy - mean(dy) - y * mean(dy * y)).
+Expr NormalizeGrad(Expr x, Expr dy, double eps);
+
 // ---- shapes (ops/shape_ops.cc) ----
 Expr Reshape(Expr x, Shape shape);  ///< same element count; a view, no copy
 Expr Transpose(Expr x);             ///< 2-D transpose

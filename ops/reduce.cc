@@ -412,6 +412,18 @@ absl::Status LastAxisTyped(const KernelContext& ctx) {
   return absl::OkStatus();
 }
 
+// Row tiles (TileShape::kRow): one row of n elements, the kernel's bits.
+template <class T>
+void SoftmaxTile(absl::Span<const T* const> in, absl::Span<const int64_t>, T* out, int64_t n,
+                 const Attrs&, bool accumulate) {
+  kernels::SoftmaxRows(in[0], out, 1, n, accumulate);
+}
+template <class T>
+void LogSoftmaxTile(absl::Span<const T* const> in, absl::Span<const int64_t>, T* out, int64_t n,
+                    const Attrs&, bool accumulate) {
+  kernels::LogSoftmaxRows(in[0], out, 1, n, accumulate);
+}
+
 // ---- softmax --------------------------------------------------------------
 //   y = exp(x - max) / sum(exp(x - max))   over the last axis
 //   dx = y * (dy - sum(dy * y, -1, keepdims))
@@ -432,6 +444,8 @@ const OpDef kSoftmax = {
     .infer = LastAxisInfer,
     .forward = SoftmaxKernel,
     .vjp = SoftmaxVjp,
+    .pointwise = {.f32 = SoftmaxTile<float>, .f64 = SoftmaxTile<double>,
+                  .shape = TileShape::kRow},
     .rows = LastAxisRows,
 };
 
@@ -455,6 +469,8 @@ const OpDef kLogSoftmax = {
     .infer = LastAxisInfer,
     .forward = LogSoftmaxKernel,
     .vjp = LogSoftmaxVjp,
+    .pointwise = {.f32 = LogSoftmaxTile<float>, .f64 = LogSoftmaxTile<double>,
+                  .shape = TileShape::kRow},
     .rows = LastAxisRows,
 };
 

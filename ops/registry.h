@@ -14,6 +14,7 @@ std::vector<const OpDef*> MatMulOps();     ///< ops/matmul.cc: the matrix produc
 std::vector<const OpDef*> ReduceOps();     ///< ops/reduce.cc: reductions, broadcasts, softmax.
 std::vector<const OpDef*> ShapeOps();      ///< ops/shape_ops.cc: reshape, slices, concat...
 std::vector<const OpDef*> NnOps();         ///< ops/nn.cc: embedding, losses, dropout...
+std::vector<const OpDef*> NormalizeOps();  ///< ops/normalize.cc: row normalisation.
 
 /// Every built-in op, in the order above.
 std::vector<const OpDef*> BuiltinOps();

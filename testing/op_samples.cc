@@ -87,6 +87,13 @@ std::vector<OpSample> BuildSamples() {
   s.push_back({"softmax", "[3,5]", {In({3, 5})}, [](Graph&, Inputs x) { return Softmax(x[0]); }});
   s.push_back({"log_softmax", "[3,5]", {In({3, 5})},
                [](Graph&, Inputs x) { return LogSoftmax(x[0]); }});
+  // ---- row normalisation ----
+  s.push_back({"normalize", "[3,5] eps 1e-5", {In({3, 5})},
+               [](Graph&, Inputs x) { return Normalize(x[0], 1e-5); }});
+  s.push_back({"normalize", "[2,3,4] eps 0.1", {In({2, 3, 4})},
+               [](Graph&, Inputs x) { return Normalize(x[0], 0.1); }});
+  s.push_back({"normalize_grad", "[3,5] eps 1e-5", {In({3, 5}), In({3, 5})},
+               [](Graph&, Inputs x) { return NormalizeGrad(x[0], x[1], 1e-5); }});
   s.push_back({"mean", "all", {In({3, 4})}, [](Graph&, Inputs x) { return Mean(x[0]); }});
   s.push_back({"mean", "axis 1", {In({3, 4})}, [](Graph&, Inputs x) { return Mean(x[0], 1); }});
   // ---- shapes ----

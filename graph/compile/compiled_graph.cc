@@ -151,6 +151,7 @@ absl::StatusOr<CompiledGraph> Compile(Graph& g, const CompileSpec& spec) {
     exe.paths.push_back(s.zeroes() ? "zero" : g.NodePath(s.node));
     c.num_kernels_ += s.zeroes() ? 0 : 1;
     c.num_fused_runs_ += s.fused.empty() ? 0 : 1;
+    if (s.run != nullptr) c.num_tile_calls_ += compile::TileCalls(*s.run);
   }
   for (const Expr& e : spec.feeds) exe.feed_labels.push_back(g.NodeLabel(e.id()));
   exe.private_gradients = std::move(homes);
@@ -247,6 +248,12 @@ std::string CompiledGraph::Listing() const {
     out += fmt::format("{} {}{} {}{} {}\n", k, name,
                        s.stacked > 1 ? fmt::format(" x{}", s.stacked) : "", p.shape(s.output),
                        s.accumulate ? " +=" : "", p.paths[k]);
+    // A fused run's members, indented, and the tile calls the run makes.
+    for (const compile::Step& m : s.fused) {
+      out += fmt::format("    . {} {}{}\n", m.op->name, p.shape(m.output),
+                         m.accumulate ? " +=" : "");
+    }
+    if (s.run != nullptr) out += fmt::format("    tile calls {}\n", compile::TileCalls(*s.run));
   }
   std::string by_op;
   for (const auto& [name, count] : KernelsByOp()) {
@@ -256,6 +263,7 @@ std::string CompiledGraph::Listing() const {
       "kernels {} (fused runs {}, stacked nodes {}), peak bytes {}, compiled in {:.3f} s\n"
       "ops: {}\n",
       num_kernels_, num_fused_runs_, num_stacked_, peak_bytes(), compile_seconds_, by_op);
+  out += fmt::format("tile calls {} (in fused runs)\n", num_tile_calls_);
   if (num_segments_ > 0) {
     out += fmt::format("segments {}, instructions made again {}\n", num_segments_,
                        num_recomputed_);

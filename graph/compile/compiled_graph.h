@@ -110,6 +110,9 @@ class CompiledGraph {
   int num_stacked_nodes() const { return num_stacked_; }
   /// Fused pointwise runs.
   int num_fused_runs() const { return num_fused_runs_; }
+  /// Tile calls the fused runs make per Run (graph/compile/fuse_pointwise.h TileCalls): at
+  /// small sizes each costs about as much as its arithmetic.
+  int64_t num_tile_calls() const { return num_tile_calls_; }
   /// Segments the checkpoints cut the forward into (with recompute or cut_at_checkpoints).
   int num_segments() const { return num_segments_; }
   /// Instructions added to make segments again during the backward (CompileSpec::recompute),
@@ -153,6 +156,7 @@ class CompiledGraph {
   int num_kernels_ = 0;
   int num_stacked_ = 0;
   int num_fused_runs_ = 0;
+  int64_t num_tile_calls_ = 0;
   int num_segments_ = 0;
   int num_recomputed_ = 0;
   int64_t compile_work_ = 0;

@@ -39,6 +39,13 @@ AnyFn TileOf(const OpDef& op, DType dtype) {
 
 }  // namespace
 
+int64_t TileCalls(const FusedRun& run) {
+  const int64_t chunks = (run.rows + run.chunk_rows - 1) / run.chunk_rows;
+  int64_t calls = 0;
+  for (const FusedMember& m : run.members) calls += m.dense ? chunks : run.rows;
+  return calls;
+}
+
 Step BuildFusedStep(std::vector<Step> members, absl::Span<const FusionOp> ops, bool flat) {
   auto run = std::make_shared<FusedRun>();
   std::vector<MemberGeometry> geometry;

@@ -54,6 +54,9 @@ struct FusedRun {
   std::vector<FusedMember> members;
 };
 
+/// Tile calls one run of `run` makes (a dense member one per chunk, any other one per row).
+int64_t TileCalls(const FusedRun& run);
+
 /// The fused step of `members` (lowered steps; an operand in Space::kScratch is an internal
 /// value, its offset the value's id), `ops` their applications, `flat` the run's model.
 Step BuildFusedStep(std::vector<Step> members, absl::Span<const FusionOp> ops, bool flat);

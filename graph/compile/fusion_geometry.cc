@@ -122,10 +122,12 @@ std::optional<MemberGeometry> Rows(const FusionOp& f) {
     g.zero_width = f.accumulate ? 0 : Last(out);
     return g;
   }
+  // Elementwise, or row to row (kRow: operands of the output's shape, one call per row).
+  const bool broadcasts = op.pointwise.broadcasts && g.shape == TileShape::kElementwise;
   g.rows = Lead(out);
   g.width = Last(out);
   for (const TensorType& t : f.inputs) {
-    std::optional<OperandGeometry> in = ReadAs(t.shape, out, g.width, op.pointwise.broadcasts);
+    std::optional<OperandGeometry> in = ReadAs(t.shape, out, g.width, broadcasts);
     if (!in) return std::nullopt;
     g.inputs.push_back(*in);
   }

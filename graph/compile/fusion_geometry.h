@@ -39,7 +39,7 @@ struct OperandGeometry {
 
 /// A fusable op application, as rows.
 struct MemberGeometry {
-  TileShape shape = TileShape::kElementwise;  ///< Elementwise or row sum.
+  TileShape shape = TileShape::kElementwise;  ///< Elementwise, row sum or row to row.
   int64_t rows = 0;  ///< Rows the member runs over (the run's rows).
   int64_t width = 0;  ///< Elements per tile call per row (a row sum's input row).
   absl::InlinedVector<OperandGeometry, kMaxTileInputs> inputs;  ///< Per input.

@@ -49,13 +49,26 @@ void SoftmaxCrossEntropyRows(const T* logits, const int32_t* targets, int64_t ro
   Active<T>().softmax_cross_entropy_rows(logits, targets, rows, cols, per_row_loss);
 }
 
+template <class T>
+void NormalizeRows(const T* x, T* out, int64_t rows, int64_t cols, T eps, bool accumulate) {
+  Active<T>().normalize_rows(x, out, rows, cols, eps, accumulate);
+}
+
+template <class T>
+void NormalizeGradRows(const T* x, const T* dy, T* out, int64_t rows, int64_t cols, T eps,
+                       bool accumulate) {
+  Active<T>().normalize_grad_rows(x, dy, out, rows, cols, eps, accumulate);
+}
+
 #define TG_KERNELS_INSTANTIATE_REDUCE(T)                                      \
   template T Sum<T>(const T*, int64_t);                                       \
   template void SumAxis<T>(const T*, T*, int64_t, int64_t, int64_t, bool);    \
   template void SoftmaxRows<T>(const T*, T*, int64_t, int64_t, bool);         \
   template void LogSoftmaxRows<T>(const T*, T*, int64_t, int64_t, bool);      \
   template void SoftmaxCrossEntropyRows<T>(const T*, const int32_t*, int64_t, \
-                                           int64_t, T*);
+                                           int64_t, T*);                      \
+  template void NormalizeRows<T>(const T*, T*, int64_t, int64_t, T, bool);    \
+  template void NormalizeGradRows<T>(const T*, const T*, T*, int64_t, int64_t, T, bool);
 TG_KERNELS_INSTANTIATE_REDUCE(float)
 TG_KERNELS_INSTANTIATE_REDUCE(double)
 #undef TG_KERNELS_INSTANTIATE_REDUCE

@@ -30,6 +30,18 @@ template <class T>
 void LogSoftmaxRows(const T* x, T* out, int64_t rows, int64_t cols,
                     bool accumulate);
 
+// Row-wise normalisation over the last axis: out = (x - mean) / sqrt(var + eps), mean and
+// (biased) variance of each row of x [rows, cols] (+= when accumulate). Layer normalisation
+// without its gain and bias.
+template <class T>
+void NormalizeRows(const T* x, T* out, int64_t rows, int64_t cols, T eps, bool accumulate);
+
+// Its gradient: with y = NormalizeRows(x) and s = 1 / sqrt(var + eps) per row,
+// out = s * (dy - mean(dy) - y * mean(dy * y)) (+= when accumulate).
+template <class T>
+void NormalizeGradRows(const T* x, const T* dy, T* out, int64_t rows, int64_t cols, T eps,
+                       bool accumulate);
+
 // per_row_loss[r] = logsumexp(logits[r, :]) - logits[r, targets[r]].
 // The caller validates 0 <= targets[r] < cols.
 template <class T>

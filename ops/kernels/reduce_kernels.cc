@@ -1,4 +1,4 @@
-// The reductions and row-wise softmax kernels of one ISA (compiled once per ISA; reduce.cc
+// The reductions and row-wise softmax and normalisation kernels of one ISA (compiled once per ISA; reduce.cc
 // calls the active one's table).
 #include <algorithm>
 #include <cmath>
@@ -164,6 +164,96 @@ void SoftmaxCrossEntropyRows(const T* logits, const int32_t* targets,
   }
 }
 
+// A row's mean and 1 / sqrt(var + eps) in one pass over shifted data: the sums of d = x - K
+// and of d^2 with K = x[0], then var = mean(d^2) - mean(d)^2. The shift keeps that
+// difference from cancelling (x - K is exact where x is near K, however far the mean is from
+// 0), and the two sums run side by side, so a short row waits for one horizontal sum, not
+// two in a row. A fixed order for a given length: deterministic.
+template <class T>
+struct RowMoments {
+  T mean, rstd;
+};
+
+template <class T>
+inline RowMoments<T> Moments(const T* x, int64_t n, T eps) {
+  constexpr int64_t w = kWidth<T>;
+  const T k = x[0];
+  const Batch<T> bk(k);
+  Batch<T> s0(T(0)), s1(T(0)), q0(T(0)), q1(T(0));
+  int64_t i = 0;
+  for (; i + 2 * w <= n; i += 2 * w) {
+    const Batch<T> d0 = Batch<T>::load_unaligned(x + i) - bk;
+    const Batch<T> d1 = Batch<T>::load_unaligned(x + i + w) - bk;
+    s0 += d0;
+    s1 += d1;
+    q0 = xsimd::fma(d0, d0, q0);
+    q1 = xsimd::fma(d1, d1, q1);
+  }
+  if (i + w <= n) {
+    const Batch<T> d0 = Batch<T>::load_unaligned(x + i) - bk;
+    s0 += d0;
+    q0 = xsimd::fma(d0, d0, q0);
+    i += w;
+  }
+  T sum = xsimd::hadd(s0 + s1), squares = xsimd::hadd(q0 + q1);
+  for (; i < n; ++i) {
+    const T d = x[i] - k;
+    sum += d;
+    squares += d * d;
+  }
+  const T inv_n = T(1) / static_cast<T>(n);
+  const T shift = sum * inv_n;
+  const T var = std::max(squares * inv_n - shift * shift, T(0));
+  return {k + shift, T(1) / std::sqrt(var + eps)};
+}
+
+template <class T>
+void NormalizeRows(const T* x, T* out, int64_t rows, int64_t cols, T eps, bool accumulate) {
+  if (cols <= 0) return;
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* xr = x + r * cols;
+    const RowMoments<T> m = Moments(xr, cols, eps);
+    const Batch<T> bm(m.mean), bs(m.rstd);
+    UnaryHere([bm, bs](Batch<T> v) { return (v - bm) * bs; }, xr, out + r * cols, cols,
+              accumulate);
+  }
+}
+
+// out = s * (dy - mean(dy) - y * mean(dy * y)), y = (x - mean) * s, recomputed from x: the
+// row is in L1, and the forward's statistics need no memory of their own.
+template <class T>
+void NormalizeGradRows(const T* x, const T* dy, T* out, int64_t rows, int64_t cols, T eps,
+                       bool accumulate) {
+  if (cols <= 0) return;
+  constexpr int64_t w = kWidth<T>;
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* xr = x + r * cols;
+    const T* dr = dy + r * cols;
+    const RowMoments<T> m = Moments(xr, cols, eps);
+    const Batch<T> bm(m.mean), bs(m.rstd);
+    Batch<T> sum_dy(T(0)), sum_dyy(T(0));
+    int64_t i = 0;
+    for (; i + w <= cols; i += w) {
+      const Batch<T> d = Batch<T>::load_unaligned(dr + i);
+      const Batch<T> y = (Batch<T>::load_unaligned(xr + i) - bm) * bs;
+      sum_dy += d;
+      sum_dyy = xsimd::fma(d, y, sum_dyy);
+    }
+    T a = xsimd::hadd(sum_dy), b = xsimd::hadd(sum_dyy);
+    for (; i < cols; ++i) {
+      a += dr[i];
+      b += dr[i] * ((xr[i] - m.mean) * m.rstd);
+    }
+    const T n = static_cast<T>(cols);
+    const Batch<T> ba(a / n), bb(b / n);
+    Map([bm, bs, ba, bb](Batch<T> v, Batch<T> d) {
+          const Batch<T> y = (v - bm) * bs;
+          return bs * (d - ba - y * bb);
+        },
+        out + r * cols, cols, accumulate, Source<T>({xr, 1}), Source<T>({dr, 1}));
+  }
+}
+
 template <class T>
 constexpr internal::ReduceKernels<T> kReduceKernels = {
     .sum = Sum<T>,
@@ -171,6 +261,8 @@ constexpr internal::ReduceKernels<T> kReduceKernels = {
     .softmax_rows = SoftmaxRows<T>,
     .log_softmax_rows = LogSoftmaxRows<T>,
     .softmax_cross_entropy_rows = SoftmaxCrossEntropyRows<T>,
+    .normalize_rows = NormalizeRows<T>,
+    .normalize_grad_rows = NormalizeGradRows<T>,
 };
 
 }  // namespace

@@ -108,7 +108,14 @@ void ExpectTileMatchesKernel(const Graph& g, const Node& n, TileFn<T> tile, bool
   }
   std::vector<T> by_tile(count, T(0.5)), by_kernel(count, T(0.5));
   const std::vector<int64_t> strides(ins.size(), 1);
-  tile(ins, strides, by_tile.data(), count, n.attrs, accumulate);
+  // A row tile (TileShape::kRow) runs once per row of the last axis; others over everything.
+  const Shape& shape = n.type.shape;
+  const int64_t width = n.op->pointwise.shape == TileShape::kRow ? shape[shape.rank() - 1] : count;
+  for (int64_t begin = 0; begin < count; begin += width) {
+    std::vector<const T*> row = ins;
+    for (const T*& p : row) p += begin;
+    tile(row, strides, by_tile.data() + begin, width, n.attrs, accumulate);
+  }
   Tensor out(by_kernel.data(), DTypeOf<T>(), n.type.shape);
   ExecOptions options;
   ASSERT_TRUE(n.op->forward(KernelContext{inputs, out, n.attrs, accumulate, options}).ok());
