@@ -88,7 +88,7 @@ Expr Dropout(Graph& g, Expr x, double p, Rng& rng) {
 Expr LayerNorm(Expr x, Expr gain, Expr bias, double eps) {
   // One op for the statistics and the normalisation (and one for its gradient): a compiled
   // step fuses it with the gain, the bias and its neighbours into one pass over each row.
-  return Normalize(x, eps) * gain + bias;
+  return MulAdd(Normalize(x, eps), gain, bias);
 }
 
 }  // namespace tg

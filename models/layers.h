@@ -98,7 +98,7 @@ Expr Dropout(Graph& g, Expr x, double p, Rng& rng);
 Expr DropoutMask(Graph& g, Shape shape, double p, DType dtype, Rng& rng);
 
 /// Layer normalisation over the last axis of x [N,D]: `(x - mean) / sqrt(var + eps) * gain +
-/// bias`, gain and bias [D]: Normalize, then Mul and Add.
+/// bias`, gain and bias [D]: Normalize, then MulAdd.
 Expr LayerNorm(Expr x, Expr gain, Expr bias, double eps = 1e-5);
 
 }  // namespace tg

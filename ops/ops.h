@@ -35,6 +35,10 @@ Expr Copy(Expr x);                    ///< a copy of x (a fresh buffer)
 Expr TanhGrad(Expr y, Expr dy);       ///< dy * (1 - y^2): tanh's derivative from its output
 Expr SigmoidGrad(Expr y, Expr dy);    ///< dy * y * (1 - y): sigmoid's derivative from its output
 Expr ReluGrad(Expr x, Expr dy);       ///< x > 0 ? dy : 0 (no gradient flows to x)
+/// a * b + c in one op (an affine map: x * gain + bias). The output has a's shape; b and c
+/// each have it too, or are a row [D] (a's last axis), one element per row [..., 1], or one
+/// element.
+Expr MulAdd(Expr a, Expr b, Expr c);
 
 Expr operator+(Expr a, Expr b);    ///< Add(a, b)
 Expr operator-(Expr a, Expr b);    ///< Sub(a, b)

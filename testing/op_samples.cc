@@ -54,6 +54,12 @@ std::vector<OpSample> BuildSamples() {
   s.push_back({"scale", "c=2.5", {In({3, 4})}, [](Graph&, Inputs x) { return Scale(x[0], 2.5); }});
   s.push_back({"add_scalar", "c=0.7", {In({3, 4})},
                [](Graph&, Inputs x) { return AddScalar(x[0], 0.7); }});
+  s.push_back({"mul_add", "[3,4] [3,4] [3,4]", {In({3, 4}), In({3, 4}), In({3, 4})},
+               [](Graph&, Inputs x) { return MulAdd(x[0], x[1], x[2]); }});
+  s.push_back({"mul_add", "affine [3,4] [4] [4]", {In({3, 4}), In({4}), In({4})},
+               [](Graph&, Inputs x) { return MulAdd(x[0], x[1], x[2]); }});
+  s.push_back({"mul_add", "[2,3,4] [2,3,1] [1]", {In({2, 3, 4}), In({2, 3, 1}), In({1})},
+               [](Graph&, Inputs x) { return MulAdd(x[0], x[1], x[2]); }});
   s.push_back({"tanh_grad", "[3,4]", {In({3, 4}, D::kUnit), In({3, 4})},
                [](Graph&, Inputs x) { return TanhGrad(x[0], x[1]); }});
   s.push_back({"sigmoid_grad", "[3,4]", {In({3, 4}, D::kProbability), In({3, 4})},

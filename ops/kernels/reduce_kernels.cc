@@ -164,88 +164,102 @@ void SoftmaxCrossEntropyRows(const T* logits, const int32_t* targets,
   }
 }
 
-// A row's mean and 1 / sqrt(var + eps) in one pass over shifted data: the sums of d = x - K
-// and of d^2 with K = x[0], then var = mean(d^2) - mean(d)^2. The shift keeps that
-// difference from cancelling (x - K is exact where x is near K, however far the mean is from
-// 0), and the two sums run side by side, so a short row waits for one horizontal sum, not
-// two in a row. A fixed order for a given length: deterministic.
+// Normalisation statistics in one pass over shifted data: with K = x[0] and d = x - K, the
+// sums of d and d^2 (and, for the gradient, of dy and dy d), then var = mean(d^2) - mean(d)^2.
+// The shift keeps that difference from cancelling (x - K is exact where x is near K, however
+// far the mean is from 0), and the sums run side by side, so a short row waits for one
+// horizontal sum, not one per statistic in a row. A fixed order for a given length:
+// deterministic.
+template <class T>
+struct RowSums {
+  T k;  // the shift, x[0]
+  T d, dd, g, gd;  // sums of d, d^2, dy, dy d (the last two with a gradient only)
+};
+
+template <class T, bool kGrad>
+inline RowSums<T> SumRow(const T* x, const T* dy, int64_t n) {
+  constexpr int64_t w = kWidth<T>;
+  const T k = x[0];
+  const Batch<T> bk(k);
+  Batch<T> s0(T(0)), s1(T(0)), q0(T(0)), q1(T(0)), g0(T(0)), g1(T(0)), p0(T(0)), p1(T(0));
+  auto add = [&](int64_t i, Batch<T>& s, Batch<T>& q, Batch<T>& g, Batch<T>& p) {
+    const Batch<T> d = Batch<T>::load_unaligned(x + i) - bk;
+    s += d;
+    q = xsimd::fma(d, d, q);
+    if constexpr (kGrad) {
+      const Batch<T> e = Batch<T>::load_unaligned(dy + i);
+      g += e;
+      p = xsimd::fma(e, d, p);
+    }
+  };
+  int64_t i = 0;
+  for (; i + 2 * w <= n; i += 2 * w) {
+    add(i, s0, q0, g0, p0);
+    add(i + w, s1, q1, g1, p1);
+  }
+  if (i + w <= n) {
+    add(i, s0, q0, g0, p0);
+    i += w;
+  }
+  RowSums<T> r{k, xsimd::hadd(s0 + s1), xsimd::hadd(q0 + q1), T(0), T(0)};
+  if constexpr (kGrad) {
+    r.g = xsimd::hadd(g0 + g1);
+    r.gd = xsimd::hadd(p0 + p1);
+  }
+  for (; i < n; ++i) {
+    const T d = x[i] - k;
+    r.d += d;
+    r.dd += d * d;
+    if constexpr (kGrad) {
+      r.g += dy[i];
+      r.gd += dy[i] * d;
+    }
+  }
+  return r;
+}
+
+// The mean and s = 1 / sqrt(var + eps) of a row from its sums.
 template <class T>
 struct RowMoments {
   T mean, rstd;
 };
 
 template <class T>
-inline RowMoments<T> Moments(const T* x, int64_t n, T eps) {
-  constexpr int64_t w = kWidth<T>;
-  const T k = x[0];
-  const Batch<T> bk(k);
-  Batch<T> s0(T(0)), s1(T(0)), q0(T(0)), q1(T(0));
-  int64_t i = 0;
-  for (; i + 2 * w <= n; i += 2 * w) {
-    const Batch<T> d0 = Batch<T>::load_unaligned(x + i) - bk;
-    const Batch<T> d1 = Batch<T>::load_unaligned(x + i + w) - bk;
-    s0 += d0;
-    s1 += d1;
-    q0 = xsimd::fma(d0, d0, q0);
-    q1 = xsimd::fma(d1, d1, q1);
-  }
-  if (i + w <= n) {
-    const Batch<T> d0 = Batch<T>::load_unaligned(x + i) - bk;
-    s0 += d0;
-    q0 = xsimd::fma(d0, d0, q0);
-    i += w;
-  }
-  T sum = xsimd::hadd(s0 + s1), squares = xsimd::hadd(q0 + q1);
-  for (; i < n; ++i) {
-    const T d = x[i] - k;
-    sum += d;
-    squares += d * d;
-  }
-  const T inv_n = T(1) / static_cast<T>(n);
-  const T shift = sum * inv_n;
-  const T var = std::max(squares * inv_n - shift * shift, T(0));
-  return {k + shift, T(1) / std::sqrt(var + eps)};
+inline RowMoments<T> Moments(const RowSums<T>& sums, T inv_n, T eps) {
+  const T shift = sums.d * inv_n;
+  const T var = std::max(sums.dd * inv_n - shift * shift, T(0));
+  return {sums.k + shift, T(1) / std::sqrt(var + eps)};
 }
 
 template <class T>
 void NormalizeRows(const T* x, T* out, int64_t rows, int64_t cols, T eps, bool accumulate) {
   if (cols <= 0) return;
+  const T inv_n = T(1) / static_cast<T>(cols);
   for (int64_t r = 0; r < rows; ++r) {
     const T* xr = x + r * cols;
-    const RowMoments<T> m = Moments(xr, cols, eps);
+    const RowMoments<T> m = Moments(SumRow<T, false>(xr, nullptr, cols), inv_n, eps);
     const Batch<T> bm(m.mean), bs(m.rstd);
     UnaryHere([bm, bs](Batch<T> v) { return (v - bm) * bs; }, xr, out + r * cols, cols,
               accumulate);
   }
 }
 
-// out = s * (dy - mean(dy) - y * mean(dy * y)), y = (x - mean) * s, recomputed from x: the
-// row is in L1, and the forward's statistics need no memory of their own.
+// out = s * (dy - mean(dy) - y * mean(dy * y)), y = (x - mean) * s recomputed from x (the
+// row is in L1, and the forward's statistics need no memory of their own). The sums come
+// from the same pass as the statistics: sum(dy y) = s * (sum(dy d) - (mean - K) sum(dy)).
 template <class T>
 void NormalizeGradRows(const T* x, const T* dy, T* out, int64_t rows, int64_t cols, T eps,
                        bool accumulate) {
   if (cols <= 0) return;
-  constexpr int64_t w = kWidth<T>;
+  const T inv_n = T(1) / static_cast<T>(cols);
   for (int64_t r = 0; r < rows; ++r) {
     const T* xr = x + r * cols;
     const T* dr = dy + r * cols;
-    const RowMoments<T> m = Moments(xr, cols, eps);
-    const Batch<T> bm(m.mean), bs(m.rstd);
-    Batch<T> sum_dy(T(0)), sum_dyy(T(0));
-    int64_t i = 0;
-    for (; i + w <= cols; i += w) {
-      const Batch<T> d = Batch<T>::load_unaligned(dr + i);
-      const Batch<T> y = (Batch<T>::load_unaligned(xr + i) - bm) * bs;
-      sum_dy += d;
-      sum_dyy = xsimd::fma(d, y, sum_dyy);
-    }
-    T a = xsimd::hadd(sum_dy), b = xsimd::hadd(sum_dyy);
-    for (; i < cols; ++i) {
-      a += dr[i];
-      b += dr[i] * ((xr[i] - m.mean) * m.rstd);
-    }
-    const T n = static_cast<T>(cols);
-    const Batch<T> ba(a / n), bb(b / n);
+    const RowSums<T> sums = SumRow<T, true>(xr, dr, cols);
+    const RowMoments<T> m = Moments(sums, inv_n, eps);
+    const T mean_dy = sums.g * inv_n;
+    const T mean_dyy = m.rstd * (sums.gd - (m.mean - sums.k) * sums.g) * inv_n;
+    const Batch<T> bm(m.mean), bs(m.rstd), ba(mean_dy), bb(mean_dyy);
     Map([bm, bs, ba, bb](Batch<T> v, Batch<T> d) {
           const Batch<T> y = (v - bm) * bs;
           return bs * (d - ba - y * bb);
