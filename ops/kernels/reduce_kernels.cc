@@ -218,17 +218,18 @@ inline RowSums<T> SumRow(const T* x, const T* dy, int64_t n) {
   return r;
 }
 
-// The mean and s = 1 / sqrt(var + eps) of a row from its sums.
+// A row's mean, as K + shift (kept apart: x - K - shift loses nothing where K + shift, rounded,
+// would lose the digits of a spread far smaller than the mean), and s = 1 / sqrt(var + eps).
 template <class T>
 struct RowMoments {
-  T mean, rstd;
+  T k, shift, rstd;
 };
 
 template <class T>
 inline RowMoments<T> Moments(const RowSums<T>& sums, T inv_n, T eps) {
   const T shift = sums.d * inv_n;
   const T var = std::max(sums.dd * inv_n - shift * shift, T(0));
-  return {sums.k + shift, T(1) / std::sqrt(var + eps)};
+  return {sums.k, shift, T(1) / std::sqrt(var + eps)};
 }
 
 template <class T>
@@ -238,15 +239,15 @@ void NormalizeRows(const T* x, T* out, int64_t rows, int64_t cols, T eps, bool a
   for (int64_t r = 0; r < rows; ++r) {
     const T* xr = x + r * cols;
     const RowMoments<T> m = Moments(SumRow<T, false>(xr, nullptr, cols), inv_n, eps);
-    const Batch<T> bm(m.mean), bs(m.rstd);
-    UnaryHere([bm, bs](Batch<T> v) { return (v - bm) * bs; }, xr, out + r * cols, cols,
-              accumulate);
+    const Batch<T> bk(m.k), bshift(m.shift), bs(m.rstd);
+    UnaryHere([bk, bshift, bs](Batch<T> v) { return ((v - bk) - bshift) * bs; }, xr,
+              out + r * cols, cols, accumulate);
   }
 }
 
 // out = s * (dy - mean(dy) - y * mean(dy * y)), y = (x - mean) * s recomputed from x (the
 // row is in L1, and the forward's statistics need no memory of their own). The sums come
-// from the same pass as the statistics: sum(dy y) = s * (sum(dy d) - (mean - K) sum(dy)).
+// from the same pass as the statistics: sum(dy y) = s * (sum(dy d) - shift * sum(dy)).
 template <class T>
 void NormalizeGradRows(const T* x, const T* dy, T* out, int64_t rows, int64_t cols, T eps,
                        bool accumulate) {
@@ -258,10 +259,10 @@ void NormalizeGradRows(const T* x, const T* dy, T* out, int64_t rows, int64_t co
     const RowSums<T> sums = SumRow<T, true>(xr, dr, cols);
     const RowMoments<T> m = Moments(sums, inv_n, eps);
     const T mean_dy = sums.g * inv_n;
-    const T mean_dyy = m.rstd * (sums.gd - (m.mean - sums.k) * sums.g) * inv_n;
-    const Batch<T> bm(m.mean), bs(m.rstd), ba(mean_dy), bb(mean_dyy);
-    Map([bm, bs, ba, bb](Batch<T> v, Batch<T> d) {
-          const Batch<T> y = (v - bm) * bs;
+    const T mean_dyy = m.rstd * (sums.gd - m.shift * sums.g) * inv_n;
+    const Batch<T> bk(m.k), bshift(m.shift), bs(m.rstd), ba(mean_dy), bb(mean_dyy);
+    Map([bk, bshift, bs, ba, bb](Batch<T> v, Batch<T> d) {
+          const Batch<T> y = ((v - bk) - bshift) * bs;
           return bs * (d - ba - y * bb);
         },
         out + r * cols, cols, accumulate, Source<T>({xr, 1}), Source<T>({dr, 1}));

@@ -20,8 +20,9 @@ namespace {
 
 constexpr int64_t kBatch = 3, kInput = 4, kHidden = 5;
 
-absl::StatusOr<AnyCell> MakeNamedCell(const std::string& name, ParameterStore& store) {
-  const RecurrentOptions o = {.input_size = kInput, .hidden_size = kHidden,
+absl::StatusOr<AnyCell> MakeNamedCell(const std::string& name, ParameterStore& store,
+                                      int64_t hidden = kHidden) {
+  const RecurrentOptions o = {.input_size = kInput, .hidden_size = hidden,
                               .dtype = DType::kF64};
   if (name == "lstm") {
     absl::StatusOr<LstmCell> c = LstmCell::Create(store, o);
@@ -59,14 +60,15 @@ PointwiseKernels CountPointwise(const std::string& listing) {
 }
 
 // A cell's training step over `steps` steps (loss: the mean square of its outputs), compiled.
-absl::StatusOr<std::string> CompiledListing(const std::string& cell_name, int64_t steps) {
+absl::StatusOr<std::string> CompiledListing(const std::string& cell_name, int64_t steps,
+                                            int64_t batch = kBatch, int64_t hidden = kHidden) {
   ParameterStore store({.seed = 3});
-  absl::StatusOr<AnyCell> cell = MakeNamedCell(cell_name, store);
+  absl::StatusOr<AnyCell> cell = MakeNamedCell(cell_name, store, hidden);
   if (!cell.ok()) return cell.status();
   Graph g({.mode = ExecMode::kRecord});
-  Expr x = g.Input({steps, kBatch, kInput},
-                   std::vector<double>(steps * kBatch * kInput, 0.25));
-  std::vector<Expr> hs = Unroll(g, *cell, SplitSteps(x), cell->ZeroState(g, kBatch)).outputs;
+  Expr x = g.Input({steps, batch, kInput},
+                   std::vector<double>(steps * batch * kInput, 0.25));
+  std::vector<Expr> hs = Unroll(g, *cell, SplitSteps(x), cell->ZeroState(g, batch)).outputs;
   Expr loss = Mean(Square(StackSteps(hs)));
   if (absl::Status s = Backward(loss); !s.ok()) return s;
   absl::StatusOr<CompiledGraph> c = Compile(g, {.feeds = {x}, .outputs = {loss}});
@@ -100,6 +102,40 @@ TEST(FusedCellsTest, PointwiseKernelsPerStepAreAtMostHalfOfUnfusedBroadcasts) {
     EXPECT_GE(forward, 1);  // the run itself
     EXPECT_GE(backward, 1);
   }
+}
+
+// The tile calls a program's fused runs make per Run: the "tile calls N (in fused runs)" line
+// of its listing, or -1.
+int64_t TileCalls(const std::string& listing) {
+  const std::string key = "tile calls ";
+  std::istringstream lines(listing);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(key, 0) == 0 && line.find("(in fused runs)") != std::string::npos) {
+      return std::stoll(line.substr(key.size()));
+    }
+  }
+  return -1;
+}
+
+// At batch 1 every member of a fused run costs one tile call per step, each about as much
+// as its arithmetic at small widths. A layer-normalised LSTM step (hidden 32, as rnn_bench's
+// S) used to make 80 (32 forward, 48 backward: a row sum, a scale and a broadcast per
+// statistic) against the LSTM's 23; with its statistics and normalisation one row op each way
+// and its gain and bias one mul_add, it makes 32. Measured from 8 and 16 steps.
+TEST(FusedCellsTest, LayerNormLstmStepMakesFewTileCallsMoreThanTheLstm) {
+  auto per_step = [](const std::string& cell) -> double {
+    absl::StatusOr<std::string> a = CompiledListing(cell, 8, /*batch=*/1, /*hidden=*/32);
+    absl::StatusOr<std::string> b = CompiledListing(cell, 16, /*batch=*/1, /*hidden=*/32);
+    EXPECT_TRUE(a.ok() && b.ok());
+    if (!a.ok() || !b.ok()) return -1;
+    const int64_t x = TileCalls(*a), y = TileCalls(*b);
+    EXPECT_GE(x, 0) << *a;
+    return static_cast<double>(y - x) / 8.0;
+  };
+  const double lstm = per_step("lstm"), lnlstm = per_step("lnlstm");
+  EXPECT_GT(lstm, 0);
+  EXPECT_LE(lnlstm, 40) << "was 80";  // half the old count
+  EXPECT_LE(lnlstm, lstm + 12) << "lstm " << lstm;
 }
 
 }  // namespace
