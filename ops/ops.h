@@ -72,6 +72,9 @@ Expr Sum(Expr x, int axis, ReduceOptions options = {});  ///< over `axis` (may b
 Expr Mean(Expr x);                                      ///< Sum(x) / count
 Expr Mean(Expr x, int axis, ReduceOptions options = {});  ///< Sum(x, axis) / x.dim(axis)
 Expr SumTo(Expr x, Shape shape);        ///< sums a broadcast back down to `shape`
+/// SumTo(a * b, shape) as one op for a, b [N, D] and `shape` [D] or [1, D]: the gradient of
+/// a row operand of a product, a sum over rows that time batching stacks over steps.
+Expr MulSumTo(Expr a, Expr b, Shape shape);
 Expr BroadcastTo(Expr x, Shape shape);  ///< NumPy broadcast of x up to `shape`
 Expr Softmax(Expr x);                   ///< over the last axis, stable for any logits
 Expr LogSoftmax(Expr x);                ///< over the last axis, stable for any logits

@@ -182,6 +182,20 @@ Expr GradFor(const VjpContext& ctx, int i, Expr g) {
   return g.shape() == x.shape() ? g : SumTo(g, x.shape());
 }
 
+// The gradient for input i of a product: dy * other summed down to input i's shape. For a
+// row [D] (or [1, D]) of a rank-2 product -- a gain -- one mul_sum_to op: a sum over rows
+// that time batching stacks over the steps, where SumTo(dy * other) would leave a product
+// per step.
+Expr ProductGradFor(const VjpContext& ctx, int i, Expr dy, Expr other) {
+  Expr x = ctx.input(i);
+  const Shape& s = x.shape();
+  const Shape& full = dy.shape();
+  const bool row = full.rank() == 2 && other.shape() == full &&
+                   ((s.rank() == 1 && s[0] == full[1]) ||
+                    (s.rank() == 2 && s[0] == 1 && s[1] == full[1] && full[0] != 1));
+  return row ? MulSumTo(dy, other, s) : GradFor(ctx, i, dy * other);
+}
+
 Attrs ScalarAttrs(double c) {
   Attrs attrs;
   attrs.scalar = c;
@@ -232,8 +246,8 @@ Expr Sub(Expr a, Expr b) { return ops::Build(kSub, {a, b}); }
 //   y = a * b          da = SumTo(dy * b)          db = SumTo(dy * a)
 static void MulVjp(VjpContext& ctx) {
   Expr dy = ctx.grad_output();
-  if (ctx.needs_grad(0)) ctx.AccumulateGrad(0, GradFor(ctx, 0, dy * ctx.input(1)));
-  if (ctx.needs_grad(1)) ctx.AccumulateGrad(1, GradFor(ctx, 1, dy * ctx.input(0)));
+  if (ctx.needs_grad(0)) ctx.AccumulateGrad(0, ProductGradFor(ctx, 0, dy, ctx.input(1)));
+  if (ctx.needs_grad(1)) ctx.AccumulateGrad(1, ProductGradFor(ctx, 1, dy, ctx.input(0)));
 }
 constexpr OpDef kMul = BinaryPointwiseOp<kernels::MulFn>("mul", BroadcastFloatPair, MulVjp);
 Expr Mul(Expr a, Expr b) { return ops::Build(kMul, {a, b}); }
@@ -471,7 +485,7 @@ void MulAddTile(absl::Span<const T* const> in, absl::Span<const int64_t> strides
 static void MulAddVjp(VjpContext& ctx) {
   Expr dy = ctx.grad_output();
   if (ctx.needs_grad(0)) ctx.AccumulateGrad(0, GradFor(ctx, 0, dy * ctx.input(1)));
-  if (ctx.needs_grad(1)) ctx.AccumulateGrad(1, GradFor(ctx, 1, dy * ctx.input(0)));
+  if (ctx.needs_grad(1)) ctx.AccumulateGrad(1, ProductGradFor(ctx, 1, dy, ctx.input(0)));
   if (ctx.needs_grad(2)) ctx.AccumulateGrad(2, GradFor(ctx, 2, dy));
 }
 

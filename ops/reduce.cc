@@ -289,6 +289,59 @@ const OpDef kSumTo = {
     .rows = SumToRows,
 };
 
+// ---- mul_sum_to -------------------------------------------------------------
+//   attrs.shape = [D] or [1, D];  a, b [N, D]:  y = sum over the N rows of a * b
+//   da = b * dy     db = a * dy   (dy broadcast over the rows)
+// SumTo(a * b) as one op, the gradient of a row operand of a product (a gain): a sum over
+// rows (kSummed), which time batching makes one op over every step's rows, as it does a
+// weight gradient, instead of a product per step.
+bool IsRowOf(const Shape& to, const Shape& x) {
+  return x.rank() == 2 && ((to.rank() == 1 && to[0] == x[1]) ||
+                           (to.rank() == 2 && to[0] == 1 && to[1] == x[1]));
+}
+
+absl::StatusOr<TensorType> MulSumToInfer(absl::Span<const TensorType> in, const Attrs& attrs) {
+  TG_RETURN_IF_ERROR(RequireFloat(in[0], "input 0"));
+  TG_ASSIGN_OR_RETURN(TensorType same, ops::SameShapeFloatPair(in, attrs));
+  if (!IsRowOf(attrs.shape, same.shape)) {
+    return absl::InvalidArgumentError(fmt::format(
+        "sums [N, D] inputs to [D] or [1, D]: cannot sum {} to {}", same.shape, attrs.shape));
+  }
+  return TypeOf(same.dtype, attrs.shape);
+}
+
+template <class T>
+absl::Status MulSumToTyped(const KernelContext& ctx) {
+  const Shape& x = ctx.inputs[0].shape();
+  const int64_t rows = x[0], cols = x[1];
+  kernels::MulSumRows(ctx.inputs[0].data<T>(), ctx.inputs[1].data<T>(), ctx.output.data<T>(),
+                      rows, cols, ctx.accumulate);
+  return absl::OkStatus();
+}
+
+absl::Status MulSumToKernel(const KernelContext& ctx) {
+  return DispatchFloat(ctx.output.dtype(), [&]<class T>(T) { return MulSumToTyped<T>(ctx); });
+}
+
+void MulSumToVjp(VjpContext& ctx) {
+  const Expr dy = ctx.grad_output();
+  if (ctx.needs_grad(0)) ctx.AccumulateGrad(0, Mul(ctx.input(1), dy));
+  if (ctx.needs_grad(1)) ctx.AccumulateGrad(1, Mul(ctx.input(0), dy));
+}
+
+RowFacts MulSumToRows(const Attrs&, absl::Span<const TensorType>) {
+  return {.kind = RowKind::kSummed, .row_operands = 0b11u};
+}
+
+const OpDef kMulSumTo = {
+    .name = "mul_sum_to",
+    .arity = 2,
+    .infer = MulSumToInfer,
+    .forward = MulSumToKernel,
+    .vjp = MulSumToVjp,
+    .rows = MulSumToRows,
+};
+
 // ---- broadcast_to ---------------------------------------------------------
 //   attrs.shape = target; NumPy rules (align at the right, 1-dims stretch, leading dims added)
 //   y[i] = x[broadcast index of i]      dx = sum_to(dy, x.shape)
@@ -509,6 +562,12 @@ Expr SumTo(Expr x, Shape shape) {
   return Build(kSumTo, {x}, attrs);
 }
 
+Expr MulSumTo(Expr a, Expr b, Shape shape) {
+  Attrs attrs;
+  attrs.shape = std::move(shape);
+  return Build(kMulSumTo, {a, b}, attrs);
+}
+
 Expr BroadcastTo(Expr x, Shape shape) {
   Attrs attrs;
   attrs.shape = std::move(shape);
@@ -520,7 +579,7 @@ Expr Softmax(Expr x) { return Build(kSoftmax, {x}); }
 Expr LogSoftmax(Expr x) { return Build(kLogSoftmax, {x}); }
 
 std::vector<const OpDef*> ReduceOps() {
-  return {&kSum, &kSumTo, &kBroadcastTo, &kSoftmax, &kLogSoftmax};
+  return {&kSum, &kSumTo, &kMulSumTo, &kBroadcastTo, &kSoftmax, &kLogSoftmax};
 }
 
 }  // namespace tg

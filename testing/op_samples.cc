@@ -90,6 +90,10 @@ std::vector<OpSample> BuildSamples() {
                [](Graph&, Inputs x) { return BroadcastTo(x[0], {3, 4}); }});
   s.push_back({"broadcast_to", "[3,1]->[2,3,4]", {In({3, 1})},
                [](Graph&, Inputs x) { return BroadcastTo(x[0], {2, 3, 4}); }});
+  s.push_back({"mul_sum_to", "[3,4] [3,4] -> [4]", {In({3, 4}), In({3, 4})},
+               [](Graph&, Inputs x) { return MulSumTo(x[0], x[1], {4}); }});
+  s.push_back({"mul_sum_to", "[3,4] [3,4] -> [1,4]", {In({3, 4}), In({3, 4})},
+               [](Graph&, Inputs x) { return MulSumTo(x[0], x[1], {1, 4}); }});
   s.push_back({"softmax", "[3,5]", {In({3, 5})}, [](Graph&, Inputs x) { return Softmax(x[0]); }});
   s.push_back({"log_softmax", "[3,5]", {In({3, 5})},
                [](Graph&, Inputs x) { return LogSoftmax(x[0]); }});

@@ -50,6 +50,11 @@ void SoftmaxCrossEntropyRows(const T* logits, const int32_t* targets, int64_t ro
 }
 
 template <class T>
+void MulSumRows(const T* a, const T* b, T* out, int64_t rows, int64_t cols, bool accumulate) {
+  Active<T>().mul_sum_rows(a, b, out, rows, cols, accumulate);
+}
+
+template <class T>
 void NormalizeRows(const T* x, T* out, int64_t rows, int64_t cols, T eps, bool accumulate) {
   Active<T>().normalize_rows(x, out, rows, cols, eps, accumulate);
 }
@@ -67,6 +72,7 @@ void NormalizeGradRows(const T* x, const T* dy, T* out, int64_t rows, int64_t co
   template void LogSoftmaxRows<T>(const T*, T*, int64_t, int64_t, bool);      \
   template void SoftmaxCrossEntropyRows<T>(const T*, const int32_t*, int64_t, \
                                            int64_t, T*);                      \
+  template void MulSumRows<T>(const T*, const T*, T*, int64_t, int64_t, bool); \
   template void NormalizeRows<T>(const T*, T*, int64_t, int64_t, T, bool);    \
   template void NormalizeGradRows<T>(const T*, const T*, T*, int64_t, int64_t, T, bool);
 TG_KERNELS_INSTANTIATE_REDUCE(float)

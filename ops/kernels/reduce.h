@@ -30,6 +30,11 @@ template <class T>
 void LogSoftmaxRows(const T* x, T* out, int64_t rows, int64_t cols,
                     bool accumulate);
 
+// a, b viewed as [rows, cols]; out[c] (+)= sum_r a[r, c] * b[r, c]. Each column's sum runs
+// over r in order. out must not alias a or b.
+template <class T>
+void MulSumRows(const T* a, const T* b, T* out, int64_t rows, int64_t cols, bool accumulate);
+
 // Row-wise normalisation over the last axis: out = (x - mean) / sqrt(var + eps), mean and
 // (biased) variance of each row of x [rows, cols] (+= when accumulate). Layer normalisation
 // without its gain and bias.

@@ -16,6 +16,8 @@ struct ReduceKernels {
   void (*log_softmax_rows)(const T* x, T* out, int64_t rows, int64_t cols, bool accumulate);
   void (*softmax_cross_entropy_rows)(const T* logits, const int32_t* targets, int64_t rows,
                                      int64_t cols, T* per_row_loss);
+  void (*mul_sum_rows)(const T* a, const T* b, T* out, int64_t rows, int64_t cols,
+                       bool accumulate);
   void (*normalize_rows)(const T* x, T* out, int64_t rows, int64_t cols, T eps, bool accumulate);
   void (*normalize_grad_rows)(const T* x, const T* dy, T* out, int64_t rows, int64_t cols,
                               T eps, bool accumulate);

@@ -124,6 +124,43 @@ void SumAxis(const T* x, T* out, int64_t outer, int64_t axis, int64_t inner,
   }
 }
 
+// Column sums of a * b, each column's over the rows in order (in a SIMD lane or in the scalar
+// tail alike), kAcc batches of columns held in registers over all rows.
+template <class T>
+void MulSumRows(const T* a, const T* b, T* out, int64_t rows, int64_t cols, bool accumulate) {
+  constexpr int64_t w = kWidth<T>;
+  int64_t j = 0;
+  for (; j + kAcc * w <= cols; j += kAcc * w) {
+    Batch<T> acc[kAcc];
+    for (auto& x : acc) x = Batch<T>(T(0));
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int u = 0; u < kAcc; ++u) {
+        const int64_t at = r * cols + j + u * w;
+        acc[u] = xsimd::fma(Batch<T>::load_unaligned(a + at), Batch<T>::load_unaligned(b + at),
+                            acc[u]);
+      }
+    }
+    for (int u = 0; u < kAcc; ++u) {
+      if (accumulate) acc[u] += Batch<T>::load_unaligned(out + j + u * w);
+      acc[u].store_unaligned(out + j + u * w);
+    }
+  }
+  for (; j + w <= cols; j += w) {
+    Batch<T> acc(T(0));
+    for (int64_t r = 0; r < rows; ++r) {
+      acc = xsimd::fma(Batch<T>::load_unaligned(a + r * cols + j),
+                       Batch<T>::load_unaligned(b + r * cols + j), acc);
+    }
+    if (accumulate) acc += Batch<T>::load_unaligned(out + j);
+    acc.store_unaligned(out + j);
+  }
+  for (; j < cols; ++j) {
+    T s = T(0);
+    for (int64_t r = 0; r < rows; ++r) s = std::fma(a[r * cols + j], b[r * cols + j], s);
+    out[j] = accumulate ? out[j] + s : s;
+  }
+}
+
 // Two passes per row (sum of exps, then exp / sum) instead of staging exps in
 // out: no scratch memory, and accumulate mode gets the same bits.
 template <class T>
@@ -276,6 +313,7 @@ constexpr internal::ReduceKernels<T> kReduceKernels = {
     .softmax_rows = SoftmaxRows<T>,
     .log_softmax_rows = LogSoftmaxRows<T>,
     .softmax_cross_entropy_rows = SoftmaxCrossEntropyRows<T>,
+    .mul_sum_rows = MulSumRows<T>,
     .normalize_rows = NormalizeRows<T>,
     .normalize_grad_rows = NormalizeGradRows<T>,
 };

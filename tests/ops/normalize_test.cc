@@ -1,6 +1,7 @@
 // normalize and normalize_grad against naive double references (sizes with and without a SIMD
 // remainder, accumulate), float rows far from 0 (the shifted one-pass statistics must not
-// cancel), mul_add's broadcasts against Mul and Add, and the shape errors of both.
+// cancel), mul_add's broadcasts against Mul and Add, mul_sum_to against SumTo of the product,
+// and the shape errors of each.
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -150,6 +151,45 @@ TEST(MulAddTest, BroadcastsAsMulThenAdd) {
       ExpectNear(*got, std::vector<double>(want->begin(), want->end()), 1e-15, what);
     }
   }
+}
+
+// mul_sum_to sums a * b over the rows, column by column, as SumTo(a * b) does; accumulating
+// adds onto the output. Widths past the kernel's register blocks and with SIMD remainders.
+template <class T>
+void CheckMulSumTo() {
+  const double tol = sizeof(T) == 4 ? 1e-4 : 1e-12;
+  uint64_t seed = 11;
+  for (int64_t rows : kSizes) {
+    for (int64_t cols : {int64_t{1}, int64_t{3}, int64_t{17}, int64_t{33}, int64_t{70},
+                         int64_t{130}}) {
+      const std::string what = fmt::format("[{},{}]", rows, cols);
+      Graph g;
+      Expr a = g.Input({rows, cols}, Uniform<T>(rows * cols, -1, 1, seed++));
+      Expr b = g.Input({rows, cols}, Uniform<T>(rows * cols, -1, 1, seed++));
+      absl::StatusOr<std::vector<T>> got = MulSumTo(a, b, {cols}).ToVector<T>();
+      absl::StatusOr<std::vector<T>> want = SumTo(a * b, {cols}).ToVector<T>();
+      ASSERT_TRUE(got.ok() && want.ok()) << what << ": " << g.status();
+      ExpectNear(*got, std::vector<double>(want->begin(), want->end()), tol, what);
+      std::vector<T> acc(cols, T(2));
+      const Node& n = g.node(MulSumTo(a, b, {1, cols}).id());
+      ASSERT_TRUE(testing::RunKernel(testing::Op("mul_sum_to"),
+                                     {g.node(a.id()).value, g.node(b.id()).value},
+                                     Tensor(acc.data(), DTypeOf<T>(), {1, cols}), n.attrs,
+                                     /*accumulate=*/true)
+                      .ok());
+      for (int64_t j = 0; j < cols; ++j) ASSERT_NEAR(acc[j], 2 + (*got)[j], tol) << what;
+    }
+  }
+}
+
+TEST(MulSumToTest, SumsColumnProductsOverRowsF32) { CheckMulSumTo<float>(); }
+TEST(MulSumToTest, SumsColumnProductsOverRowsF64) { CheckMulSumTo<double>(); }
+
+TEST(MulSumToTest, RefusesOtherTargets) {
+  Graph g;
+  Expr a = g.Input({3, 4}, std::vector<double>(12, 1.0));
+  MulSumTo(a, a, {3, 1});
+  testing::ExpectError(g, {"mul_sum_to", "cannot sum [3,4] to [3,1]"});
 }
 
 TEST(MulAddTest, RefusesOperandsThatDoNotReadAsRowsColumnsOrOneElement) {

@@ -120,8 +120,9 @@ int64_t TileCalls(const std::string& listing) {
 // At batch 1 every member of a fused run costs one tile call per step, each about as much
 // as its arithmetic at small widths. A layer-normalised LSTM step (hidden 32, as rnn_bench's
 // S) used to make 80 (32 forward, 48 backward: a row sum, a scale and a broadcast per
-// statistic) against the LSTM's 23; with its statistics and normalisation one row op each way
-// and its gain and bias one mul_add, it makes 32. Measured from 8 and 16 steps.
+// statistic) against the LSTM's 23; with its statistics and normalisation one row op each way,
+// its gain and bias one mul_add and its gain gradients stacked over the steps, it makes 30.
+// Measured from 8 and 16 steps.
 TEST(FusedCellsTest, LayerNormLstmStepMakesFewTileCallsMoreThanTheLstm) {
   auto per_step = [](const std::string& cell) -> double {
     absl::StatusOr<std::string> a = CompiledListing(cell, 8, /*batch=*/1, /*hidden=*/32);

@@ -76,6 +76,34 @@ TEST(StackRowsTest, StacksASumOfProductsIntoOneGradient) {
   EXPECT_FALSE(in.accumulate);  // the first member wrote: the stacked sum writes too
 }
 
+// A gain's gradient: sum over each step's rows of dy_t * y_t into one [H] gradient, with
+// dy_t also summed into the bias gradient. Both sums become one instruction over the stacked
+// rows, which share one order of the dy_t.
+TEST(StackRowsTest, StacksTheSumsOfRowProductsIntoAGainGradient) {
+  HandBuilt h;
+  const ValueId dgain = h.Fresh({kH}), dbias = h.Fresh({kH});
+  Attrs to_row;
+  to_row.shape = {kH};
+  for (int64_t t = 0; t < kT; ++t) {
+    const ValueId dy = h.Fresh({kB, kH}), y = h.Fresh({kB, kH});
+    h.Apply("mul_sum_to", {dy, y}, dgain, to_row, /*accumulate=*/t > 0);
+    h.Apply("sum_to", {dy}, dbias, to_row, /*accumulate=*/t > 0);
+  }
+  h.program.outputs = {dgain, dbias};
+  const Program stacked = StackRows(h.program);
+  ASSERT_EQ(stacked.instructions.size(), 2u);
+  for (const Instruction& in : stacked.instructions) {
+    EXPECT_EQ(in.stacked, kT) << in.op->name;
+    EXPECT_EQ(stacked.shape(in.inputs[0]), (Shape{kT * kB, kH})) << in.op->name;
+    EXPECT_FALSE(in.accumulate);  // the first member wrote: the stacked sum writes too
+  }
+  // One tie of the dy_t: both read them at the same place.
+  const Value& a = stacked.values[stacked.instructions[0].inputs[0]];
+  const Value& b = stacked.values[stacked.instructions[1].inputs[0]];
+  EXPECT_EQ(a.buffer, b.buffer);
+  EXPECT_EQ(a.offset, b.offset);
+}
+
 TEST(StackRowsTest, LeavesAChainAlone) {
   HandBuilt h;
   const ValueId u = h.Fresh({kH, kH});
