@@ -206,12 +206,13 @@ struct Row {
   int threads = 1;
   const BenchConfig* shape = nullptr;
   int gates = 1;
+  double flops = 0;  // GEMM FLOPs of a run; 0: GemmFlops(*shape, gates)
   Timing timing;
   std::string rss_key = "peak_rss_mb";  // rnn_bench: tapegrad_peak_rss_mb
 };
 
 inline void PrintRow(const Row& r, bool json) {
-  const double flops = GemmFlops(*r.shape, r.gates);
+  const double flops = r.flops > 0 ? r.flops : GemmFlops(*r.shape, r.gates);
   const double gflops = flops / (r.timing.median_ms * 1e-3) * 1e-9;
   const double peak = PeakGflops(r.threads);
   if (json) {

@@ -1,9 +1,11 @@
-// Forward+backward of one recurrent layer over a sequence, loss = sum of all outputs h_t,
+// Forward+backward of one recurrent layer (or --layers stacked, --bidirectional) over a
+// sequence, loss = sum of all outputs h_t,
 // in tapegrad's eager mode (one Graph reused across iterations: Clear() keeps the arena, so
 // steady state is what is timed) and compiled (one recorded iteration replayed). Prints ms, GFLOP/s (GEMM FLOPs only), fraction of the
 // FMA peak measured in this process, and the peak RSS of training.
 //   rnn_bench [--configs=S,M,L] [--cells=rnn,lstm,gru,lnlstm] [--modes=eager,compiled]
-//             [--threads=1,2] [--json] [--budget_s=1] [--recompute_every=0]
+//             [--threads=1,2] [--json] [--budget_s=1] [--recompute_every=0] [--layers=1]
+//             [--bidirectional] [--noparallel_replay]
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -25,6 +27,7 @@
 #include "models/gru_cell.h"
 #include "models/lstm_cell.h"
 #include "models/rnn_cell.h"
+#include "models/stack.h"
 #include "models/unroll.h"
 #include "ops/ops.h"
 
@@ -40,6 +43,12 @@ ABSL_FLAG(int64_t, recompute_every, 0,
           "compiled mode: keep the state only every this many steps and recompute the steps "
           "between during backward (activation checkpointing); 0: keep every step's values; "
           "less than each configuration's sequence");
+
+ABSL_FLAG(int, layers, 1, "stacked layers of the cell, at least 1 (models/stack.h)");
+ABSL_FLAG(bool, bidirectional, false, "every layer also runs over the sequence reversed");
+ABSL_FLAG(bool, parallel_replay, true,
+          "compiled mode: run independent steps at once on the threads "
+          "(CompileSpec::parallel_replay); --noparallel_replay runs them one after another");
 
 namespace tg::bench {
 namespace {
@@ -76,6 +85,64 @@ absl::StatusOr<AnyCell> MakeCell(const std::string& name, ParameterStore& store,
   return AnyCell(cell);
 }
 
+// The network: one cell, or --layers of them (and their reverse cells with --bidirectional).
+struct Network {
+  std::vector<AnyCell> forward, backward;
+  bool single() const { return forward.size() == 1 && backward.empty(); }
+};
+
+absl::StatusOr<Network> MakeNetwork(const std::string& name, ParameterStore& store,
+                                    const BenchConfig& c) {
+  const int layers = absl::GetFlag(FLAGS_layers);
+  const bool bidirectional = absl::GetFlag(FLAGS_bidirectional);
+  Network net;
+  BenchConfig layer = c;
+  for (int l = 0; l < layers; ++l) {
+    TG_ASSIGN_OR_RETURN(AnyCell f, MakeCell(name, store, layer));
+    net.forward.push_back(std::move(f));
+    if (bidirectional) {
+      TG_ASSIGN_OR_RETURN(AnyCell b, MakeCell(name, store, layer));
+      net.backward.push_back(std::move(b));
+    }
+    layer.input = (bidirectional ? 2 : 1) * c.hidden;
+  }
+  return net;
+}
+
+// The network's outputs over the steps of x; each layer (and direction) keeps its state
+// only every `checkpoint_every` steps when that is > 0.
+absl::StatusOr<std::vector<Expr>> Outputs(Graph& g, const Network& net, Expr x, int64_t batch,
+                                          int64_t checkpoint_every) {
+  if (net.single()) {
+    const AnyCell& cell = net.forward[0];
+    return Unroll(g, cell, SplitSteps(x), cell.ZeroState(g, batch),
+                  {.checkpoint_every = checkpoint_every})
+        .outputs;
+  }
+  TG_ASSIGN_OR_RETURN(StackedRnn rnn, StackedRnn::FromCells(net.forward, net.backward));
+  return rnn.Run(g, SplitSteps(x), {.checkpoint_every = checkpoint_every}).outputs;
+}
+
+// GEMM FLOPs of every layer and direction (harness.h's GemmFlops per layer).
+double NetworkFlops(const BenchConfig& c, int gates) {
+  const int layers = absl::GetFlag(FLAGS_layers);
+  const int directions = absl::GetFlag(FLAGS_bidirectional) ? 2 : 1;
+  BenchConfig layer = c;
+  double flops = 0;
+  for (int l = 0; l < layers; ++l) {
+    flops += directions * GemmFlops(layer, gates);
+    layer.input = directions * c.hidden;
+  }
+  return flops;
+}
+
+// The cell column: "lstm", "2xlstm", "bi-lstm", "2xbi-lstm".
+std::string NetworkName(const std::string& cell) {
+  const int layers = absl::GetFlag(FLAGS_layers);
+  return absl::StrCat(layers > 1 ? absl::StrCat(layers, "x") : "",
+                      absl::GetFlag(FLAGS_bidirectional) ? "bi-" : "", cell);
+}
+
 // Fixed inputs in [-1, 1): the same values on every run and machine.
 std::vector<float> FixedInputs(const BenchConfig& c) {
   std::vector<float> xs(c.seq * c.batch * c.input);
@@ -88,15 +155,15 @@ std::vector<float> FixedInputs(const BenchConfig& c) {
 absl::StatusOr<Timing> BenchEager(const BenchConfig& c, const std::string& cell_name, int threads,
                                   const TimingOptions& timing) {
   ParameterStore store({.seed = kSeed});
-  TG_ASSIGN_OR_RETURN(AnyCell cell, MakeCell(cell_name, store, c));
+  TG_ASSIGN_OR_RETURN(Network net, MakeNetwork(cell_name, store, c));
   const std::vector<float> xs = FixedInputs(c);
   Graph g({.mode = ExecMode::kEager, .exec = {.num_threads = threads}});
   // One training iteration minus the optimizer: build, BPTT, zero the gradients.
   auto iteration = [&]() -> absl::Status {
     g.Clear();
     Expr x = g.Input({c.seq, c.batch, c.input}, xs);
-    UnrollResult r = Unroll(g, cell, SplitSteps(x), cell.ZeroState(g, c.batch));
-    TG_RETURN_IF_ERROR(Backward(Sum(StackSteps(r.outputs))));
+    TG_ASSIGN_OR_RETURN(std::vector<Expr> outputs, Outputs(g, net, x, c.batch, 0));
+    TG_RETURN_IF_ERROR(Backward(Sum(StackSteps(outputs))));
     store.ZeroGrad();
     return absl::OkStatus();
   };
@@ -107,7 +174,7 @@ absl::StatusOr<Timing> BenchEager(const BenchConfig& c, const std::string& cell_
 absl::StatusOr<Timing> BenchCompiled(const BenchConfig& c, const std::string& cell_name,
                                      int threads, const TimingOptions& timing) {
   ParameterStore store({.seed = kSeed});
-  TG_ASSIGN_OR_RETURN(AnyCell cell, MakeCell(cell_name, store, c));
+  TG_ASSIGN_OR_RETURN(Network net, MakeNetwork(cell_name, store, c));
   std::vector<float> xs = FixedInputs(c);
   Graph g({.mode = ExecMode::kRecord, .exec = {.num_threads = threads}});
   Expr x = g.Input({c.seq, c.batch, c.input}, xs);
@@ -117,11 +184,14 @@ absl::StatusOr<Timing> BenchCompiled(const BenchConfig& c, const std::string& ce
                                                    " leaves no step to recompute in a sequence of ",
                                                    c.seq));
   }
-  UnrollResult r = Unroll(g, cell, SplitSteps(x), cell.ZeroState(g, c.batch),
-                          {.checkpoint_every = recompute_every});
-  TG_RETURN_IF_ERROR(Backward(Sum(StackSteps(r.outputs))));
+  TG_ASSIGN_OR_RETURN(std::vector<Expr> outputs,
+                      Outputs(g, net, x, c.batch, recompute_every));
+  TG_RETURN_IF_ERROR(Backward(Sum(StackSteps(outputs))));
   TG_ASSIGN_OR_RETURN(CompiledGraph program,
-                      Compile(g, {.feeds = {x}, .outputs = {}, .recompute = recompute_every > 0}));
+                      Compile(g, {.feeds = {x},
+                                  .outputs = {},
+                                  .recompute = recompute_every > 0,
+                                  .parallel_replay = absl::GetFlag(FLAGS_parallel_replay)}));
   g.Clear();
   const Tensor feed(xs.data(), DType::kF32, {c.seq, c.batch, c.input});
   auto iteration = [&]() -> absl::Status {
@@ -163,11 +233,12 @@ int Main() {
           }
           PrintRow({.bench = "rnn_bench",
                     .config = c.name,
-                    .cell = cell,
+                    .cell = NetworkName(cell),
                     .mode = mode,
                     .threads = t,
                     .shape = &c,
                     .gates = Gates(cell),
+                    .flops = NetworkFlops(c, Gates(cell)),
                     .timing = *result,
                     .rss_key = "tapegrad_peak_rss_mb"},
                    json);
@@ -185,7 +256,8 @@ int Main() {
 int main(int argc, char** argv) {
   tg::FlagChecks checks("rnn_bench");
   tg::bench::ParseBenchFlags(argc, argv,
-      "times forward+backward of one recurrent layer (loss: the sum of its outputs) in\n"
+      "times forward+backward of one recurrent layer, or --layers stacked (loss: the sum of\n"
+      "the outputs) in\n"
       "tapegrad's eager and compiled modes at the S, M and L sizes, one row per configuration,\n"
       "cell, mode and thread count; bench/compare_pytorch.py runs it beside PyTorch.\n\n"
       "  bench/rnn_bench --configs=M --cells=lstm --modes=compiled --threads=1 --json",
@@ -205,6 +277,7 @@ int main(int argc, char** argv) {
       .EachAtLeast("threads", threads, 1)
       .GreaterThan("budget_s", absl::GetFlag(FLAGS_budget_s), 0)
       .AtLeast("recompute_every", absl::GetFlag(FLAGS_recompute_every), int64_t{0})
+      .AtLeast("layers", absl::GetFlag(FLAGS_layers), 1)
       .ExitIfAny();
   return tg::bench::Main();
 }

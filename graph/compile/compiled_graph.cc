@@ -13,6 +13,7 @@
 #include "graph/compile/memory_plan.h"
 #include "graph/compile/prune.h"
 #include "graph/compile/recompute.h"
+#include "graph/compile/schedule.h"
 #include "graph/compile/stack_rows.h"
 
 namespace tg {
@@ -140,6 +141,10 @@ absl::StatusOr<CompiledGraph> Compile(Graph& g, const CompileSpec& spec) {
     exe.steps = compile::FusePointwise(std::move(exe.steps));
   }
   clock.Lap("fuse_pointwise");
+  if (spec.parallel_replay && g.exec_options().num_threads > 1) {
+    exe.schedule = std::make_shared<const compile::Schedule>(compile::BuildSchedule(exe.steps));
+  }
+  clock.Lap("schedule");
 
   CompiledGraph c;
   for (const compile::Step& s : exe.steps) {

@@ -89,6 +89,11 @@ struct Step {
   bool zeroes() const { return op == nullptr && fused.empty(); }
 };
 
+/// Which steps may run at once (graph/compile/schedule.h).
+struct Schedule;
+/// The state of concurrent runs in one context (graph/compile/parallel_replay.h).
+class ParallelReplay;
+
 /// Recorded bytes a run's memory starts with (constants).
 struct ConstantBytes {
   int64_t offset = 0;  ///< Where, in Space::kArena.
@@ -117,6 +122,9 @@ struct Executable {
   int64_t arena_bytes = 0;  ///< Size of a run's memory.
   int64_t gradient_bytes = 0;  ///< Size of a run's private gradients (zeroed every run).
   ExecOptions options;  ///< Threads, numeric checks.
+  /// Which steps may run at once (graph/compile/schedule.h); null when the steps run one
+  /// after another (one thread, or CompileSpec::parallel_replay off).
+  std::shared_ptr<const Schedule> schedule;
 
   /// InvalidArgument unless there is one feed per entry of `feeds`, each with that entry's
   /// dtype and shape and with data; the message names the feed, both types and its node.
@@ -141,7 +149,9 @@ class RunContext {
   RunContext& operator=(RunContext&& other) = default;
 
   /// Copies `feeds` in (compile::Executable::CheckFeeds first: nothing runs if they do not
-  /// fit) and runs every step; a kernel's error names the op and node. Allocates nothing.
+  /// fit) and runs every step -- independent steps at once on the threads when the program
+  /// has a schedule (compile::Executable::schedule), with the bits of running them in order;
+  /// a kernel's error names the op and node. Allocates nothing.
   absl::Status Run(absl::Span<const Tensor> feeds);
 
   /// How many runs the random streams have advanced by: run r re-seeds every op that draws
@@ -161,7 +171,8 @@ class RunContext {
 
  private:
   RunContext() = default;
-  absl::Status RunStep(const compile::Step& step, size_t k, const Attrs& attrs);
+  // Runs step k with scratch_ of `worker` (one per thread of a parallel replay).
+  absl::Status RunStep(size_t k, int worker);
 
   std::shared_ptr<const compile::Executable> program_;
   AlignedBuffer arena_, gradients_;
@@ -175,7 +186,10 @@ class RunContext {
     Attrs attrs;  // the step's attributes with this run's seed
   };
   std::vector<Seeded> seeded_;
-  std::vector<Tensor> scratch_;  // one kernel's inputs
+  std::vector<int32_t> seeded_of_step_;  // per step: its entry in seeded_, or -1
+  std::vector<Tensor> scratch_;  // one kernel's inputs, per worker
+  size_t scratch_per_worker_ = 0;
+  std::shared_ptr<compile::ParallelReplay> replay_;  // with a schedule
   uint64_t runs_ = 0;
 };
 

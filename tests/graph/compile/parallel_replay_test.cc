@@ -1,0 +1,212 @@
+// Parallel replay: a program whose steps run at once on the threads, wherever its schedule
+// lets them, gives the bits of the same program run step by step -- forward outputs and every
+// gradient, over several runs with new feeds, for a stacked LSTM, a bidirectional layer and a
+// stacked GRU at 2 and 4 threads. The schedule of a stacked LSTM lets layer 1 at step t-1 run
+// beside layer 0 at step t, and the two directions of a bidirectional layer run side by side
+// (read from the schedule, not from timing). ParallelReplay itself runs every step once,
+// after its predecessors, and stops at an error.
+#include "graph/compile/parallel_replay.h"
+
+#include <atomic>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "autodiff/backward.h"
+#include "graph/compile/compiled_graph.h"
+#include "graph/compile/schedule.h"
+#include "gtest/gtest.h"
+#include "models/stack.h"
+#include "models/unroll.h"
+#include "ops/ops.h"
+#include "testing/test_values.h"
+
+namespace tg {
+namespace {
+
+// Large enough that the recurrent products and the fused runs split over the threads.
+constexpr int64_t kSteps = 6, kBatch = 32, kInput = 32, kHidden = 128;
+const Shape kXShape{kSteps, kBatch, kInput};
+
+struct Model {
+  CellKind kind = CellKind::kLstm;
+  int layers = 1;
+  bool bidirectional = false;
+};
+
+// One recorded update (loss: the mean square of the outputs), compiled to run step by step
+// and in parallel, both with private gradients so the two keep their own.
+struct Compiled {
+  Compiled(const Model& m, int threads) : store({.seed = 5}) {
+    absl::StatusOr<StackedRnn> rnn =
+        StackedRnn::Create(store, {.kind = m.kind, .input_size = kInput, .hidden_size = kHidden,
+                                   .num_layers = m.layers, .bidirectional = m.bidirectional});
+    EXPECT_TRUE(rnn.ok()) << rnn.status();
+    Graph g({.mode = ExecMode::kRecord, .exec = {.num_threads = threads}});
+    Expr x = g.Input(kXShape, std::vector<float>(kXShape.num_elements(), 0.0f));
+    Expr out = StackSteps(rnn->Run(g, SplitSteps(x)).outputs);
+    Expr loss = Mean(Square(out));
+    EXPECT_TRUE(Backward(loss).ok()) << g.status();
+    for (bool parallel : {false, true}) {
+      absl::StatusOr<CompiledGraph> c = Compile(g, {.feeds = {x},
+                                                    .outputs = {loss, out},
+                                                    .private_gradients = true,
+                                                    .parallel_replay = parallel});
+      EXPECT_TRUE(c.ok()) << c.status();
+      if (c.ok()) (parallel ? this->parallel : serial) = *std::move(c);
+    }
+  }
+  ParameterStore store;
+  CompiledGraph serial, parallel;
+};
+
+// The outputs and every private gradient of the last run, as bytes.
+std::vector<unsigned char> Result(const CompiledGraph& c) {
+  std::vector<unsigned char> bytes;
+  auto append = [&](const Tensor& t) {
+    const auto* p = static_cast<const unsigned char*>(t.raw());
+    bytes.insert(bytes.end(), p, p + t.num_bytes());
+  };
+  for (int i = 0; i < c.num_outputs(); ++i) append(c.output(i));
+  for (const PrivateGradient& g : c.private_gradients()) append(g.grad);
+  return bytes;
+}
+
+void ExpectBitwiseEqual(const Model& m, int threads) {
+  Compiled c(m, threads);
+  EXPECT_EQ(c.serial.program().schedule, nullptr);
+  ASSERT_NE(c.parallel.program().schedule, nullptr);
+  EXPECT_EQ(c.parallel.program().schedule->num_steps(),
+            static_cast<int>(c.parallel.program().steps.size()));
+  EXPECT_EQ(c.parallel.private_gradients().size(), c.serial.private_gradients().size());
+  for (uint64_t run = 0; run < 4; ++run) {
+    std::vector<float> xs(static_cast<size_t>(kXShape.num_elements()));
+    const std::vector<double> values = testing::UniformValues(kXShape.num_elements(), run + 1);
+    for (size_t i = 0; i < xs.size(); ++i) xs[i] = static_cast<float>(values[i]);
+    const std::vector<Tensor> feeds = {Tensor(xs.data(), DType::kF32, kXShape)};
+    ASSERT_TRUE(c.serial.Run(feeds).ok());
+    ASSERT_TRUE(c.parallel.Run(feeds).ok());
+    const std::vector<unsigned char> want = Result(c.serial);
+    EXPECT_TRUE(want == Result(c.parallel)) << threads << " threads, run " << run;
+  }
+}
+
+TEST(ParallelReplayTest, StackedLstmBitwiseEqualsStepByStep) {
+  for (int threads : {2, 4}) ExpectBitwiseEqual({.kind = CellKind::kLstm, .layers = 2}, threads);
+}
+
+TEST(ParallelReplayTest, BidirectionalLstmBitwiseEqualsStepByStep) {
+  for (int threads : {2, 4}) {
+    ExpectBitwiseEqual({.kind = CellKind::kLstm, .bidirectional = true}, threads);
+  }
+}
+
+TEST(ParallelReplayTest, StackedGruBitwiseEqualsStepByStep) {
+  for (int threads : {2, 4}) ExpectBitwiseEqual({.kind = CellKind::kGru, .layers = 2}, threads);
+}
+
+// The steps whose node path starts with `prefix` and that belong to the forward pass.
+std::vector<int> ForwardSteps(const compile::Executable& p, const std::string& prefix) {
+  std::vector<int> steps;
+  for (size_t k = 0; k < p.paths.size(); ++k) {
+    if (absl::StartsWith(p.paths[k], prefix) && !absl::StrContains(p.paths[k], "backward")) {
+      steps.push_back(static_cast<int>(k));
+    }
+  }
+  return steps;
+}
+
+// No step of `a` waits for a step of `b`, or the other way round: they may run at once.
+void ExpectIndependent(const compile::Executable& p, const std::string& a, const std::string& b) {
+  const std::vector<int> as = ForwardSteps(p, a), bs = ForwardSteps(p, b);
+  ASSERT_FALSE(as.empty()) << a;
+  ASSERT_FALSE(bs.empty()) << b;
+  for (int i : as) {
+    for (int j : bs) {
+      EXPECT_FALSE(p.schedule->Reaches(i, j) || p.schedule->Reaches(j, i))
+          << p.paths[i] << " (" << i << ") and " << p.paths[j] << " (" << j << ")";
+    }
+  }
+}
+
+TEST(ParallelReplayTest, LayerOneAtStepTMinusOneRunsBesideLayerZeroAtStepT) {
+  Compiled c({.kind = CellKind::kLstm, .layers = 2}, 2);
+  const compile::Executable& p = c.parallel.program();
+  ASSERT_NE(p.schedule, nullptr);
+  for (int t = 2; t < kSteps; ++t) {
+    ExpectIndependent(p, absl::StrCat("l0/step_", t, "/"), absl::StrCat("l1/step_", t - 1, "/"));
+  }
+}
+
+TEST(ParallelReplayTest, BothDirectionsOfABidirectionalLayerRunSideBySide) {
+  Compiled c({.kind = CellKind::kLstm, .bidirectional = true}, 2);
+  const compile::Executable& p = c.parallel.program();
+  ASSERT_NE(p.schedule, nullptr);
+  for (int t = 0; t < kSteps; ++t) {
+    ExpectIndependent(p, absl::StrCat("l0/forward/step_", t, "/"),
+                      absl::StrCat("l0/reverse/step_", t, "/"));
+  }
+}
+
+// A schedule by hand: 0 -> {1, 2} -> 3, and 4 alone.
+compile::Schedule Diamond() {
+  compile::Schedule s;
+  s.predecessors = {0, 1, 1, 2, 0};
+  s.successor_begin = {0, 2, 3, 4, 4, 4};
+  s.successors = {1, 2, 3, 3};
+  s.chain = {3, 2, 2, 1, 1};
+  return s;
+}
+
+TEST(ParallelReplayTest, EveryStepRunsOnceAfterItsPredecessors) {
+  const compile::Schedule s = Diamond();
+  for (int threads : {1, 2, 4}) {
+    compile::ParallelReplay replay(s, threads);
+    for (int round = 0; round < 20; ++round) {
+      std::atomic<int> clock{0};
+      std::vector<std::atomic<int>> at(5);
+      std::vector<std::atomic<int>> runs(5);
+      std::atomic<bool> bad_worker{false};
+      const absl::Status status = replay.Run([&](int k, int worker) {
+        if (worker < 0 || worker >= threads) bad_worker = true;
+        runs[k].fetch_add(1);
+        at[k] = clock.fetch_add(1);
+        return absl::OkStatus();
+      });
+      ASSERT_TRUE(status.ok()) << status;
+      EXPECT_FALSE(bad_worker);
+      for (int k = 0; k < 5; ++k) EXPECT_EQ(runs[k].load(), 1) << k;
+      EXPECT_LT(at[0], at[1]);
+      EXPECT_LT(at[0], at[2]);
+      EXPECT_LT(at[1], at[3]);
+      EXPECT_LT(at[2], at[3]);
+    }
+  }
+}
+
+TEST(ParallelReplayTest, AnErrorStopsTheStepsThatWaitForIt) {
+  const compile::Schedule s = Diamond();
+  for (int threads : {1, 2, 4}) {
+    compile::ParallelReplay replay(s, threads);
+    std::vector<std::atomic<int>> runs(5);
+    const absl::Status status = replay.Run([&](int k, int) {
+      runs[k].fetch_add(1);
+      return k == 1 ? absl::InternalError("step 1 failed") : absl::OkStatus();
+    });
+    EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
+    EXPECT_EQ(status.message(), "step 1 failed");
+    EXPECT_EQ(runs[3].load(), 0);  // waits for the failed step
+    // The context runs again afterwards, from the start.
+    for (std::atomic<int>& r : runs) r = 0;
+    ASSERT_TRUE(replay.Run([&](int k, int) {
+                  runs[k].fetch_add(1);
+                  return absl::OkStatus();
+                }).ok());
+    for (int k = 0; k < 5; ++k) EXPECT_EQ(runs[k].load(), 1) << k;
+  }
+}
+
+}  // namespace
+}  // namespace tg
