@@ -6,6 +6,7 @@
 
 #include "base/status_macros.h"
 #include "fmt/format.h"
+#include "graph/compile/concurrent_lifetimes.h"
 #include "graph/compile/from_graph.h"
 #include "graph/compile/fuse_pointwise.h"
 #include "graph/compile/lifetimes.h"
@@ -18,6 +19,11 @@
 
 namespace tg {
 namespace {
+
+// With parallel replay, products whose rows become ready at different times (layer l+1's
+// input products, each waiting for layer l's step) are stacked this many steps at a time
+// (compile::StackRows): with one, layer l+1 runs one step behind layer l.
+constexpr int kParallelStackSteps = 1;
 
 absl::Status CheckSpec(Graph& g, const CompileSpec& spec) {
   TG_RETURN_IF_ERROR(g.status());
@@ -124,12 +130,17 @@ absl::StatusOr<CompiledGraph> Compile(Graph& g, const CompileSpec& spec) {
   program = compile::Prune(std::move(program), &prune_work);
   clock.Lap("prune");
   compile::StackStats stacked;
-  if (spec.stack_rows) program = compile::StackRows(program, &stacked);
+  const bool parallel = spec.parallel_replay && g.exec_options().num_threads > 1;
+  if (spec.stack_rows) {
+    program = compile::StackRows(program, &stacked, parallel ? kParallelStackSteps : 0);
+  }
   clock.Lap("stack_rows");
   const std::vector<compile::Lifetime> lifetimes = compile::ComputeLifetimes(program);
   TG_RETURN_IF_ERROR(CheckLeavesAreNotSummedInto(g, program, lifetimes));
   clock.Lap("lifetimes");
-  const compile::Placement placement = compile::PlaceMemory(program, lifetimes);
+  // Steps that run at once must not share memory (graph/compile/concurrent_lifetimes.h).
+  const compile::Placement placement = compile::PlaceMemory(
+      program, parallel ? compile::ConcurrentLifetimes(program, lifetimes) : lifetimes);
   clock.Lap("place_memory");
   int64_t gradient_bytes = 0;
   std::vector<compile::GradientHome> homes;
@@ -141,7 +152,7 @@ absl::StatusOr<CompiledGraph> Compile(Graph& g, const CompileSpec& spec) {
     exe.steps = compile::FusePointwise(std::move(exe.steps));
   }
   clock.Lap("fuse_pointwise");
-  if (spec.parallel_replay && g.exec_options().num_threads > 1) {
+  if (parallel) {
     exe.schedule = std::make_shared<const compile::Schedule>(compile::BuildSchedule(exe.steps));
   }
   clock.Lap("schedule");

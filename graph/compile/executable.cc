@@ -139,7 +139,7 @@ absl::Status RunContext::Run(absl::Span<const Tensor> feeds) {
     s.attrs.ints[s.attr] = static_cast<int64_t>(ReplaySeed(s.recorded_seed, runs_));
   }
   ++runs_;
-  if (replay_ != nullptr) {
+  if (replay_ != nullptr && parallel_) {
     return replay_->Run([this](int k, int worker) { return RunStep(static_cast<size_t>(k), worker); });
   }
   for (size_t k = 0; k < p.steps.size(); ++k) {

@@ -166,6 +166,12 @@ class RunContext {
   int num_outputs() const { return static_cast<int>(outputs_.size()); }
   /// The private gradients of the last run, one per parameter (empty without them).
   const std::vector<PrivateGradient>& private_gradients() const { return private_gradients_; }
+  /// With false, runs the steps one after another in program order even when the program has
+  /// a schedule (each step still split over the threads): the same bits as running them at
+  /// once, for comparison. True by default.
+  void set_parallel(bool parallel) { parallel_ = parallel; }
+  /// Whether runs start independent steps at once (when the program has a schedule).
+  bool parallel() const { return parallel_; }
   /// The program this context runs.
   const compile::Executable& program() const { return *program_; }
 
@@ -190,6 +196,7 @@ class RunContext {
   std::vector<Tensor> scratch_;  // one kernel's inputs, per worker
   size_t scratch_per_worker_ = 0;
   std::shared_ptr<compile::ParallelReplay> replay_;  // with a schedule
+  bool parallel_ = true;
   uint64_t runs_ = 0;
 };
 

@@ -1,6 +1,6 @@
 // Parallel replay: a program whose steps run at once on the threads, wherever its schedule
-// lets them, gives the bits of the same program run step by step -- forward outputs and every
-// gradient, over several runs with new feeds, for a stacked LSTM, a bidirectional layer and a
+// lets them, gives the bits of the same program run step by step (RunContext::set_parallel)
+// -- forward outputs and every gradient, over several runs with new feeds, for a stacked LSTM, a bidirectional layer and a
 // stacked GRU at 2 and 4 threads. The schedule of a stacked LSTM lets layer 1 at step t-1 run
 // beside layer 0 at step t, and the two directions of a bidirectional layer run side by side
 // (read from the schedule, not from timing). ParallelReplay itself runs every step once,
@@ -36,8 +36,8 @@ struct Model {
   bool bidirectional = false;
 };
 
-// One recorded update (loss: the mean square of the outputs), compiled to run step by step
-// and in parallel, both with private gradients so the two keep their own.
+// One recorded update (loss: the mean square of the outputs), compiled with private
+// gradients so that each context keeps its own; and compiled again without parallel replay.
 struct Compiled {
   Compiled(const Model& m, int threads) : store({.seed = 5}) {
     absl::StatusOr<StackedRnn> rnn =
@@ -55,15 +55,15 @@ struct Compiled {
                                                     .private_gradients = true,
                                                     .parallel_replay = parallel});
       EXPECT_TRUE(c.ok()) << c.status();
-      if (c.ok()) (parallel ? this->parallel : serial) = *std::move(c);
+      if (c.ok()) (parallel ? program : serial) = *std::move(c);
     }
   }
   ParameterStore store;
-  CompiledGraph serial, parallel;
+  CompiledGraph program, serial;
 };
 
-// The outputs and every private gradient of the last run, as bytes.
-std::vector<unsigned char> Result(const CompiledGraph& c) {
+// The outputs and every private gradient of the context's last run, as bytes.
+std::vector<unsigned char> Result(const RunContext& c) {
   std::vector<unsigned char> bytes;
   auto append = [&](const Tensor& t) {
     const auto* p = static_cast<const unsigned char*>(t.raw());
@@ -76,20 +76,24 @@ std::vector<unsigned char> Result(const CompiledGraph& c) {
 
 void ExpectBitwiseEqual(const Model& m, int threads) {
   Compiled c(m, threads);
-  EXPECT_EQ(c.serial.program().schedule, nullptr);
-  ASSERT_NE(c.parallel.program().schedule, nullptr);
-  EXPECT_EQ(c.parallel.program().schedule->num_steps(),
-            static_cast<int>(c.parallel.program().steps.size()));
-  EXPECT_EQ(c.parallel.private_gradients().size(), c.serial.private_gradients().size());
+  EXPECT_EQ(c.serial.program().schedule, nullptr);  // CompileSpec::parallel_replay off
+  ASSERT_NE(c.program.program().schedule, nullptr);
+  EXPECT_EQ(c.program.program().schedule->num_steps(),
+            static_cast<int>(c.program.program().steps.size()));
+  absl::StatusOr<RunContext> at_once = c.program.NewContext(),
+                             in_order = c.program.NewContext();
+  ASSERT_TRUE(at_once.ok() && in_order.ok());
+  in_order->set_parallel(false);
+  ASSERT_FALSE(at_once->private_gradients().empty());
   for (uint64_t run = 0; run < 4; ++run) {
     std::vector<float> xs(static_cast<size_t>(kXShape.num_elements()));
     const std::vector<double> values = testing::UniformValues(kXShape.num_elements(), run + 1);
     for (size_t i = 0; i < xs.size(); ++i) xs[i] = static_cast<float>(values[i]);
     const std::vector<Tensor> feeds = {Tensor(xs.data(), DType::kF32, kXShape)};
-    ASSERT_TRUE(c.serial.Run(feeds).ok());
-    ASSERT_TRUE(c.parallel.Run(feeds).ok());
-    const std::vector<unsigned char> want = Result(c.serial);
-    EXPECT_TRUE(want == Result(c.parallel)) << threads << " threads, run " << run;
+    ASSERT_TRUE(c.program.Run(*in_order, feeds).ok());
+    ASSERT_TRUE(c.program.Run(*at_once, feeds).ok());
+    const std::vector<unsigned char> want = Result(*in_order);
+    EXPECT_TRUE(want == Result(*at_once)) << threads << " threads, run " << run;
   }
 }
 
@@ -118,6 +122,28 @@ std::vector<int> ForwardSteps(const compile::Executable& p, const std::string& p
   return steps;
 }
 
+// A chain of steps from `from` to `to` in the schedule, as node paths (empty if none).
+std::string Chain(const compile::Executable& p, int from, int to) {
+  std::vector<int> parent(p.steps.size(), -1);
+  std::vector<int> stack = {from};
+  parent[from] = from;
+  while (!stack.empty()) {
+    const int k = stack.back();
+    stack.pop_back();
+    for (int32_t j : p.schedule->after(k)) {
+      if (parent[j] >= 0) continue;
+      parent[j] = k;
+      stack.push_back(j);
+    }
+  }
+  if (parent[to] < 0) return "";
+  std::string chain = absl::StrCat(to, " ", p.paths[to]);
+  for (int k = to; k != from; k = parent[k]) {
+    chain = absl::StrCat(parent[k], " ", p.paths[parent[k]], " -> ", chain);
+  }
+  return chain;
+}
+
 // No step of `a` waits for a step of `b`, or the other way round: they may run at once.
 void ExpectIndependent(const compile::Executable& p, const std::string& a, const std::string& b) {
   const std::vector<int> as = ForwardSteps(p, a), bs = ForwardSteps(p, b);
@@ -126,14 +152,14 @@ void ExpectIndependent(const compile::Executable& p, const std::string& a, const
   for (int i : as) {
     for (int j : bs) {
       EXPECT_FALSE(p.schedule->Reaches(i, j) || p.schedule->Reaches(j, i))
-          << p.paths[i] << " (" << i << ") and " << p.paths[j] << " (" << j << ")";
+          << Chain(p, i, j) << Chain(p, j, i);
     }
   }
 }
 
 TEST(ParallelReplayTest, LayerOneAtStepTMinusOneRunsBesideLayerZeroAtStepT) {
   Compiled c({.kind = CellKind::kLstm, .layers = 2}, 2);
-  const compile::Executable& p = c.parallel.program();
+  const compile::Executable& p = c.program.program();
   ASSERT_NE(p.schedule, nullptr);
   for (int t = 2; t < kSteps; ++t) {
     ExpectIndependent(p, absl::StrCat("l0/step_", t, "/"), absl::StrCat("l1/step_", t - 1, "/"));
@@ -142,7 +168,7 @@ TEST(ParallelReplayTest, LayerOneAtStepTMinusOneRunsBesideLayerZeroAtStepT) {
 
 TEST(ParallelReplayTest, BothDirectionsOfABidirectionalLayerRunSideBySide) {
   Compiled c({.kind = CellKind::kLstm, .bidirectional = true}, 2);
-  const compile::Executable& p = c.parallel.program();
+  const compile::Executable& p = c.program.program();
   ASSERT_NE(p.schedule, nullptr);
   for (int t = 0; t < kSteps; ++t) {
     ExpectIndependent(p, absl::StrCat("l0/forward/step_", t, "/"),
