@@ -1,8 +1,8 @@
 // Forward+backward of one recurrent layer (or --layers stacked, --bidirectional) over a
-// sequence, loss = sum of all outputs h_t,
-// in tapegrad's eager mode (one Graph reused across iterations: Clear() keeps the arena, so
-// steady state is what is timed) and compiled (one recorded iteration replayed). Prints ms, GFLOP/s (GEMM FLOPs only), fraction of the
-// FMA peak measured in this process, and the peak RSS of training.
+// sequence, loss = sum of all outputs h_t, in tapegrad's eager mode (one Graph reused across
+// iterations: Clear() keeps the arena, so steady state is what is timed) and compiled (one
+// recorded iteration replayed). Prints ms, GFLOP/s (GEMM FLOPs only), fraction of the FMA
+// peak measured in this process, and the peak RSS of training.
 //   rnn_bench [--configs=S,M,L] [--cells=rnn,lstm,gru,lnlstm] [--modes=eager,compiled]
 //             [--threads=1,2] [--json] [--budget_s=1] [--recompute_every=0] [--layers=1]
 //             [--bidirectional] [--noparallel_replay]
@@ -63,25 +63,22 @@ int Gates(const std::string& cell) {
 }
 
 absl::StatusOr<AnyCell> MakeCell(const std::string& name, ParameterStore& store,
-                                 const BenchConfig& c) {
+                                 const BenchConfig& c, int layer = 0, bool reverse = false) {
+  const RecurrentOptions options = {
+      .input_size = c.input, .hidden_size = c.hidden, .layer = layer, .reverse = reverse};
   if (name == "rnn") {
-    TG_ASSIGN_OR_RETURN(RnnCell cell,
-                        RnnCell::Create(store, {.input_size = c.input, .hidden_size = c.hidden}));
+    TG_ASSIGN_OR_RETURN(RnnCell cell, RnnCell::Create(store, options));
     return AnyCell(cell);
   }
   if (name == "lstm") {
-    TG_ASSIGN_OR_RETURN(LstmCell cell,
-                        LstmCell::Create(store, {.input_size = c.input, .hidden_size = c.hidden}));
+    TG_ASSIGN_OR_RETURN(LstmCell cell, LstmCell::Create(store, options));
     return AnyCell(cell);
   }
   if (name == "gru") {
-    TG_ASSIGN_OR_RETURN(GruCell cell,
-                        GruCell::Create(store, {.input_size = c.input, .hidden_size = c.hidden}));
+    TG_ASSIGN_OR_RETURN(GruCell cell, GruCell::Create(store, options));
     return AnyCell(cell);
   }
-  TG_ASSIGN_OR_RETURN(
-      LayerNormLstmCell cell,
-      LayerNormLstmCell::Create(store, {.input_size = c.input, .hidden_size = c.hidden}));
+  TG_ASSIGN_OR_RETURN(LayerNormLstmCell cell, LayerNormLstmCell::Create(store, options));
   return AnyCell(cell);
 }
 
@@ -98,10 +95,10 @@ absl::StatusOr<Network> MakeNetwork(const std::string& name, ParameterStore& sto
   Network net;
   BenchConfig layer = c;
   for (int l = 0; l < layers; ++l) {
-    TG_ASSIGN_OR_RETURN(AnyCell f, MakeCell(name, store, layer));
+    TG_ASSIGN_OR_RETURN(AnyCell f, MakeCell(name, store, layer, l));
     net.forward.push_back(std::move(f));
     if (bidirectional) {
-      TG_ASSIGN_OR_RETURN(AnyCell b, MakeCell(name, store, layer));
+      TG_ASSIGN_OR_RETURN(AnyCell b, MakeCell(name, store, layer, l, true));
       net.backward.push_back(std::move(b));
     }
     layer.input = (bidirectional ? 2 : 1) * c.hidden;

@@ -140,7 +140,8 @@ absl::Status RunContext::Run(absl::Span<const Tensor> feeds) {
   }
   ++runs_;
   if (replay_ != nullptr && parallel_) {
-    return replay_->Run([this](int k, int worker) { return RunStep(static_cast<size_t>(k), worker); });
+    return replay_->Run(
+        [this](int k, int worker) { return RunStep(static_cast<size_t>(k), worker); });
   }
   for (size_t k = 0; k < p.steps.size(); ++k) {
     if (absl::Status s = RunStep(k, 0); !s.ok()) return s;

@@ -319,7 +319,8 @@ std::vector<Group> FindGroups(const Program& program, const Dependencies& deps,
       members.resize(static_cast<size_t>(chunk));
       for (size_t at = 0; at < rest.size(); at += static_cast<size_t>(chunk)) {
         const size_t end = std::min(rest.size(), at + static_cast<size_t>(chunk));
-        buckets.push_back({buckets[b].facts, std::vector<int>(rest.begin() + at, rest.begin() + end)});
+        buckets.push_back(
+            {buckets[b].facts, std::vector<int>(rest.begin() + at, rest.begin() + end)});
       }
     }
   }

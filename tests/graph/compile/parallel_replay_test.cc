@@ -1,10 +1,10 @@
 // Parallel replay: a program whose steps run at once on the threads, wherever its schedule
-// lets them, gives the bits of the same program run step by step (RunContext::set_parallel)
-// -- forward outputs and every gradient, over several runs with new feeds, for a stacked LSTM, a bidirectional layer and a
-// stacked GRU at 2 and 4 threads. The schedule of a stacked LSTM lets layer 1 at step t-1 run
-// beside layer 0 at step t, and the two directions of a bidirectional layer run side by side
-// (read from the schedule, not from timing). ParallelReplay itself runs every step once,
-// after its predecessors, and stops at an error.
+// lets them, gives the bits of the same program run step by step (RunContext::set_parallel):
+// forward outputs and every gradient, over several runs with new feeds, for a stacked LSTM, a
+// bidirectional layer and a stacked GRU at 2 and 4 threads. The schedule of a stacked LSTM
+// lets layer 1 at step t-1 run beside layer 0 at step t, and the two directions of a
+// bidirectional layer run side by side (read from the schedule, not from timing).
+// ParallelReplay itself runs every step once, after its predecessors, and stops at an error.
 #include "graph/compile/parallel_replay.h"
 
 #include <atomic>
