@@ -1,6 +1,7 @@
 #include "graph/compile/executable.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include "base/random.h"
@@ -128,6 +129,11 @@ absl::Status RunContext::RunStep(size_t k, int worker) {
                                                  status.message(), s.node, p.paths[k]));
 }
 
+void RunContext::set_step_seconds(std::vector<double>* seconds) {
+  step_seconds_ = seconds;
+  if (seconds != nullptr) seconds->assign(program_->steps.size(), 0.0);
+}
+
 absl::Status RunContext::Run(absl::Span<const Tensor> feeds) {
   const compile::Executable& p = *program_;
   if (absl::Status s = p.CheckFeeds(feeds); !s.ok()) return s;
@@ -144,7 +150,14 @@ absl::Status RunContext::Run(absl::Span<const Tensor> feeds) {
         [this](int k, int worker) { return RunStep(static_cast<size_t>(k), worker); });
   }
   for (size_t k = 0; k < p.steps.size(); ++k) {
+    if (step_seconds_ == nullptr) {
+      if (absl::Status s = RunStep(k, 0); !s.ok()) return s;
+      continue;
+    }
+    const auto start = std::chrono::steady_clock::now();
     if (absl::Status s = RunStep(k, 0); !s.ok()) return s;
+    (*step_seconds_)[k] =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
   return absl::OkStatus();
 }

@@ -172,6 +172,10 @@ class RunContext {
   void set_parallel(bool parallel) { parallel_ = parallel; }
   /// Whether runs start independent steps at once (when the program has a schedule).
   bool parallel() const { return parallel_; }
+  /// With a vector, each step-by-step run (serial program, or set_parallel(false)) writes
+  /// step k's wall seconds into (*seconds)[k], resized here to the step count; null: none.
+  /// For tools that study a program (bench/compile_bench --simulate).
+  void set_step_seconds(std::vector<double>* seconds);
   /// The program this context runs.
   const compile::Executable& program() const { return *program_; }
 
@@ -197,6 +201,7 @@ class RunContext {
   size_t scratch_per_worker_ = 0;
   std::shared_ptr<compile::ParallelReplay> replay_;  // with a schedule
   bool parallel_ = true;
+  std::vector<double>* step_seconds_ = nullptr;
   uint64_t runs_ = 0;
 };
 
