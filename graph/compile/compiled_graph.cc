@@ -6,7 +6,7 @@
 
 #include "base/status_macros.h"
 #include "fmt/format.h"
-#include "graph/compile/concurrent_lifetimes.h"
+#include "graph/compile/concurrent_placement.h"
 #include "graph/compile/from_graph.h"
 #include "graph/compile/fuse_pointwise.h"
 #include "graph/compile/lifetimes.h"
@@ -138,9 +138,10 @@ absl::StatusOr<CompiledGraph> Compile(Graph& g, const CompileSpec& spec) {
   const std::vector<compile::Lifetime> lifetimes = compile::ComputeLifetimes(program);
   TG_RETURN_IF_ERROR(CheckLeavesAreNotSummedInto(g, program, lifetimes));
   clock.Lap("lifetimes");
-  // Steps that run at once must not share memory (graph/compile/concurrent_lifetimes.h).
-  const compile::Placement placement = compile::PlaceMemory(
-      program, parallel ? compile::ConcurrentLifetimes(program, lifetimes) : lifetimes);
+  // Steps that may run at once must not share memory (graph/compile/concurrent_placement.h).
+  const compile::Placement placement = parallel
+                                           ? compile::PlaceMemoryConcurrently(program, lifetimes)
+                                           : compile::PlaceMemory(program, lifetimes);
   clock.Lap("place_memory");
   int64_t gradient_bytes = 0;
   std::vector<compile::GradientHome> homes;
