@@ -5,6 +5,7 @@
 #include <iterator>
 #include <map>
 #include <queue>
+#include <set>
 #include <utility>
 
 #include "graph/compile/dependencies.h"
@@ -15,13 +16,8 @@ namespace {
 // At least 64 bytes, so that every placed buffer has a block of its own.
 int64_t RoundUp64(int64_t n) { return std::max<int64_t>(64, (n + 63) / 64 * 64); }
 
-// A free block: where, and the highest level of an instruction that touched it.
-struct Block {
-  int64_t offset;
-  int level;
-};
-
-// Free blocks by size, each remembering its previous owners' highest level.
+// Free blocks by size, each remembering the highest level of an instruction that touched
+// it; blocks of one size ordered by that level, so a request looks at one block per size.
 class FreeBlocks {
  public:
   explicit FreeBlocks(int64_t& work) : work_(work) {}
@@ -31,12 +27,14 @@ class FreeBlocks {
   int64_t Take(int64_t bytes, int level) {
     for (auto it = by_size_.lower_bound(bytes); it != by_size_.end(); ++it) {
       ++work_;
-      if (it->second.level >= level) continue;
-      const int64_t size = it->first;
-      const Block block = it->second;
-      by_size_.erase(it);
-      if (size > bytes) by_size_.emplace(size - bytes, Block{block.offset + bytes, block.level});
-      return block.offset;
+      auto& [size, blocks] = *it;
+      const auto [lowest, offset] = *blocks.begin();
+      if (lowest >= level) continue;
+      const int64_t remainder = size - bytes;
+      blocks.erase(blocks.begin());
+      if (blocks.empty()) by_size_.erase(it);
+      if (remainder > 0) Give(offset + bytes, remainder, lowest);
+      return offset;
     }
     ++work_;
     const int64_t at = top_;
@@ -45,12 +43,12 @@ class FreeBlocks {
   }
   void Give(int64_t offset, int64_t bytes, int level) {
     ++work_;
-    by_size_.emplace(bytes, Block{offset, level});
+    by_size_[bytes].emplace(level, offset);
   }
   int64_t top() const { return top_; }
 
  private:
-  std::multimap<int64_t, Block> by_size_;
+  std::map<int64_t, std::set<std::pair<int, int64_t>>> by_size_;  // size -> (level, offset)
   int64_t top_ = 0;
   int64_t& work_;
 };
