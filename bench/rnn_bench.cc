@@ -1,12 +1,14 @@
-// Forward+backward of one recurrent layer over a sequence, loss = sum of all outputs h_t,
-// in tapegrad's eager mode (one Graph reused across iterations: Clear() keeps the arena, so
-// steady state is what is timed) and compiled (one recorded iteration replayed). Prints ms,
-// GFLOP/s (the GEMM FLOPs the loss needs), fraction of the FMA peak measured in this process
-// (bench/fma.h: the widest FMA the CPU has, or TG_ISA's), the GEMM FLOPs the compiled program
-// runs, and the peak RSS of training. With --input_grad the input x is a parameter, so both
-// modes also compute d loss / d x, as oneDNN's LSTM primitive does (equal work).
+// Forward+backward of one recurrent layer (or --layers stacked, --bidirectional) over a
+// sequence, loss = sum of all outputs h_t, in tapegrad's eager mode (one Graph reused across
+// iterations: Clear() keeps the arena, so steady state is what is timed) and compiled (one
+// recorded iteration replayed). Prints ms, GFLOP/s (the GEMM FLOPs the loss needs), fraction
+// of the FMA peak measured in this process (bench/fma.h: the widest FMA the CPU has, or
+// TG_ISA's), the GEMM FLOPs the compiled program runs, and the peak RSS of training. With
+// --input_grad the input x is a parameter, so both modes also compute d loss / d x, as
+// oneDNN's LSTM primitive does (equal work).
 //   rnn_bench [--configs=S,M,L] [--cells=rnn,lstm,gru,lnlstm] [--modes=eager,compiled]
 //             [--threads=1,2] [--json] [--budget_s=1] [--recompute_every=0] [--input_grad]
+//             [--layers=1] [--bidirectional] [--noparallel_replay]
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -29,6 +31,7 @@
 #include "models/gru_cell.h"
 #include "models/lstm_cell.h"
 #include "models/rnn_cell.h"
+#include "models/stack.h"
 #include "models/unroll.h"
 #include "ops/ops.h"
 
@@ -48,6 +51,12 @@ ABSL_FLAG(bool, input_grad, false,
           "also compute d loss / d x (x becomes a parameter), the work oneDNN's LSTM primitive "
           "always does; off: x needs no gradient and its product is pruned");
 
+ABSL_FLAG(int, layers, 1, "stacked layers of the cell, at least 1 (models/stack.h)");
+ABSL_FLAG(bool, bidirectional, false, "every layer also runs over the sequence reversed");
+ABSL_FLAG(bool, parallel_replay, true,
+          "compiled mode: run independent steps at once on the threads "
+          "(CompileSpec::parallel_replay); --noparallel_replay runs them one after another");
+
 namespace tg::bench {
 namespace {
 
@@ -61,26 +70,82 @@ int Gates(const std::string& cell) {
 }
 
 absl::StatusOr<AnyCell> MakeCell(const std::string& name, ParameterStore& store,
-                                 const BenchConfig& c) {
+                                 const BenchConfig& c, int layer = 0, bool reverse = false) {
+  const RecurrentOptions options = {
+      .input_size = c.input, .hidden_size = c.hidden, .layer = layer, .reverse = reverse};
   if (name == "rnn") {
-    TG_ASSIGN_OR_RETURN(RnnCell cell,
-                        RnnCell::Create(store, {.input_size = c.input, .hidden_size = c.hidden}));
+    TG_ASSIGN_OR_RETURN(RnnCell cell, RnnCell::Create(store, options));
     return AnyCell(cell);
   }
   if (name == "lstm") {
-    TG_ASSIGN_OR_RETURN(LstmCell cell,
-                        LstmCell::Create(store, {.input_size = c.input, .hidden_size = c.hidden}));
+    TG_ASSIGN_OR_RETURN(LstmCell cell, LstmCell::Create(store, options));
     return AnyCell(cell);
   }
   if (name == "gru") {
-    TG_ASSIGN_OR_RETURN(GruCell cell,
-                        GruCell::Create(store, {.input_size = c.input, .hidden_size = c.hidden}));
+    TG_ASSIGN_OR_RETURN(GruCell cell, GruCell::Create(store, options));
     return AnyCell(cell);
   }
-  TG_ASSIGN_OR_RETURN(
-      LayerNormLstmCell cell,
-      LayerNormLstmCell::Create(store, {.input_size = c.input, .hidden_size = c.hidden}));
+  TG_ASSIGN_OR_RETURN(LayerNormLstmCell cell, LayerNormLstmCell::Create(store, options));
   return AnyCell(cell);
+}
+
+// The network: one cell, or --layers of them (and their reverse cells with --bidirectional).
+struct Network {
+  std::vector<AnyCell> forward, backward;
+  bool single() const { return forward.size() == 1 && backward.empty(); }
+};
+
+absl::StatusOr<Network> MakeNetwork(const std::string& name, ParameterStore& store,
+                                    const BenchConfig& c) {
+  const int layers = absl::GetFlag(FLAGS_layers);
+  const bool bidirectional = absl::GetFlag(FLAGS_bidirectional);
+  Network net;
+  BenchConfig layer = c;
+  for (int l = 0; l < layers; ++l) {
+    TG_ASSIGN_OR_RETURN(AnyCell f, MakeCell(name, store, layer, l));
+    net.forward.push_back(std::move(f));
+    if (bidirectional) {
+      TG_ASSIGN_OR_RETURN(AnyCell b, MakeCell(name, store, layer, l, true));
+      net.backward.push_back(std::move(b));
+    }
+    layer.input = (bidirectional ? 2 : 1) * c.hidden;
+  }
+  return net;
+}
+
+// The network's outputs over the steps of x; each layer (and direction) keeps its state
+// only every `checkpoint_every` steps when that is > 0.
+absl::StatusOr<std::vector<Expr>> Outputs(Graph& g, const Network& net, Expr x, int64_t batch,
+                                          int64_t checkpoint_every) {
+  if (net.single()) {
+    const AnyCell& cell = net.forward[0];
+    return Unroll(g, cell, SplitSteps(x), cell.ZeroState(g, batch),
+                  {.checkpoint_every = checkpoint_every})
+        .outputs;
+  }
+  TG_ASSIGN_OR_RETURN(StackedRnn rnn, StackedRnn::FromCells(net.forward, net.backward));
+  return rnn.Run(g, SplitSteps(x), {.checkpoint_every = checkpoint_every}).outputs;
+}
+
+// GEMM FLOPs of every layer and direction (harness.h's GemmFlops per layer); the layers
+// above the first always need their input's gradient.
+double NetworkFlops(const BenchConfig& c, int gates, bool input_grad) {
+  const int layers = absl::GetFlag(FLAGS_layers);
+  const int directions = absl::GetFlag(FLAGS_bidirectional) ? 2 : 1;
+  BenchConfig layer = c;
+  double flops = 0;
+  for (int l = 0; l < layers; ++l) {
+    flops += directions * GemmFlops(layer, gates, l > 0 || input_grad);
+    layer.input = directions * c.hidden;
+  }
+  return flops;
+}
+
+// The cell column: "lstm", "2xlstm", "bi-lstm", "2xbi-lstm".
+std::string NetworkName(const std::string& cell) {
+  const int layers = absl::GetFlag(FLAGS_layers);
+  return absl::StrCat(layers > 1 ? absl::StrCat(layers, "x") : "",
+                      absl::GetFlag(FLAGS_bidirectional) ? "bi-" : "", cell);
 }
 
 // Fixed inputs in [-1, 1): the same values on every run and machine.
@@ -120,7 +185,7 @@ absl::StatusOr<BenchResult> BenchEager(const BenchConfig& c, const std::string& 
                                        int threads, bool input_grad,
                                        const TimingOptions& timing) {
   ParameterStore store({.seed = kSeed});
-  TG_ASSIGN_OR_RETURN(AnyCell cell, MakeCell(cell_name, store, c));
+  TG_ASSIGN_OR_RETURN(Network net, MakeNetwork(cell_name, store, c));
   Parameter x_param;
   if (input_grad) {
     TG_ASSIGN_OR_RETURN(x_param, InputParameter(store, c));
@@ -132,8 +197,8 @@ absl::StatusOr<BenchResult> BenchEager(const BenchConfig& c, const std::string& 
     store.ZeroGrad();
     g.Clear();
     Expr x = input_grad ? g.Param(x_param) : g.Input({c.seq, c.batch, c.input}, xs);
-    UnrollResult r = Unroll(g, cell, SplitSteps(x), cell.ZeroState(g, c.batch));
-    return Backward(Sum(StackSteps(r.outputs)));
+    TG_ASSIGN_OR_RETURN(std::vector<Expr> outputs, Outputs(g, net, x, c.batch, 0));
+    return Backward(Sum(StackSteps(outputs)));
   };
   BenchResult result;
   TG_ASSIGN_OR_RETURN(result.timing, TimeRuns(iteration, timing));
@@ -148,7 +213,7 @@ absl::StatusOr<BenchResult> BenchCompiled(const BenchConfig& c, const std::strin
                                           int threads, bool input_grad,
                                           const TimingOptions& timing) {
   ParameterStore store({.seed = kSeed});
-  TG_ASSIGN_OR_RETURN(AnyCell cell, MakeCell(cell_name, store, c));
+  TG_ASSIGN_OR_RETURN(Network net, MakeNetwork(cell_name, store, c));
   Parameter x_param;
   if (input_grad) {
     TG_ASSIGN_OR_RETURN(x_param, InputParameter(store, c));
@@ -163,14 +228,16 @@ absl::StatusOr<BenchResult> BenchCompiled(const BenchConfig& c, const std::strin
                                                    " leaves no step to recompute in a sequence of ",
                                                    c.seq));
   }
-  UnrollResult r = Unroll(g, cell, SplitSteps(x), cell.ZeroState(g, c.batch),
-                          {.checkpoint_every = recompute_every});
-  TG_RETURN_IF_ERROR(Backward(Sum(StackSteps(r.outputs))));
+  TG_ASSIGN_OR_RETURN(std::vector<Expr> outputs,
+                      Outputs(g, net, x, c.batch, recompute_every));
+  TG_RETURN_IF_ERROR(Backward(Sum(StackSteps(outputs))));
   std::vector<Expr> feeds;
   if (!input_grad) feeds.push_back(x);
   TG_ASSIGN_OR_RETURN(CompiledGraph program,
-                      Compile(g, {.feeds = feeds, .outputs = {},
-                                  .recompute = recompute_every > 0}));
+                      Compile(g, {.feeds = feeds,
+                                  .outputs = {},
+                                  .recompute = recompute_every > 0,
+                                  .parallel_replay = absl::GetFlag(FLAGS_parallel_replay)}));
   g.Clear();
   std::vector<Tensor> feed;
   if (!input_grad) feed.emplace_back(xs.data(), DType::kF32, Shape{c.seq, c.batch, c.input});
@@ -220,13 +287,14 @@ int Main(FmaIsa isa) {
           }
           PrintRow({.bench = "rnn_bench",
                     .config = c.name,
-                    .cell = cell,
+                    .cell = NetworkName(cell),
                     .mode = mode,
                     .threads = t,
                     .shape = &c,
                     .gates = Gates(cell),
                     .input_grad = input_grad,
                     .isa = isa,
+                    .flops = NetworkFlops(c, Gates(cell), input_grad),
                     .timing = result->timing,
                     .rss_key = "tapegrad_peak_rss_mb",
                     .program_gemm_flops = result->program_gemm_flops,
@@ -246,7 +314,8 @@ int Main(FmaIsa isa) {
 int main(int argc, char** argv) {
   tg::FlagChecks checks("rnn_bench");
   tg::bench::ParseBenchFlags(argc, argv,
-      "times forward+backward of one recurrent layer (loss: the sum of its outputs) in\n"
+      "times forward+backward of one recurrent layer, or --layers stacked (loss: the sum of\n"
+      "the outputs) in\n"
       "tapegrad's eager and compiled modes at the S, M and L sizes, one row per configuration,\n"
       "cell, mode and thread count; bench/compare_pytorch.py runs it beside PyTorch.\n"
       "fraction_of_peak divides by the FMA peak of the widest FMA the CPU has (TG_ISA=avx2 or\n"
@@ -267,7 +336,8 @@ int main(int argc, char** argv) {
       .NotEmpty("threads", threads)
       .EachAtLeast("threads", threads, 1)
       .GreaterThan("budget_s", absl::GetFlag(FLAGS_budget_s), 0)
-      .AtLeast("recompute_every", absl::GetFlag(FLAGS_recompute_every), int64_t{0});
+      .AtLeast("recompute_every", absl::GetFlag(FLAGS_recompute_every), int64_t{0})
+      .AtLeast("layers", absl::GetFlag(FLAGS_layers), 1);
   const absl::StatusOr<tg::bench::FmaIsa> isa = tg::bench::ChooseFmaIsa();
   checks.Require(isa.ok(), std::string(isa.status().message())).ExitIfAny();
   return tg::bench::Main(*isa);

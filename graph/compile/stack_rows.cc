@@ -364,8 +364,9 @@ class GroupBuilder {
   int64_t work_ = 0;
 };
 
-// The groups to stack, found and tied in `ties`.
-std::vector<Group> FindGroups(const Program& program, GroupBuilder& builder) {
+// The groups to stack, found and tied in `ties`; with chunk > 0, see StackRows.
+std::vector<Group> FindGroups(const Program& program, const Dependencies& deps,
+                              GroupBuilder& builder, int chunk) {
   struct Bucket {
     RowFacts facts;
     std::vector<int> members;
@@ -381,6 +382,30 @@ std::vector<Group> FindGroups(const Program& program, GroupBuilder& builder) {
         index.try_emplace(StackKey(program, in, facts), static_cast<int>(buckets.size()));
     if (inserted) buckets.push_back({facts, {}});
     buckets[it->second].members.push_back(i);
+  }
+  if (chunk > 0) {
+    // Level: the longest chain of dependencies leading to an instruction.
+    std::vector<int> level(program.instructions.size(), 0);
+    for (size_t i = 0; i < level.size(); ++i) {
+      for (int p : deps.before(static_cast<int>(i))) level[i] = std::max(level[i], level[p] + 1);
+    }
+    const size_t found = buckets.size();
+    for (size_t b = 0; b < found; ++b) {
+      std::vector<int>& members = buckets[b].members;
+      if (buckets[b].facts.kind != RowKind::kIndependent || members.size() <= size_t(chunk)) {
+        continue;
+      }
+      const auto [low, high] = std::minmax_element(
+          members.begin(), members.end(), [&](int x, int y) { return level[x] < level[y]; });
+      if (level[*low] == level[*high]) continue;  // all ready at once: one product
+      std::vector<int> rest(members.begin() + chunk, members.end());
+      members.resize(static_cast<size_t>(chunk));
+      for (size_t at = 0; at < rest.size(); at += static_cast<size_t>(chunk)) {
+        const size_t end = std::min(rest.size(), at + static_cast<size_t>(chunk));
+        buckets.push_back(
+            {buckets[b].facts, std::vector<int>(rest.begin() + at, rest.begin() + end)});
+      }
+    }
   }
   // Independent groups first: their rows are often views with a fixed order (the steps of one
   // input tensor), which the sums then follow. Within each kind, groups whose rows already
@@ -452,11 +477,11 @@ std::vector<std::pair<BufferId, int64_t>> MergeTiedBuffers(const Program& in,
 
 }  // namespace
 
-Program StackRows(const Program& program, StackStats* stats) {
+Program StackRows(const Program& program, StackStats* stats, int chunk) {
   const Dependencies deps(program);
   BufferTies ties(program);
   GroupBuilder builder(program, deps, ties);
-  const std::vector<Group> groups = FindGroups(program, builder);
+  const std::vector<Group> groups = FindGroups(program, deps, builder, chunk);
 
   Program out;
   const std::vector<std::pair<BufferId, int64_t>> moved = MergeTiedBuffers(program, ties, out);
