@@ -8,7 +8,7 @@
 // oneDNN's LSTM primitive does (equal work).
 //   rnn_bench [--configs=S,M,L] [--cells=rnn,lstm,gru,lnlstm] [--modes=eager,compiled]
 //             [--threads=1,2] [--json] [--budget_s=1] [--recompute_every=0] [--input_grad]
-//             [--layers=1] [--bidirectional] [--noparallel_replay]
+//             [--layers=1] [--bidirectional] [--parallel_replay]
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -53,9 +53,9 @@ ABSL_FLAG(bool, input_grad, false,
 
 ABSL_FLAG(int, layers, 1, "stacked layers of the cell, at least 1 (models/stack.h)");
 ABSL_FLAG(bool, bidirectional, false, "every layer also runs over the sequence reversed");
-ABSL_FLAG(bool, parallel_replay, true,
+ABSL_FLAG(bool, parallel_replay, false,
           "compiled mode: run independent steps at once on the threads "
-          "(CompileSpec::parallel_replay); --noparallel_replay runs them one after another");
+          "(CompileSpec::parallel_replay); off: one after another, each split over the threads");
 
 namespace tg::bench {
 namespace {
@@ -166,6 +166,28 @@ absl::StatusOr<Parameter> InputParameter(ParameterStore& store, const BenchConfi
   return x;
 }
 
+// What a run differentiates: the network, and with --input_grad x as a parameter.
+struct Subject {
+  Network net;
+  Parameter x;  // valid with --input_grad
+  Shape x_shape;
+  // x in `g`: the parameter, or the fixed inputs `xs` fed as a constant input.
+  Expr Input(Graph& g, const std::vector<float>& xs) const {
+    return x.valid() ? g.Param(x) : g.Input(x_shape, xs);
+  }
+};
+
+absl::StatusOr<Subject> MakeSubject(const std::string& cell_name, ParameterStore& store,
+                                    const BenchConfig& c, bool input_grad) {
+  Subject subject;
+  subject.x_shape = {c.seq, c.batch, c.input};
+  TG_ASSIGN_OR_RETURN(subject.net, MakeNetwork(cell_name, store, c));
+  if (input_grad) {
+    TG_ASSIGN_OR_RETURN(subject.x, InputParameter(store, c));
+  }
+  return subject;
+}
+
 // Sum of |d loss / d x| left by the last run (a check that the gradient was computed).
 absl::StatusOr<double> InputGradAbsSum(const ParameterStore& store) {
   TG_ASSIGN_OR_RETURN(Parameter x, store.Find("x"));
@@ -185,18 +207,15 @@ absl::StatusOr<BenchResult> BenchEager(const BenchConfig& c, const std::string& 
                                        int threads, bool input_grad,
                                        const TimingOptions& timing) {
   ParameterStore store({.seed = kSeed});
-  TG_ASSIGN_OR_RETURN(Network net, MakeNetwork(cell_name, store, c));
-  Parameter x_param;
-  if (input_grad) {
-    TG_ASSIGN_OR_RETURN(x_param, InputParameter(store, c));
-  }
+  TG_ASSIGN_OR_RETURN(const Subject subject, MakeSubject(cell_name, store, c, input_grad));
+  const Network& net = subject.net;
   const std::vector<float> xs = FixedInputs(c);
   Graph g({.mode = ExecMode::kEager, .exec = {.num_threads = threads}});
   // One training iteration minus the optimizer: zero the gradients, build, BPTT.
   auto iteration = [&]() -> absl::Status {
     store.ZeroGrad();
     g.Clear();
-    Expr x = input_grad ? g.Param(x_param) : g.Input({c.seq, c.batch, c.input}, xs);
+    Expr x = subject.Input(g, xs);
     TG_ASSIGN_OR_RETURN(std::vector<Expr> outputs, Outputs(g, net, x, c.batch, 0));
     return Backward(Sum(StackSteps(outputs)));
   };
@@ -213,15 +232,12 @@ absl::StatusOr<BenchResult> BenchCompiled(const BenchConfig& c, const std::strin
                                           int threads, bool input_grad,
                                           const TimingOptions& timing) {
   ParameterStore store({.seed = kSeed});
-  TG_ASSIGN_OR_RETURN(Network net, MakeNetwork(cell_name, store, c));
-  Parameter x_param;
-  if (input_grad) {
-    TG_ASSIGN_OR_RETURN(x_param, InputParameter(store, c));
-  }
+  TG_ASSIGN_OR_RETURN(const Subject subject, MakeSubject(cell_name, store, c, input_grad));
+  const Network& net = subject.net;
   std::vector<float> xs = FixedInputs(c);
   Graph g({.mode = ExecMode::kRecord, .exec = {.num_threads = threads}});
   // A fed input needs no gradient; the parameter's is accumulated in place by every run.
-  Expr x = input_grad ? g.Param(x_param) : g.Input({c.seq, c.batch, c.input}, xs);
+  Expr x = subject.Input(g, xs);
   const int64_t recompute_every = absl::GetFlag(FLAGS_recompute_every);
   if (recompute_every >= c.seq) {
     return absl::InvalidArgumentError(absl::StrCat("--recompute_every=", recompute_every,

@@ -70,8 +70,9 @@ struct CompileSpec {
   /// With more than one thread (ExecOptions::num_threads), Run starts every step as soon as
   /// the steps it depends on have run, several at once (graph/compile/parallel_replay.h);
   /// off, the steps run one after another, each split over the threads. Both give the same
-  /// bits; off only to compare against.
-  bool parallel_replay = true;
+  /// bits. Off by default: handing steps between threads costs microseconds, more than a
+  /// small step's work (docs/compiled_mode.md#parallel-replay-figures).
+  bool parallel_replay = false;
 };
 
 /// A compiled program and one RunContext to run it in (see graph/compile/compiled_graph.h);

@@ -13,9 +13,6 @@
 namespace tg::compile {
 namespace {
 
-// At least 64 bytes, so that every placed buffer has a block of its own.
-int64_t RoundUp64(int64_t n) { return std::max<int64_t>(64, (n + 63) / 64 * 64); }
-
 // Free blocks by size, each remembering the highest level of an instruction that touched
 // it; blocks of one size ordered by that level, so a request looks at one block per size.
 class FreeBlocks {
@@ -80,33 +77,15 @@ Placement PlaceMemoryConcurrently(const Program& program, absl::Span<const Lifet
     touch(program.instructions[i].output);
   }
   Placement placed{.offset = std::vector<int64_t>(program.buffers.size(), -1)};
-  struct Live {
-    int first, last;
-    BufferId buffer;
-  };
-  std::vector<Live> live;
-  for (size_t b = 0; b < program.buffers.size(); ++b) {
-    const Lifetime& l = lifetimes[b];
-    if (program.buffers[b].storage != Storage::kPlanned || !l.live()) continue;
-    live.push_back(l.pinned ? Live{0, end, static_cast<BufferId>(b)}
-                            : Live{l.first, l.last, static_cast<BufferId>(b)});
-  }
-  std::sort(live.begin(), live.end(), [](const Live& x, const Live& y) {
-    return x.first != y.first ? x.first < y.first : x.buffer < y.buffer;
-  });
   FreeBlocks free(placed.work);
-  using Ending = std::pair<int, BufferId>;  // (last, buffer)
-  std::priority_queue<Ending, std::vector<Ending>, std::greater<>> ending;
-  for (const Live& l : live) {
-    while (!ending.empty() && ending.top().first < l.first) {
-      const BufferId done = ending.top().second;
-      ending.pop();
-      free.Give(placed.offset[done], RoundUp64(program.buffers[done].bytes), high[done]);
-    }
-    const BufferId b = l.buffer;
-    placed.offset[b] = free.Take(RoundUp64(program.buffers[b].bytes), low[b]);
-    ending.push({l.last, b});
-  }
+  SweepLifetimes(
+      program, lifetimes,
+      [&](BufferId b) {
+        free.Give(placed.offset[b], PlacedBytes(program.buffers[b].bytes), high[b]);
+      },
+      [&](BufferId b) {
+        placed.offset[b] = free.Take(PlacedBytes(program.buffers[b].bytes), low[b]);
+      });
   placed.bytes = free.top();
   return placed;
 }

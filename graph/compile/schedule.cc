@@ -7,6 +7,8 @@
 #include <map>
 #include <utility>
 
+#include "graph/compile/byte_ranges.h"
+
 namespace tg::compile {
 namespace {
 
@@ -19,7 +21,7 @@ struct Range {
 
 class Scan {
  public:
-  Scan(int steps, int64_t& work) : seen_(static_cast<size_t>(steps), -1), work_(work) {
+  Scan(int steps, int64_t& work) : edges_(steps, work), work_(work) {
     for (Ranges& r : spaces_) {
       // Fixed addresses are positive numbers; offsets too. One range covers them all.
       Range all;
@@ -28,44 +30,32 @@ class Scan {
     }
   }
 
-  // Step k's dependencies on earlier steps, appended to `edges` as (before, k). Reads
-  // first: a step that reads and writes the same bytes depends on what both need.
-  void Add(int k, const Step& s, std::vector<std::pair<int, int>>& edges) {
+  // Step k's dependencies on earlier steps, added as (before, k). Reads first: a step that
+  // reads and writes the same bytes depends on what both need.
+  void Add(int k, const Step& s) {
     if (!s.fused.empty()) {
       for (const Step& m : s.fused) {
-        for (const Operand& o : m.inputs) Touch(k, o, false, edges);
+        for (const Operand& o : m.inputs) Touch(k, o, false);
       }
-      for (const Step& m : s.fused) Touch(k, m.output, true, edges);
+      for (const Step& m : s.fused) Touch(k, m.output, true);
       return;
     }
-    for (const Operand& o : s.inputs) Touch(k, o, false, edges);
-    Touch(k, s.output, true, edges);  // a write, a sum or a zeroing
+    for (const Operand& o : s.inputs) Touch(k, o, false);
+    Touch(k, s.output, true);  // a write, a sum or a zeroing
   }
+
+  const std::vector<std::pair<int, int>>& edges() const { return edges_.edges(); }
 
  private:
-  using Ranges = std::map<int64_t, Range>;  // by first byte; they tile the space
+  using Ranges = ByteRanges<Range>;  // they tile the space
 
-  // Makes `at` the first byte of a range; returns that range.
-  Ranges::iterator SplitAt(Ranges& ranges, int64_t at) {
-    auto it = std::prev(ranges.upper_bound(at));
-    if (it->first == at) return it;
-    Range tail = it->second;  // the bytes from `at` on were touched as the whole was
-    it->second.end = at;
-    return ranges.emplace_hint(std::next(it), at, std::move(tail));
-  }
-
-  void Touch(int k, const Operand& o, bool write, std::vector<std::pair<int, int>>& edges) {
+  void Touch(int k, const Operand& o, bool write) {
     // A fused run's internal values live in its own chunk buffer: nothing else touches them.
     if (o.bytes <= 0 || o.space == Space::kScratch) return;
     Ranges& ranges = spaces_[static_cast<size_t>(o.space)];
-    auto first = SplitAt(ranges, o.offset);
-    auto last = SplitAt(ranges, o.offset + o.bytes);
-    auto depend = [&](int p) {
-      ++work_;
-      if (p < 0 || p == k || seen_[p] == k) return;
-      seen_[p] = k;
-      edges.emplace_back(p, k);
-    };
+    auto first = SplitRangeAt(ranges, o.offset);
+    auto last = SplitRangeAt(ranges, o.offset + o.bytes);
+    auto depend = [&](int p) { edges_.Add(p, k); };
     for (auto it = first; it != last; ++it) {
       ++work_;
       Range& r = it->second;
@@ -78,15 +68,11 @@ class Scan {
       r.writer = k;
       r.readers.clear();
     }
-    if (write && std::next(first) != last) {
-      // The written ranges are alike now: one range, so later accesses visit it once.
-      first->second.end = std::prev(last)->second.end;
-      ranges.erase(std::next(first), last);
-    }
+    if (write) JoinWrittenRanges(ranges, first, last);
   }
 
   std::array<Ranges, 3> spaces_;  // by Space
-  std::vector<int> seen_;         // seen_[p] == k: p is already a dependency of k
+  DependencyEdges edges_;
   int64_t& work_;
 };
 
@@ -95,9 +81,9 @@ class Scan {
 Schedule BuildSchedule(absl::Span<const Step> steps) {
   Schedule s;
   const int n = static_cast<int>(steps.size());
-  std::vector<std::pair<int, int>> edges;  // (before, after), grouped by `after` ascending
   Scan scan(n, s.work);
-  for (int k = 0; k < n; ++k) scan.Add(k, steps[k], edges);
+  for (int k = 0; k < n; ++k) scan.Add(k, steps[k]);
+  const std::vector<std::pair<int, int>>& edges = scan.edges();  // grouped by `after`
   s.predecessors.assign(n, 0);
   std::vector<int32_t> after_count(n, 0);
   for (const auto& [p, k] : edges) {

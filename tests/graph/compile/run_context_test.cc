@@ -112,7 +112,8 @@ struct Compiled {
     Expr loss = Mean(Square(Dropout(StackSteps(hs), 0.3, /*seed=*/11)));
     EXPECT_TRUE(Backward(loss).ok()) << g.status();
     absl::StatusOr<CompiledGraph> c =
-        Compile(g, {.feeds = {x}, .outputs = {loss}, .private_gradients = true});
+        Compile(g, {.feeds = {x}, .outputs = {loss}, .private_gradients = true,
+                    .parallel_replay = threads > 1});
     EXPECT_TRUE(c.ok()) << c.status();
     if (c.ok()) program = *std::move(c);
   }
