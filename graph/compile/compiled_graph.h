@@ -71,7 +71,7 @@ struct CompileSpec {
   /// the steps it depends on have run, several at once (graph/compile/parallel_replay.h);
   /// off, the steps run one after another, each split over the threads. Both give the same
   /// bits. Off by default: handing steps between threads costs microseconds, more than a
-  /// small step's work (docs/compiled_mode.md#parallel-replay-figures).
+  /// small step's work (docs/compiled_mode.md, "Parallel replay figures").
   bool parallel_replay = false;
 };
 
