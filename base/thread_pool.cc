@@ -25,6 +25,18 @@ constexpr int Helpers(uint64_t s) { return static_cast<int>(s >> 24 & 0xff); }
 constexpr int Chunks(uint64_t s) { return static_cast<int>(s >> 12 & 0xfff); }
 constexpr int Next(uint64_t s) { return static_cast<int>(s & 0xfff); }
 
+// Whether this thread is running a chunk of a job: a job started from inside one runs on
+// its caller (the caller may hold run_mu_ already, and locking it again is undefined).
+thread_local bool in_chunk = false;
+
+// Runs task(chunk) with in_chunk set.
+void RunChunk(absl::FunctionRef<void(int)> task, int chunk) {
+  const bool outer = in_chunk;
+  in_chunk = true;
+  task(chunk);
+  in_chunk = outer;
+}
+
 // Returns word's value once it differs from old: spins with _mm_pause until
 // `spin` has passed (the clock is read every 64 pauses), then blocks.
 template <class T>
@@ -85,7 +97,7 @@ void ThreadPool::WorkerLoop(int index, uint32_t seen) {
     // A successful claim means the job is still running, so task_ is its task.
     int chunk = 0;
     while (Claim(Epoch(s), chunk)) {
-      (*task_.load(std::memory_order_acquire))(chunk);
+      RunChunk(*task_.load(std::memory_order_acquire), chunk);
       const int chunks = Chunks(s);
       if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == chunks) {
         done_.notify_one();
@@ -98,6 +110,10 @@ void ThreadPool::ParallelFor(int chunks, int threads,
                              absl::FunctionRef<void(int)> task) {
   calls_.fetch_add(1, std::memory_order_relaxed);
   const int helpers = std::min({threads - 1, chunks - 1, 255});
+  if (in_chunk) {  // nested: this thread may hold run_mu_
+    for (int i = 0; i < chunks; ++i) task(i);
+    return;
+  }
   std::unique_lock lock(run_mu_, std::try_to_lock);
   if (helpers <= 0 || !lock.owns_lock()) {
     for (int i = 0; i < chunks; ++i) task(i);
@@ -113,7 +129,7 @@ void ThreadPool::ParallelFor(int chunks, int threads,
 
   int chunk = 0, mine = 0;
   while (Claim(epoch, chunk)) {
-    task(chunk);
+    RunChunk(task, chunk);
     ++mine;
   }
   int done = done_.fetch_add(mine, std::memory_order_acq_rel) + mine;

@@ -39,7 +39,8 @@ class ThreadPool {
   /// calling thread and at most threads - 1 workers (started on first use);
   /// returns when all are done. If another thread is running a job on this
   /// pool, the caller runs every chunk itself, so concurrent callers never
-  /// deadlock and results do not depend on who ran a chunk. chunks <= 4095.
+  /// deadlock and results do not depend on who ran a chunk; so does a call made from
+  /// inside a chunk (a nested job). chunks <= 4095.
   void ParallelFor(int chunks, int threads, absl::FunctionRef<void(int)> task);
 
   /// Worker threads started so far (the calling thread not counted).

@@ -4,11 +4,13 @@
 // program plans and its kernel count. Optionally times a few runs of the program.
 //   compile_bench [--cell=lstm] [--layers=1] [--seq=1000] [--batch=32] [--input=64]
 //                 [--hidden=256] [--runs=0] [--nocontext] [--listing] [--recompute_every=0]
+//                 [--threads=1] [--simulate]
 #include <sys/resource.h>
 #include <time.h>
 
 #include <algorithm>
 #include <chrono>
+#include <queue>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -20,7 +22,9 @@
 #include "autodiff/backward.h"
 #include "base/status_macros.h"
 #include "bench/flags.h"
+#include "base/thread_pool.h"
 #include "graph/compile/compiled_graph.h"
+#include "graph/compile/schedule.h"
 #include "graph/graph.h"
 #include "models/stack.h"
 #include "models/unroll.h"
@@ -40,6 +44,14 @@ ABSL_FLAG(bool, listing, false, "also print the program's listing (CompiledGraph
 ABSL_FLAG(bool, context, true,
           "let Compile make the program's own context (its memory), as it does by default; "
           "--nocontext measures a program whose memory would not fit (needs --runs=0)");
+
+ABSL_FLAG(int, threads, 1,
+          "threads (ExecOptions::num_threads), at least 1; with more than one the program "
+          "runs independent steps at once (parallel replay)");
+ABSL_FLAG(bool, simulate, false,
+          "with --runs: time every step alone on one thread (the minimum over the runs) and "
+          "print their sum (the work); with --threads above 1 also the longest chain and the "
+          "time of running the schedule on --threads threads, each step on one thread");
 
 namespace tg::bench {
 namespace {
@@ -64,6 +76,72 @@ double PeakRssMb() {
   return static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
 }
 
+// Each step's seconds on one thread: the program run step by step inside a job of the shared
+// pool, where a step's own split runs on its caller (base/thread_pool.h). The minimum over
+// `runs` runs.
+absl::StatusOr<std::vector<double>> StepSeconds(const CompiledGraph& program, const Tensor& feed,
+                                                ParameterStore& store, int runs) {
+  TG_ASSIGN_OR_RETURN(RunContext context, program.NewContext());
+  context.set_parallel(false);
+  std::vector<double> best, seconds;
+  context.set_step_seconds(&seconds);
+  absl::Status status;
+  for (int r = 0; r < runs && status.ok(); ++r) {
+    ThreadPool::Shared().ParallelFor(2, 2, [&](int chunk) {
+      if (chunk == 0) status = program.Run(context, {feed});
+    });
+    store.ZeroGrad();
+    if (best.empty()) best = seconds;
+    for (size_t k = 0; k < best.size(); ++k) best[k] = std::min(best[k], seconds[k]);
+  }
+  TG_RETURN_IF_ERROR(status);
+  return best;
+}
+
+// The schedule run on `threads` threads with the given step times, each step on one thread,
+// the ready step with the longest chain first (graph/compile/parallel_replay.h): its seconds.
+double Makespan(const compile::Schedule& s, const std::vector<double>& seconds, int threads) {
+  const int n = s.num_steps();
+  std::vector<int32_t> pending = s.predecessors;
+  auto later = [&](int32_t a, int32_t b) {
+    return s.chain[a] != s.chain[b] ? s.chain[a] < s.chain[b] : a > b;
+  };
+  std::priority_queue<int32_t, std::vector<int32_t>, decltype(later)> ready(later);
+  for (int k = 0; k < n; ++k) {
+    if (pending[k] == 0) ready.push(k);
+  }
+  using Running = std::pair<double, int32_t>;  // (end, step)
+  std::priority_queue<Running, std::vector<Running>, std::greater<>> running;
+  double now = 0;
+  for (int done = 0; done < n;) {
+    while (!ready.empty() && static_cast<int>(running.size()) < threads) {
+      running.push({now + seconds[ready.top()], ready.top()});
+      ready.pop();
+    }
+    const auto [end, k] = running.top();
+    running.pop();
+    now = end;
+    ++done;
+    for (int32_t j : s.after(k)) {
+      if (--pending[j] == 0) ready.push(j);
+    }
+  }
+  return now;
+}
+
+// The longest chain's seconds.
+double Span(const compile::Schedule& s, const std::vector<double>& seconds) {
+  std::vector<double> finish(seconds.size(), 0);
+  double longest = 0;
+  for (int k = s.num_steps() - 1; k >= 0; --k) {
+    double after = 0;
+    for (int32_t j : s.after(k)) after = std::max(after, finish[j]);
+    finish[k] = seconds[k] + after;
+    longest = std::max(longest, finish[k]);
+  }
+  return longest;
+}
+
 absl::Status Main() {
   const std::string cell = absl::GetFlag(FLAGS_cell);
   const int layers = absl::GetFlag(FLAGS_layers);
@@ -82,7 +160,8 @@ absl::Status Main() {
 
   const double cpu_start = CpuSeconds();
   Clock::time_point start = Clock::now();
-  Graph g({.mode = ExecMode::kRecord});
+  const int threads = absl::GetFlag(FLAGS_threads);
+  Graph g({.mode = ExecMode::kRecord, .exec = {.num_threads = threads}});
   Expr x = g.Input({seq, batch, input}, xs);
   const int64_t recompute_every = absl::GetFlag(FLAGS_recompute_every);
   StackResult r = net.Run(g, SplitSteps(x), {.checkpoint_every = recompute_every});
@@ -129,6 +208,22 @@ absl::Status Main() {
     std::printf("run: median %.3f ms, min %.3f ms over %d runs; peak RSS %.1f MB\n",
                 ms[ms.size() / 2], ms.front(), runs, PeakRssMb());
   }
+  if (absl::GetFlag(FLAGS_simulate)) {
+    const Tensor feed(xs.data(), DType::kF32, {seq, batch, input});
+    TG_ASSIGN_OR_RETURN(std::vector<double> seconds, StepSeconds(program, feed, store, runs));
+    double work = 0;
+    for (double s : seconds) work += s;
+    if (program.program().schedule == nullptr) {
+      std::printf("simulated, each step on one thread: work %.3f ms\n", 1e3 * work);
+      return absl::OkStatus();
+    }
+    const compile::Schedule& schedule = *program.program().schedule;
+    const double span = Span(schedule, seconds), makespan = Makespan(schedule, seconds, threads);
+    std::printf(
+        "simulated, each step on one thread: work %.3f ms, longest chain %.3f ms, %d threads "
+        "%.3f ms (%.2f times the work's speed)\n",
+        1e3 * work, 1e3 * span, threads, 1e3 * makespan, work / makespan);
+  }
   return absl::OkStatus();
 }
 
@@ -150,6 +245,9 @@ int main(int argc, char** argv) {
       .AtLeast("hidden", absl::GetFlag(FLAGS_hidden), int64_t{1})
       .AtLeast("runs", absl::GetFlag(FLAGS_runs), 0)
       .AtLeast("recompute_every", absl::GetFlag(FLAGS_recompute_every), int64_t{0})
+      .AtLeast("threads", absl::GetFlag(FLAGS_threads), 1)
+      .Require(!absl::GetFlag(FLAGS_simulate) || absl::GetFlag(FLAGS_runs) > 0,
+               "--simulate needs --runs above 0")
       .Require(absl::GetFlag(FLAGS_context) || absl::GetFlag(FLAGS_runs) == 0,
                absl::StrCat("--runs=", absl::GetFlag(FLAGS_runs),
                             " needs the program's own context (drop --nocontext)"))

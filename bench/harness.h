@@ -213,6 +213,7 @@ struct Row {
   int gates = 1;
   bool input_grad = false;  // the run also computes d loss / d x (onednn_lstm always does)
   FmaIsa isa = FmaIsa::kAvx2;  // the peak that fraction_of_peak divides by
+  double flops = 0;  // GEMM FLOPs of a run; 0: GemmFlops(*shape, gates, input_grad)
   Timing timing;
   std::string rss_key = "peak_rss_mb";  // rnn_bench: tapegrad_peak_rss_mb
   // GEMM FLOPs the compiled program runs, counted from its matmul steps; < 0: not counted.
@@ -222,7 +223,7 @@ struct Row {
 };
 
 inline void PrintRow(const Row& r, bool json) {
-  const double flops = GemmFlops(*r.shape, r.gates, r.input_grad);
+  const double flops = r.flops > 0 ? r.flops : GemmFlops(*r.shape, r.gates, r.input_grad);
   const double gflops = flops / (r.timing.median_ms * 1e-3) * 1e-9;
   const double peak = PeakGflops(r.isa, r.threads);
   if (json) {

@@ -1,13 +1,14 @@
-// Forward+backward of one recurrent layer over a sequence, loss = sum of all outputs h_t,
-// in tapegrad's eager mode (one Graph reused across iterations: Clear() keeps the arena, so
-// steady state is what is timed) and compiled (one recorded iteration replayed). Prints ms,
-// GFLOP/s (the GEMM FLOPs the loss needs), fraction of the FMA peak measured in this process
-// (bench/fma.h: the widest FMA the CPU has, or TG_ISA's), the GEMM FLOPs the compiled program
-// runs, and the peak RSS of training. With --input_grad the input x is a parameter, so both
-// modes also compute d loss / d x, as oneDNN's LSTM primitive does (equal work).
+// Forward+backward of one recurrent layer (or --layers stacked, --bidirectional) over a
+// sequence, loss = sum of all outputs h_t, in tapegrad's eager mode (one Graph reused across
+// iterations: Clear() keeps the arena, so steady state is what is timed) and compiled (one
+// recorded iteration replayed). Prints ms, GFLOP/s (the GEMM FLOPs the loss needs), fraction
+// of the FMA peak measured in this process (bench/fma.h: the widest FMA the CPU has, or
+// TG_ISA's), the GEMM FLOPs the compiled program runs, and the peak RSS of training. With
+// --input_grad the input x is a parameter, so both modes also compute d loss / d x, as
+// oneDNN's LSTM primitive does (equal work).
 //   rnn_bench [--configs=S,M,L] [--cells=rnn,lstm,gru,lnlstm] [--modes=eager,compiled]
 //             [--threads=1,2] [--json] [--budget_s=1] [--recompute_every=0] [--input_grad]
-//             [--listing]
+//             [--layers=1] [--bidirectional] [--parallel_replay] [--listing] [--max_runs=200]
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -30,6 +31,7 @@
 #include "models/gru_cell.h"
 #include "models/lstm_cell.h"
 #include "models/rnn_cell.h"
+#include "models/stack.h"
 #include "models/unroll.h"
 #include "ops/ops.h"
 
@@ -54,6 +56,12 @@ ABSL_FLAG(bool, input_grad, false,
           "also compute d loss / d x (x becomes a parameter), the work oneDNN's LSTM primitive "
           "always does; off: x needs no gradient and its product is pruned");
 
+ABSL_FLAG(int, layers, 1, "stacked layers of the cell, at least 1 (models/stack.h)");
+ABSL_FLAG(bool, bidirectional, false, "every layer also runs over the sequence reversed");
+ABSL_FLAG(bool, parallel_replay, false,
+          "compiled mode: run independent steps at once on the threads "
+          "(CompileSpec::parallel_replay); off: one after another, each split over the threads");
+
 namespace tg::bench {
 namespace {
 
@@ -67,26 +75,82 @@ int Gates(const std::string& cell) {
 }
 
 absl::StatusOr<AnyCell> MakeCell(const std::string& name, ParameterStore& store,
-                                 const BenchConfig& c) {
+                                 const BenchConfig& c, int layer = 0, bool reverse = false) {
+  const RecurrentOptions options = {
+      .input_size = c.input, .hidden_size = c.hidden, .layer = layer, .reverse = reverse};
   if (name == "rnn") {
-    TG_ASSIGN_OR_RETURN(RnnCell cell,
-                        RnnCell::Create(store, {.input_size = c.input, .hidden_size = c.hidden}));
+    TG_ASSIGN_OR_RETURN(RnnCell cell, RnnCell::Create(store, options));
     return AnyCell(cell);
   }
   if (name == "lstm") {
-    TG_ASSIGN_OR_RETURN(LstmCell cell,
-                        LstmCell::Create(store, {.input_size = c.input, .hidden_size = c.hidden}));
+    TG_ASSIGN_OR_RETURN(LstmCell cell, LstmCell::Create(store, options));
     return AnyCell(cell);
   }
   if (name == "gru") {
-    TG_ASSIGN_OR_RETURN(GruCell cell,
-                        GruCell::Create(store, {.input_size = c.input, .hidden_size = c.hidden}));
+    TG_ASSIGN_OR_RETURN(GruCell cell, GruCell::Create(store, options));
     return AnyCell(cell);
   }
-  TG_ASSIGN_OR_RETURN(
-      LayerNormLstmCell cell,
-      LayerNormLstmCell::Create(store, {.input_size = c.input, .hidden_size = c.hidden}));
+  TG_ASSIGN_OR_RETURN(LayerNormLstmCell cell, LayerNormLstmCell::Create(store, options));
   return AnyCell(cell);
+}
+
+// The network: one cell, or --layers of them (and their reverse cells with --bidirectional).
+struct Network {
+  std::vector<AnyCell> forward, backward;
+  bool single() const { return forward.size() == 1 && backward.empty(); }
+};
+
+absl::StatusOr<Network> MakeNetwork(const std::string& name, ParameterStore& store,
+                                    const BenchConfig& c) {
+  const int layers = absl::GetFlag(FLAGS_layers);
+  const bool bidirectional = absl::GetFlag(FLAGS_bidirectional);
+  Network net;
+  BenchConfig layer = c;
+  for (int l = 0; l < layers; ++l) {
+    TG_ASSIGN_OR_RETURN(AnyCell f, MakeCell(name, store, layer, l));
+    net.forward.push_back(std::move(f));
+    if (bidirectional) {
+      TG_ASSIGN_OR_RETURN(AnyCell b, MakeCell(name, store, layer, l, true));
+      net.backward.push_back(std::move(b));
+    }
+    layer.input = (bidirectional ? 2 : 1) * c.hidden;
+  }
+  return net;
+}
+
+// The network's outputs over the steps of x; each layer (and direction) keeps its state
+// only every `checkpoint_every` steps when that is > 0.
+absl::StatusOr<std::vector<Expr>> Outputs(Graph& g, const Network& net, Expr x, int64_t batch,
+                                          int64_t checkpoint_every) {
+  if (net.single()) {
+    const AnyCell& cell = net.forward[0];
+    return Unroll(g, cell, SplitSteps(x), cell.ZeroState(g, batch),
+                  {.checkpoint_every = checkpoint_every})
+        .outputs;
+  }
+  TG_ASSIGN_OR_RETURN(StackedRnn rnn, StackedRnn::FromCells(net.forward, net.backward));
+  return rnn.Run(g, SplitSteps(x), {.checkpoint_every = checkpoint_every}).outputs;
+}
+
+// GEMM FLOPs of every layer and direction (harness.h's GemmFlops per layer); the layers
+// above the first always need their input's gradient.
+double NetworkFlops(const BenchConfig& c, int gates, bool input_grad) {
+  const int layers = absl::GetFlag(FLAGS_layers);
+  const int directions = absl::GetFlag(FLAGS_bidirectional) ? 2 : 1;
+  BenchConfig layer = c;
+  double flops = 0;
+  for (int l = 0; l < layers; ++l) {
+    flops += directions * GemmFlops(layer, gates, l > 0 || input_grad);
+    layer.input = directions * c.hidden;
+  }
+  return flops;
+}
+
+// The cell column: "lstm", "2xlstm", "bi-lstm", "2xbi-lstm".
+std::string NetworkName(const std::string& cell) {
+  const int layers = absl::GetFlag(FLAGS_layers);
+  return absl::StrCat(layers > 1 ? absl::StrCat(layers, "x") : "",
+                      absl::GetFlag(FLAGS_bidirectional) ? "bi-" : "", cell);
 }
 
 // Fixed inputs in [-1, 1): the same values on every run and machine.
@@ -105,6 +169,28 @@ absl::StatusOr<Parameter> InputParameter(ParameterStore& store, const BenchConfi
   TG_ASSIGN_OR_RETURN(Parameter x, store.Add("x", {c.seq, c.batch, c.input}));
   TG_RETURN_IF_ERROR(store.Set("x", FixedInputs(c)));
   return x;
+}
+
+// What a run differentiates: the network, and with --input_grad x as a parameter.
+struct Subject {
+  Network net;
+  Parameter x;  // valid with --input_grad
+  Shape x_shape;
+  // x in `g`: the parameter, or the fixed inputs `xs` fed as a constant input.
+  Expr Input(Graph& g, const std::vector<float>& xs) const {
+    return x.valid() ? g.Param(x) : g.Input(x_shape, xs);
+  }
+};
+
+absl::StatusOr<Subject> MakeSubject(const std::string& cell_name, ParameterStore& store,
+                                    const BenchConfig& c, bool input_grad) {
+  Subject subject;
+  subject.x_shape = {c.seq, c.batch, c.input};
+  TG_ASSIGN_OR_RETURN(subject.net, MakeNetwork(cell_name, store, c));
+  if (input_grad) {
+    TG_ASSIGN_OR_RETURN(subject.x, InputParameter(store, c));
+  }
+  return subject;
 }
 
 // Sum of |d loss / d x| left by the last run (a check that the gradient was computed).
@@ -126,20 +212,17 @@ absl::StatusOr<BenchResult> BenchEager(const BenchConfig& c, const std::string& 
                                        int threads, bool input_grad,
                                        const TimingOptions& timing) {
   ParameterStore store({.seed = kSeed});
-  TG_ASSIGN_OR_RETURN(AnyCell cell, MakeCell(cell_name, store, c));
-  Parameter x_param;
-  if (input_grad) {
-    TG_ASSIGN_OR_RETURN(x_param, InputParameter(store, c));
-  }
+  TG_ASSIGN_OR_RETURN(const Subject subject, MakeSubject(cell_name, store, c, input_grad));
+  const Network& net = subject.net;
   const std::vector<float> xs = FixedInputs(c);
   Graph g({.mode = ExecMode::kEager, .exec = {.num_threads = threads}});
   // One training iteration minus the optimizer: zero the gradients, build, BPTT.
   auto iteration = [&]() -> absl::Status {
     store.ZeroGrad();
     g.Clear();
-    Expr x = input_grad ? g.Param(x_param) : g.Input({c.seq, c.batch, c.input}, xs);
-    UnrollResult r = Unroll(g, cell, SplitSteps(x), cell.ZeroState(g, c.batch));
-    return Backward(Sum(StackSteps(r.outputs)));
+    Expr x = subject.Input(g, xs);
+    TG_ASSIGN_OR_RETURN(std::vector<Expr> outputs, Outputs(g, net, x, c.batch, 0));
+    return Backward(Sum(StackSteps(outputs)));
   };
   BenchResult result;
   TG_ASSIGN_OR_RETURN(result.timing, TimeRuns(iteration, timing));
@@ -154,29 +237,28 @@ absl::StatusOr<BenchResult> BenchCompiled(const BenchConfig& c, const std::strin
                                           int threads, bool input_grad,
                                           const TimingOptions& timing) {
   ParameterStore store({.seed = kSeed});
-  TG_ASSIGN_OR_RETURN(AnyCell cell, MakeCell(cell_name, store, c));
-  Parameter x_param;
-  if (input_grad) {
-    TG_ASSIGN_OR_RETURN(x_param, InputParameter(store, c));
-  }
+  TG_ASSIGN_OR_RETURN(const Subject subject, MakeSubject(cell_name, store, c, input_grad));
+  const Network& net = subject.net;
   std::vector<float> xs = FixedInputs(c);
   Graph g({.mode = ExecMode::kRecord, .exec = {.num_threads = threads}});
   // A fed input needs no gradient; the parameter's is accumulated in place by every run.
-  Expr x = input_grad ? g.Param(x_param) : g.Input({c.seq, c.batch, c.input}, xs);
+  Expr x = subject.Input(g, xs);
   const int64_t recompute_every = absl::GetFlag(FLAGS_recompute_every);
   if (recompute_every >= c.seq) {
     return absl::InvalidArgumentError(absl::StrCat("--recompute_every=", recompute_every,
                                                    " leaves no step to recompute in a sequence of ",
                                                    c.seq));
   }
-  UnrollResult r = Unroll(g, cell, SplitSteps(x), cell.ZeroState(g, c.batch),
-                          {.checkpoint_every = recompute_every});
-  TG_RETURN_IF_ERROR(Backward(Sum(StackSteps(r.outputs))));
+  TG_ASSIGN_OR_RETURN(std::vector<Expr> outputs,
+                      Outputs(g, net, x, c.batch, recompute_every));
+  TG_RETURN_IF_ERROR(Backward(Sum(StackSteps(outputs))));
   std::vector<Expr> feeds;
   if (!input_grad) feeds.push_back(x);
   TG_ASSIGN_OR_RETURN(CompiledGraph program,
-                      Compile(g, {.feeds = feeds, .outputs = {},
-                                  .recompute = recompute_every > 0}));
+                      Compile(g, {.feeds = feeds,
+                                  .outputs = {},
+                                  .recompute = recompute_every > 0,
+                                  .parallel_replay = absl::GetFlag(FLAGS_parallel_replay)}));
   g.Clear();
   if (absl::GetFlag(FLAGS_listing)) {
     std::fprintf(stderr, "%s %s threads=%d:\n%s", c.name.c_str(), cell_name.c_str(), threads,
@@ -231,13 +313,14 @@ int Main(FmaIsa isa) {
           }
           PrintRow({.bench = "rnn_bench",
                     .config = c.name,
-                    .cell = cell,
+                    .cell = NetworkName(cell),
                     .mode = mode,
                     .threads = t,
                     .shape = &c,
                     .gates = Gates(cell),
                     .input_grad = input_grad,
                     .isa = isa,
+                    .flops = NetworkFlops(c, Gates(cell), input_grad),
                     .timing = result->timing,
                     .rss_key = "tapegrad_peak_rss_mb",
                     .program_gemm_flops = result->program_gemm_flops,
@@ -257,7 +340,8 @@ int Main(FmaIsa isa) {
 int main(int argc, char** argv) {
   tg::FlagChecks checks("rnn_bench");
   tg::bench::ParseBenchFlags(argc, argv,
-      "times forward+backward of one recurrent layer (loss: the sum of its outputs) in\n"
+      "times forward+backward of one recurrent layer, or --layers stacked (loss: the sum of\n"
+      "the outputs) in\n"
       "tapegrad's eager and compiled modes at the S, M and L sizes, one row per configuration,\n"
       "cell, mode and thread count; bench/compare_pytorch.py runs it beside PyTorch.\n"
       "fraction_of_peak divides by the FMA peak of the widest FMA the CPU has (TG_ISA=avx2 or\n"
@@ -279,7 +363,8 @@ int main(int argc, char** argv) {
       .EachAtLeast("threads", threads, 1)
       .GreaterThan("budget_s", absl::GetFlag(FLAGS_budget_s), 0)
       .AtLeast("max_runs", absl::GetFlag(FLAGS_max_runs), 3)
-      .AtLeast("recompute_every", absl::GetFlag(FLAGS_recompute_every), int64_t{0});
+      .AtLeast("recompute_every", absl::GetFlag(FLAGS_recompute_every), int64_t{0})
+      .AtLeast("layers", absl::GetFlag(FLAGS_layers), 1);
   const absl::StatusOr<tg::bench::FmaIsa> isa = tg::bench::ChooseFmaIsa();
   checks.Require(isa.ok(), std::string(isa.status().message())).ExitIfAny();
   return tg::bench::Main(*isa);

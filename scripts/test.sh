@@ -7,8 +7,8 @@
 #   scripts/test.sh --sanitize   ASan+UBSan build in build-asan/ (clang-16), the whole suite
 #                                but the exclusions listed below
 #   scripts/test.sh --tsan       ThreadSanitizer build in build-tsan/ (clang-16): the thread
-#                                pool, the threaded kernels, RunReplicas and two run
-#                                contexts of one compiled program at once
+#                                pool, the threaded kernels, RunReplicas, two run
+#                                contexts of one compiled program at once and parallel replay
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -81,9 +81,10 @@ fi
 # that reach oneDNN stay on the calling thread here (OMP_NUM_THREADS=1).
 sanitizer_build build-tsan thread graph_test ops_test compile_test
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1$sym
-# The pool itself, every kernel test that runs threads (names with "Thread"), RunReplicas, and
-# two RunContexts of one compiled program running at once.
-filter='*Thread*:ReplicasTest.*:RunContextTest.TwoContexts*'
+# The pool itself, every kernel test that runs threads (names with "Thread"), RunReplicas,
+# two RunContexts of one compiled program running at once, and parallel replay (steps of one
+# program at once, ParallelReplay itself).
+filter='*Thread*:ReplicasTest.*:RunContextTest.TwoContexts*:ParallelReplayTest.*'
 status=0
 for t in graph ops compile; do
   "build-tsan/tests/${t}_test" --gtest_filter="$filter" || status=1

@@ -6,6 +6,7 @@
 
 #include "base/status_macros.h"
 #include "fmt/format.h"
+#include "graph/compile/concurrent_placement.h"
 #include "graph/compile/from_graph.h"
 #include "graph/compile/fuse_pointwise.h"
 #include "graph/compile/fusion_plan.h"
@@ -14,10 +15,16 @@
 #include "graph/compile/memory_plan.h"
 #include "graph/compile/prune.h"
 #include "graph/compile/recompute.h"
+#include "graph/compile/schedule.h"
 #include "graph/compile/stack_rows.h"
 
 namespace tg {
 namespace {
+
+// With parallel replay, products whose rows become ready at different times (layer l+1's
+// input products, each waiting for layer l's step) are stacked this many steps at a time
+// (compile::StackRows): with one, layer l+1 runs one step behind layer l.
+constexpr int kParallelStackSteps = 1;
 
 absl::Status CheckSpec(Graph& g, const CompileSpec& spec) {
   TG_RETURN_IF_ERROR(g.status());
@@ -124,7 +131,10 @@ absl::StatusOr<CompiledGraph> Compile(Graph& g, const CompileSpec& spec) {
   program = compile::Prune(std::move(program), &prune_work);
   clock.Lap("prune");
   compile::StackStats stacked;
-  if (spec.stack_rows) program = compile::StackRows(program, &stacked);
+  const bool parallel = spec.parallel_replay && g.exec_options().num_threads > 1;
+  if (spec.stack_rows) {
+    program = compile::StackRows(program, &stacked, parallel ? kParallelStackSteps : 0);
+  }
   clock.Lap("stack_rows");
   std::vector<compile::Lifetime> lifetimes = compile::ComputeLifetimes(program);
   TG_RETURN_IF_ERROR(CheckLeavesAreNotSummedInto(g, program, lifetimes));
@@ -137,7 +147,10 @@ absl::StatusOr<CompiledGraph> Compile(Graph& g, const CompileSpec& spec) {
     lifetimes = compile::FusedLifetimes(std::move(lifetimes), program, fusion);
   }
   clock.Lap("fuse_pointwise");
-  const compile::Placement placement = compile::PlaceMemory(program, lifetimes);
+  // Steps that may run at once must not share memory (graph/compile/concurrent_placement.h).
+  const compile::Placement placement = parallel
+                                           ? compile::PlaceMemoryConcurrently(program, lifetimes)
+                                           : compile::PlaceMemory(program, lifetimes);
   clock.Lap("place_memory");
   int64_t gradient_bytes = 0;
   std::vector<compile::GradientHome> homes;
@@ -145,6 +158,10 @@ absl::StatusOr<CompiledGraph> Compile(Graph& g, const CompileSpec& spec) {
   compile::Executable exe = compile::Lower(program, lifetimes, placement, Relocations(homes),
                                            fuse ? &fusion : nullptr);
   clock.Lap("lower");
+  if (parallel) {
+    exe.schedule = std::make_shared<const compile::Schedule>(compile::BuildSchedule(exe.steps));
+  }
+  clock.Lap("schedule");
 
   CompiledGraph c;
   for (const compile::Step& s : exe.steps) {

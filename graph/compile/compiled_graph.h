@@ -5,7 +5,7 @@
 /// program of value ids (graph/compile/program.h), each in its own file:
 ///
 ///   ProgramFromGraph -> [CutAtCheckpoints] -> Prune -> StackRows (time batching) ->
-///   ComputeLifetimes -> PlaceMemory -> Lower -> FusePointwise
+///   ComputeLifetimes -> PlaceMemory -> Lower -> FusePointwise -> [BuildSchedule]
 ///
 /// It reads only what each OpDef declares, so a user's cell or op gets the same treatment as
 /// a built-in one (docs/compiled_mode.md lists what each pass reads).
@@ -67,6 +67,12 @@ struct CompileSpec {
   /// Time batching cut at the checkpoints as with `recompute`, but nothing made again: the
   /// same bits as `recompute` keeping every value, to compare against.
   bool cut_at_checkpoints = false;
+  /// With more than one thread (ExecOptions::num_threads), Run starts every step as soon as
+  /// the steps it depends on have run, several at once (graph/compile/parallel_replay.h);
+  /// off, the steps run one after another, each split over the threads. Both give the same
+  /// bits. Off by default: handing steps between threads costs microseconds, more than a
+  /// small step's work (docs/compiled_mode.md, "Parallel replay figures").
+  bool parallel_replay = false;
 };
 
 /// A compiled program and one RunContext to run it in (see graph/compile/compiled_graph.h);
@@ -131,7 +137,8 @@ class CompiledGraph {
   /// noisy.
   int64_t compile_work() const { return compile_work_; }
   /// Seconds each pass of Compile took, in order ("from_graph", "recompute", "prune",
-  /// "stack_rows", "lifetimes", "place_memory", "lower", "fuse_pointwise", "context").
+  /// "stack_rows", "lifetimes", "place_memory", "lower", "fuse_pointwise", "schedule",
+  /// "context").
   const std::vector<std::pair<std::string, double>>& pass_seconds() const {
     return pass_seconds_;
   }

@@ -4,6 +4,8 @@
 #include <map>
 #include <utility>
 
+#include "graph/compile/byte_ranges.h"
+
 namespace tg::compile {
 namespace {
 
@@ -21,28 +23,21 @@ class Scan {
  public:
   Scan(const Program& program, int64_t& work)
       : program_(program), ranges_(program.buffers.size()),
-        seen_(program.instructions.size(), -1), work_(work) {}
+        edges_(static_cast<int>(program.instructions.size()), work), work_(work) {}
 
-  // Instruction i's dependencies on earlier ones, appended to `edges` as (before, i).
-  void Add(int i, std::vector<std::pair<int, int>>& edges) {
+  // Instruction i's dependencies on earlier ones, added as (before, i).
+  void Add(int i) {
     const Instruction& in = program_.instructions[i];
-    for (ValueId v : in.inputs) Touch(i, v, Access::kRead, edges);
-    Touch(i, in.output, in.accumulate ? Access::kAccumulate : Access::kWrite, edges);
+    for (ValueId v : in.inputs) Touch(i, v, Access::kRead);
+    Touch(i, in.output, in.accumulate ? Access::kAccumulate : Access::kWrite);
   }
+
+  const std::vector<std::pair<int, int>>& edges() const { return edges_.edges(); }
 
  private:
-  using Ranges = std::map<int64_t, Range>;  // by first byte; they tile the buffer
+  using Ranges = ByteRanges<Range>;  // they tile the buffer
 
-  // Makes `at` the first byte of a range (inside the buffer); returns that range.
-  Ranges::iterator SplitAt(Ranges& ranges, int64_t at) {
-    auto it = std::prev(ranges.upper_bound(at));
-    if (it->first == at) return it;
-    Range tail = it->second;  // the bytes from `at` on were touched as the whole was
-    it->second.end = at;
-    return ranges.emplace_hint(std::next(it), at, std::move(tail));
-  }
-
-  void Touch(int i, ValueId id, Access access, std::vector<std::pair<int, int>>& edges) {
+  void Touch(int i, ValueId id, Access access) {
     const Value& v = program_.values[id];
     if (v.buffer < 0 || v.bytes == 0) return;
     Ranges& ranges = ranges_[v.buffer];
@@ -51,15 +46,10 @@ class Scan {
       whole.end = program_.buffers[v.buffer].bytes;
       ranges.emplace(0, std::move(whole));
     }
-    auto first = SplitAt(ranges, v.offset);
-    auto last = v.end() < program_.buffers[v.buffer].bytes ? SplitAt(ranges, v.end())
+    auto first = SplitRangeAt(ranges, v.offset);
+    auto last = v.end() < program_.buffers[v.buffer].bytes ? SplitRangeAt(ranges, v.end())
                                                            : ranges.end();
-    auto depend = [&](int p) {
-      ++work_;
-      if (p < 0 || p == i || seen_[p] == i) return;
-      seen_[p] = i;
-      edges.emplace_back(p, i);
-    };
+    auto depend = [&](int p) { edges_.Add(p, i); };
     for (auto it = first; it != last; ++it) {
       ++work_;
       Range& r = it->second;
@@ -80,16 +70,12 @@ class Scan {
           break;
       }
     }
-    if (access == Access::kWrite && std::next(first) != last) {
-      // The written ranges are alike now: one range, so later accesses visit it once.
-      first->second.end = std::prev(last)->second.end;
-      ranges.erase(std::next(first), last);
-    }
+    if (access == Access::kWrite) JoinWrittenRanges(ranges, first, last);
   }
 
   const Program& program_;
   std::vector<Ranges> ranges_;  // per buffer, made at its first touch
-  std::vector<int> seen_;       // seen_[p] == i: p is already a dependency of i
+  DependencyEdges edges_;
   int64_t& work_;
 };
 
@@ -104,9 +90,9 @@ std::vector<int> RowBegins(const std::vector<int>& counts) {
 
 Dependencies::Dependencies(const Program& program) {
   const int n = static_cast<int>(program.instructions.size());
-  std::vector<std::pair<int, int>> edges;  // (before, after), grouped by `after` ascending
   Scan scan(program, work_);
-  for (int i = 0; i < n; ++i) scan.Add(i, edges);
+  for (int i = 0; i < n; ++i) scan.Add(i);
+  const std::vector<std::pair<int, int>>& edges = scan.edges();  // grouped by `after`
   std::vector<int> before_count(n, 0), after_count(n, 0);
   for (const auto& [p, i] : edges) {
     ++before_count[i];

@@ -1,11 +1,14 @@
 #include "graph/compile/executable.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include "base/random.h"
 #include "fmt/format.h"
 #include "graph/compile/fuse_pointwise.h"
+#include "graph/compile/parallel_replay.h"
+#include "graph/compile/schedule.h"
 #include "graph/executor.h"
 
 namespace tg {
@@ -62,8 +65,11 @@ absl::StatusOr<RunContext> RunContext::Create(
     }
     c.gradients_ = *std::move(gradients);
   }
+  // A parallel replay runs up to one step per thread: each worker has its own chunk buffers.
+  const int workers = p.schedule != nullptr ? std::max(p.options.num_threads, 1) : 1;
   if (p.scratch_bytes > 0) {
-    const int64_t bytes = p.scratch_bytes * compile::MaxFusedRanges(p.options.num_threads);
+    const int64_t bytes =
+        p.scratch_bytes * compile::MaxFusedRanges(p.options.num_threads) * workers;
     absl::StatusOr<AlignedBuffer> scratch = TryAllocateAligned(static_cast<size_t>(bytes));
     if (!scratch.ok()) {
       return absl::Status(scratch.status().code(),
@@ -85,10 +91,12 @@ absl::StatusOr<RunContext> RunContext::Create(
         {h.param, Tensor(c.gradients_.get() + h.offset, grad.dtype(), grad.shape())});
   }
   size_t inputs = 0;
+  c.seeded_of_step_.assign(p.steps.size(), -1);
   for (size_t k = 0; k < p.steps.size(); ++k) {
     const compile::Step& s = p.steps[k];
     inputs = std::max(inputs, s.inputs.size());
     if (s.op == nullptr || s.op->seed_attr < 0) continue;
+    c.seeded_of_step_[k] = static_cast<int32_t>(c.seeded_.size());
     const Attrs& attrs = p.attrs[s.attrs];
     Seeded seeded{.step = k, .attr = s.op->seed_attr,
                   .recorded_seed = static_cast<uint64_t>(attrs.Int(s.op->seed_attr)),
@@ -98,15 +106,27 @@ absl::StatusOr<RunContext> RunContext::Create(
     if (seeded.attrs.ints.size() < slots) seeded.attrs.ints.resize(slots, 0);
     c.seeded_.push_back(std::move(seeded));
   }
-  c.scratch_.resize(inputs);
+  if (p.schedule != nullptr) {
+    c.replay_ = std::make_shared<compile::ParallelReplay>(*p.schedule, workers);
+  }
+  c.scratch_per_worker_ = inputs;
+  c.scratch_.resize(inputs * static_cast<size_t>(workers));
   c.program_ = std::move(program);
   return c;
 }
 
-absl::Status RunContext::RunStep(const compile::Step& s, size_t k, const Attrs& attrs) {
+absl::Status RunContext::RunStep(size_t k, int worker) {
   const compile::Executable& p = *program_;
+  const compile::Step& s = p.steps[k];
+  const int32_t seeded = seeded_of_step_[k];
+  const Attrs& attrs = seeded >= 0 ? seeded_[seeded].attrs
+                       : s.attrs >= 0 ? p.attrs[s.attrs]
+                                      : kNoAttrs;
   if (!s.fused.empty()) {
-    compile::RunFused(s, bases_, p.attrs.data(), p.options.num_threads);
+    compile::Bases bases = bases_;
+    bases.scratch += static_cast<int64_t>(worker) * p.scratch_bytes *
+                     compile::MaxFusedRanges(p.options.num_threads);
+    compile::RunFused(s, bases, p.attrs.data(), p.options.num_threads);
     return absl::OkStatus();
   }
   const Tensor output = bases_.Bind(s.output);
@@ -114,14 +134,19 @@ absl::Status RunContext::RunStep(const compile::Step& s, size_t k, const Attrs& 
     output.SetZero();
     return absl::OkStatus();
   }
-  for (size_t i = 0; i < s.inputs.size(); ++i) scratch_[i] = bases_.Bind(s.inputs[i]);
+  Tensor* scratch = scratch_.data() + static_cast<size_t>(worker) * scratch_per_worker_;
+  for (size_t i = 0; i < s.inputs.size(); ++i) scratch[i] = bases_.Bind(s.inputs[i]);
   absl::Status status = s.op->forward(KernelContext{
-      absl::MakeConstSpan(scratch_.data(), s.inputs.size()), output, attrs, s.accumulate,
-      p.options});
+      absl::MakeConstSpan(scratch, s.inputs.size()), output, attrs, s.accumulate, p.options});
   if (status.ok() && p.options.check_numerics) status = CheckFinite(output);
   if (status.ok()) return status;
   return absl::Status(status.code(), fmt::format("{}: {} (compiled, node #{} \"{}\")", s.op->name,
                                                  status.message(), s.node, p.paths[k]));
+}
+
+void RunContext::set_step_seconds(std::vector<double>* seconds) {
+  step_seconds_ = seconds;
+  if (seconds != nullptr) seconds->assign(program_->steps.size(), 0.0);
 }
 
 absl::Status RunContext::Run(absl::Span<const Tensor> feeds) {
@@ -135,14 +160,19 @@ absl::Status RunContext::Run(absl::Span<const Tensor> feeds) {
     s.attrs.ints[s.attr] = static_cast<int64_t>(ReplaySeed(s.recorded_seed, runs_));
   }
   ++runs_;
-  size_t next_seeded = 0;
+  if (replay_ != nullptr && parallel_) {
+    return replay_->Run(
+        [this](int k, int worker) { return RunStep(static_cast<size_t>(k), worker); });
+  }
   for (size_t k = 0; k < p.steps.size(); ++k) {
-    const bool seeded = next_seeded < seeded_.size() && seeded_[next_seeded].step == k;
-    const compile::Step& step = p.steps[k];
-    const Attrs& attrs = seeded ? seeded_[next_seeded++].attrs
-                         : step.attrs >= 0 ? p.attrs[step.attrs]
-                                           : kNoAttrs;
-    if (absl::Status s = RunStep(step, k, attrs); !s.ok()) return s;
+    if (step_seconds_ == nullptr) {
+      if (absl::Status s = RunStep(k, 0); !s.ok()) return s;
+      continue;
+    }
+    const auto start = std::chrono::steady_clock::now();
+    if (absl::Status s = RunStep(k, 0); !s.ok()) return s;
+    (*step_seconds_)[k] =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
   return absl::OkStatus();
 }

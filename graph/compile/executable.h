@@ -100,6 +100,11 @@ struct Step {
   bool zeroes() const { return op == nullptr && fused.empty(); }
 };
 
+/// Which steps may run at once (graph/compile/schedule.h).
+struct Schedule;
+/// The state of concurrent runs in one context (graph/compile/parallel_replay.h).
+class ParallelReplay;
+
 /// Recorded bytes a run's memory starts with (constants).
 struct ConstantBytes {
   int64_t offset = 0;  ///< Where, in Space::kArena.
@@ -130,6 +135,9 @@ struct Executable {
   /// Chunk buffer bytes one range of rows of a fused run needs (the largest run's).
   int64_t scratch_bytes = 0;
   ExecOptions options;  ///< Threads, numeric checks.
+  /// Which steps may run at once (graph/compile/schedule.h); null when the steps run one
+  /// after another (one thread, or CompileSpec::parallel_replay off).
+  std::shared_ptr<const Schedule> schedule;
 
   /// InvalidArgument unless there is one feed per entry of `feeds`, each with that entry's
   /// dtype and shape and with data; the message names the feed, both types and its node.
@@ -154,7 +162,9 @@ class RunContext {
   RunContext& operator=(RunContext&& other) = default;
 
   /// Copies `feeds` in (compile::Executable::CheckFeeds first: nothing runs if they do not
-  /// fit) and runs every step; a kernel's error names the op and node. Allocates nothing.
+  /// fit) and runs every step -- independent steps at once on the threads when the program
+  /// has a schedule (compile::Executable::schedule), with the bits of running them in order;
+  /// a kernel's error names the op and node. Allocates nothing.
   absl::Status Run(absl::Span<const Tensor> feeds);
 
   /// How many runs the random streams have advanced by: run r re-seeds every op that draws
@@ -169,12 +179,23 @@ class RunContext {
   int num_outputs() const { return static_cast<int>(outputs_.size()); }
   /// The private gradients of the last run, one per parameter (empty without them).
   const std::vector<PrivateGradient>& private_gradients() const { return private_gradients_; }
+  /// With false, runs the steps one after another in program order even when the program has
+  /// a schedule (each step still split over the threads): the same bits as running them at
+  /// once, for comparison. True by default.
+  void set_parallel(bool parallel) { parallel_ = parallel; }
+  /// Whether runs start independent steps at once (when the program has a schedule).
+  bool parallel() const { return parallel_; }
+  /// With a vector, each step-by-step run (serial program, or set_parallel(false)) writes
+  /// step k's wall seconds into (*seconds)[k], resized here to the step count; null: none.
+  /// For tools that study a program (bench/compile_bench --simulate).
+  void set_step_seconds(std::vector<double>* seconds);
   /// The program this context runs.
   const compile::Executable& program() const { return *program_; }
 
  private:
   RunContext() = default;
-  absl::Status RunStep(const compile::Step& step, size_t k, const Attrs& attrs);
+  // Runs step k with scratch_ of `worker` (one per thread of a parallel replay).
+  absl::Status RunStep(size_t k, int worker);
 
   std::shared_ptr<const compile::Executable> program_;
   AlignedBuffer arena_, gradients_, chunks_;  // chunks_: the fused runs' chunk buffers
@@ -188,7 +209,12 @@ class RunContext {
     Attrs attrs;  // the step's attributes with this run's seed
   };
   std::vector<Seeded> seeded_;
-  std::vector<Tensor> scratch_;  // one kernel's inputs
+  std::vector<int32_t> seeded_of_step_;  // per step: its entry in seeded_, or -1
+  std::vector<Tensor> scratch_;  // one kernel's inputs, per worker
+  size_t scratch_per_worker_ = 0;
+  std::shared_ptr<compile::ParallelReplay> replay_;  // with a schedule
+  bool parallel_ = true;
+  std::vector<double>* step_seconds_ = nullptr;
   uint64_t runs_ = 0;
 };
 

@@ -12,9 +12,6 @@
 namespace tg::compile {
 namespace {
 
-// At least 64 bytes, so that every placed buffer has a block of its own.
-int64_t RoundUp64(int64_t n) { return std::max<int64_t>(64, (n + 63) / 64 * 64); }
-
 // Free blocks of the allocation, coalesced, found by address and by size.
 class FreeList {
  public:
@@ -83,9 +80,12 @@ class FreeList {
 
 }  // namespace
 
-Placement PlaceMemory(const Program& program, absl::Span<const Lifetime> lifetimes) {
+int64_t PlacedBytes(int64_t bytes) { return std::max<int64_t>(64, (bytes + 63) / 64 * 64); }
+
+void SweepLifetimes(const Program& program, absl::Span<const Lifetime> lifetimes,
+                    absl::FunctionRef<void(BufferId)> free,
+                    absl::FunctionRef<void(BufferId)> take) {
   const int end = static_cast<int>(program.instructions.size());
-  Placement placed{.offset = std::vector<int64_t>(program.buffers.size(), -1)};
   struct Live {
     int first, last;
     BufferId buffer;
@@ -100,18 +100,25 @@ Placement PlaceMemory(const Program& program, absl::Span<const Lifetime> lifetim
   std::sort(live.begin(), live.end(), [](const Live& x, const Live& y) {
     return x.first != y.first ? x.first < y.first : x.buffer < y.buffer;
   });
-  FreeList free(placed.work);
   using Ending = std::pair<int, BufferId>;  // (last, buffer)
   std::priority_queue<Ending, std::vector<Ending>, std::greater<>> ending;
   for (const Live& l : live) {
     while (!ending.empty() && ending.top().first < l.first) {
-      const BufferId done = ending.top().second;
+      free(ending.top().second);
       ending.pop();
-      free.Give(placed.offset[done], RoundUp64(program.buffers[done].bytes));
     }
-    placed.offset[l.buffer] = free.Take(RoundUp64(program.buffers[l.buffer].bytes));
+    take(l.buffer);
     ending.push({l.last, l.buffer});
   }
+}
+
+Placement PlaceMemory(const Program& program, absl::Span<const Lifetime> lifetimes) {
+  Placement placed{.offset = std::vector<int64_t>(program.buffers.size(), -1)};
+  FreeList free(placed.work);
+  SweepLifetimes(
+      program, lifetimes,
+      [&](BufferId b) { free.Give(placed.offset[b], PlacedBytes(program.buffers[b].bytes)); },
+      [&](BufferId b) { placed.offset[b] = free.Take(PlacedBytes(program.buffers[b].bytes)); });
   placed.bytes = free.top();
   return placed;
 }

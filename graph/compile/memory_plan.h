@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/types/span.h"
 #include "graph/compile/lifetimes.h"
 #include "graph/compile/program.h"
@@ -20,6 +21,18 @@ struct Placement {
   int64_t bytes = 0;  ///< The allocation's size.
   int64_t work = 0;  ///< Free-list operations made: what placing cost.
 };
+
+/// A placed buffer's size: at least 64 bytes and a multiple of 64, so that every placed
+/// buffer has a block of its own.
+int64_t PlacedBytes(int64_t bytes);
+
+/// The malloc run both placements share: walks the planned, live buffers of `program` by
+/// first instruction (a pinned one -- fed, constant, output -- lives over the whole program),
+/// calling `free` for each buffer whose last instruction lies before the next one's first,
+/// then `take` for that buffer.
+void SweepLifetimes(const Program& program, absl::Span<const Lifetime> lifetimes,
+                    absl::FunctionRef<void(BufferId)> free,
+                    absl::FunctionRef<void(BufferId)> take);
 
 /// Places every planned, live buffer of `program` (graph/compile/memory_plan.h).
 /// `lifetimes`: ComputeLifetimes(program).

@@ -37,7 +37,11 @@ struct StackStats {
 
 /// `program` with each accepted group's work done by one instruction, and the buffers its
 /// ties joined merged into one buffer each (values re-homed at their tied offsets).
-/// `program` itself is not changed. `stats`, if given, receives what was done.
-Program StackRows(const Program& program, StackStats* stats = nullptr);
+/// `program` itself is not changed. `stats`, if given, receives what was done. With
+/// `chunk` > 0 (for parallel replay), the members of an independent group that become ready
+/// at different times -- layer l+1's input products, each waiting for layer l's step -- are
+/// stacked `chunk` at a time in program order, so the first ones need not wait for the last
+/// and layer l+1 can run a few steps behind layer l.
+Program StackRows(const Program& program, StackStats* stats = nullptr, int chunk = 0);
 
 }  // namespace tg::compile

@@ -41,6 +41,26 @@ TEST(ThreadPoolTest, OneThreadOrOneChunkRunsOnTheCaller) {
   EXPECT_EQ(pool.num_workers(), 0);
 }
 
+// A job started inside a chunk (a kernel of a step that parallel replay runs on a pool
+// thread) runs all its chunks on that thread, whether the caller or a worker runs the outer
+// chunk: no deadlock, each inner chunk once.
+TEST(ThreadPoolTest, NestedJobsRunOnTheirCaller) {
+  ThreadPool pool;
+  for (int round = 0; round < 200; ++round) {
+    std::vector<std::atomic<int>> hits(4 * 8);
+    std::atomic<bool> moved{false};
+    pool.ParallelFor(4, 2, [&](int outer) {
+      const std::thread::id here = std::this_thread::get_id();
+      pool.ParallelFor(8, 2, [&](int inner) {
+        moved = moved || std::this_thread::get_id() != here;
+        hits[outer * 8 + inner].fetch_add(1);
+      });
+    });
+    EXPECT_FALSE(moved) << "round " << round;
+    for (int i = 0; i < 4 * 8; ++i) ASSERT_EQ(hits[i].load(), 1) << "round " << round;
+  }
+}
+
 TEST(ThreadPoolTest, WorkersRunChunks) {
   ThreadPool pool;
   const std::thread::id caller = std::this_thread::get_id();

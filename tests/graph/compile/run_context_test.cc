@@ -99,19 +99,21 @@ const Shape kXShape{kSteps, kBatch, kInput};
 
 // An f64 LSTM (no oneDNN on the way) with dropout on its outputs, compiled with private
 // gradients: stacked, fused and re-seeded steps all run.
+// With threads > 1 the program runs its independent steps at once (parallel replay).
 struct Compiled {
-  Compiled() : store({.seed = 7}) {
+  explicit Compiled(int threads = 1) : store({.seed = 7}) {
     absl::StatusOr<AnyCell> cell = MakeCell(
         store, {.kind = CellKind::kLstm,
                 .recurrent = {.input_size = kInput, .hidden_size = kHidden, .dtype = DType::kF64}});
     EXPECT_TRUE(cell.ok()) << cell.status();
-    Graph g({.mode = ExecMode::kRecord});
+    Graph g({.mode = ExecMode::kRecord, .exec = {.num_threads = threads}});
     Expr x = g.Input(kXShape, std::vector<double>(kXShape.num_elements(), 0.0));
     std::vector<Expr> hs = Unroll(g, *cell, SplitSteps(x), cell->ZeroState(g, kBatch)).outputs;
     Expr loss = Mean(Square(Dropout(StackSteps(hs), 0.3, /*seed=*/11)));
     EXPECT_TRUE(Backward(loss).ok()) << g.status();
     absl::StatusOr<CompiledGraph> c =
-        Compile(g, {.feeds = {x}, .outputs = {loss}, .private_gradients = true});
+        Compile(g, {.feeds = {x}, .outputs = {loss}, .private_gradients = true,
+                    .parallel_replay = threads > 1});
     EXPECT_TRUE(c.ok()) << c.status();
     if (c.ok()) program = *std::move(c);
   }
@@ -137,8 +139,7 @@ std::vector<unsigned char> Result(const RunContext& c) {
   return bytes;
 }
 
-TEST(RunContextTest, TwoContextsRunOneProgramAtOnceAsTheyDoInTurn) {
-  Compiled c;
+void ExpectTwoContextsAtOnceAsInTurn(Compiled& c) {
   Feed first(1), second(2);
   absl::StatusOr<RunContext> a = c.program.NewContext(), b = c.program.NewContext();
   ASSERT_TRUE(a.ok() && b.ok());
@@ -172,6 +173,18 @@ TEST(RunContextTest, TwoContextsRunOneProgramAtOnceAsTheyDoInTurn) {
   }
 }
 
+TEST(RunContextTest, TwoContextsRunOneProgramAtOnceAsTheyDoInTurn) {
+  Compiled c;
+  ExpectTwoContextsAtOnceAsInTurn(c);
+}
+
+// Each context running its steps at once on the threads, both at once.
+TEST(RunContextTest, TwoContextsRunOneParallelProgramAtOnceAsTheyDoInTurn) {
+  Compiled c(2);
+  ASSERT_NE(c.program.program().schedule, nullptr);
+  ExpectTwoContextsAtOnceAsInTurn(c);
+}
+
 TEST(RunContextTest, TheSeedPositionContinuesTheDropoutStreams) {
   Compiled c;
   Feed feed(3);
@@ -190,11 +203,7 @@ TEST(RunContextTest, TheSeedPositionContinuesTheDropoutStreams) {
   EXPECT_EQ(b->seed_position(), 3u);
 }
 
-TEST(RunContextTest, HundredRunsAllocateNothing) {
-#ifndef TG_COUNT_ALLOCATIONS
-  GTEST_SKIP() << "the sanitizers replace operator new and malloc; the normal build counts";
-#endif
-  Compiled c;
+void ExpectHundredRunsAllocateNothing(Compiled& c) {
   Feed feed(4);
   std::vector<Tensor> feeds = feed.Tensors();
   absl::StatusOr<RunContext> context = c.program.NewContext();
@@ -212,6 +221,25 @@ TEST(RunContextTest, HundredRunsAllocateNothing) {
   std::vector<int> probe(3);
   counting = false;
   EXPECT_EQ(allocations, 1);
+}
+
+TEST(RunContextTest, HundredRunsAllocateNothing) {
+#ifndef TG_COUNT_ALLOCATIONS
+  GTEST_SKIP() << "the sanitizers replace operator new and malloc; the normal build counts";
+#endif
+  Compiled c;
+  ExpectHundredRunsAllocateNothing(c);
+}
+
+// Running steps at once allocates nothing either (the caller's thread is counted; the pool's
+// workers run the same code).
+TEST(RunContextTest, HundredParallelRunsAllocateNothing) {
+#ifndef TG_COUNT_ALLOCATIONS
+  GTEST_SKIP() << "the sanitizers replace operator new and malloc; the normal build counts";
+#endif
+  Compiled c(2);
+  ASSERT_NE(c.program.program().schedule, nullptr);
+  ExpectHundredRunsAllocateNothing(c);
 }
 
 // Without its own context a program allocates nothing for runs: Run(feeds) says why, and a
