@@ -8,14 +8,17 @@
 ///
 /// - the windows are cut into contiguous folds; for each fold, the blend is selected on the
 ///   other windows, leaving out those that share a target with the fold ("purged"
-///   cross-validation: windows closer than `overlap` share targets), and its squared error on
+///   cross-validation: windows at most `overlap` apart share targets), and its squared error on
 ///   the fold is compared with the anchor's, giving one honest gain per fold;
 /// - with mean gain g and standard error s over the folds, the selected blend gets the share
-///   max(0, 1 - s^2 / g^2) (the positive-part James-Stein factor: a gain twice its error keeps
-///   3/4, a gain within its error keeps nothing), rounded to a multiple of 1 / rounds; the
-///   anchor gets the rest;
-/// - with fewer than `min_folds` folds there is no estimate of the error, and the weights are
-///   the anchor's.
+///   g / s - 1, clipped to [0, 1] and rounded to a multiple of 1 / rounds: nothing when the
+///   gain is within one standard error of 0, everything when it is at least two (a gain
+///   that large is rarely chance, and keeping part of a far worse anchor would cost more than
+///   it hedges), and the anchor gets the rest;
+/// - with fewer than `min_folds` folds there is no estimate of the error at all, and the
+///   share is `no_estimate_share` (by default one half: when either may be the better, the
+///   even mixture has the smallest worst-case excess error, and its squared error is at most
+///   the mean of the two).
 ///
 /// \code{.cpp}
 ///   // Candidates 0, 1: two models; 2, 3: two linear forecasters, trusted 50/50.
@@ -37,7 +40,7 @@ namespace tg {
 struct ShrunkBlendOptions {
   int rounds = 20;                ///< Of the greedy selection; the share is a multiple of 1 / rounds.
   int64_t values_per_window = 1;  ///< Consecutive values that belong to one window (its steps).
-  int64_t overlap = 0;            ///< Windows fewer than this apart share a target (horizon - 1).
+  int64_t overlap = 0;            ///< Windows at most this far apart share a target (horizon - 1).
   int max_folds = 10;             ///< Folds of at least overlap + 1 windows each, at most this many.
   int min_folds = 3;              ///< Fewer folds than this: no estimate of the gain's error.
   double no_estimate_share = 0.5;  ///< The selected blend's share without an estimate.

@@ -17,10 +17,7 @@ struct SimpleForecaster {
   FittedForecaster forecast;
 };
 
-// The simple candidates. The AR on levels is none: its forecast depends on the absolute
-// level through coefficients that do not sum to 1, fitted on the levels seen, and on a series
-// whose test part leaves them its validation score does not carry over (co2: 0.12 on
-// validation against 0.17 for the normalised AR, 0.36 against 0.17 on test).
+// The simple candidates (the AR on levels is none: blend.h).
 std::vector<SimpleForecaster> SimpleForecasters(const WindowTask& task, int64_t period) {
   return {
       {absl::StrCat("linear AR(", task.window, ") normalised"),
