@@ -365,9 +365,10 @@ TEST(TimeSeriesBlendTest, ATinyValidationSetLeavesHalfTheWeightOnTheLinearAnchor
   }
 }
 
-TEST(TimeSeriesBlendTest, OnALinearSeriesTheEnsembleForecastsAsWellAsTheLinearAr) {
-  // Two small LSTMs trained on a long AR(2) series whose best forecast is linear: whatever
-  // they learn, the ensemble is within 2% of the normalised AR on the test windows.
+TEST(TimeSeriesBlendTest, OnALinearSeriesTheEnsembleForecastsAsWellAsTheBetterLinearAr) {
+  // Two small LSTMs trained on a long AR(2) series whose best forecast is linear (the AR on
+  // levels; the normalised AR's coefficients sum to 1, a unit root this series lacks):
+  // whatever they learn, the ensemble is within 2% of the better AR on the test windows.
   TimeSeriesOptions o = SmallOptions();
   absl::StatusOr<WindowTask> task = MakeTask(LinearSeries(1500, 8), o);
   ASSERT_TRUE(task.ok()) << task.status();
@@ -378,11 +379,14 @@ TEST(TimeSeriesBlendTest, OnALinearSeriesTheEnsembleForecastsAsWellAsTheLinearAr
       BlendEnsemble(*task, *members, {"model 1", "model 2"}, 1);
   ASSERT_TRUE(blend.ok()) << blend.status();
   EXPECT_GE(blend->choice.folds, 3);
-  absl::StatusOr<Forecasts> ar = NormalizedArForecasts(*task);
-  ASSERT_TRUE(ar.ok()) << ar.status();
-  const double ensemble = MeanOf(NrmsePerStep(*task, task->test_begin, task->num_test, blend->test));
-  const double linear = MeanOf(NrmsePerStep(*task, task->test_begin, task->num_test, *ar));
-  EXPECT_LT(ensemble, 1.02 * linear) << "AR " << linear;
+  absl::StatusOr<Forecasts> normalised = NormalizedArForecasts(*task);
+  absl::StatusOr<Forecasts> levels = LevelsArForecasts(*task);
+  ASSERT_TRUE(normalised.ok() && levels.ok());
+  auto score = [&](const Forecasts& f) {
+    return MeanOf(NrmsePerStep(*task, task->test_begin, task->num_test, f));
+  };
+  const double better = std::min(score(*normalised), score(*levels));
+  EXPECT_LT(score(blend->test), 1.02 * better) << "the better AR: " << better;
 }
 
 TEST(TimeSeriesBlendTest, TheAnchorWeighsTheSimpleForecastersOnRollingOriginWindows) {
