@@ -1,5 +1,6 @@
 #include "examples/time_series/baselines.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "models/seasonal_naive.h"
@@ -84,6 +85,34 @@ absl::StatusOr<Forecasts> NormalizedArForecasts(const WindowTask& task, int64_t 
   for (int64_t i = 0; i < count; ++i) {
     const int64_t w = begin + i;
     for (double v : fit->Predict(task.linear_inputs[w])) out.push_back(task.FromUnits(w, v));
+  }
+  return out;
+}
+
+}  // namespace tg::examples
+
+namespace tg::examples {
+
+RollingOrigin RollingOriginFor(const WindowTask& task) {
+  constexpr int64_t kMaxFits = 40;
+  const int64_t min_fit = std::max(task.num_train / 2, 2 * (task.input_size() + 1));
+  // Window b's fit holds the windows before b - horizon + 1 (their targets precede b's).
+  RollingOrigin r;
+  r.begin = std::min(min_fit + task.horizon - 1, task.valid_begin);
+  r.end = task.valid_begin + task.num_valid;
+  r.refit_every = std::max<int64_t>(1, (r.end - r.begin + kMaxFits - 1) / kMaxFits);
+  return r;
+}
+
+absl::StatusOr<Forecasts> RollingForecasts(const WindowTask& task, const RollingOrigin& origin,
+                                           const FittedForecaster& forecaster) {
+  Forecasts out;
+  out.reserve((origin.end - origin.begin) * task.horizon);
+  for (int64_t b = origin.begin; b < origin.end; b += origin.refit_every) {
+    const int64_t count = std::min(origin.refit_every, origin.end - b);
+    absl::StatusOr<Forecasts> f = forecaster(task, b - task.horizon + 1, b, count);
+    if (!f.ok()) return f.status();
+    out.insert(out.end(), f->begin(), f->end());
   }
   return out;
 }

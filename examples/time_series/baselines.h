@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 
 #include "absl/status/statusor.h"
 #include "examples/time_series/windows.h"
@@ -46,6 +47,32 @@ absl::StatusOr<Forecasts> NormalizedArForecasts(const WindowTask& task, int64_t 
 
 // The test forecasts of FitNormalizedAr fitted on the train and validation windows.
 absl::StatusOr<Forecasts> NormalizedArForecasts(const WindowTask& task);
+
+// Out-of-sample forecasts of every window before the test part from the middle of the train
+// windows on (rolling origin, as in time-series cross-validation): windows [begin, end) in
+// blocks of `refit_every`, each block forecast by a fit on the windows whose targets all
+// precede the block's first target. Many more windows than the validation part alone, to
+// weigh forecasters that are cheap to fit again.
+struct RollingOrigin {
+  int64_t begin = 0, end = 0;
+  int64_t refit_every = 1;
+};
+
+// The rolling origin for `task`: the first block's fit holds at least half the train windows
+// and twice the AR's inputs plus one (an AR fitted on fewer windows than that is far worse
+// than the one the test part gets, and would be judged by it), but the block starts no later
+// than the validation windows; at most 40 fits.
+RollingOrigin RollingOriginFor(const WindowTask& task);
+
+// Forecasts of windows [begin, begin + count) by a forecaster fitted on windows
+// [0, fit_windows) (LevelsArForecasts and NormalizedArForecasts are ones).
+using FittedForecaster = std::function<absl::StatusOr<Forecasts>(
+    const WindowTask& task, int64_t fit_windows, int64_t begin, int64_t count)>;
+
+// The forecasts of windows [origin.begin, origin.end) by `forecaster`, fitted again for each
+// block.
+absl::StatusOr<Forecasts> RollingForecasts(const WindowTask& task, const RollingOrigin& origin,
+                                           const FittedForecaster& forecaster);
 
 // The windows a baseline is fitted on for the test part: train and validation (every target
 // before the test part), since a baseline has nothing to select.

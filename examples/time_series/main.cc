@@ -2,6 +2,7 @@
 // an ensemble of LSTMs, and scores it against simple baselines on the same held-out windows.
 // See --help.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -57,6 +58,32 @@ absl::StatusOr<std::vector<Scored>> ScoreBaselines(const WindowTask& task, int64
       Score(task, absl::StrCat(ar, " normalised"), "ar_normalised", std::move(*normalised)),
       Score(task, "seasonal naive", "seasonal_naive", std::move(*seasonal)),
       Score(task, "persistence", "persistence", PersistenceForecasts(task))};
+}
+
+void PrintBlend(const WindowTask& task, const BlendedForecast& blend) {
+  std::printf("ensemble weights: greedy selection on the validation windows, shrunk towards "
+              "the simple forecasters weighed on %lld rolling-origin windows (mean nRMSE over "
+              "steps 1..%lld)\n",
+              static_cast<long long>(blend.rolling_windows), static_cast<long long>(task.horizon));
+  std::printf("  %-40s weight  selected  anchor  validation  rolling\n", "candidate");
+  for (size_t k = 0; k < blend.names.size(); ++k) {
+    std::printf("  %-40s %6.3f  %8.2f  %6.2f  %10.4f", blend.names[k].c_str(),
+                blend.choice.weights[k], blend.choice.selected[k], blend.anchor[k],
+                blend.valid_nrmse[k]);
+    if (std::isfinite(blend.rolling_nrmse[k])) std::printf("  %7.4f", blend.rolling_nrmse[k]);
+    std::printf("\n");
+  }
+  std::printf("  %-40s %6s  %8s  %6s  %10.4f\n", "the weighted ensemble", "", "", "",
+              blend.valid_blend);
+  if (blend.choice.folds == 0) {
+    std::printf("share of the selected weights: %.2f (too few validation windows for 3 folds "
+                "of %lld)\n",
+                blend.choice.share, static_cast<long long>(task.horizon));
+  } else {
+    std::printf("share of the selected weights: %.2f (%d folds: validation MSE gain over the "
+                "anchor %.4g, standard error %.4g)\n",
+                blend.choice.share, blend.choice.folds, blend.choice.gain, blend.choice.gain_se);
+  }
 }
 
 absl::Status WriteResults(const TimeSeriesOptions& o, const WindowTask& task,
@@ -128,14 +155,7 @@ absl::Status Run(const TimeSeriesOptions& o, int* exit_code) {
   if (o.blend) {
     absl::StatusOr<BlendedForecast> blend = BlendEnsemble(task, *members, member_names, *period);
     if (!blend.ok()) return blend.status();
-    std::printf("ensemble weights chosen on the validation windows (their mean nRMSE over "
-                "steps 1..%lld):\n",
-                static_cast<long long>(task.horizon));
-    for (size_t k = 0; k < blend->names.size(); ++k) {
-      std::printf("  %-40s %.2f  (%.4f)\n", blend->names[k].c_str(), blend->choice.weights[k],
-                  blend->valid_nrmse[k]);
-    }
-    std::printf("  %-40s       (%.4f)\n", "the weighted ensemble", blend->valid_blend);
+    PrintBlend(task, *blend);
     ensemble->mean = std::move(blend->test);
   }
 
@@ -172,7 +192,8 @@ int main(int argc, char** argv) {
       "ensemble of LSTMs (each window normalised by its own level and scale, read as a\n"
       "sequence; a head of --horizon outputs on the final h plus a linear skip connection;\n"
       "--steps updates per model, the weights of the best validation score kept; the\n"
-      "models, the AR on normalised windows and seasonal naive weighed on validation) and\n"
+      "models and the simple forecasters weighed on validation, shrunk towards the simple\n"
+      "forecasters weighed by rolling origin as far as cross-validation supports) and\n"
       "reports the normalised RMSE (RMSE / std of the test targets) at each step on the\n"
       "held-out tail, beside a single LSTM, two least-squares linear ARs (on levels and on\n"
       "normalised windows), seasonal naive and persistence on the same windows.\n"

@@ -48,7 +48,9 @@ ABSL_FLAG(bool, start_from_linear, true,
           "forecast (with --skip)");
 ABSL_FLAG(bool, blend, true,
           "the ensemble's forecast weighs each model, the linear AR on normalised windows and "
-          "seasonal naive by greedy ensemble selection on the validation windows; --noblend: "
+          "seasonal naive by greedy ensemble selection on the validation windows, moved "
+          "towards those two weighed on rolling-origin forecasts (the anchor) unless purged "
+          "cross-validation on the validation windows shows the selection gains; --noblend: "
           "the plain average of the models");
 ABSL_FLAG(bool, compile, true,
           "record one update, compile it (time batching, memory plan) and replay it on every "

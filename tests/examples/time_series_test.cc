@@ -1,6 +1,7 @@
 // examples/time_series: the series it refuses (each naming the line or the sizes), the
 // train / validation / test split, the per-window units, the baselines and the model's
 // linear start.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numbers>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "autodiff/backward.h"
+#include "base/random.h"
 #include "examples/time_series/baselines.h"
 #include "examples/time_series/blend.h"
 #include "examples/time_series/compiled_update.h"
@@ -293,13 +295,149 @@ TEST(TimeSeriesBlendTest, TheEnsembleWeighsWhatValidationFavours) {
   EXPECT_EQ(blend->choice.weights[2], 1);
   EXPECT_EQ(blend->test, *SeasonalNaiveForecasts(*task, 6));
   EXPECT_NEAR(blend->valid_blend, 0, 1e-12);
-  // A model that is exact on validation keeps all the weight instead.
-  MemberResult exact = off;
+}
+
+TEST(TimeSeriesBlendTest, AModelExactOnEveryValidationFoldKeepsAllTheWeight) {
+  // The periodic series with noise, so that seasonal naive errs: a model exact on the
+  // validation windows gains on every one of the 9 folds and keeps all the weight.
+  Rng rng(21);
+  std::vector<double> y;
+  for (int t = 0; t < 240; ++t) {
+    y.push_back((t % 6 == 0 ? 5.0 : static_cast<double>(t % 6)) + 0.3 * rng.Normal());
+  }
+  absl::StatusOr<WindowTask> task = MakeTask(y, SmallOptions());
+  ASSERT_TRUE(task.ok()) << task.status();
+  MemberResult exact;
   exact.valid = task->Targets(task->valid_begin, task->num_valid);
-  blend = BlendEnsemble(*task, {exact}, {"model"}, 6);
+  exact.test = task->Targets(task->test_begin, task->num_test);
+  for (double& v : exact.test) v += 1;
+  absl::StatusOr<BlendedForecast> blend = BlendEnsemble(*task, {exact}, {"model"}, 6);
   ASSERT_TRUE(blend.ok()) << blend.status();
+  EXPECT_EQ(blend->choice.folds, 9);
+  EXPECT_EQ(blend->choice.share, 1);
   EXPECT_EQ(blend->choice.weights[0], 1);
   EXPECT_EQ(blend->test, exact.test);
+}
+
+// An AR(2) series with noise: the linear forecast is the best there is.
+std::vector<double> LinearSeries(int n, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<double> y = {0, 0};
+  for (int t = 2; t < n; ++t) y.push_back(0.6 * y[t - 1] - 0.3 * y[t - 2] + rng.Normal());
+  return y;
+}
+
+TEST(TimeSeriesBlendTest, ATinyValidationSetLeavesHalfTheWeightOnTheLinearAnchor) {
+  // 300 samples, 8 of them validation targets: 6 validation windows of 3 steps, too few for
+  // 3 folds of windows that share no target. A model exact on them (lucky) but off by 2 on
+  // every test target would take all the weight by validation alone; here it gets half, and
+  // the anchor the rest: mostly the normalised AR, which the rolling-origin windows prefer
+  // to seasonal naive on a linear series.
+  TimeSeriesOptions o = SmallOptions();
+  o.valid_fraction = 8.0 / 240;
+  absl::StatusOr<WindowTask> task = MakeTask(LinearSeries(300, 4), o);
+  ASSERT_TRUE(task.ok()) << task.status();
+  ASSERT_EQ(task->num_valid, 6);
+  MemberResult lucky;
+  lucky.valid = task->Targets(task->valid_begin, task->num_valid);
+  absl::StatusOr<Forecasts> ar = NormalizedArForecasts(*task);
+  ASSERT_TRUE(ar.ok()) << ar.status();
+  lucky.test = *ar;
+  for (double& v : lucky.test) v += 2;
+  absl::StatusOr<BlendedForecast> blend = BlendEnsemble(*task, {lucky}, {"model"}, 4);
+  ASSERT_TRUE(blend.ok()) << blend.status();
+  EXPECT_EQ(blend->names[1], "linear AR(10) normalised");
+  EXPECT_EQ(blend->choice.selected[0], 1);
+  EXPECT_EQ(blend->choice.folds, 0);
+  EXPECT_GE(blend->anchor[1], 0.9);
+  EXPECT_EQ(blend->choice.share, 0.5);
+  const std::vector<double>& w = blend->choice.weights;
+  EXPECT_EQ(w[0], 0.5);
+  EXPECT_DOUBLE_EQ(w[1], 0.5 * blend->anchor[1]);
+  EXPECT_DOUBLE_EQ(w[2], 0.5 * blend->anchor[2]);
+  absl::StatusOr<Forecasts> seasonal = SeasonalNaiveForecasts(*task, 4);
+  ASSERT_TRUE(seasonal.ok());
+  ASSERT_EQ(blend->test.size(), ar->size());
+  for (size_t i = 0; i < ar->size(); ++i) {
+    EXPECT_NEAR(blend->test[i], 0.5 * ((*ar)[i] + 2) + w[1] * (*ar)[i] + w[2] * (*seasonal)[i],
+                1e-9)
+        << i;
+  }
+}
+
+TEST(TimeSeriesBlendTest, OnALinearSeriesTheEnsembleForecastsAsWellAsTheBetterLinearAr) {
+  // Two small LSTMs trained on a long AR(2) series whose best forecast is linear (the AR on
+  // levels; the normalised AR's coefficients sum to 1, a unit root this series lacks):
+  // whatever they learn, the ensemble is within 2% of the better AR on the test windows.
+  TimeSeriesOptions o = SmallOptions();
+  absl::StatusOr<WindowTask> task = MakeTask(LinearSeries(1500, 8), o);
+  ASSERT_TRUE(task.ok()) << task.status();
+  const TrainOptions train{.hidden = 8, .batch = 32, .steps = 300, .eval_every = 50};
+  absl::StatusOr<std::vector<MemberResult>> members = TrainEnsemble(*task, train, {1, 2}, 1);
+  ASSERT_TRUE(members.ok()) << members.status();
+  absl::StatusOr<BlendedForecast> blend =
+      BlendEnsemble(*task, *members, {"model 1", "model 2"}, 1);
+  ASSERT_TRUE(blend.ok()) << blend.status();
+  EXPECT_GE(blend->choice.folds, 3);
+  absl::StatusOr<Forecasts> normalised = NormalizedArForecasts(*task);
+  absl::StatusOr<Forecasts> levels = LevelsArForecasts(*task);
+  ASSERT_TRUE(normalised.ok() && levels.ok());
+  auto score = [&](const Forecasts& f) {
+    return MeanOf(NrmsePerStep(*task, task->test_begin, task->num_test, f));
+  };
+  const double better = std::min(score(*normalised), score(*levels));
+  EXPECT_LT(score(blend->test), 1.02 * better) << "the better AR: " << better;
+}
+
+TEST(TimeSeriesBlendTest, TheAnchorWeighsTheSimpleForecastersOnRollingOriginWindows) {
+  // A rising line with a season of 4: the normalised AR is exact on it, seasonal naive is
+  // off by the trend, and the anchor is all AR.
+  std::vector<double> y;
+  for (int t = 0; t < 200; ++t) y.push_back(3.0 * t + (t % 4 == 0 ? 2.0 : 0.0));
+  absl::StatusOr<WindowTask> task = MakeTask(y, SmallOptions());
+  ASSERT_TRUE(task.ok()) << task.status();
+  MemberResult model;
+  model.valid = task->Targets(task->valid_begin, task->num_valid);
+  model.test = task->Targets(task->test_begin, task->num_test);
+  for (double& v : model.valid) v += 5;
+  absl::StatusOr<BlendedForecast> blend = BlendEnsemble(*task, {model}, {"model"}, 4);
+  ASSERT_TRUE(blend.ok()) << blend.status();
+  EXPECT_THAT(blend->anchor, testing::ElementsAre(0, 1, 0));
+  EXPECT_LT(blend->rolling_nrmse[1], 1e-4);
+  EXPECT_GT(blend->rolling_nrmse[2], 0.1);
+  EXPECT_TRUE(std::isnan(blend->rolling_nrmse[0]));
+  const RollingOrigin origin = RollingOriginFor(*task);
+  EXPECT_EQ(blend->rolling_windows, origin.end - origin.begin);
+}
+
+TEST(TimeSeriesBaselinesTest, RollingForecastsAreFittedOnTheWindowsBeforeEachBlock) {
+  absl::StatusOr<WindowTask> task = MakeTask(LinearSeries(600, 5), SmallOptions());
+  ASSERT_TRUE(task.ok()) << task.status();
+  const RollingOrigin origin = RollingOriginFor(*task);
+  // The first fit holds half the train windows; the last block ends with the validation
+  // windows; at most 40 fits.
+  EXPECT_EQ(origin.begin, task->num_train / 2 + task->horizon - 1);
+  EXPECT_EQ(origin.end, task->valid_begin + task->num_valid);
+  EXPECT_LE((origin.end - origin.begin + origin.refit_every - 1) / origin.refit_every, 40);
+  EXPECT_GT(origin.refit_every, 1);
+  absl::StatusOr<Forecasts> rolling =
+      RollingForecasts(*task, origin, [](const WindowTask& t, int64_t fit, int64_t b, int64_t n) {
+        return NormalizedArForecasts(t, fit, b, n);
+      });
+  ASSERT_TRUE(rolling.ok()) << rolling.status();
+  ASSERT_EQ(rolling->size(), static_cast<size_t>((origin.end - origin.begin) * task->horizon));
+  // Each block equals the AR fitted on the windows whose targets all precede it (window
+  // b - horizon is the last: its last target is b's first one minus 1).
+  const int64_t h = task->horizon;
+  for (int64_t b = origin.begin; b < origin.end; b += origin.refit_every) {
+    const int64_t n = std::min(origin.refit_every, origin.end - b);
+    EXPECT_EQ(task->target_index(b - h, h) + 1, task->target_index(b, 1));
+    absl::StatusOr<Forecasts> block = NormalizedArForecasts(*task, b - h + 1, b, n);
+    ASSERT_TRUE(block.ok());
+    for (int64_t i = 0; i < n * h; ++i) {
+      EXPECT_EQ((*rolling)[(b - origin.begin) * h + i], (*block)[i]) << b << " " << i;
+    }
+  }
 }
 
 }  // namespace
