@@ -35,9 +35,10 @@ def tapegrad_chars_per_s(args, out_dir):
                  "char_lm)" % (binary, args.build_dir))
     cmd = [binary, "--data", args.data, "--max_updates", str(args.updates), "--minutes", "1000",
            "--eval_every", "0", "--sample", "0", "--valid_streams", "32",
-           # torch_char_lm.py's training (the defaults add dropout, averaging, the cosine
-           # schedule and shifted passes)
-           "--dropout", "0", "--average", "0", "--lr_decay", "none", "--noshift_epochs",
+           # torch_char_lm.py's training (the defaults add dropout, averaging, shifted
+           # passes and a cosine schedule from a higher learning rate)
+           "--dropout", "0", "--average", "0", "--lr", "2e-3", "--lr_decay", "none",
+           "--noshift_epochs",
            "--threads", str(args.threads), "--out_dir", out_dir]
     env = dict(tapegrad_env(), OMP_NUM_THREADS=str(args.threads))
     p = subprocess.run(cmd, env=env, capture_output=True, text=True)

@@ -29,7 +29,9 @@ ABSL_FLAG(bool, shift_epochs, true,
           "truncation points move between passes (as AWD-LSTM varies its BPTT length); "
           "--noshift_epochs: every pass cuts the text at the same characters, as "
           "bench/torch_char_lm.py trains");
-ABSL_FLAG(double, lr, 2e-3, "Adam learning rate (> 0)");
+ABSL_FLAG(double, lr, 4e-3,
+          "Adam learning rate (> 0): where the cosine schedule starts (--lr_decay), or the "
+          "constant rate with --lr_decay=none");
 ABSL_FLAG(double, clip, 5,
           "global gradient-norm clipping threshold (> 0; max_norm of "
           "torch.nn.utils.clip_grad_norm_)");
