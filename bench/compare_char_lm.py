@@ -35,10 +35,7 @@ def tapegrad_chars_per_s(args, out_dir):
                  "char_lm)" % (binary, args.build_dir))
     cmd = [binary, "--data", args.data, "--max_updates", str(args.updates), "--minutes", "1000",
            "--eval_every", "0", "--sample", "0", "--valid_streams", "32",
-           # torch_char_lm.py's training (the defaults add dropout, averaging, shifted
-           # passes and a cosine schedule from a higher learning rate)
-           "--dropout", "0", "--average", "0", "--lr", "2e-3", "--lr_decay", "none",
-           "--noshift_epochs",
+           "--dropout", "0", "--average", "0",  # torch_char_lm.py's model (the defaults add both)
            "--threads", str(args.threads), "--out_dir", out_dir]
     env = dict(tapegrad_env(), OMP_NUM_THREADS=str(args.threads))
     p = subprocess.run(cmd, env=env, capture_output=True, text=True)

@@ -24,23 +24,17 @@ ABSL_FLAG(double, forget_bias, 0,
           "added to the LSTM forget gate's bias at initialisation (1 as Keras; 0 as PyTorch); --cell=lstm only");
 ABSL_FLAG(int64_t, seq, 100, "characters per update and stream (the BPTT horizon)");
 ABSL_FLAG(int64_t, batch, 32, "parallel streams per update");
-ABSL_FLAG(bool, shift_epochs, true,
+ABSL_FLAG(bool, shift_epochs, false,
           "start every pass after the first 0..seq-1 characters later (pseudo-random), so "
-          "truncation points move between passes (as AWD-LSTM varies its BPTT length); "
-          "--noshift_epochs: every pass cuts the text at the same characters, as "
-          "bench/torch_char_lm.py trains");
-ABSL_FLAG(double, lr, 4e-3,
-          "Adam learning rate (> 0): where the cosine schedule starts (--lr_decay), or the "
-          "constant rate with --lr_decay=none");
+          "truncation points move between passes");
+ABSL_FLAG(double, lr, 2e-3, "Adam learning rate (> 0)");
 ABSL_FLAG(double, clip, 5,
           "global gradient-norm clipping threshold (> 0; max_norm of "
           "torch.nn.utils.clip_grad_norm_)");
-ABSL_FLAG(std::string, lr_decay, "cosine",
-          "cosine: anneal --lr to 0 over --max_updates (all updates, a resumed run's earlier "
-          "ones included), or over --minutes of training when --max_updates is 0 (a resumed "
-          "run then anneals again from --lr over its own --minutes) "
-          "(torch.optim.lr_scheduler.CosineAnnealingLR with eta_min=0); none: constant --lr, "
-          "as bench/torch_char_lm.py trains");
+ABSL_FLAG(std::string, lr_decay, "none",
+          "none: constant --lr, as bench/torch_char_lm.py trains; cosine: anneal --lr to 0 over "
+          "--max_updates, or over --minutes of training when --max_updates is 0 "
+          "(torch.optim.lr_scheduler.CosineAnnealingLR with eta_min=0)");
 ABSL_FLAG(std::optional<double>, average, std::nullopt,
           "score validation and sample with an exponential moving average of the weights of "
           "this decay, in [0, 1); default 0.997 (about the last 330 updates, fewer early on); "
