@@ -8,7 +8,7 @@
 // oneDNN's LSTM primitive does (equal work).
 //   rnn_bench [--configs=S,M,L] [--cells=rnn,lstm,gru,lnlstm] [--modes=eager,compiled]
 //             [--threads=1,2] [--json] [--budget_s=1] [--recompute_every=0] [--input_grad]
-//             [--layers=1] [--bidirectional] [--noparallel_replay]
+//             [--layers=1] [--bidirectional] [--noparallel_replay] [--noprepare_operands]
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -56,6 +56,10 @@ ABSL_FLAG(bool, bidirectional, false, "every layer also runs over the sequence r
 ABSL_FLAG(bool, parallel_replay, true,
           "compiled mode: run independent steps at once on the threads "
           "(CompileSpec::parallel_replay); --noparallel_replay runs them one after another");
+
+ABSL_FLAG(bool, prepare_operands, true,
+          "compiled mode: prepare the weights the steps read once per run "
+          "(CompileSpec::prepare_operands); --noprepare_operands reads them as they are");
 
 namespace tg::bench {
 namespace {
@@ -237,7 +241,8 @@ absl::StatusOr<BenchResult> BenchCompiled(const BenchConfig& c, const std::strin
                       Compile(g, {.feeds = feeds,
                                   .outputs = {},
                                   .recompute = recompute_every > 0,
-                                  .parallel_replay = absl::GetFlag(FLAGS_parallel_replay)}));
+                                  .parallel_replay = absl::GetFlag(FLAGS_parallel_replay),
+                                  .prepare_operands = absl::GetFlag(FLAGS_prepare_operands)}));
   g.Clear();
   std::vector<Tensor> feed;
   if (!input_grad) feed.emplace_back(xs.data(), DType::kF32, Shape{c.seq, c.batch, c.input});
