@@ -259,7 +259,8 @@ inline void PrintRow(const Row& r, bool json) {
         r.input_grad ? "true" : "false", r.threads, static_cast<long long>(r.shape->seq),
         static_cast<long long>(r.shape->batch), static_cast<long long>(r.shape->input),
         static_cast<long long>(r.shape->hidden), r.timing.runs, r.timing.median_ms,
-        r.timing.min_ms, r.timing.median_cpu_ms, flops, gflops, FmaIsaName(r.isa), peak, gflops / peak,
+        r.timing.min_ms, r.timing.median_cpu_ms, flops, gflops, FmaIsaName(r.isa), peak,
+        gflops / peak,
         r.rss_key.c_str(), r.timing.peak_rss_mb, r.timing.rss_method, optional.c_str());
   } else {
     std::printf(

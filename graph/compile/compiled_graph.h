@@ -141,8 +141,8 @@ class CompiledGraph {
   /// noisy.
   int64_t compile_work() const { return compile_work_; }
   /// Seconds each pass of Compile took, in order ("from_graph", "recompute", "prune",
-  /// "stack_rows", "prepare_operands", "lifetimes", "place_memory", "lower", "fuse_pointwise", "schedule",
-  /// "context").
+  /// "stack_rows", "prepare_operands", "lifetimes", "fuse_pointwise", "place_memory", "lower",
+  /// "schedule", "context").
   const std::vector<std::pair<std::string, double>>& pass_seconds() const {
     return pass_seconds_;
   }

@@ -1,6 +1,8 @@
 #include "graph/compile/prepare_operands.h"
 
 #include <algorithm>
+#include <iterator>
+#include <optional>
 #include <tuple>
 #include <vector>
 
@@ -43,7 +45,9 @@ class WrittenBytes {
  private:
   struct Interval {
     int64_t begin, end;
-    bool operator<(const Interval& o) const { return std::tie(begin, end) < std::tie(o.begin, o.end); }
+    bool operator<(const Interval& o) const {
+      return std::tie(begin, end) < std::tie(o.begin, o.end);
+    }
   };
   std::vector<std::vector<Interval>> by_buffer_;
 };

@@ -88,9 +88,9 @@ bool WeightGradientShape(const GemmArgs& g) {
 
 // Whether a float product runs oneDNN's sgemm.
 bool RunsOneDnn(const GemmArgs& g) {
+  const bool large = g.m * g.n * g.k >= kSmallSgemm && !WeightGradientShape(g);
   return g.engine == GemmEngine::kOneDnn ||
-         (g.engine == GemmEngine::kAuto &&
-          ((g.m * g.n * g.k >= kSmallSgemm && !WeightGradientShape(g)) || (g.trans_a && g.trans_b)));
+         (g.engine == GemmEngine::kAuto && (large || (g.trans_a && g.trans_b)));
 }
 
 void SerialGemm(const GemmArgs& g, const float* a, const float* b, float* c) {
