@@ -4,14 +4,15 @@
 // program plans and its kernel count. Optionally times a few runs of the program.
 //   compile_bench [--cell=lstm] [--layers=1] [--seq=1000] [--batch=32] [--input=64]
 //                 [--hidden=256] [--runs=0] [--nocontext] [--listing] [--recompute_every=0]
-//                 [--threads=1] [--simulate]
+//                 [--threads=1] [--simulate] [--profile] [--input_grad] [--noprepare_operands]
 #include <sys/resource.h>
 #include <time.h>
 
 #include <algorithm>
 #include <chrono>
-#include <queue>
 #include <cstdio>
+#include <map>
+#include <queue>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,17 @@ ABSL_FLAG(bool, simulate, false,
           "print their sum (the work); with --threads above 1 also the longest chain and the "
           "time of running the schedule on --threads threads, each step on one thread");
 
+ABSL_FLAG(bool, profile, false,
+          "with --runs: time every step alone (the minimum over the runs) and print the time "
+          "per kind of step (op, stacked count, operand shapes, +=), most first, with each "
+          "product's GFLOP/s");
+ABSL_FLAG(bool, prepare_operands, true,
+          "prepare the weights the program's steps read once per run "
+          "(CompileSpec::prepare_operands); --noprepare_operands to compare");
+ABSL_FLAG(bool, input_grad, false,
+          "the input x is a parameter, so the program also computes d loss / d x (the work "
+          "oneDNN's LSTM primitive does); off: x is fed and needs no gradient");
+
 namespace tg::bench {
 namespace {
 
@@ -79,7 +91,8 @@ double PeakRssMb() {
 // Each step's seconds on one thread: the program run step by step inside a job of the shared
 // pool, where a step's own split runs on its caller (base/thread_pool.h). The minimum over
 // `runs` runs.
-absl::StatusOr<std::vector<double>> StepSeconds(const CompiledGraph& program, const Tensor& feed,
+absl::StatusOr<std::vector<double>> StepSeconds(const CompiledGraph& program,
+                                                absl::Span<const Tensor> feed,
                                                 ParameterStore& store, int runs) {
   TG_ASSIGN_OR_RETURN(RunContext context, program.NewContext());
   context.set_parallel(false);
@@ -88,7 +101,7 @@ absl::StatusOr<std::vector<double>> StepSeconds(const CompiledGraph& program, co
   absl::Status status;
   for (int r = 0; r < runs && status.ok(); ++r) {
     ThreadPool::Shared().ParallelFor(2, 2, [&](int chunk) {
-      if (chunk == 0) status = program.Run(context, {feed});
+      if (chunk == 0) status = program.Run(context, feed);
     });
     store.ZeroGrad();
     if (best.empty()) best = seconds;
@@ -142,6 +155,70 @@ double Span(const compile::Schedule& s, const std::vector<double>& seconds) {
   return longest;
 }
 
+// A step's kind for --profile: its op (or "fused N", "zero"), stacked count, operand and
+// output shapes and whether it accumulates; steps of one kind differ only in their step t.
+std::string StepKind(const compile::Executable& p, const compile::Step& s) {
+  std::string kind = !s.fused.empty()  ? absl::StrCat("fused ", s.fused.size())
+                     : s.zeroes()      ? std::string("zero")
+                     : s.prepares >= 0 ? absl::StrCat("prepare_", std::string(s.op->name))
+                                       : std::string(s.op->name);
+  if (s.stacked > 1) absl::StrAppend(&kind, " x", s.stacked);
+  if (s.inputs.size() > 4) {
+    absl::StrAppend(&kind, " ", s.inputs.size(), " inputs");
+  } else {
+    for (size_t i = 0; i < s.inputs.size(); ++i) {
+      absl::StrAppend(&kind, i == 0 ? " " : ",", p.shape(s.inputs[i]).ToString());
+    }
+  }
+  absl::StrAppend(&kind, " -> ", p.shape(s.output).ToString(), s.accumulate ? " +=" : "",
+                  s.prepared >= 0 ? " (prepared)" : "");
+  if (s.op != nullptr && s.attrs >= 0 && !p.attrs[s.attrs].ints.empty()) {
+    absl::StrAppend(&kind, " attrs");
+    for (int64_t v : p.attrs[s.attrs].ints) absl::StrAppend(&kind, " ", v);
+  }
+  return kind;
+}
+
+// 2*M*N*K of a matmul step (C[M,N] from A with M*K elements), else 0.
+double StepFlops(const compile::Executable& p, const compile::Step& s) {
+  if (s.op == nullptr || s.op->name != "matmul" || s.prepares >= 0 || s.inputs.size() < 2) {
+    return 0;
+  }
+  const Shape& c = p.shape(s.output);
+  if (c.rank() != 2 || c[0] == 0) return 0;
+  return 2.0 * static_cast<double>(c.num_elements()) *
+         static_cast<double>(p.shape(s.inputs[0]).num_elements() / c[0]);
+}
+
+// --profile: the step times summed per kind, most first.
+void PrintProfile(const compile::Executable& p, const std::vector<double>& seconds) {
+  struct Row {
+    double seconds = 0, flops = 0;
+    int steps = 0;
+  };
+  std::map<std::string, Row> rows;
+  double total = 0;
+  for (size_t k = 0; k < p.steps.size(); ++k) {
+    Row& r = rows[StepKind(p, p.steps[k])];
+    r.seconds += seconds[k];
+    r.flops += StepFlops(p, p.steps[k]);
+    ++r.steps;
+    total += seconds[k];
+  }
+  std::vector<std::pair<std::string, Row>> sorted(rows.begin(), rows.end());
+  std::sort(sorted.begin(), sorted.end(),
+            [](const auto& a, const auto& b) { return a.second.seconds > b.second.seconds; });
+  std::printf("profile: %zu steps, %.3f ms (each step alone, the minimum over the runs)\n",
+              p.steps.size(), 1e3 * total);
+  std::printf("%9s %6s %6s %9s %9s  %s\n", "ms", "%", "steps", "us/step", "GFLOP/s", "kind");
+  for (const auto& [kind, r] : sorted) {
+    const std::string rate =
+        r.flops > 0 ? absl::StrFormat("%.1f", r.flops / r.seconds * 1e-9) : std::string("");
+    std::printf("%9.3f %6.1f %6d %9.2f %9s  %s\n", 1e3 * r.seconds, 100 * r.seconds / total,
+                r.steps, 1e6 * r.seconds / r.steps, rate.c_str(), kind.c_str());
+  }
+}
+
 absl::Status Main() {
   const std::string cell = absl::GetFlag(FLAGS_cell);
   const int layers = absl::GetFlag(FLAGS_layers);
@@ -162,7 +239,13 @@ absl::Status Main() {
   Clock::time_point start = Clock::now();
   const int threads = absl::GetFlag(FLAGS_threads);
   Graph g({.mode = ExecMode::kRecord, .exec = {.num_threads = threads}});
-  Expr x = g.Input({seq, batch, input}, xs);
+  const bool input_grad = absl::GetFlag(FLAGS_input_grad);
+  Parameter x_param;
+  if (input_grad) {
+    TG_ASSIGN_OR_RETURN(x_param, store.Add("x", {seq, batch, input}));
+    TG_RETURN_IF_ERROR(store.Set("x", xs));
+  }
+  Expr x = input_grad ? g.Param(x_param) : g.Input({seq, batch, input}, xs);
   const int64_t recompute_every = absl::GetFlag(FLAGS_recompute_every);
   StackResult r = net.Run(g, SplitSteps(x), {.checkpoint_every = recompute_every});
   Expr loss = Mean(Square(StackSteps(r.outputs)));
@@ -172,10 +255,11 @@ absl::Status Main() {
   TG_RETURN_IF_ERROR(Backward(loss));
   const double backward_s = Since(start);
   TG_ASSIGN_OR_RETURN(CompiledGraph program,
-                      Compile(g, {.feeds = {x},
+                      Compile(g, {.feeds = input_grad ? std::vector<Expr>{} : std::vector<Expr>{x},
                                   .outputs = {loss},
                                   .own_context = absl::GetFlag(FLAGS_context),
-                                  .recompute = recompute_every > 0}));
+                                  .recompute = recompute_every > 0,
+                                  .prepare_operands = absl::GetFlag(FLAGS_prepare_operands)}));
   const double cpu_s = CpuSeconds() - cpu_start;
   const double peak_mb = PeakRssMb();
   std::string passes;
@@ -196,11 +280,12 @@ absl::Status Main() {
   const int runs = absl::GetFlag(FLAGS_runs);
   if (runs > 0) {
     g.Clear();
-    const Tensor feed(xs.data(), DType::kF32, {seq, batch, input});
+    std::vector<Tensor> feed;
+    if (!input_grad) feed.emplace_back(xs.data(), DType::kF32, Shape{seq, batch, input});
     std::vector<double> ms;
     for (int i = 0; i < runs; ++i) {
       start = Clock::now();
-      TG_RETURN_IF_ERROR(program.Run({feed}));
+      TG_RETURN_IF_ERROR(program.Run(feed));
       ms.push_back(1e3 * Since(start));
       store.ZeroGrad();
     }
@@ -208,9 +293,12 @@ absl::Status Main() {
     std::printf("run: median %.3f ms, min %.3f ms over %d runs; peak RSS %.1f MB\n",
                 ms[ms.size() / 2], ms.front(), runs, PeakRssMb());
   }
-  if (absl::GetFlag(FLAGS_simulate)) {
-    const Tensor feed(xs.data(), DType::kF32, {seq, batch, input});
+  if (absl::GetFlag(FLAGS_simulate) || absl::GetFlag(FLAGS_profile)) {
+    std::vector<Tensor> feed;
+    if (!input_grad) feed.emplace_back(xs.data(), DType::kF32, Shape{seq, batch, input});
     TG_ASSIGN_OR_RETURN(std::vector<double> seconds, StepSeconds(program, feed, store, runs));
+    if (absl::GetFlag(FLAGS_profile)) PrintProfile(program.program(), seconds);
+    if (!absl::GetFlag(FLAGS_simulate)) return absl::OkStatus();
     double work = 0;
     for (double s : seconds) work += s;
     if (program.program().schedule == nullptr) {
@@ -248,6 +336,8 @@ int main(int argc, char** argv) {
       .AtLeast("threads", absl::GetFlag(FLAGS_threads), 1)
       .Require(!absl::GetFlag(FLAGS_simulate) || absl::GetFlag(FLAGS_runs) > 0,
                "--simulate needs --runs above 0")
+      .Require(!absl::GetFlag(FLAGS_profile) || absl::GetFlag(FLAGS_runs) > 0,
+               "--profile needs --runs above 0")
       .Require(absl::GetFlag(FLAGS_context) || absl::GetFlag(FLAGS_runs) == 0,
                absl::StrCat("--runs=", absl::GetFlag(FLAGS_runs),
                             " needs the program's own context (drop --nocontext)"))

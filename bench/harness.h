@@ -5,6 +5,7 @@
 #define TAPEGRAD_BENCH_HARNESS_H_
 
 #include <malloc.h>
+#include <time.h>
 
 #include <algorithm>
 #include <chrono>
@@ -148,6 +149,9 @@ struct TimingOptions {
 
 struct Timing {
   double median_ms = 0, min_ms = 0;
+  // The process's CPU milliseconds per timed run, median: on a shared machine wall time also
+  // counts the time other processes had the cores, CPU time far less (1-thread rows only).
+  double median_cpu_ms = 0;
   int runs = 0;
   double peak_rss_mb = -1;
   const char* rss_method = "";
@@ -160,10 +164,18 @@ struct Timing {
 inline absl::StatusOr<Timing> TimeRuns(const std::function<absl::Status()>& run,
                                        const TimingOptions& options) {
   using Clock = std::chrono::steady_clock;
+  std::vector<double> cpu_ms;
+  auto cpu_now = [] {
+    timespec t{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return 1e3 * static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_nsec);
+  };
   auto timed = [&](double* ms) -> absl::Status {
+    const double cpu0 = cpu_now();
     auto t0 = Clock::now();
     absl::Status s = run();
     *ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    cpu_ms.push_back(cpu_now() - cpu0);
     return s;
   };
   RssProbe rss;
@@ -176,6 +188,7 @@ inline absl::StatusOr<Timing> TimeRuns(const std::function<absl::Status()>& run,
     if (last_ms > 250 * options.budget_s || (i >= 1 && warm_ms >= 100)) break;
   }
   // Timed runs until the budget is spent (at least min_runs, at most max_runs).
+  cpu_ms.clear();
   std::vector<double> ms;
   for (double spent = 0;
        static_cast<int>(ms.size()) < options.min_runs ||
@@ -190,6 +203,9 @@ inline absl::StatusOr<Timing> TimeRuns(const std::function<absl::Status()>& run,
   t.runs = runs;
   t.min_ms = ms.front();
   t.median_ms = runs % 2 == 1 ? ms[runs / 2] : 0.5 * (ms[runs / 2 - 1] + ms[runs / 2]);
+  std::sort(cpu_ms.begin(), cpu_ms.end());
+  t.median_cpu_ms =
+      runs % 2 == 1 ? cpu_ms[runs / 2] : 0.5 * (cpu_ms[runs / 2 - 1] + cpu_ms[runs / 2]);
   t.peak_rss_mb = rss.PeakMb();
   t.rss_method = rss.method();
   return t;
@@ -235,14 +251,16 @@ inline void PrintRow(const Row& r, bool json) {
     std::printf(
         "{\"bench\": \"%s\", \"config\": \"%s\", \"cell\": \"%s\", \"mode\": \"%s\", "
         "\"input_grad\": %s, \"threads\": %d, \"seq\": %lld, \"batch\": %lld, \"input\": %lld, "
-        "\"hidden\": %lld, \"runs\": %d, \"ms\": %.4f, \"min_ms\": %.4f, \"gemm_flops\": %.0f, "
+        "\"hidden\": %lld, \"runs\": %d, \"ms\": %.4f, \"min_ms\": %.4f, \"cpu_ms\": %.4f, "
+        "\"gemm_flops\": %.0f, "
         "\"gflops\": %.2f, \"peak_isa\": \"%s\", \"peak_gflops\": %.1f, "
         "\"fraction_of_peak\": %.4f, \"%s\": %.1f, \"rss_method\": \"%s\"%s}\n",
         r.bench.c_str(), r.config.c_str(), r.cell.c_str(), r.mode.c_str(),
         r.input_grad ? "true" : "false", r.threads, static_cast<long long>(r.shape->seq),
         static_cast<long long>(r.shape->batch), static_cast<long long>(r.shape->input),
         static_cast<long long>(r.shape->hidden), r.timing.runs, r.timing.median_ms,
-        r.timing.min_ms, flops, gflops, FmaIsaName(r.isa), peak, gflops / peak,
+        r.timing.min_ms, r.timing.median_cpu_ms, flops, gflops, FmaIsaName(r.isa), peak,
+        gflops / peak,
         r.rss_key.c_str(), r.timing.peak_rss_mb, r.timing.rss_method, optional.c_str());
   } else {
     std::printf(

@@ -19,7 +19,11 @@ inline int64_t ProgramMatmulFlops(const CompiledGraph& program) {
   const compile::Executable& exe = program.program();
   int64_t flops = 0;
   for (const compile::Step& step : exe.steps) {
-    if (step.op == nullptr || step.op->name != "matmul" || step.inputs.size() != 2) continue;
+    // A step preparing B does no product; one reading B prepared has it as a third input.
+    if (step.op == nullptr || step.op->name != "matmul" || step.prepares >= 0 ||
+        step.inputs.size() != (step.prepared >= 0 ? 3u : 2u)) {
+      continue;
+    }
     const Shape& c = exe.shape(step.output);
     const Shape& a = exe.shape(step.inputs[0]);
     if (c.rank() != 2 || c[0] == 0) continue;

@@ -8,7 +8,8 @@
 // oneDNN's LSTM primitive does (equal work).
 //   rnn_bench [--configs=S,M,L] [--cells=rnn,lstm,gru,lnlstm] [--modes=eager,compiled]
 //             [--threads=1,2] [--json] [--budget_s=1] [--recompute_every=0] [--input_grad]
-//             [--layers=1] [--bidirectional] [--parallel_replay] [--listing] [--max_runs=200]
+//             [--layers=1] [--bidirectional] [--parallel_replay] [--noprepare_operands]
+//             [--listing] [--max_runs=200]
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -61,6 +62,10 @@ ABSL_FLAG(bool, bidirectional, false, "every layer also runs over the sequence r
 ABSL_FLAG(bool, parallel_replay, false,
           "compiled mode: run independent steps at once on the threads "
           "(CompileSpec::parallel_replay); off: one after another, each split over the threads");
+
+ABSL_FLAG(bool, prepare_operands, true,
+          "compiled mode: prepare the weights the steps read once per run "
+          "(CompileSpec::prepare_operands); --noprepare_operands reads them as they are");
 
 namespace tg::bench {
 namespace {
@@ -258,7 +263,8 @@ absl::StatusOr<BenchResult> BenchCompiled(const BenchConfig& c, const std::strin
                       Compile(g, {.feeds = feeds,
                                   .outputs = {},
                                   .recompute = recompute_every > 0,
-                                  .parallel_replay = absl::GetFlag(FLAGS_parallel_replay)}));
+                                  .parallel_replay = absl::GetFlag(FLAGS_parallel_replay),
+                                  .prepare_operands = absl::GetFlag(FLAGS_prepare_operands)}));
   g.Clear();
   if (absl::GetFlag(FLAGS_listing)) {
     std::fprintf(stderr, "%s %s threads=%d:\n%s", c.name.c_str(), cell_name.c_str(), threads,

@@ -4,6 +4,7 @@
 /// (tg::RegisterOp) gets the same treatment as a built-in one.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -34,6 +35,10 @@ struct KernelContext {
   const Attrs& attrs;  ///< The node's attributes.
   bool accumulate;  ///< Add into `output` rather than overwrite it.
   const ExecOptions& options;  ///< Threads and the like.
+  /// The prepared form (OperandPreparation) of the operand the op's PreparedForm names, made
+  /// by OperandPreparation::prepare from that operand's current bytes; null (always in eager
+  /// mode): the kernel reads the operand as it is. The operand is still in `inputs`.
+  const std::byte* prepared = nullptr;
 };
 
 /// Returns the output type, or InvalidArgument with a message naming the offending shapes
@@ -108,6 +113,41 @@ struct RowFacts {
 /// The row facts of an application of the op to `inputs`.
 using RowFactsFn = RowFacts (*)(const Attrs& attrs, absl::Span<const TensorType> inputs);
 
+/// An operand an application of the op can read in a prepared form (a weight packed for its
+/// products), and what that form is.
+struct PreparedForm {
+  int operand = -1;  ///< The input it stands for.
+  int64_t bytes = 0;  ///< Its size.
+  /// Applications of the op to one value with equal `operand` and `kind` read the same form,
+  /// so one prepared copy serves them all (a matmul's B and its B^T are two kinds).
+  int64_t kind = 0;
+};
+/// The operand an application of the op (its attributes and input types) reads prepared, or
+/// nullopt when preparing would not pay for it.
+using PreparedFormFn = std::optional<PreparedForm> (*)(const Attrs& attrs,
+                                                       absl::Span<const TensorType> inputs);
+/// What OperandPreparation::prepare sees.
+struct PrepareContext {
+  const Tensor& operand;  ///< The operand's current value.
+  /// Where the form goes: PreparedForm::bytes bytes (rounded up to whole elements of the
+  /// operand's dtype), 64-byte aligned, as a 1-D tensor of the operand's dtype.
+  const Tensor& prepared;
+  const Attrs& attrs;  ///< The attributes of the application the form was declared for.
+  const ExecOptions& options;  ///< Threads and the like.
+};
+/// Writes the prepared form of ctx.operand.
+using PrepareFn = absl::Status (*)(const PrepareContext& ctx);
+/// Set for an op that can read an operand in a prepared form. A compiled program prepares
+/// such an operand once per run when it does not change during the run (no step writes it: a
+/// parameter, a constant, a feed) and at least two of its steps read it in the same form; its
+/// kernels then get the form as KernelContext::prepared.
+struct OperandPreparation {
+  PreparedFormFn form = nullptr;  ///< Which operand, and its form's size and kind.
+  PrepareFn prepare = nullptr;  ///< Makes the form.
+  /// Whether the op declares one.
+  explicit operator bool() const { return form != nullptr && prepare != nullptr; }
+};
+
 /// If the output is a dense view of input 0, returns its element offset there: the op then
 /// runs no kernel, and its gradient buffer is a view of the input's gradient buffer.
 using ViewFn = std::optional<int64_t> (*)(const Attrs& attrs,
@@ -137,6 +177,8 @@ struct OpDef {
   /// gradient of a column slice; with accumulate, only the block is added to). A fused run
   /// writes the block row by row.
   ColumnBlockFn column_scatter = nullptr;
+  /// Set: an operand the kernel can read in a prepared form (see OperandPreparation).
+  OperandPreparation prepare = {};
   bool is_leaf = false;  ///< Inputs, constants, parameters: values come from outside.
   /// >= 0: attrs.ints[seed_attr] seeds the op's random draws (dropout). A compiled program
   /// re-seeds such an instruction on every run (base/random.h ReplaySeed), so each replay

@@ -58,6 +58,13 @@ absl::Status ValidateOpDef(const OpDef& op) {
     return absl::InvalidArgumentError(fmt::format(
         "RegisterOp: op '{}' has an f64 pointwise tile but no f32 one", op.name));
   }
+  if ((op.prepare.form == nullptr) != (op.prepare.prepare == nullptr)) {
+    return absl::InvalidArgumentError(fmt::format(
+        "RegisterOp: op '{}' declares prepare.{} without prepare.{}; a prepared operand needs "
+        "both (OperandPreparation)",
+        op.name, op.prepare.form != nullptr ? "form" : "prepare",
+        op.prepare.form != nullptr ? "prepare" : "form"));
+  }
   if (op.differentiable && op.vjp == nullptr) {
     return absl::InvalidArgumentError(fmt::format(
         "RegisterOp: op '{}' has no vjp; give it one, or set .differentiable = false if no "

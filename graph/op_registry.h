@@ -17,7 +17,8 @@ namespace tg {
 /// or malformed name (empty, or with '/', '"', spaces or control characters), a leaf, a
 /// missing infer function or forward kernel (or view), an arity below -1, no_grad_inputs
 /// bits at or past the arity, a seed_attr below -1, an f64 pointwise tile without an f32
-/// one, a differentiable op (the default) without a VJP, or a VJP on a non-differentiable op.
+/// one, an OperandPreparation with only one of its two functions, a differentiable op (the
+/// default) without a VJP, or a VJP on a non-differentiable op.
 absl::Status ValidateOpDef(const OpDef& op);
 /// Adds `op` (which must outlive its use; a static const OpDef is typical) after
 /// ValidateOpDef. Registering the same definition again does nothing; another definition

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <vector>
 
 #include "fmt/format.h"
@@ -57,28 +58,79 @@ absl::StatusOr<TensorType> MatMulInfer(absl::Span<const TensorType> in, const At
   return TensorType{in[0].dtype, Shape{m, n}};
 }
 
+// The product C = op(A) op(B) of operands shaped `a` and `b` (already checked by MatMulInfer).
+// Rows are dense, so each leading dimension is the stored row length (at least 1, which
+// BLAS-style interfaces require even for empty matrices).
+kernels::GemmArgs ProductArgs(const Attrs& attrs, const Shape& a, const Shape& b) {
+  const bool ta = TransA(attrs), tb = TransB(attrs);
+  const int64_t n = tb ? b[0] : b[1];
+  return {
+      .trans_a = ta,
+      .trans_b = tb,
+      .m = ta ? a[1] : a[0],
+      .n = n,
+      .k = ta ? a[0] : a[1],
+      .alpha = 1,
+      .beta = 0,
+      .lda = std::max<int64_t>(1, a[1]),
+      .ldb = std::max<int64_t>(1, b[1]),
+      .ldc = std::max<int64_t>(1, n),
+  };
+}
+
 template <class T>
 absl::Status MatMulTyped(const KernelContext& ctx) {
   const Tensor& a = ctx.inputs[0];
   const Tensor& b = ctx.inputs[1];
-  const Shape& c = ctx.output.shape();
-  // Rows are dense, so each leading dimension is the stored row length (at least 1, which
-  // BLAS-style interfaces require even for empty matrices).
-  const kernels::GemmArgs args{
-      .trans_a = TransA(ctx.attrs),
-      .trans_b = TransB(ctx.attrs),
-      .m = c[0],
-      .n = c[1],
-      .k = TransA(ctx.attrs) ? a.shape()[0] : a.shape()[1],
-      .alpha = 1,
-      .beta = ctx.accumulate ? 1.0 : 0.0,
-      .lda = std::max<int64_t>(1, a.shape()[1]),
-      .ldb = std::max<int64_t>(1, b.shape()[1]),
-      .ldc = std::max<int64_t>(1, c[1]),
-      .threads = ctx.options.num_threads,
-  };
-  kernels::Gemm(args, a.data<T>(), b.data<T>(), ctx.output.data<T>());
+  kernels::GemmArgs args = ProductArgs(ctx.attrs, a.shape(), b.shape());
+  args.beta = ctx.accumulate ? 1.0 : 0.0;
+  args.threads = ctx.options.num_threads;
+  if (ctx.prepared != nullptr) {
+    kernels::GemmPreparedB(args, a.data<T>(), reinterpret_cast<const T*>(ctx.prepared),
+                           ctx.output.data<T>());
+  } else {
+    kernels::Gemm(args, a.data<T>(), b.data<T>(), ctx.output.data<T>());
+  }
   return absl::OkStatus();
+}
+
+// B packed once for every product that reads it (kernels::PrepareGemmB), where the packed
+// kernel beats what the product runs otherwise (kernels::PreparedGemmBPays): op(B) packed is
+// one form for B and another for B^T, so the kind is the transpose flag.
+std::optional<PreparedForm> MatMulPreparedForm(const Attrs& attrs,
+                                               absl::Span<const TensorType> in) {
+  if (in.size() != 2 || in[0].shape.rank() != 2 || in[1].shape.rank() != 2) return std::nullopt;
+  const kernels::GemmArgs args = ProductArgs(attrs, in[0].shape, in[1].shape);
+  const bool f64 = in[0].dtype == DType::kF64;
+  if (in[0].dtype != in[1].dtype || !IsFloat(in[0].dtype) ||
+      !kernels::PreparedGemmBPays(args, f64)) {
+    return std::nullopt;
+  }
+  const int64_t elements = f64 ? kernels::PreparedGemmBElements<double>(args.k, args.n)
+                               : kernels::PreparedGemmBElements<float>(args.k, args.n);
+  return PreparedForm{.operand = 1,
+                      .bytes = elements * static_cast<int64_t>(SizeOf(in[0].dtype)),
+                      .kind = TransB(attrs) ? 1 : 0};
+}
+
+absl::Status MatMulPrepare(const PrepareContext& ctx) {
+  const Shape& b = ctx.operand.shape();
+  // Only op(B) matters to the packing.
+  const bool tb = TransB(ctx.attrs);
+  const kernels::GemmArgs args{.trans_b = tb,
+                               .n = tb ? b[0] : b[1],
+                               .k = tb ? b[1] : b[0],
+                               .ldb = std::max<int64_t>(1, b[1])};
+  return DispatchFloat(ctx.operand.dtype(), [&]<class T>(T) {
+    const int64_t need = kernels::PreparedGemmBElements<T>(args.k, args.n);
+    if (ctx.prepared.num_elements() < need || ctx.prepared.dtype() != ctx.operand.dtype()) {
+      return absl::InvalidArgumentError(
+          fmt::format("prepared form of B {} needs {} elements of {}, given {} {}", b, need,
+                      ctx.operand.dtype(), ctx.prepared.shape(), ctx.prepared.dtype()));
+    }
+    kernels::PrepareGemmB(args, ctx.operand.data<T>(), ctx.prepared.data<T>());
+    return absl::OkStatus();
+  });
 }
 
 absl::Status MatMulKernel(const KernelContext& ctx) {
@@ -117,6 +169,7 @@ const OpDef kMatMul = {
     .forward = MatMulKernel,
     .vjp = MatMulVjp,
     .rows = MatMulRows,
+    .prepare = {.form = MatMulPreparedForm, .prepare = MatMulPrepare},
 };
 
 }  // namespace

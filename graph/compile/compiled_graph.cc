@@ -13,6 +13,7 @@
 #include "graph/compile/lifetimes.h"
 #include "graph/compile/lower.h"
 #include "graph/compile/memory_plan.h"
+#include "graph/compile/prepare_operands.h"
 #include "graph/compile/prune.h"
 #include "graph/compile/recompute.h"
 #include "graph/compile/schedule.h"
@@ -109,6 +110,11 @@ std::vector<NodeId> Ids(absl::Span<const Expr> exprs) {
   return ids;
 }
 
+// A step's name in listings: its op's, "prepare <op>" for a step that prepares an operand.
+std::string StepOpName(const compile::Step& s) {
+  return s.prepares >= 0 ? fmt::format("prepare_{}", s.op->name) : std::string(s.op->name);
+}
+
 }  // namespace
 
 absl::StatusOr<CompiledGraph> Compile(Graph& g, const CompileSpec& spec) {
@@ -136,6 +142,9 @@ absl::StatusOr<CompiledGraph> Compile(Graph& g, const CompileSpec& spec) {
     program = compile::StackRows(program, &stacked, parallel ? kParallelStackSteps : 0);
   }
   clock.Lap("stack_rows");
+  compile::PrepareStats prepared;
+  if (spec.prepare_operands) program = compile::PrepareOperands(std::move(program), &prepared);
+  clock.Lap("prepare_operands");
   std::vector<compile::Lifetime> lifetimes = compile::ComputeLifetimes(program);
   TG_RETURN_IF_ERROR(CheckLeavesAreNotSummedInto(g, program, lifetimes));
   clock.Lap("lifetimes");
@@ -175,6 +184,7 @@ absl::StatusOr<CompiledGraph> Compile(Graph& g, const CompileSpec& spec) {
   exe.gradient_bytes = gradient_bytes;
   exe.options = g.exec_options();
   c.num_stacked_ = stacked.stacked_nodes;
+  c.num_prepared_ = prepared.forms;
   c.num_segments_ = recomputed.segments;
   c.num_recomputed_ = recomputed.copies;
   c.compile_work_ = prune_work + stacked.work + placement.work;
@@ -242,7 +252,7 @@ std::vector<std::pair<std::string, int>> CompiledGraph::KernelsByOp() const {
   if (program_ == nullptr) return {};
   std::map<std::string, int> counts;
   for (const compile::Step& s : program_->steps) {
-    if (s.op != nullptr) ++counts[std::string(s.op->name)];
+    if (s.op != nullptr) ++counts[StepOpName(s)];
     for (const compile::Step& m : s.fused) ++counts[std::string(m.op->name)];
   }
   std::vector<std::pair<std::string, int>> out(counts.begin(), counts.end());
@@ -261,10 +271,11 @@ std::string CompiledGraph::Listing() const {
     const compile::Step& s = p.steps[k];
     const std::string name = !s.fused.empty() ? fmt::format("fused {}", s.fused.size())
                              : s.zeroes()     ? "zero"
-                                              : std::string(s.op->name);
-    out += fmt::format("{} {}{} {}{} {}\n", k, name,
+                                              : StepOpName(s);
+    out += fmt::format("{} {}{} {}{}{} {}\n", k, name,
                        s.stacked > 1 ? fmt::format(" x{}", s.stacked) : "", p.shape(s.output),
-                       s.accumulate ? " +=" : "", p.paths[k]);
+                       s.accumulate ? " +=" : "", s.prepared >= 0 ? " (prepared)" : "",
+                       p.paths[k]);
     // A fused run's members, indented, and the tile calls the run makes.
     for (const compile::Step& m : s.fused) {
       out += fmt::format("    . {} {}{}\n", m.op->name, p.shape(m.output),
@@ -281,6 +292,7 @@ std::string CompiledGraph::Listing() const {
       "ops: {}\n",
       num_kernels_, num_fused_runs_, num_stacked_, peak_bytes(), compile_seconds_, by_op);
   out += fmt::format("tile calls {} (in fused runs)\n", num_tile_calls_);
+  if (num_prepared_ > 0) out += fmt::format("prepared operands {}\n", num_prepared_);
   if (num_segments_ > 0) {
     out += fmt::format("segments {}, instructions made again {}\n", num_segments_,
                        num_recomputed_);

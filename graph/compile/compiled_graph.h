@@ -5,7 +5,8 @@
 /// program of value ids (graph/compile/program.h), each in its own file:
 ///
 ///   ProgramFromGraph -> [CutAtCheckpoints] -> Prune -> StackRows (time batching) ->
-///   ComputeLifetimes -> PlaceMemory -> Lower -> FusePointwise -> [BuildSchedule]
+///   PrepareOperands -> ComputeLifetimes -> PlaceMemory -> Lower -> FusePointwise ->
+///   [BuildSchedule]
 ///
 /// It reads only what each OpDef declares, so a user's cell or op gets the same treatment as
 /// a built-in one (docs/compiled_mode.md lists what each pass reads).
@@ -73,6 +74,10 @@ struct CompileSpec {
   /// bits. Off by default: handing steps between threads costs microseconds, more than a
   /// small step's work (docs/compiled_mode.md, "Parallel replay figures").
   bool parallel_replay = false;
+  /// Operands an op can read prepared (OpDef::prepare) that no step writes are prepared once
+  /// per run and the form shared by the steps that read them (graph/compile/prepare_operands.h);
+  /// off only to compare against.
+  bool prepare_operands = true;
 };
 
 /// A compiled program and one RunContext to run it in (see graph/compile/compiled_graph.h);
@@ -119,6 +124,9 @@ class CompiledGraph {
   /// Tile calls the fused runs make per Run (graph/compile/fuse_pointwise.h TileCalls): at
   /// small sizes each costs about as much as its arithmetic.
   int64_t num_tile_calls() const { return num_tile_calls_; }
+  /// Operands prepared once per run (CompileSpec::prepare_operands): the steps that prepare
+  /// them, listed as "prepare_<op>".
+  int num_prepared() const { return num_prepared_; }
   /// Segments the checkpoints cut the forward into (with recompute or cut_at_checkpoints).
   int num_segments() const { return num_segments_; }
   /// Instructions added to make segments again during the backward (CompileSpec::recompute),
@@ -137,17 +145,20 @@ class CompiledGraph {
   /// noisy.
   int64_t compile_work() const { return compile_work_; }
   /// Seconds each pass of Compile took, in order ("from_graph", "recompute", "prune",
-  /// "stack_rows", "lifetimes", "place_memory", "lower", "fuse_pointwise", "schedule",
-  /// "context").
+  /// "stack_rows", "prepare_operands", "lifetimes", "fuse_pointwise", "place_memory", "lower",
+  /// "schedule", "context").
   const std::vector<std::pair<std::string, double>>& pass_seconds() const {
     return pass_seconds_;
   }
   /// Kernel launches per Run by op name, most first (a fused run's members count under
-  /// their own ops; zeroings do not count).
+  /// their own ops; zeroings do not count; a step preparing an operand counts as
+  /// "prepare_<op>").
   std::vector<std::pair<std::string, int>> KernelsByOp() const;
   /// One line per step: "12 matmul x6 [18,5] step/matmul" (x6: six nodes stacked; "fused 9":
-  /// nine pointwise ops run as one chunked pass), then a summary: kernels, matmuls and the
-  /// other ops by count, fused runs, stacked nodes, peak bytes and compile seconds.
+  /// nine pointwise ops run as one chunked pass; "prepare_matmul": an operand prepared once
+  /// per run, "(prepared)" after the shape of each step reading it), then a summary: kernels,
+  /// fused runs, stacked nodes, peak bytes and compile seconds, the ops by count, and the
+  /// prepared operands when there are any.
   std::string Listing() const;
   /// With CompileSpec::private_gradients, one entry per parameter in the graph, in node order,
   /// in the own context; otherwise empty (the gradients are in the store).
@@ -164,6 +175,7 @@ class CompiledGraph {
   int num_stacked_ = 0;
   int num_fused_runs_ = 0;
   int64_t num_tile_calls_ = 0;
+  int num_prepared_ = 0;
   int num_segments_ = 0;
   int num_recomputed_ = 0;
   int64_t compile_work_ = 0;

@@ -136,9 +136,24 @@ absl::Status RunContext::RunStep(size_t k, int worker) {
   }
   Tensor* scratch = scratch_.data() + static_cast<size_t>(worker) * scratch_per_worker_;
   for (size_t i = 0; i < s.inputs.size(); ++i) scratch[i] = bases_.Bind(s.inputs[i]);
-  absl::Status status = s.op->forward(KernelContext{
-      absl::MakeConstSpan(scratch, s.inputs.size()), output, attrs, s.accumulate, p.options});
-  if (status.ok() && p.options.check_numerics) status = CheckFinite(output);
+  absl::Status status;
+  if (s.prepares >= 0) {
+    status = s.op->prepare.prepare(
+        PrepareContext{.operand = scratch[0], .prepared = output, .attrs = attrs,
+                       .options = p.options});
+  } else {
+    // A prepared form is the last input; the kernel gets it beside its operands.
+    const size_t operands = s.inputs.size() - (s.prepared >= 0 ? 1 : 0);
+    status = s.op->forward(KernelContext{
+        .inputs = absl::MakeConstSpan(scratch, operands),
+        .output = output,
+        .attrs = attrs,
+        .accumulate = s.accumulate,
+        .options = p.options,
+        .prepared = s.prepared >= 0 ? static_cast<const std::byte*>(scratch[operands].raw())
+                                    : nullptr});
+    if (status.ok() && p.options.check_numerics) status = CheckFinite(output);
+  }
   if (status.ok()) return status;
   return absl::Status(status.code(), fmt::format("{}: {} (compiled, node #{} \"{}\")", s.op->name,
                                                  status.message(), s.node, p.paths[k]));

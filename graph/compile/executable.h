@@ -93,6 +93,12 @@ struct Step {
   bool accumulate = false;  ///< output += result.
   NodeId node = -1;  ///< The node it came from (the first one, when stacked).
   int stacked = 1;  ///< How many nodes' work it does.
+  /// >= 0: runs the op's OperandPreparation::prepare on its one input, operand `prepares` of
+  /// the op, into its output (Instruction::prepares).
+  int8_t prepares = -1;
+  /// >= 0: the last input is the prepared form of operand `prepared`, passed to the kernel as
+  /// KernelContext::prepared (Instruction::prepared).
+  int8_t prepared = -1;
   std::vector<Step> fused;  ///< The members of a fused pointwise run, in order.
   /// A fused run's rows, chunks and member operands (graph/compile/fuse_pointwise.h).
   std::shared_ptr<const FusedRun> run;

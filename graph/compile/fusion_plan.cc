@@ -66,7 +66,11 @@ FusionPlan PlanFusion(const Program& p, absl::Span<const Lifetime> lifetimes) {
   std::vector<std::optional<FusionCandidate>> candidates(p.instructions.size());
   for (size_t k = 0; k < p.instructions.size(); ++k) {
     const Instruction& in = p.instructions[k];
-    if (in.op == nullptr || !in.op->pointwise || in.inputs.size() > kMaxTileInputs) continue;
+    // A step that prepares an operand, or reads one prepared, runs its op's own code.
+    if (in.op == nullptr || !in.op->pointwise || in.inputs.size() > kMaxTileInputs ||
+        in.prepares >= 0 || in.prepared >= 0) {
+      continue;
+    }
     auto place = [&](ValueId v) -> std::optional<FusionCandidate::Place> {
       const Value& value = p.values[v];
       if (value.buffer < 0) return std::nullopt;

@@ -134,6 +134,8 @@ Executable Lower(const Program& program, absl::Span<const Lifetime> lifetimes,
     s.accumulate = in.accumulate;
     s.node = in.node;
     s.stacked = in.stacked;
+    s.prepares = in.prepares;
+    s.prepared = in.prepared;
     for (ValueId v : in.inputs) s.inputs.push_back(operands.Of(v));
     // Buffers summed into that this instruction touches first start from zero here.
     auto zero_first = [&](ValueId v, bool written) {

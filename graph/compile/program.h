@@ -94,6 +94,13 @@ struct Instruction {
   bool accumulate = false;  ///< output += result.
   NodeId node = -1;  ///< The node it came from (the first one's place, when stacked).
   int stacked = 1;  ///< How many nodes' work it does (time batching).
+  /// >= 0: instead of the kernel it runs the op's OperandPreparation::prepare for its operand
+  /// `prepares`: the one input is that operand, the output its prepared form
+  /// (graph/compile/prepare_operands.h).
+  int8_t prepares = -1;
+  /// >= 0: the last input is the prepared form of operand `prepared`, which the kernel gets as
+  /// KernelContext::prepared (and not among its inputs).
+  int8_t prepared = -1;
   /// Time batching stacks only instructions of one region (graph/compile/recompute.h cuts the
   /// program into regions at the checkpoints; 0 throughout otherwise).
   int32_t region = 0;

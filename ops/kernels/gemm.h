@@ -36,6 +36,28 @@ struct GemmArgs {
 void Gemm(const GemmArgs& args, const float* a, const float* b, float* c);
 void Gemm(const GemmArgs& args, const double* a, const double* b, double* c);
 
+// A B operand many products share (a weight read at every step of a sequence) can be packed
+// once and the products run over the packing: B is then copied by none of them. The packing
+// is op(B) [k,n] in column panels of the active ISA's register tile (isa.h), so it is valid
+// only in the process that made it.
+// Whether GemmPreparedB over a packed B is faster for the product `args` (float; double when
+// `f64`) than Gemm, which packs or reads B itself on every call (the rules and their figures
+// are in gemm_dispatch.cc). Each product of a sequence still costs the same without it.
+bool PreparedGemmBPays(const GemmArgs& args, bool f64);
+// Elements PrepareGemmB writes for op(B) of k rows and n columns.
+template <class T>
+int64_t PreparedGemmBElements(int64_t k, int64_t n);
+// Packs op(B) as args.trans_b, k, n and ldb describe it (the other fields are not read) into
+// `packed`, PreparedGemmBElements<T>(k, n) elements.
+void PrepareGemmB(const GemmArgs& args, const float* b, float* packed);
+void PrepareGemmB(const GemmArgs& args, const double* b, double* packed);
+// Gemm with op(B) packed by PrepareGemmB for the same k and n (args.trans_b and args.ldb are
+// not read): tapegrad's kernel whatever args.engine says, split over args.threads like Gemm,
+// the same bits for the same arguments. For double (and float without oneDNN) it gives the
+// bits Gemm gives where Gemm packs B itself (the blocked kernel).
+void GemmPreparedB(const GemmArgs& args, const float* a, const float* packed_b, float* c);
+void GemmPreparedB(const GemmArgs& args, const double* a, const double* packed_b, double* c);
+
 // How Gemm splits C for args.threads: `blocks` blocks of `size` columns (or
 // rows; the last may be smaller). blocks <= 1: not split. Column blocks are
 // multiples of `align` elements. Exposed for tests.

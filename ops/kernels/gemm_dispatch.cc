@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 
 #include "ops/kernels/gemm.h"
 #include "ops/kernels/gemm_internal.h"
@@ -85,12 +86,15 @@ bool WeightGradientShape(const GemmArgs& g) {
          (g.k * g.n * f <= kL1Bytes || (g.k >= kDeepWeightGradient && g.m * g.k * f <= kL3Bytes));
 }
 
+// Whether a float product runs oneDNN's sgemm.
+bool RunsOneDnn(const GemmArgs& g) {
+  const bool large = g.m * g.n * g.k >= kSmallSgemm && !WeightGradientShape(g);
+  return g.engine == GemmEngine::kOneDnn ||
+         (g.engine == GemmEngine::kAuto && (large || (g.trans_a && g.trans_b)));
+}
+
 void SerialGemm(const GemmArgs& g, const float* a, const float* b, float* c) {
-  const bool onednn =
-      g.engine == GemmEngine::kOneDnn ||
-      (g.engine == GemmEngine::kAuto &&
-       ((g.m * g.n * g.k >= kSmallSgemm && !WeightGradientShape(g)) || (g.trans_a && g.trans_b)));
-  if (onednn) {
+  if (RunsOneDnn(g)) {
     UseOneOmpThread();
     const dnnl_status_t st =
         dnnl_sgemm(g.trans_a ? 'T' : 'N', g.trans_b ? 'T' : 'N', g.m, g.n, g.k,
@@ -126,7 +130,75 @@ void ParallelGemm(const GemmArgs& g, const T* a, const T* b, T* c) {
   });
 }
 
+template <class T>
+const internal::GemmKernels<T>& OwnKernelsOf() {
+  if constexpr (std::is_same_v<T, float>) {
+    return OwnKernels().f32;
+  } else {
+    return OwnKernels().f64;
+  }
+}
+
+// ParallelGemm over a packed B: column blocks start at whole panels of the packing.
+template <class T>
+void ParallelPreparedGemm(const GemmArgs& g, const T* a, const T* packed, T* c) {
+  const internal::GemmKernels<T>& own = OwnKernelsOf<T>();
+  const GemmSplit s = SplitGemm(g, std::max(kLineElems<T>, own.panel_columns));
+  if (s.blocks <= 1) return own.prepared_gemm(g, a, packed, c);
+  ThreadPool::Shared().ParallelFor(s.blocks, g.threads, [&](int i) {
+    GemmArgs sub = g;
+    const int64_t lo = i * s.size;
+    if (s.columns) {
+      sub.n = std::min(s.size, g.n - lo);
+      own.prepared_gemm(sub, a, packed + lo * g.k, c + lo);
+    } else {
+      sub.m = std::min(s.size, g.m - lo);
+      own.prepared_gemm(sub, a + (g.trans_a ? lo : lo * g.lda), packed, c + lo * g.ldc);
+    }
+  });
+}
+
+template <class T>
+void PreparedProduct(const GemmArgs& g, const T* a, const T* packed, T* c) {
+  if (g.m <= 0 || g.n <= 0) return;
+  if (g.k <= 0 || g.alpha == 0) return ScaleC(g, c);
+  ParallelPreparedGemm(g, a, packed, c);
+}
+
 }  // namespace
+
+// A prepared B pays where the product would run our kernel anyway (every double product, the
+// small float ones): the packed kernel skips the packing and reads B's panels contiguously
+// ([1,32]x[32,128]^T 146 vs 227 ns, [1,128]x[128,32] 143 vs 229 ns, AVX-512 path). Of the
+// products oneDNN runs, only those with a transposed B gain: oneDNN's sgemm packs such a B on
+// every call, and over a packed B our kernel took 86 against 113 us for [32,256]x[1024,256]^T
+// and 727 against 868 us for [64,512]x[2048,512]^T (AVX-512 path; AVX2 path 188 against 223
+// us at M). With B untransposed oneDNN was as fast or faster (AVX-512 path: 88 against 86 us
+// for [32,1024]x[1024,256], 756 against 657 us for [64,2048]x[2048,512]; AVX2 path 197 against
+// 192 and 1965 against 1452 us). CPU times, 1 thread, bench/gemm_bench PreparedShapes.
+bool PreparedGemmBPays(const GemmArgs& g, bool f64) {
+  return f64 || g.trans_b || !RunsOneDnn(g);
+}
+
+template <class T>
+int64_t PreparedGemmBElements(int64_t k, int64_t n) {
+  return OwnKernelsOf<T>().prepared_b_elements(k, n);
+}
+template int64_t PreparedGemmBElements<float>(int64_t k, int64_t n);
+template int64_t PreparedGemmBElements<double>(int64_t k, int64_t n);
+
+void PrepareGemmB(const GemmArgs& g, const float* b, float* packed) {
+  OwnKernels().f32.prepare_b(g, b, packed);
+}
+void PrepareGemmB(const GemmArgs& g, const double* b, double* packed) {
+  OwnKernels().f64.prepare_b(g, b, packed);
+}
+void GemmPreparedB(const GemmArgs& g, const float* a, const float* packed, float* c) {
+  PreparedProduct(g, a, packed, c);
+}
+void GemmPreparedB(const GemmArgs& g, const double* a, const double* packed, double* c) {
+  PreparedProduct(g, a, packed, c);
+}
 
 GemmSplit SplitGemm(const GemmArgs& g, int64_t align) {
   const int64_t threads = std::max(1, g.threads);

@@ -15,6 +15,11 @@ template <class T>
 struct GemmKernels {
   void (*own_gemm)(const GemmArgs& g, const T* a, const T* b, T* c);
   void (*scale_c)(const GemmArgs& g, T* c);
+  // op(B) [k,n] packed whole (gemm.h PrepareGemmB), and the product over it.
+  int64_t (*prepared_b_elements)(int64_t k, int64_t n);
+  void (*prepare_b)(const GemmArgs& g, const T* b, T* packed);
+  void (*prepared_gemm)(const GemmArgs& g, const T* a, const T* packed, T* c);
+  int64_t panel_columns;  // columns per packed panel: a column split's blocks are multiples
 };
 
 struct GemmTable {

@@ -125,7 +125,7 @@ void PackB(int64_t kc, int64_t nc, const T* b, int64_t rs, int64_t cs, T* dst) {
       for (int64_t p = 0; p < kc; ++p) {
         for (int64_t v = 0; v < nr; v += kWidth<T>) {
           Batch<T>::load_unaligned(b + p * rs + j0 + v)
-              .store_aligned(dst + p * nr + v);
+              .store_unaligned(dst + p * nr + v);  // a prepared packing may be unaligned
         }
       }
     } else if (cs == 1) {
@@ -196,6 +196,60 @@ void BlockedGemm(const GemmArgs& g, const T* a, const T* b, T* c) {
               MicroKernel<T, decltype(rows)::value, 2>(
                   kc, a_tile, rs, cs, bpack + jr * kc, nr_max, alpha, beta,
                   c + (ic + ir) * g.ldc + jc + jr, g.ldc, nr);
+            });
+          }
+        }
+      }
+    }
+  }
+}
+
+// op(B) [k, n] packed whole for PreparedGemm: column panels kNr wide (the last one padded
+// with zeros), each panel all k deep with its kNr values per depth step contiguous. A panel's
+// kKc-deep stretch is what BlockedGemm's PackB makes, so PreparedGemm runs the same tiles
+// over it and gives BlockedGemm's bits.
+template <class T>
+int64_t PreparedBElements(int64_t k, int64_t n) {
+  return k * ((n + kNr<T> - 1) / kNr<T>) * kNr<T>;
+}
+
+template <class T>
+void PrepareB(const GemmArgs& g, const T* b, T* packed) {
+  constexpr int64_t nr = kNr<T>;
+  const int64_t b_rs = g.trans_b ? 1 : g.ldb, b_cs = g.trans_b ? g.ldb : 1;
+  for (int64_t j0 = 0; j0 < g.n; j0 += nr) {
+    PackB(g.k, std::min(nr, g.n - j0), b + j0 * b_cs, b_rs, b_cs, packed + j0 * g.k);
+  }
+}
+
+// BlockedGemm's loops over a B that PrepareB packed (g.trans_b and g.ldb are not read):
+// nothing of B is copied. `packed` may start at any panel of a wider packing of the same
+// depth (a block of columns of a split product).
+template <class T>
+void PreparedGemm(const GemmArgs& g, const T* a, const T* packed, T* c) {
+  constexpr int64_t nr_max = kNr<T>;
+  const int64_t a_rs = g.trans_a ? 1 : g.lda, a_cs = g.trans_a ? g.lda : 1;
+  const T alpha = static_cast<T>(g.alpha);
+  alignas(64) T apack[kMc * kKc];  // used when A is transposed
+  for (int64_t jc = 0; jc < g.n; jc += kNc<T>) {
+    const int64_t nc = std::min(kNc<T>, g.n - jc);
+    for (int64_t pc = 0; pc < g.k; pc += kKc) {
+      const int64_t kc = std::min(kKc, g.k - pc);
+      const T beta = pc == 0 ? static_cast<T>(g.beta) : T(1);
+      for (int64_t ic = 0; ic < g.m; ic += kMc) {
+        const int64_t mc = std::min(kMc, g.m - ic);
+        const T* a_block = a + ic * a_rs + pc * a_cs;
+        if (g.trans_a) PackA(mc, kc, a_block, a_rs, a_cs, apack);
+        for (int64_t jr = 0; jr < nc; jr += nr_max) {
+          const int64_t nr = std::min(nr_max, nc - jr);
+          const T* panel = packed + (jc + jr) * g.k + pc * nr_max;
+          for (int64_t ir = 0; ir < mc; ir += kMr) {
+            const T* a_tile = g.trans_a ? apack + ir * kc : a_block + ir * a_rs;
+            const int64_t rs = g.trans_a ? 1 : a_rs, cs = g.trans_a ? kMr : a_cs;
+            WithRows(std::min(kMr, mc - ir), [&](auto rows) {
+              MicroKernel<T, decltype(rows)::value, 2>(kc, a_tile, rs, cs, panel, nr_max, alpha,
+                                                       beta, c + (ic + ir) * g.ldc + jc + jr,
+                                                       g.ldc, nr);
             });
           }
         }
@@ -415,7 +469,12 @@ void OwnGemm(const GemmArgs& g, const T* a, const T* b, T* c) {
 }
 
 template <class T>
-constexpr internal::GemmKernels<T> kGemmKernels = {.own_gemm = OwnGemm<T>, .scale_c = ScaleC<T>};
+constexpr internal::GemmKernels<T> kGemmKernels = {.own_gemm = OwnGemm<T>,
+                                                   .scale_c = ScaleC<T>,
+                                                   .prepared_b_elements = PreparedBElements<T>,
+                                                   .prepare_b = PrepareB<T>,
+                                                   .prepared_gemm = PreparedGemm<T>,
+                                                   .panel_columns = kNr<T>};
 
 }  // namespace
 

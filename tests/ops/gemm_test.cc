@@ -22,7 +22,21 @@ struct Case {
   double alpha, beta;
   int64_t pad = 0;  // extra row stride on A, B and C
   int threads = 1;
+  bool prepared = false;  // B packed by PrepareGemmB, the product by GemmPreparedB
 };
+
+// Gemm, or with `prepared` PrepareGemmB then GemmPreparedB (the packing one element past an
+// aligned start: a prepared form need not be aligned; NaN around it must not leak in).
+template <class T>
+void Product(const GemmArgs& g, bool prepared, const T* a, const T* b, T* c) {
+  if (!prepared) return Gemm(g, a, b, c);
+  const int64_t elements = PreparedGemmBElements<T>(g.k, g.n);
+  std::vector<T> packed(static_cast<size_t>(elements + 2),
+                        std::numeric_limits<T>::quiet_NaN());
+  PrepareGemmB(g, b, packed.data() + 1);
+  ASSERT_TRUE(std::isnan(packed.back())) << "PrepareGemmB wrote past its elements";
+  GemmPreparedB(g, a, packed.data() + 1, c);
+}
 
 // Runs Gemm and GemmReference on the same inputs. The bound is relative to
 // |alpha| * sum_p |a||b| + |beta * c0| per entry; padding in C must survive.
@@ -52,7 +66,7 @@ void Check(const Case& t, double rtol) {
   }
   std::vector<T> want = c, got = c;
   GemmReference(g, a.data(), b.data(), want.data());
-  Gemm(g, a.data(), b.data(), got.data());
+  Product(g, t.prepared, a.data(), b.data(), got.data());
 
   std::vector<double> abs_a(a.begin(), a.end()), abs_b(b.begin(), b.end());
   for (auto& v : abs_a) v = std::fabs(v);
@@ -206,6 +220,51 @@ void CheckThreaded(double rtol) {
 
 TEST(GemmTest, ThreadedMatchesReferenceF32) { CheckThreaded<float>(1e-5); }
 TEST(GemmTest, ThreadedMatchesReferenceF64) { CheckThreaded<double>(1e-12); }
+
+// Every shape and transpose of CheckAllShapes, plus alpha, beta and padded strides, and the
+// threaded shapes split over 2 and 3 threads, with B prepared once.
+template <class T>
+void CheckPrepared(double rtol) {
+  for (const auto& s : kShapes) {
+    for (int tr = 0; tr < 4; ++tr) {
+      const bool ta = (tr & 1) != 0, tb = (tr & 2) != 0;
+      Check<T>({s[0], s[1], s[2], ta, tb, 1.0, 0.0, 0, 1, true}, rtol);
+      Check<T>({s[0], s[1], s[2], ta, tb, -0.5, 2.0, 3, 1, true}, rtol);
+    }
+  }
+  for (const auto& s : kThreadedShapes) {
+    for (int tr = 0; tr < 4; ++tr) {
+      for (int threads : {2, 3}) {
+        SCOPED_TRACE(::testing::Message() << "threads " << threads);
+        Check<T>({s[0], s[1], s[2], (tr & 1) != 0, (tr & 2) != 0, 1.0, 1.0, 1, threads, true},
+                 rtol);
+      }
+    }
+  }
+}
+
+TEST(GemmTest, PreparedBMatchesReferenceF32) { CheckPrepared<float>(1e-5); }
+TEST(GemmTest, PreparedBMatchesReferenceF64) { CheckPrepared<double>(1e-12); }
+
+// Where Gemm runs the blocked kernel for a double product (more rows than the dot-product
+// kernel takes, B too large to read in place), over the packed B it gives the same bits: one
+// copy of B packed for a whole sequence changes no result.
+TEST(GemmTest, PreparedBGivesTheBlockedKernelsBitsF64) {
+  for (const auto& s : std::vector<std::vector<int64_t>>{{40, 300, 130, 0, 1},
+                                                         {24, 80, 320, 0, 1},
+                                                         {24, 320, 80, 0, 0},
+                                                         {100, 300, 130, 1, 0}}) {
+    const GemmArgs g{.trans_a = s[3] != 0, .trans_b = s[4] != 0, .m = s[0], .n = s[2],
+                     .k = s[1], .lda = s[3] != 0 ? s[0] : s[1], .ldb = s[4] != 0 ? s[1] : s[2],
+                     .ldc = s[2]};
+    const std::vector<double> a = Uniform<double>(s[0] * s[1], -1, 1, 8),
+                              b = Uniform<double>(s[1] * s[2], -1, 1, 9);
+    std::vector<double> plain(s[0] * s[2]), prepared(s[0] * s[2]);
+    Gemm(g, a.data(), b.data(), plain.data());
+    Product(g, true, a.data(), b.data(), prepared.data());
+    EXPECT_EQ(plain, prepared) << s[0] << "x" << s[1] << "x" << s[2];
+  }
+}
 
 // Blocks tile C exactly, column blocks are whole cache lines, and there are
 // never more blocks than threads.

@@ -88,6 +88,21 @@ TEST(OpRegistryTest, OpWithoutVjpIsRefusedUnlessDeclaredNonDifferentiable) {
   EXPECT_EQ(RegisterOp(contradictory).code(), absl::StatusCode::kInvalidArgument);
 }
 
+// A prepared operand needs both the form it takes and the function that makes it.
+TEST(OpRegistryTest, HalfAPreparedOperandIsRefused) {
+  OpDef half = *BuiltinOps()[0];
+  half.name = "test_half_prepared";
+  half.prepare.form = [](const Attrs&, absl::Span<const TensorType>) {
+    return std::optional<PreparedForm>(PreparedForm{.operand = 0, .bytes = 8});
+  };
+  absl::Status s = RegisterOp(half);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(s.message()),
+              ::testing::HasSubstr("'test_half_prepared' declares prepare.form without "
+                                   "prepare.prepare"));
+  EXPECT_FALSE(FindOp("test_half_prepared").ok());
+}
+
 TEST(OpRegistryTest, GradientsMatchFiniteDifferencesInFloat64) {
   for (const OpSample& sample : OpSamples()) {
     GradCheckReport report;
