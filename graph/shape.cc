@@ -50,4 +50,16 @@ absl::Status Shape::Validate() const {
   return absl::OkStatus();
 }
 
+std::optional<RowRead> ReadByRows(const Shape& in, const Shape& out) {
+  if (in.rank() > out.rank()) return std::nullopt;
+  const int lead = out.rank() - in.rank();
+  RowRead r{.rows_kept = true, .rows_one = true, .last = in.rank() == 0 ? 1 : in[in.rank() - 1]};
+  for (int d = 0; d + 1 < out.rank(); ++d) {
+    const int64_t x = d >= lead ? in[d - lead] : 1;
+    r.rows_kept &= x == out[d];
+    r.rows_one &= x == 1;
+  }
+  return r;
+}
+
 }  // namespace tg

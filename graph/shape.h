@@ -118,6 +118,17 @@ class Shape {
   int rank_ = 0;  // dimensions given; those past kMaxRank are not kept
 };
 
+/// How `in`, broadcast to `out` (NumPy rules), reads `out` seen as rows (every axis but the
+/// last) of its last axis. Fused runs and mul_add take operands that keep `out`'s rows or
+/// repeat one row.
+struct RowRead {
+  bool rows_kept;  ///< in's rows are out's rows
+  bool rows_one;   ///< in has one row, repeated over out's rows
+  int64_t last;    ///< in's last axis (1 for a scalar)
+};
+/// RowRead of `in` against `out`; nullopt if `in` has more axes than `out`.
+std::optional<RowRead> ReadByRows(const Shape& in, const Shape& out);
+
 }  // namespace tg
 
 /// \cond INTERNAL

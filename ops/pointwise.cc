@@ -389,19 +389,12 @@ enum class MulAddRead : uint8_t { kFull, kRow, kColumn, kScalar };
 
 std::optional<MulAddRead> ReadOf(const Shape& in, const Shape& out) {
   if (in == out) return MulAddRead::kFull;
-  if (in.rank() > out.rank()) return std::nullopt;
-  const int lead = out.rank() - in.rank();
-  bool rows_kept = true, rows_one = true;
-  for (int d = 0; d + 1 < out.rank(); ++d) {
-    const int64_t x = d >= lead ? in[d - lead] : 1;
-    rows_kept &= x == out[d];
-    rows_one &= x == 1;
-  }
-  const int64_t last = in.rank() == 0 ? 1 : in[in.rank() - 1];
+  const std::optional<RowRead> r = ReadByRows(in, out);
+  if (!r) return std::nullopt;
   const int64_t width = out.rank() == 0 ? 1 : out[out.rank() - 1];
-  if (rows_one && last == 1) return MulAddRead::kScalar;
-  if (rows_one && last == width) return MulAddRead::kRow;
-  if (rows_kept && last == 1 && in.rank() == out.rank()) return MulAddRead::kColumn;
+  if (r->rows_one && r->last == 1) return MulAddRead::kScalar;
+  if (r->rows_one && r->last == width) return MulAddRead::kRow;
+  if (r->rows_kept && r->last == 1 && in.rank() == out.rank()) return MulAddRead::kColumn;
   return std::nullopt;
 }
 

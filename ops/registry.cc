@@ -6,7 +6,7 @@ namespace tg {
 
 std::vector<const OpDef*> BuiltinOps() {
   std::vector<const OpDef*> all;
-  for (auto family : {PointwiseOps, MatMulOps, ReduceOps, ShapeOps, NnOps, NormalizeOps}) {
+  for (auto family : {PointwiseOps, MatMulOps, ReduceOps, SoftmaxOps, ShapeOps, NnOps, NormalizeOps}) {
     for (const OpDef* op : family()) all.push_back(op);
   }
   return all;

@@ -41,17 +41,12 @@ OperandGeometry Dense(int64_t width) {
 std::optional<OperandGeometry> ReadAs(const Shape& in, const Shape& out, int64_t w,
                                       bool broadcasts) {
   if (in == out) return Dense(w);
-  if (!broadcasts || in.rank() > out.rank()) return std::nullopt;
-  const int lead = out.rank() - in.rank();
-  bool rows_kept = true, rows_one = true;
-  for (int d = 0; d + 1 < out.rank(); ++d) {
-    const int64_t x = d >= lead ? in[d - lead] : 1;
-    rows_kept &= x == out[d];
-    rows_one &= x == 1;
-  }
-  if (!rows_kept && !rows_one) return std::nullopt;
+  if (!broadcasts) return std::nullopt;
+  const std::optional<RowRead> r = ReadByRows(in, out);
+  if (!r || (!r->rows_kept && !r->rows_one)) return std::nullopt;
   if (in.rank() == out.rank() && in.rank() == 0) return Dense(w);
-  const int64_t last = Last(in);
+  const bool rows_kept = r->rows_kept;
+  const int64_t last = r->last;
   if (last == w) {
     return OperandGeometry{.offset = 0, .row_stride = rows_kept ? w : 0, .width = w,
                            .col_stride = 1};

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <type_traits>
+#include <utility>
 
 #include "ops/kernels/gemm_internal.h"
 #include "ops/kernels/simd.h"
@@ -164,17 +165,16 @@ void PackA(int64_t mc, int64_t kc, const T* a, int64_t rs, int64_t cs, T* dst) {
   }
 }
 
-// Goto-style loops: kNc columns x kKc depth of B packed once, then swept by
-// kMc-row blocks of A in kMr x kNr register tiles. A transposed A (a weight gradient
-// dZ^T X) is packed too: read in place, a tile's kc depth steps are lda apart, and with
-// lda a multiple of 1 KB they all fall into a few L1 sets and evict each other.
-template <class T>
-void BlockedGemm(const GemmArgs& g, const T* a, const T* b, T* c) {
+// Goto-style loops: per kNc-column x kKc-deep block of B, `b_block(jc, pc, kc, nc)` gives
+// its panels (kNr columns each, kc deep, the panel at jr starting jr * kc_stride further),
+// swept by kMc-row blocks of A in kMr x kNr register tiles. A transposed A (a weight
+// gradient dZ^T X) is packed too: read in place, a tile's kc depth steps are lda apart, and
+// with lda a multiple of 1 KB they all fall into a few L1 sets and evict each other.
+template <class T, class BBlock>
+void SweepBlocks(const GemmArgs& g, const T* a, T* c, BBlock&& b_block) {
   constexpr int64_t nr_max = kNr<T>;
   const int64_t a_rs = g.trans_a ? 1 : g.lda, a_cs = g.trans_a ? g.lda : 1;
-  const int64_t b_rs = g.trans_b ? 1 : g.ldb, b_cs = g.trans_b ? g.ldb : 1;
   const T alpha = static_cast<T>(g.alpha);
-  alignas(64) T bpack[kKc * kNc<T>];
   alignas(64) T apack[kMc * kKc];  // used when A is transposed
   for (int64_t jc = 0; jc < g.n; jc += kNc<T>) {
     const int64_t nc = std::min(kNc<T>, g.n - jc);
@@ -182,7 +182,7 @@ void BlockedGemm(const GemmArgs& g, const T* a, const T* b, T* c) {
       const int64_t kc = std::min(kKc, g.k - pc);
       // Later depth blocks add onto the first one's result.
       const T beta = pc == 0 ? static_cast<T>(g.beta) : T(1);
-      PackB(kc, nc, b + pc * b_rs + jc * b_cs, b_rs, b_cs, bpack);
+      const auto [panels, panel_stride] = b_block(jc, pc, kc, nc);
       for (int64_t ic = 0; ic < g.m; ic += kMc) {
         const int64_t mc = std::min(kMc, g.m - ic);
         const T* a_block = a + ic * a_rs + pc * a_cs;
@@ -194,14 +194,25 @@ void BlockedGemm(const GemmArgs& g, const T* a, const T* b, T* c) {
             const int64_t rs = g.trans_a ? 1 : a_rs, cs = g.trans_a ? kMr : a_cs;
             WithRows(std::min(kMr, mc - ir), [&](auto rows) {
               MicroKernel<T, decltype(rows)::value, 2>(
-                  kc, a_tile, rs, cs, bpack + jr * kc, nr_max, alpha, beta,
-                  c + (ic + ir) * g.ldc + jc + jr, g.ldc, nr);
+                  kc, a_tile, rs, cs, panels + (jr / nr_max) * panel_stride, nr_max, alpha,
+                  beta, c + (ic + ir) * g.ldc + jc + jr, g.ldc, nr);
             });
           }
         }
       }
     }
   }
+}
+
+// SweepBlocks over B packed block by block as it goes (kc x kNc at a time).
+template <class T>
+void BlockedGemm(const GemmArgs& g, const T* a, const T* b, T* c) {
+  const int64_t b_rs = g.trans_b ? 1 : g.ldb, b_cs = g.trans_b ? g.ldb : 1;
+  alignas(64) T bpack[kKc * kNc<T>];
+  SweepBlocks(g, a, c, [&](int64_t jc, int64_t pc, int64_t kc, int64_t nc) {
+    PackB(kc, nc, b + pc * b_rs + jc * b_cs, b_rs, b_cs, bpack);
+    return std::pair<const T*, int64_t>(bpack, kNr<T> * kc);
+  });
 }
 
 // op(B) [k, n] packed whole for PreparedGemm: column panels kNr wide (the last one padded
@@ -222,40 +233,14 @@ void PrepareB(const GemmArgs& g, const T* b, T* packed) {
   }
 }
 
-// BlockedGemm's loops over a B that PrepareB packed (g.trans_b and g.ldb are not read):
-// nothing of B is copied. `packed` may start at any panel of a wider packing of the same
-// depth (a block of columns of a split product).
+// SweepBlocks over a B that PrepareB packed (g.trans_b and g.ldb are not read): nothing of
+// B is copied. `packed` may start at any panel of a wider packing of the same depth (a block
+// of columns of a split product).
 template <class T>
 void PreparedGemm(const GemmArgs& g, const T* a, const T* packed, T* c) {
-  constexpr int64_t nr_max = kNr<T>;
-  const int64_t a_rs = g.trans_a ? 1 : g.lda, a_cs = g.trans_a ? g.lda : 1;
-  const T alpha = static_cast<T>(g.alpha);
-  alignas(64) T apack[kMc * kKc];  // used when A is transposed
-  for (int64_t jc = 0; jc < g.n; jc += kNc<T>) {
-    const int64_t nc = std::min(kNc<T>, g.n - jc);
-    for (int64_t pc = 0; pc < g.k; pc += kKc) {
-      const int64_t kc = std::min(kKc, g.k - pc);
-      const T beta = pc == 0 ? static_cast<T>(g.beta) : T(1);
-      for (int64_t ic = 0; ic < g.m; ic += kMc) {
-        const int64_t mc = std::min(kMc, g.m - ic);
-        const T* a_block = a + ic * a_rs + pc * a_cs;
-        if (g.trans_a) PackA(mc, kc, a_block, a_rs, a_cs, apack);
-        for (int64_t jr = 0; jr < nc; jr += nr_max) {
-          const int64_t nr = std::min(nr_max, nc - jr);
-          const T* panel = packed + (jc + jr) * g.k + pc * nr_max;
-          for (int64_t ir = 0; ir < mc; ir += kMr) {
-            const T* a_tile = g.trans_a ? apack + ir * kc : a_block + ir * a_rs;
-            const int64_t rs = g.trans_a ? 1 : a_rs, cs = g.trans_a ? kMr : a_cs;
-            WithRows(std::min(kMr, mc - ir), [&](auto rows) {
-              MicroKernel<T, decltype(rows)::value, 2>(kc, a_tile, rs, cs, panel, nr_max, alpha,
-                                                       beta, c + (ic + ir) * g.ldc + jc + jr,
-                                                       g.ldc, nr);
-            });
-          }
-        }
-      }
-    }
-  }
+  SweepBlocks(g, a, c, [&](int64_t jc, int64_t pc, int64_t, int64_t) {
+    return std::pair<const T*, int64_t>(packed + jc * g.k + pc * kNr<T>, kNr<T> * g.k);
+  });
 }
 
 // m = R <= kMr and B untransposed: every B element meets the few A rows
