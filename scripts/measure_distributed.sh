@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The measurements in docs/distributed.md, back to back: all-reduce latency and bandwidth
-# (shared memory, then TCP over loopback), then char_lm's training speed at its default model
+# (shared memory, then TCP over loopback), then char_lm's training speed on an LSTM of 256 (seq 100)
 # on 1 process with 2 replicas, on 2 ranks x 1 thread and on 1 rank x 1 thread; then the
 # compute time of one update at the per-rank batches the projection to 8 and 64 machines
 # uses (char_lm's model, and an L-size LSTM: embedding 512, hidden 512, seq 100). Short runs
@@ -31,7 +31,7 @@ for part in "${parts[@]}"; do
       mpirun -np 2 "${mpi_flags[@]}" "${over_tcp[@]}" "$BUILD_DIR"/bench/allreduce_bench ;;
     char_lm)  # ROUNDS rounds of the three, interleaved so that a change in the machine's load
       # reaches all three alike; then each one's median
-      common=(--data="$DATA" --max_updates="$UPDATES" --minutes=60 --eval_every=0 --sample=0
+      common=(--data="$DATA" --hidden=256 --seq=100 --max_updates="$UPDATES" --minutes=60 --eval_every=0 --sample=0
               --out_dir=/tmp/tg_measure_distributed)
       speed() { grep -oE '[0-9]+ chars/s$' | cut -d' ' -f1; }
       share() { grep -oE '[0-9.]+% of training in collectives' | cut -d% -f1; }
