@@ -9,6 +9,7 @@
 
 #include "base/thread_pool.h"
 #include "gtest/gtest.h"
+#include "tests/graph/compile/fixed_steps.h"
 #include "ops/ops.h"
 
 namespace tg::compile {
@@ -26,31 +27,11 @@ struct Ops {
   const OpDef* mul;
 };
 
-// The shapes and attributes the steps refer to, as an Executable holds them.
-ShapeTable& Shapes() {
-  static ShapeTable* shapes = new ShapeTable;
-  return *shapes;
-}
-const Attrs kNoAttrs;
+using testing::Apply;
+using testing::Fixed;
+using testing::Shapes;
 
-Operand At(const Tensor& t) {
-  return {.offset = static_cast<int64_t>(reinterpret_cast<uintptr_t>(t.raw())),
-          .bytes = static_cast<int64_t>(t.num_bytes()),
-          .shape = Shapes().Intern(t.shape()),
-          .space = Space::kFixed,
-          .dtype = t.dtype()};
-}
-
-Step Apply(const OpDef* op, std::vector<Tensor> inputs, Tensor output) {
-  Step s;
-  s.op = op;
-  s.attrs = 0;  // kNoAttrs
-  for (const Tensor& t : inputs) s.inputs.push_back(At(t));
-  s.output = At(output);
-  return s;
-}
-
-Bases Fixed() { return {.shapes = Shapes().shapes().data()}; }
+const Attrs kNoAttrs;  // the attributes of every step
 
 using Steps = std::vector<Step>;
 

@@ -9,6 +9,7 @@
 #include "graph/compile/fuse_pointwise.h"
 #include "graph/compile/fusion_plan.h"
 #include "gtest/gtest.h"
+#include "tests/graph/compile/fixed_steps.h"
 #include "tests/graph/compile/hand_built.h"
 
 namespace tg::compile {
@@ -86,31 +87,11 @@ TEST(RowTilesTest, RowOpsTakeNoBroadcastOperandAndKeepTheirRunOnWholeRows) {
   EXPECT_EQ(plan.runs[0].end - plan.runs[0].begin, 4);
 }
 
-// Lowered steps over fixed addresses (no context), as fuse_pointwise_test.cc builds them.
-ShapeTable& Shapes() {
-  static ShapeTable* shapes = new ShapeTable;
-  return *shapes;
-}
-
-Operand At(const Tensor& t) {
-  return {.offset = static_cast<int64_t>(reinterpret_cast<uintptr_t>(t.raw())),
-          .bytes = static_cast<int64_t>(t.num_bytes()),
-          .shape = Shapes().Intern(t.shape()),
-          .space = Space::kFixed,
-          .dtype = t.dtype()};
-}
-
-Step Apply(const OpDef* op, std::vector<Tensor> inputs, Tensor output) {
-  Step s;
-  s.op = op;
-  s.attrs = 0;  // kEps below
-  for (const Tensor& t : inputs) s.inputs.push_back(At(t));
-  s.output = At(output);
-  return s;
-}
+using testing::Apply;
+using testing::Fixed;
+using testing::Shapes;
 
 const Attrs kEps = Eps(1e-3);
-Bases Fixed() { return {.shapes = Shapes().shapes().data()}; }
 
 // tanh -> normalize -> mul over [rows, 96] f32: chunks of 5 rows, so a chunk holds several
 // rows, and the normalize tile must run on each row of it alone. Fused (one thread or two)
