@@ -314,5 +314,20 @@ TEST(CompiledGraphTest, RefusesFeedsOfTheWrongShapeOrKind) {
   EXPECT_NE(s.message().find("feed 0 is [6,4]"), std::string::npos) << s;
 }
 
+// An empty feed may come with no storage at all (an empty std::vector's data() is null); the
+// program must run it without offsetting that pointer (UBSan reports it; found by
+// fuzz_graph_ops).
+TEST(CompiledGraphTest, RunsEmptyFeedsWithoutStorage) {
+  for (ExecMode mode : {ExecMode::kEager, ExecMode::kRecord}) {
+    Graph g({.mode = mode});
+    Expr x = g.Input({0, 4}, std::vector<float>{});
+    Expr loss = Sum(Concat({Slice(x, 1, 2, 4), x}, 1));
+    absl::StatusOr<CompiledGraph> step = Compile(g, {.feeds = {x}, .outputs = {loss}});
+    ASSERT_TRUE(step.ok()) << step.status();
+    ASSERT_TRUE(step->Run({Tensor(nullptr, DType::kF32, {0, 4})}).ok());
+    EXPECT_EQ(step->output(0).data<float>()[0], 0.0f);
+  }
+}
+
 }  // namespace
 }  // namespace tg
