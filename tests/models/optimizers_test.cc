@@ -39,29 +39,31 @@ std::vector<double> RunSteps(Optimizer& opt, Parameter w, int n = 3) {
   return Values(w.value());
 }
 
-TEST(SgdTest, PlainStepsSubtractLrTimesGradient) {
+// A fresh w = kW0, stepped `n` times by Opt(store, options); returns w.
+template <class Opt, class Options>
+std::vector<double> StepsFromW0(const Options& options, int n = 3) {
   ParameterStore store;
   Parameter w = AddParam(store, "w", kW0);
-  Sgd sgd(store, {.learning_rate = 0.1});
+  Opt opt(store, options);
+  return RunSteps(opt, w, n);
+}
+
+TEST(SgdTest, PlainStepsSubtractLrTimesGradient) {
   // w0 - 0.1 * (g1 + g2 + g3) = w0 - 0.1 * [0.2, 0, 0.4].
-  ExpectNear(RunSteps(sgd, w), {0.98, -2.0, 0.46});
+  ExpectNear(StepsFromW0<Sgd>(SgdOptions{.learning_rate = 0.1}), {0.98, -2.0, 0.46});
 }
 
 TEST(SgdTest, MomentumStartsFromTheFirstGradient) {
-  ParameterStore store;
-  Parameter w = AddParam(store, "w", kW0);
-  Sgd sgd(store, {.learning_rate = 0.1, .momentum = 0.9});
   // b1 = g1; b2 = 0.9 b1 + g2 = [0.49, -0.18, 0.17]; b3 = 0.9 b2 + g3 = [0.141, 0.038, 0.353];
   // w3 = w0 - 0.1 (b1 + b2 + b3) = w0 - 0.1 [0.731, -0.342, 0.823].
-  ExpectNear(RunSteps(sgd, w), {0.9269, -1.9658, 0.4177});
+  ExpectNear(StepsFromW0<Sgd>(SgdOptions{.learning_rate = 0.1, .momentum = 0.9}),
+             {0.9269, -1.9658, 0.4177});
 }
 
 TEST(SgdTest, NesterovAddsMomentumTimesBuffer) {
-  ParameterStore store;
-  Parameter w = AddParam(store, "w", kW0);
-  Sgd sgd(store, {.learning_rate = 0.1, .momentum = 0.9, .nesterov = true});
   // d_t = g_t + 0.9 b_t: sum = (g1+g2+g3) + 0.9 (b1+b2+b3) = [0.8579, -0.3078, 1.1407].
-  ExpectNear(RunSteps(sgd, w), {0.91421, -1.96922, 0.38593});
+  ExpectNear(StepsFromW0<Sgd>(SgdOptions{.learning_rate = 0.1, .momentum = 0.9, .nesterov = true}),
+             {0.91421, -1.96922, 0.38593});
 }
 
 TEST(SgdTest, WeightDecayAddsL2ToTheGradient) {
@@ -80,10 +82,9 @@ TEST(SgdTest, WeightDecayAddsL2ToTheGradient) {
 }
 
 TEST(SgdTest, DampeningScalesLaterGradientsOnly) {
-  ParameterStore store;
-  Parameter w = AddParam(store, "w", kW0);
-  Sgd sgd(store, {.learning_rate = 0.1, .momentum = 0.9, .weight_decay = 0.01, .dampening = 0.5});
-  ExpectNear(RunSteps(sgd, w), {0.94577114725, -1.9475222945, 0.416175567375});
+  ExpectNear(StepsFromW0<Sgd>(SgdOptions{
+                 .learning_rate = 0.1, .momentum = 0.9, .weight_decay = 0.01, .dampening = 0.5}),
+             {0.94577114725, -1.9475222945, 0.416175567375});
 }
 
 TEST(SgdTest, CreateNamesTheBadOption) {
@@ -115,31 +116,24 @@ TEST(SgdTest, PlainConstructorReportsBadOptionsFromStep) {
 }
 
 TEST(AdamTest, FirstStepMovesEachCoordinateByAboutLr) {
-  ParameterStore store;
-  Parameter w = AddParam(store, "w", kW0);
-  Adam adam(store, {.learning_rate = 0.01});
   // Bias correction makes m^ = g and v^ = g^2, so w1 = w0 - lr g / (|g| + eps).
   std::vector<double> want;
   for (int i = 0; i < 3; ++i) {
     double g = kGrads[0][i];
     want.push_back(kW0[i] - 0.01 * g / (std::abs(g) + 1e-8));
   }
-  ExpectNear(RunSteps(adam, w, 1), want, 1e-15);
+  ExpectNear(StepsFromW0<Adam>(AdamOptions{.learning_rate = 0.01}, 1), want, 1e-15);
 }
 
 TEST(AdamTest, ThreeStepsMatchTorch) {
-  ParameterStore store;
-  Parameter w = AddParam(store, "w", kW0);
-  Adam adam(store, {.learning_rate = 0.01});
   // Coordinate 1 has g2 = 0: m and v decay but the step continues in the same direction.
-  ExpectNear(RunSteps(adam, w), {0.9793891533789653, -1.9841580955244495, 0.4799669501576139});
+  ExpectNear(StepsFromW0<Adam>(AdamOptions{.learning_rate = 0.01}),
+             {0.9793891533789653, -1.9841580955244495, 0.4799669501576139});
 }
 
 TEST(AdamTest, WeightDecayIsAddedToTheGradient) {
-  ParameterStore store;
-  Parameter w = AddParam(store, "w", kW0);
-  Adam adam(store, {.learning_rate = 0.01, .weight_decay = 0.1});
-  ExpectNear(RunSteps(adam, w), {0.9760467660273632, -1.97351315660055, 0.47725482552358767});
+  ExpectNear(StepsFromW0<Adam>(AdamOptions{.learning_rate = 0.01, .weight_decay = 0.1}),
+             {0.9760467660273632, -1.97351315660055, 0.47725482552358767});
 }
 
 TEST(AdamTest, CreateRejectsBetasOutsideUnitInterval) {
@@ -156,10 +150,8 @@ TEST(AdamTest, CreateRejectsBetasOutsideUnitInterval) {
 }
 
 TEST(AdamWTest, DecoupledWeightDecayShrinksTheParameter) {
-  ParameterStore store;
-  Parameter w = AddParam(store, "w", kW0);
-  AdamW adamw(store, {.learning_rate = 0.01, .weight_decay = 0.1});
-  ExpectNear(RunSteps(adamw, w), {0.9764209861415688, -1.9781907841055175, 0.4784924418424881});
+  ExpectNear(StepsFromW0<AdamW>(AdamWOptions{.learning_rate = 0.01, .weight_decay = 0.1}),
+             {0.9764209861415688, -1.9781907841055175, 0.4784924418424881});
 }
 
 TEST(AdamWTest, DefaultWeightDecayIsOnePercent) {
