@@ -15,12 +15,10 @@
 namespace tg::reliability {
 namespace {
 
-constexpr int kUpdates = 24;  // 2.2 passes over the tiny text's 11 chunks per stream
-constexpr int kStopAt = 10;   // mid-pass; the last checkpoint before it is at update 8
-
 // mpirun -np 2 and its flags (TG_MPIRUN_TWO, ^^ between arguments).
 std::vector<std::string> TwoRanks() { return absl::StrSplit(TG_MPIRUN_TWO, "^^"); }
 
+// char_lm on two ranks (a CharLmRunner), the ranks checking their weights after every update.
 ChildResult RunOnTwoRanks(const std::string& out_dir, std::vector<std::string> more,
                           const std::string& log) {
   more.push_back("--check_ranks_every=1");
@@ -38,25 +36,9 @@ std::string ConfigName(const testing::TestParamInfo<Config>& info) { return info
 class CharLmRanksDeterminismTest : public testing::TestWithParam<Config> {};
 
 TEST_P(CharLmRanksDeterminismTest, TwoRunsWriteTheSameCheckpointAndCurve) {
-  const std::string dir = ScratchDir();
-  const std::vector<std::string>& config = GetParam().flags;
-  for (const char* run : {"a", "b"}) {
-    ChildResult r = RunOnTwoRanks(dir + "/" + run, config, dir + "/" + run + ".log");
-    EXPECT_SUCCEEDED(r);
+  for (const ChildResult& r : ExpectRunsRepeat(RunOnTwoRanks, GetParam().flags, ScratchDir())) {
     EXPECT_NE(r.output.find("2 ranks: "), std::string::npos) << r.output;
   }
-  const std::string a = dir + "/a/char_lm.safetensors", b = dir + "/b/char_lm.safetensors";
-  EXPECT_EQ(UpdatesIn(a), kUpdates);
-  EXPECT_TRUE(SameCheckpoints(a, b));
-  const std::vector<std::string> curve = CurveRows(dir + "/a/curve.csv");
-  EXPECT_EQ(curve.size(), 1u + kUpdates / 5 + 1);  // header, every 5th update, the last
-  EXPECT_EQ(curve, CurveRows(dir + "/b/curve.csv"));
-  // The comparison sees a difference where there is one: another seed.
-  std::vector<std::string> other_seed = config;
-  other_seed.push_back("--seed=2");
-  ChildResult r = RunOnTwoRanks(dir + "/c", other_seed, dir + "/c.log");
-  EXPECT_SUCCEEDED(r);
-  EXPECT_FALSE(SameCheckpoints(a, dir + "/c/char_lm.safetensors"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Configs, CharLmRanksDeterminismTest, testing::ValuesIn(Configs()), ConfigName);
@@ -64,29 +46,7 @@ INSTANTIATE_TEST_SUITE_P(Configs, CharLmRanksDeterminismTest, testing::ValuesIn(
 class CharLmRanksResumeTest : public testing::TestWithParam<Config> {};
 
 TEST_P(CharLmRanksResumeTest, StoppedMidPassAndResumedEndsAsTheUninterruptedRun) {
-  const std::string dir = ScratchDir();
-  const std::vector<std::string>& config = GetParam().flags;
-  ChildResult whole = RunOnTwoRanks(dir + "/whole", config, dir + "/whole.log");
-  EXPECT_SUCCEEDED(whole);
-
-  std::vector<std::string> stop = config;
-  stop.push_back("--stop_after_updates=" + std::to_string(kStopAt));
-  ChildResult stopped = RunOnTwoRanks(dir + "/parts", stop, dir + "/stopped.log");
-  EXPECT_SUCCEEDED(stopped);
-  EXPECT_NE(stopped.output.find("stopped after update 10 without a final checkpoint"),
-            std::string::npos)
-      << stopped.output;
-  EXPECT_EQ(UpdatesIn(dir + "/parts/char_lm.safetensors"), 8);
-
-  std::vector<std::string> resume = config;
-  resume.push_back("--resume");
-  ChildResult resumed = RunOnTwoRanks(dir + "/parts", resume, dir + "/resumed.log");
-  EXPECT_SUCCEEDED(resumed);
-  EXPECT_NE(resumed.output.find("at update 8"), std::string::npos) << resumed.output;
-
-  EXPECT_TRUE(
-      SameCheckpoints(dir + "/whole/char_lm.safetensors", dir + "/parts/char_lm.safetensors"));
-  EXPECT_EQ(CurveRows(dir + "/whole/curve.csv"), CurveRows(dir + "/parts/curve.csv"));
+  ExpectResumeEndsAsWhole(RunOnTwoRanks, GetParam().flags, ScratchDir());
 }
 
 INSTANTIATE_TEST_SUITE_P(Configs, CharLmRanksResumeTest, testing::ValuesIn(Configs()), ConfigName);

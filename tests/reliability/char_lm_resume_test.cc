@@ -26,9 +26,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr int kUpdates = 24;  // 2.2 passes over the tiny text's 11 chunks per stream
-constexpr int kStopAt = 10;   // mid-pass; the last checkpoint before it is at update 8
-
 std::vector<std::string> Flags(const std::string& out_dir, int max_updates = kUpdates) {
   return CharLmFlags(out_dir, max_updates);
 }
@@ -36,6 +33,12 @@ std::vector<std::string> Flags(const std::string& out_dir, int max_updates = kUp
 ChildResult RunCharLm(std::vector<std::string> args, const std::vector<std::string>& more,
                       const std::string& log) {
   return reliability::RunCharLm({}, std::move(args), more, log);
+}
+
+// char_lm in one process (a CharLmRunner).
+ChildResult RunAlone(const std::string& out_dir, const std::vector<std::string>& config,
+                     const std::string& log) {
+  return RunCharLm(Flags(out_dir), config, log);
 }
 
 std::vector<Config> Configs() {
@@ -49,24 +52,7 @@ std::vector<Config> Configs() {
 class CharLmDeterminismTest : public testing::TestWithParam<Config> {};
 
 TEST_P(CharLmDeterminismTest, TwoRunsWriteTheSameCheckpointAndCurve) {
-  const std::string dir = ScratchDir();
-  const std::vector<std::string>& config = GetParam().flags;
-  for (const char* run : {"a", "b"}) {
-    ChildResult r = RunCharLm(Flags(dir + "/" + run), config, dir + "/" + run + ".log");
-    EXPECT_SUCCEEDED(r);
-  }
-  const std::string a = dir + "/a/char_lm.safetensors", b = dir + "/b/char_lm.safetensors";
-  EXPECT_EQ(UpdatesIn(a), kUpdates);
-  EXPECT_TRUE(SameCheckpoints(a, b));
-  const std::vector<std::string> curve = CurveRows(dir + "/a/curve.csv");
-  EXPECT_EQ(curve.size(), 1u + kUpdates / 5 + 1);  // header, every 5th update, the last
-  EXPECT_EQ(curve, CurveRows(dir + "/b/curve.csv"));
-  // The comparison sees a difference where there is one: another seed.
-  std::vector<std::string> other_seed = config;
-  other_seed.push_back("--seed=2");
-  ChildResult r = RunCharLm(Flags(dir + "/c"), other_seed, dir + "/c.log");
-  EXPECT_SUCCEEDED(r);
-  EXPECT_FALSE(SameCheckpoints(a, dir + "/c/char_lm.safetensors"));
+  ExpectRunsRepeat(RunAlone, GetParam().flags, ScratchDir());
 }
 
 INSTANTIATE_TEST_SUITE_P(Configs, CharLmDeterminismTest, testing::ValuesIn(Configs()),
@@ -74,34 +60,11 @@ INSTANTIATE_TEST_SUITE_P(Configs, CharLmDeterminismTest, testing::ValuesIn(Confi
                            return std::string(info.param.name);
                          });
 
-// Stopped at update kStopAt (after its checkpoint at 8 and two more updates, whose curve
-// rows and checkpoint never count), then resumed with --resume.
+// Stopped at update kStopAt, then resumed with --resume.
 class CharLmResumeTest : public testing::TestWithParam<Config> {};
 
 TEST_P(CharLmResumeTest, StoppedMidPassAndResumedEndsAsTheUninterruptedRun) {
-  const std::string dir = ScratchDir();
-  const std::vector<std::string>& config = GetParam().flags;
-  ChildResult whole = RunCharLm(Flags(dir + "/whole"), config, dir + "/whole.log");
-  EXPECT_SUCCEEDED(whole);
-
-  std::vector<std::string> stop = config;
-  stop.push_back("--stop_after_updates=" + std::to_string(kStopAt));
-  ChildResult stopped = RunCharLm(Flags(dir + "/parts"), stop, dir + "/stopped.log");
-  EXPECT_SUCCEEDED(stopped);
-  EXPECT_NE(stopped.output.find("stopped after update 10 without a final checkpoint"),
-            std::string::npos)
-      << stopped.output;
-  EXPECT_EQ(UpdatesIn(dir + "/parts/char_lm.safetensors"), 8);
-
-  std::vector<std::string> resume = config;
-  resume.push_back("--resume");
-  ChildResult resumed = RunCharLm(Flags(dir + "/parts"), resume, dir + "/resumed.log");
-  EXPECT_SUCCEEDED(resumed);
-  EXPECT_NE(resumed.output.find("at update 8"), std::string::npos) << resumed.output;
-
-  EXPECT_TRUE(
-      SameCheckpoints(dir + "/whole/char_lm.safetensors", dir + "/parts/char_lm.safetensors"));
-  EXPECT_EQ(CurveRows(dir + "/whole/curve.csv"), CurveRows(dir + "/parts/curve.csv"));
+  ExpectResumeEndsAsWhole(RunAlone, GetParam().flags, ScratchDir());
 }
 
 INSTANTIATE_TEST_SUITE_P(Configs, CharLmResumeTest, testing::Values(Configs()[0], Configs()[4]),

@@ -111,4 +111,51 @@ int64_t UpdatesIn(const std::string& path) {
   return step == nullptr ? -1 : static_cast<int64_t>(step->values<double>()[0]);
 }
 
+std::vector<ChildResult> ExpectRunsRepeat(const CharLmRunner& run,
+                                          const std::vector<std::string>& config,
+                                          const std::string& dir) {
+  std::vector<ChildResult> results;
+  for (const char* name : {"a", "b"}) {
+    results.push_back(run(dir + "/" + name, config, dir + "/" + name + ".log"));
+    EXPECT_SUCCEEDED(results.back());
+  }
+  const std::string a = dir + "/a/char_lm.safetensors", b = dir + "/b/char_lm.safetensors";
+  EXPECT_EQ(UpdatesIn(a), kUpdates);
+  EXPECT_TRUE(SameCheckpoints(a, b));
+  const std::vector<std::string> curve = CurveRows(dir + "/a/curve.csv");
+  EXPECT_EQ(curve.size(), 1u + kUpdates / 5 + 1);  // header, every 5th update, the last
+  EXPECT_EQ(curve, CurveRows(dir + "/b/curve.csv"));
+  std::vector<std::string> other_seed = config;
+  other_seed.push_back("--seed=2");
+  ChildResult r = run(dir + "/c", other_seed, dir + "/c.log");
+  EXPECT_SUCCEEDED(r);
+  EXPECT_FALSE(SameCheckpoints(a, dir + "/c/char_lm.safetensors"));
+  return results;
+}
+
+void ExpectResumeEndsAsWhole(const CharLmRunner& run, const std::vector<std::string>& config,
+                             const std::string& dir) {
+  ChildResult whole = run(dir + "/whole", config, dir + "/whole.log");
+  EXPECT_SUCCEEDED(whole);
+
+  std::vector<std::string> stop = config;
+  stop.push_back("--stop_after_updates=" + std::to_string(kStopAt));
+  ChildResult stopped = run(dir + "/parts", stop, dir + "/stopped.log");
+  EXPECT_SUCCEEDED(stopped);
+  EXPECT_NE(stopped.output.find("stopped after update 10 without a final checkpoint"),
+            std::string::npos)
+      << stopped.output;
+  EXPECT_EQ(UpdatesIn(dir + "/parts/char_lm.safetensors"), 8);
+
+  std::vector<std::string> resume = config;
+  resume.push_back("--resume");
+  ChildResult resumed = run(dir + "/parts", resume, dir + "/resumed.log");
+  EXPECT_SUCCEEDED(resumed);
+  EXPECT_NE(resumed.output.find("at update 8"), std::string::npos) << resumed.output;
+
+  EXPECT_TRUE(
+      SameCheckpoints(dir + "/whole/char_lm.safetensors", dir + "/parts/char_lm.safetensors"));
+  EXPECT_EQ(CurveRows(dir + "/whole/curve.csv"), CurveRows(dir + "/parts/curve.csv"));
+}
+
 }  // namespace tg::reliability
