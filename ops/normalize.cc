@@ -19,13 +19,7 @@ namespace {
 
 using ops::Build;
 using ops::DispatchFloat;
-
-// attrs.scalar is eps, the variance's floor.
-Attrs EpsAttrs(double eps) {
-  Attrs attrs;
-  attrs.scalar = eps;
-  return attrs;
-}
+using ops::ScalarAttrs;
 
 absl::Status RequireRows(const TensorType& t, double eps) {
   if (absl::Status s = ops::RequireFloat(t, "input"); !s.ok()) return s;
@@ -149,10 +143,11 @@ const OpDef kNormalizeGrad = {
 
 }  // namespace
 
-Expr Normalize(Expr x, double eps) { return Build(kNormalize, {x}, EpsAttrs(eps)); }
+// attrs.scalar is eps, the variance's floor.
+Expr Normalize(Expr x, double eps) { return Build(kNormalize, {x}, ScalarAttrs(eps)); }
 
 Expr NormalizeGrad(Expr x, Expr dy, double eps) {
-  return Build(kNormalizeGrad, {x, dy}, EpsAttrs(eps));
+  return Build(kNormalizeGrad, {x, dy}, ScalarAttrs(eps));
 }
 
 std::vector<const OpDef*> NormalizeOps() { return {&kNormalize, &kNormalizeGrad}; }

@@ -31,6 +31,13 @@ inline Expr Build(const OpDef& op, std::initializer_list<Expr> inputs, const Att
   return Build(op, absl::Span<const Expr>(inputs.begin(), inputs.size()), attrs);
 }
 
+// Attrs holding one constant in attrs.scalar (scale's c, normalize's eps, ...).
+inline Attrs ScalarAttrs(double c) {
+  Attrs attrs;
+  attrs.scalar = c;
+  return attrs;
+}
+
 // Calls body(T{}) with T = float or double for a float dtype; an error for i32.
 template <class Body>
 absl::Status DispatchFloat(DType dtype, Body&& body) {

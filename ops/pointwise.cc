@@ -196,12 +196,6 @@ Expr ProductGradFor(const VjpContext& ctx, int i, Expr dy, Expr other) {
   return row ? MulSumTo(dy, other, s) : GradFor(ctx, i, dy * other);
 }
 
-Attrs ScalarAttrs(double c) {
-  Attrs attrs;
-  attrs.scalar = c;
-  return attrs;
-}
-
 // The OpDef of a pointwise op whose math is the functor F: kernel, tiles (which the compiler
 // fuses) and row facts all follow from F, so every pointwise op declares them alike. A unary
 // op keeps its input's type.
@@ -276,7 +270,7 @@ static void ScaleVjp(VjpContext& ctx) {
   if (ctx.needs_grad(0)) ctx.AccumulateGrad(0, Scale(ctx.grad_output(), ctx.attrs().scalar));
 }
 constexpr OpDef kScale = UnaryPointwiseOp<kernels::ScaleFn>("scale", ScaleVjp);
-Expr Scale(Expr x, double c) { return ops::Build(kScale, {x}, ScalarAttrs(c)); }
+Expr Scale(Expr x, double c) { return ops::Build(kScale, {x}, ops::ScalarAttrs(c)); }
 
 // ---- add_scalar (attrs.scalar = c) ---------------------------------------
 //   y = x + c          dx = dy
@@ -284,7 +278,7 @@ static void AddScalarVjp(VjpContext& ctx) {
   if (ctx.needs_grad(0)) ctx.AccumulateGrad(0, ctx.grad_output());
 }
 constexpr OpDef kAddScalar = UnaryPointwiseOp<kernels::AddScalarFn>("add_scalar", AddScalarVjp);
-Expr AddScalar(Expr x, double c) { return ops::Build(kAddScalar, {x}, ScalarAttrs(c)); }
+Expr AddScalar(Expr x, double c) { return ops::Build(kAddScalar, {x}, ops::ScalarAttrs(c)); }
 
 // ---- sigmoid -------------------------------------------------------------
 //   y = 1 / (1 + e^-x) dx = dy * y * (1 - y)       (uses y, so x can be freed early)
