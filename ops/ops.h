@@ -16,7 +16,7 @@
 
 namespace tg {
 
-// ---- pointwise (ops/pointwise.cc); binary ops broadcast as NumPy does ----
+// ---- pointwise (ops/pointwise.cc, MulAdd ops/mul_add.cc); binary ops broadcast as NumPy does ----
 Expr Add(Expr a, Expr b);             ///< a + b
 Expr Sub(Expr a, Expr b);             ///< a - b
 Expr Mul(Expr a, Expr b);             ///< a * b, elementwise

@@ -1,10 +1,10 @@
 // Pointwise ops: elementwise arithmetic (binary ops broadcast as NumPy does), activations,
-// and the gradient helpers their VJPs are built from. The math of every kernel is a functor of
-// ops/kernels/pointwise.h; the templates below run it over a node's tensors (forward) or over
-// same-shape chunks a compiler hands in (tiles).
+// and the gradient helpers their VJPs are built from (mul_add, the one ternary op, is in
+// mul_add.cc). The math of every kernel is a functor of ops/kernels/pointwise.h; the
+// templates below run it over a node's tensors (forward) or over same-shape chunks a
+// compiler hands in (tiles).
 #include <algorithm>
 #include <cstdint>
-#include <optional>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -14,10 +14,14 @@
 #include "ops/kernels/pointwise.h"
 #include "ops/op_util.h"
 #include "ops/ops.h"
+#include "ops/pointwise_internal.h"
 #include "ops/registry.h"
 
 namespace tg {
 namespace {
+
+using ops::GradFor;
+using ops::ProductGradFor;
 
 // A functor for one node: scale and add_scalar carry their constant in attrs.scalar, every
 // other functor is stateless.
@@ -175,27 +179,6 @@ absl::StatusOr<TensorType> BroadcastFloatPair(absl::Span<const TensorType> in, c
   return TensorType{in[0].dtype, *std::move(shape)};
 }
 
-// An output-shaped gradient brought down to input i's shape: summed over the axes it was
-// broadcast along, or passed through when nothing was broadcast.
-Expr GradFor(const VjpContext& ctx, int i, Expr g) {
-  Expr x = ctx.input(i);
-  return g.shape() == x.shape() ? g : SumTo(g, x.shape());
-}
-
-// The gradient for input i of a product: dy * other summed down to input i's shape. For a
-// row [D] (or [1, D]) of a rank-2 product -- a gain -- one mul_sum_to op: a sum over rows
-// that time batching stacks over the steps, where SumTo(dy * other) would leave a product
-// per step.
-Expr ProductGradFor(const VjpContext& ctx, int i, Expr dy, Expr other) {
-  Expr x = ctx.input(i);
-  const Shape& s = x.shape();
-  const Shape& full = dy.shape();
-  const bool row = full.rank() == 2 && other.shape() == full &&
-                   ((s.rank() == 1 && s[0] == full[1]) ||
-                    (s.rank() == 2 && s[0] == 1 && s[1] == full[1] && full[0] != 1));
-  return row ? MulSumTo(dy, other, s) : GradFor(ctx, i, dy * other);
-}
-
 // The OpDef of a pointwise op whose math is the functor F: kernel, tiles (which the compiler
 // fuses) and row facts all follow from F, so every pointwise op declares them alike. A unary
 // op keeps its input's type.
@@ -217,6 +200,26 @@ constexpr OpDef BinaryPointwiseOp(std::string_view name, InferFn infer, VjpFn vj
 }
 
 }  // namespace
+
+namespace ops {
+
+// The gradient helpers of pointwise_internal.h.
+Expr GradFor(const VjpContext& ctx, int i, Expr g) {
+  Expr x = ctx.input(i);
+  return g.shape() == x.shape() ? g : SumTo(g, x.shape());
+}
+
+Expr ProductGradFor(const VjpContext& ctx, int i, Expr dy, Expr other) {
+  Expr x = ctx.input(i);
+  const Shape& s = x.shape();
+  const Shape& full = dy.shape();
+  const bool row = full.rank() == 2 && other.shape() == full &&
+                   ((s.rank() == 1 && s[0] == full[1]) ||
+                    (s.rank() == 2 && s[0] == 1 && s[1] == full[1] && full[0] != 1));
+  return row ? MulSumTo(dy, other, s) : GradFor(ctx, i, dy * other);
+}
+
+}  // namespace ops
 
 // ---- add -----------------------------------------------------------------
 //   y = a + b          da = SumTo(dy, a.shape)     db = SumTo(dy, b.shape)
@@ -375,114 +378,6 @@ constexpr OpDef kReluGrad = BinaryPointwiseOp<kernels::ReluGradFn>(
     "relu_grad", ops::SameShapeFloatPair, ReluGradVjp, /*no_grad_inputs=*/1u << 0);
 Expr ReluGrad(Expr x, Expr dy) { return ops::Build(kReluGrad, {x, dy}); }
 
-// ---- mul_add --------------------------------------------------------------
-//   y = a * b + c      da = dy * b     db = SumTo(dy * a)     dc = SumTo(dy)
-// a has the output's shape; b and c each have it too, or are a row [D] read by every row, a
-// column [..., 1] read across each row, or one element (an affine map: x * gain + bias).
-enum class MulAddRead : uint8_t { kFull, kRow, kColumn, kScalar };
-
-std::optional<MulAddRead> ReadOf(const Shape& in, const Shape& out) {
-  if (in == out) return MulAddRead::kFull;
-  const std::optional<RowRead> r = ReadByRows(in, out);
-  if (!r) return std::nullopt;
-  const int64_t width = out.rank() == 0 ? 1 : out[out.rank() - 1];
-  if (r->rows_one && r->last == 1) return MulAddRead::kScalar;
-  if (r->rows_one && r->last == width) return MulAddRead::kRow;
-  if (r->rows_kept && r->last == 1 && in.rank() == out.rank()) return MulAddRead::kColumn;
-  return std::nullopt;
-}
-
-absl::StatusOr<TensorType> MulAddInfer(absl::Span<const TensorType> in, const Attrs&) {
-  if (absl::Status s = ops::RequireFloat(in[0], "input 0"); !s.ok()) return s;
-  for (int k = 1; k < 3; ++k) {
-    if (absl::Status s = ops::RequireSameDType(in[0], in[k]); !s.ok()) return s;
-    if (!ReadOf(in[k].shape, in[0].shape)) {
-      return absl::InvalidArgumentError(fmt::format(
-          "input {} is {}: it must have input 0's shape {}, its last axis, one element per row "
-          "or one element",
-          k, in[k].shape, in[0].shape));
-    }
-  }
-  return in[0];
-}
-
-absl::Status MulAddKernel(const KernelContext& ctx) {
-  return ops::DispatchFloat(ctx.output.dtype(), [&](auto zero) {
-    using T = decltype(zero);
-    const Shape& shape = ctx.output.shape();
-    const int64_t n = ctx.output.num_elements();
-    const int64_t cols = shape.rank() == 0 ? 1 : shape[shape.rank() - 1];
-    const int64_t rows = cols > 0 ? n / cols : 0;
-    const T* p[3];
-    MulAddRead read[3];
-    for (int k = 0; k < 3; ++k) {
-      p[k] = ctx.inputs[k].data<T>();
-      read[k] = *ReadOf(ctx.inputs[k].shape(), shape);
-    }
-    T* out = ctx.output.data<T>();
-    const kernels::MulAddFn f;
-    if (read[1] != MulAddRead::kRow && read[1] != MulAddRead::kColumn &&
-        read[2] != MulAddRead::kRow && read[2] != MulAddRead::kColumn) {
-      auto stride = [&](int k) -> int64_t { return read[k] == MulAddRead::kFull ? 1 : 0; };
-      kernels::Ternary(f, p[0], 1, p[1], stride(1), p[2], stride(2), out, n, ctx.accumulate,
-                       ctx.options.num_threads);
-      return absl::OkStatus();
-    }
-    // Row by row, each operand at its row (full), its one row, or its row's one element.
-    auto at = [&](int k, int64_t r) -> const T* {
-      switch (read[k]) {
-        case MulAddRead::kFull: return p[k] + r * cols;
-        case MulAddRead::kColumn: return p[k] + r;
-        case MulAddRead::kRow:
-        case MulAddRead::kScalar: break;
-      }
-      return p[k];
-    };
-    auto stride = [&](int k) -> int64_t {
-      return read[k] == MulAddRead::kFull || read[k] == MulAddRead::kRow ? 1 : 0;
-    };
-    for (int64_t r = 0; r < rows; ++r) {
-      kernels::Ternary(f, at(0, r), 1, at(1, r), stride(1), at(2, r), stride(2), out + r * cols,
-                       cols, ctx.accumulate);
-    }
-    return absl::OkStatus();
-  });
-}
-
-// Rows are the leading axes of a: a full operand and a column ([..., 1]) carry them, a row
-// [D] and a single element are shared.
-RowFacts MulAddRowFacts(const Attrs&, absl::Span<const TensorType> in) {
-  if (in[0].shape.rank() == 0) return {};
-  RowFacts facts{.kind = RowKind::kIndependent, .row_operands = 1u};
-  for (uint32_t k = 1; k < 3; ++k) {
-    const std::optional<MulAddRead> read = ReadOf(in[k].shape, in[0].shape);
-    if (!read) return {};
-    if (*read == MulAddRead::kFull || *read == MulAddRead::kColumn) facts.row_operands |= 1u << k;
-  }
-  return facts;
-}
-
-template <class T>
-void MulAddTile(absl::Span<const T* const> in, absl::Span<const int64_t> strides, T* out,
-                int64_t n, const Attrs&, bool accumulate) {
-  kernels::Ternary(kernels::MulAddFn{}, in[0], strides[0], in[1], strides[1], in[2], strides[2],
-                   out, n, accumulate);
-}
-
-static void MulAddVjp(VjpContext& ctx) {
-  Expr dy = ctx.grad_output();
-  if (ctx.needs_grad(0)) ctx.AccumulateGrad(0, GradFor(ctx, 0, dy * ctx.input(1)));
-  if (ctx.needs_grad(1)) ctx.AccumulateGrad(1, ProductGradFor(ctx, 1, dy, ctx.input(0)));
-  if (ctx.needs_grad(2)) ctx.AccumulateGrad(2, GradFor(ctx, 2, dy));
-}
-
-constexpr OpDef kMulAdd = {.name = "mul_add", .arity = 3, .infer = MulAddInfer,
-                           .forward = MulAddKernel, .vjp = MulAddVjp,
-                           .pointwise = {.f32 = MulAddTile<float>, .f64 = MulAddTile<double>,
-                                         .broadcasts = true},
-                           .rows = MulAddRowFacts};
-Expr MulAdd(Expr a, Expr b, Expr c) { return ops::Build(kMulAdd, {a, b, c}); }
-
 // ---- operators: each is one of the ops above ----
 Expr operator+(Expr a, Expr b) { return Add(a, b); }
 Expr operator-(Expr a, Expr b) { return Sub(a, b); }
@@ -500,7 +395,7 @@ Expr operator/(Expr x, double c) { return Scale(x, 1.0 / c); }
 std::vector<const OpDef*> PointwiseOps() {
   return {&kAdd,  &kSub,  &kMul,  &kDiv,  &kNeg,    &kScale, &kAddScalar, &kSigmoid,  &kTanh,
           &kRelu, &kExp,  &kLog,  &kSqrt, &kSquare, &kCopy,  &kTanhGrad,  &kSigmoidGrad,
-          &kReluGrad, &kMulAdd};
+          &kReluGrad, &ops::kMulAdd};
 }
 
 }  // namespace tg
