@@ -318,21 +318,27 @@ TEST(GemmTest, ThreadedRepeatsBitwiseAcrossConcurrentCallers) {
 }
 
 // oneDNN would take every core through OpenMP; Gemm keeps it at one OpenMP
-// thread on every calling thread (threads come from the pool instead).
+// thread on every thread that calls it (threads come from the pool instead).
 TEST(GemmTest, OneDnnUsesOneOmpThreadInEveryCallingThread) {
-  auto run = [] {
-    const int64_t s = 128;
+  auto run = [](int threads) {
+    const int64_t s = 128;  // above kSmallSgemm: oneDNN's sgemm
     std::vector<float> a(s * s, 1.0f), b(s * s, 1.0f), c(s * s);
     Gemm(GemmArgs{.m = s, .n = s, .k = s, .lda = s, .ldb = s, .ldc = s,
-                  .threads = 2},
+                  .threads = threads},
          a.data(), b.data(), c.data());
     EXPECT_EQ(c[0], static_cast<float>(s));
     EXPECT_EQ(c[s * s - 1], static_cast<float>(s));
     return omp_get_max_threads();
   };
-  EXPECT_EQ(run(), 1);
+  EXPECT_EQ(run(2), 1);
+  // A fresh thread starts from OpenMP's default (every core, or OMP_NUM_THREADS, which the
+  // suite sets to 1): raise it so that the check does not depend on the environment. On
+  // one thread the product runs on the caller itself.
   int other = 0;
-  std::thread t([&] { other = run(); });
+  std::thread t([&] {
+    omp_set_num_threads(3);
+    other = run(1);
+  });
   t.join();
   EXPECT_EQ(other, 1);
 }
