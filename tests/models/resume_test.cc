@@ -26,6 +26,7 @@
 #include "models/weight_average.h"
 #include "ops/ops.h"
 #include "testing/test_values.h"
+#include "tests/scratch_files.h"
 
 namespace tg {
 namespace {
@@ -37,10 +38,9 @@ constexpr int kUpdates = 12, kStopAt = 5;  // a run stopped after kStopAt update
 constexpr double kDropout = 0.25;
 constexpr uint64_t kDropoutSeed = 11;
 
+// A file in a fresh directory of the running test (one per test: a second call empties it).
 std::string ScratchPath(const std::string& name) {
-  fs::path dir = fs::path(::testing::TempDir()) / fmt::format("tg_resume_{}", ::getpid());
-  fs::create_directories(dir);
-  return (dir / name).string();
+  return (fs::path(test_files::FreshScratchDir("tg_resume")) / name).string();
 }
 
 // Update u's inputs [T*B, I] and targets [T*B, 1]: a function of u alone (the data position
