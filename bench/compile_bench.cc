@@ -5,6 +5,7 @@
 //   compile_bench [--cell=lstm] [--layers=1] [--seq=1000] [--batch=32] [--input=64]
 //                 [--hidden=256] [--runs=0] [--nocontext] [--listing] [--recompute_every=0]
 //                 [--threads=1] [--simulate] [--profile] [--input_grad] [--noprepare_operands]
+//                 [--nostack_rows] [--nofuse_pointwise] [--nowrite_first_sums]
 #include <sys/resource.h>
 #include <time.h>
 
@@ -61,6 +62,14 @@ ABSL_FLAG(bool, profile, false,
 ABSL_FLAG(bool, prepare_operands, true,
           "prepare the weights the program's steps read once per run "
           "(CompileSpec::prepare_operands); --noprepare_operands to compare");
+ABSL_FLAG(bool, stack_rows, true,
+          "batch per-step work over time (CompileSpec::stack_rows); --nostack_rows to compare");
+ABSL_FLAG(bool, fuse_pointwise, true,
+          "fuse runs of pointwise ops (CompileSpec::fuse_pointwise); --nofuse_pointwise to "
+          "compare");
+ABSL_FLAG(bool, write_first_sums, true,
+          "sums into bytes nothing touched yet write, and buffers so filled are not zeroed "
+          "(CompileSpec::write_first_sums); --nowrite_first_sums to compare");
 ABSL_FLAG(bool, input_grad, false,
           "the input x is a parameter, so the program also computes d loss / d x (the work "
           "oneDNN's LSTM primitive does); off: x is fed and needs no gradient");
@@ -257,6 +266,9 @@ absl::Status Main() {
   TG_ASSIGN_OR_RETURN(CompiledGraph program,
                       Compile(g, {.feeds = input_grad ? std::vector<Expr>{} : std::vector<Expr>{x},
                                   .outputs = {loss},
+                                  .stack_rows = absl::GetFlag(FLAGS_stack_rows),
+                                  .fuse_pointwise = absl::GetFlag(FLAGS_fuse_pointwise),
+                                  .write_first_sums = absl::GetFlag(FLAGS_write_first_sums),
                                   .own_context = absl::GetFlag(FLAGS_context),
                                   .recompute = recompute_every > 0,
                                   .prepare_operands = absl::GetFlag(FLAGS_prepare_operands)}));

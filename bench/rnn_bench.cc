@@ -9,6 +9,7 @@
 //   rnn_bench [--configs=S,M,L] [--cells=rnn,lstm,gru,lnlstm] [--modes=eager,compiled]
 //             [--threads=1,2] [--json] [--budget_s=1] [--recompute_every=0] [--input_grad]
 //             [--layers=1] [--bidirectional] [--parallel_replay] [--noprepare_operands]
+//             [--nowrite_first_sums]
 //             [--listing] [--max_runs=200]
 #include <cmath>
 #include <cstdio>
@@ -66,6 +67,9 @@ ABSL_FLAG(bool, parallel_replay, false,
 ABSL_FLAG(bool, prepare_operands, true,
           "compiled mode: prepare the weights the steps read once per run "
           "(CompileSpec::prepare_operands); --noprepare_operands reads them as they are");
+ABSL_FLAG(bool, write_first_sums, true,
+          "compiled mode: sums into bytes nothing touched yet write, and buffers so filled are "
+          "not zeroed (CompileSpec::write_first_sums); --nowrite_first_sums to compare");
 
 namespace tg::bench {
 namespace {
@@ -262,6 +266,7 @@ absl::StatusOr<BenchResult> BenchCompiled(const BenchConfig& c, const std::strin
   TG_ASSIGN_OR_RETURN(CompiledGraph program,
                       Compile(g, {.feeds = feeds,
                                   .outputs = {},
+                                  .write_first_sums = absl::GetFlag(FLAGS_write_first_sums),
                                   .recompute = recompute_every > 0,
                                   .parallel_replay = absl::GetFlag(FLAGS_parallel_replay),
                                   .prepare_operands = absl::GetFlag(FLAGS_prepare_operands)}));

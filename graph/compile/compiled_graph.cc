@@ -7,6 +7,7 @@
 #include "base/status_macros.h"
 #include "fmt/format.h"
 #include "graph/compile/concurrent_placement.h"
+#include "graph/compile/first_writes.h"
 #include "graph/compile/from_graph.h"
 #include "graph/compile/fuse_pointwise.h"
 #include "graph/compile/fusion_plan.h"
@@ -17,6 +18,7 @@
 #include "graph/compile/prune.h"
 #include "graph/compile/recompute.h"
 #include "graph/compile/schedule.h"
+#include "graph/compile/sink_passes.h"
 #include "graph/compile/stack_rows.h"
 
 namespace tg {
@@ -145,7 +147,14 @@ absl::StatusOr<CompiledGraph> Compile(Graph& g, const CompileSpec& spec) {
   compile::PrepareStats prepared;
   if (spec.prepare_operands) program = compile::PrepareOperands(std::move(program), &prepared);
   clock.Lap("prepare_operands");
-  std::vector<compile::Lifetime> lifetimes = compile::ComputeLifetimes(program);
+  // Parallel replay's placement and schedule were measured without it.
+  if (spec.fuse_pointwise && !parallel) program = compile::SinkPasses(std::move(program));
+  clock.Lap("sink_passes");
+  int64_t first_writes = 0;
+  if (spec.write_first_sums) program = compile::WriteFirstSums(std::move(program), &first_writes);
+  clock.Lap("first_writes");
+  std::vector<compile::Lifetime> lifetimes =
+      compile::ComputeLifetimes(program, spec.write_first_sums);
   TG_RETURN_IF_ERROR(CheckLeavesAreNotSummedInto(g, program, lifetimes));
   clock.Lap("lifetimes");
   // check_numerics names the op that made a NaN, so each op keeps its own step.
@@ -185,6 +194,7 @@ absl::StatusOr<CompiledGraph> Compile(Graph& g, const CompileSpec& spec) {
   exe.options = g.exec_options();
   c.num_stacked_ = stacked.stacked_nodes;
   c.num_prepared_ = prepared.forms;
+  c.num_first_writes_ = static_cast<int>(first_writes);
   c.num_segments_ = recomputed.segments;
   c.num_recomputed_ = recomputed.copies;
   c.compile_work_ = prune_work + stacked.work + placement.work;
@@ -293,6 +303,7 @@ std::string CompiledGraph::Listing() const {
       num_kernels_, num_fused_runs_, num_stacked_, peak_bytes(), compile_seconds_, by_op);
   out += fmt::format("tile calls {} (in fused runs)\n", num_tile_calls_);
   if (num_prepared_ > 0) out += fmt::format("prepared operands {}\n", num_prepared_);
+  if (num_first_writes_ > 0) out += fmt::format("first sums written {}\n", num_first_writes_);
   if (num_segments_ > 0) {
     out += fmt::format("segments {}, instructions made again {}\n", num_segments_,
                        num_recomputed_);

@@ -52,6 +52,9 @@ struct CompileSpec {
   std::vector<Expr> outputs;  ///< Values read after Run() through output(i).
   bool stack_rows = true;     ///< Time batching; off only to compare against.
   bool fuse_pointwise = true;  ///< Runs of pointwise ops as one chunked pass; likewise.
+  /// A sum into bytes nothing touched yet writes, and a buffer whose every sum lands on
+  /// written bytes is not zeroed (graph/compile/first_writes.h); likewise.
+  bool write_first_sums = true;
   /// Parameter gradients accumulate into the run's own memory, zeroed at the start of
   /// every Run, not into the store's: replicas of one update can then run at once on slices
   /// of a batch (graph/compile/replicas.h) and their gradients be summed afterwards.
@@ -127,6 +130,8 @@ class CompiledGraph {
   /// Operands prepared once per run (CompileSpec::prepare_operands): the steps that prepare
   /// them, listed as "prepare_<op>".
   int num_prepared() const { return num_prepared_; }
+  /// Sums into bytes nothing touched yet that write instead (CompileSpec::write_first_sums).
+  int num_first_writes() const { return num_first_writes_; }
   /// Segments the checkpoints cut the forward into (with recompute or cut_at_checkpoints).
   int num_segments() const { return num_segments_; }
   /// Instructions added to make segments again during the backward (CompileSpec::recompute),
@@ -176,6 +181,7 @@ class CompiledGraph {
   int num_fused_runs_ = 0;
   int64_t num_tile_calls_ = 0;
   int num_prepared_ = 0;
+  int num_first_writes_ = 0;
   int num_segments_ = 0;
   int num_recomputed_ = 0;
   int64_t compile_work_ = 0;

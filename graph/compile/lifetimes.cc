@@ -1,8 +1,10 @@
 #include "graph/compile/lifetimes.h"
 
+#include "graph/compile/first_writes.h"
+
 namespace tg::compile {
 
-std::vector<Lifetime> ComputeLifetimes(const Program& program) {
+std::vector<Lifetime> ComputeLifetimes(const Program& program, bool written_first) {
   std::vector<Lifetime> life(program.buffers.size());
   auto touch = [&](ValueId v, int at) {
     const BufferId b = program.values[v].buffer;
@@ -23,6 +25,14 @@ std::vector<Lifetime> ComputeLifetimes(const Program& program) {
   for (ValueId v : program.feeds) pin(v);
   for (ValueId v : program.outputs) pin(v);
   for (const Constant& c : program.constants) pin(c.value);
+  if (!written_first) {
+    for (Lifetime& l : life) l.zero_first = l.accumulated;
+    return life;
+  }
+  const SumStarts starts = FindSumStarts(program);
+  for (size_t b = 0; b < life.size(); ++b) {
+    life[b].zero_first = life[b].accumulated && (!starts.clean[b] || starts.fresh[b]);
+  }
   return life;
 }
 

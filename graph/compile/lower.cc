@@ -141,7 +141,7 @@ Executable Lower(const Program& program, absl::Span<const Lifetime> lifetimes,
     auto zero_first = [&](ValueId v, bool written) {
       const BufferId b = program.values[v].buffer;
       if (b < 0 || program.buffers[b].storage != Storage::kPlanned || zeroed[b] ||
-          !lifetimes[b].accumulated || first[b] != k) {
+          !lifetimes[b].zero_first || first[b] != k) {
         return;
       }
       zeroed[b] = true;

@@ -56,6 +56,23 @@ std::string StackKey(const Program& p, const Instruction& in, const RowFacts& fa
   return key;
 }
 
+// An op that declares tiles (OpDef::pointwise) is one pass over its operands. Stacked, its T
+// members become one pass over T steps' rows, long gone from cache by then; left per step, a
+// member reads what its step just made (and an elementwise one joins the step's fused run).
+// Stacking pays only for its saved calls, so members this large stay per step -- in the serial
+// program: a parallel one (chunk > 0) keeps them stacked, as its placement and schedule were
+// measured with.
+bool LargePass(const Program& p, const Instruction& in, const RowFacts& facts) {
+  if (in.op->pointwise.f32 == nullptr && in.op->pointwise.f64 == nullptr) return false;
+  for (size_t k = 0; k < in.inputs.size(); ++k) {
+    if (Carries(facts.row_operands, k) &&
+        p.shape(in.inputs[k]).num_elements() >= kLargePassElements) {
+      return true;
+    }
+  }
+  return false;
+}
+
 bool Stackable(const Program& p, const Instruction& in, const RowFacts& facts) {
   if (facts.kind == RowKind::kNone || facts.row_operands == 0) return false;
   for (size_t k = 0; k < in.inputs.size(); ++k) {
@@ -82,7 +99,9 @@ std::vector<StackGroup> FindGroups(const Program& program, const Dependencies& d
     const Instruction& in = program.instructions[i];
     if (in.op == nullptr || in.op->rows == nullptr) continue;
     const RowFacts facts = in.op->rows(*in.attrs, TypesOf(program, in));
-    if (!Stackable(program, in, facts)) continue;
+    if (!Stackable(program, in, facts) || (chunk == 0 && LargePass(program, in, facts))) {
+      continue;
+    }
     auto [it, inserted] =
         index.try_emplace(StackKey(program, in, facts), static_cast<int>(buckets.size()));
     if (inserted) buckets.push_back({facts, {}});

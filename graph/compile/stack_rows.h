@@ -7,6 +7,8 @@
 /// - kSummed: instructions that add into the same output a sum over rows their operands share
 ///   (dW += dz_t^T x_t for every t) become one instruction over the stacked operands.
 ///
+/// Passes over large rows stay per step (kLargePassElements) when `chunk` is 0.
+///
 /// The stacked instruction takes the place of the first member when every member's inputs are
 /// ready by then, else of the last. For a group with a shared operand (a weight, which one
 /// stacked kernel then reads once), what reads a member's result before the last member (each
@@ -27,6 +29,14 @@
 #include "graph/compile/program.h"
 
 namespace tg::compile {
+
+/// Elements of a row operand from which a member applying an op that declares tiles
+/// (OpDef::pointwise: a pass over its operands, such as a bias add or a bias gradient's sum)
+/// is left per step: its step's rows are then still in cache, where the stacked pass would
+/// read all steps' rows from memory. At the M sizes (T 50, B 32, H 256) an LSTM's 100 per-step
+/// bias-gradient sums over [32,1024] took 0.15 ms of a run against 0.40 ms for the two stacked
+/// ones, and the stacked bias add 0.26 ms, which per step joins each step's fused run.
+inline constexpr int64_t kLargePassElements = 4096;
 
 /// What StackRows did, and what it cost.
 struct StackStats {

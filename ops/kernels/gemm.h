@@ -36,6 +36,11 @@ struct GemmArgs {
 void Gemm(const GemmArgs& args, const float* a, const float* b, float* c);
 void Gemm(const GemmArgs& args, const double* a, const double* b, double* c);
 
+// Rows of A per block that a float product running oneDNN's sgemm copies to a padded stride
+// before multiplying (a deep A^T B whose lda is a multiple of 4 KB, whose column reads would
+// share cache sets), or 0 when it reads A where it is. Exposed for tests.
+int64_t TransposedACopyRows(const GemmArgs& args);
+
 // A B operand many products share (a weight read at every step of a sequence) can be packed
 // once and the products run over the packing: B is then copied by none of them. The packing
 // is op(B) [k,n] in column panels of the active ISA's register tile (isa.h), so it is valid

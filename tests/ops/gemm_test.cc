@@ -138,6 +138,33 @@ void CheckAlphaBetaPadding(double rtol) {
   }
 }
 
+// A^T B with A's rows 4 KB apart and a deep k runs over blocks of A copied to a padded
+// stride (gemm_dispatch.cc): the blocks' partial products, summed into C in order, give the
+// product, with alpha and beta, a transposed B, a depth that is no multiple of the block, and
+// split over two threads.
+TEST(GemmTest, TransposedAWithA4KBStrideMatchesReference) {
+  const Case cases[] = {
+      {1024, 600, 64, true, false, 1.0, 0.0},       // three blocks, the last a short one
+      {1000, 520, 70, true, true, -0.5, 2.0, 24},   // lda = 1000 + 24 = 1024
+      {1000, 520, 70, true, false, 1.0, 1.0, 24},
+      {2048, 300, 40, true, false, 1.0, 0.0},
+      {1024, 600, 64, true, false, 1.0, 1.0, 0, 2},  // split over two threads
+  };
+  for (const Case& t : cases) {
+    const GemmArgs g{.trans_a = true, .trans_b = t.trans_b, .m = t.m, .n = t.n, .k = t.k,
+                     .lda = t.m + t.pad, .ldb = (t.trans_b ? t.k : t.n) + t.pad};
+    EXPECT_GT(TransposedACopyRows(g), 0) << "m=" << t.m << " k=" << t.k;
+    EXPECT_LT(TransposedACopyRows(g), t.k) << "m=" << t.m << " k=" << t.k;
+    Check<float>(t, 1e-5);
+  }
+  // Other strides, shallow products and untransposed A read A where it is.
+  EXPECT_EQ(TransposedACopyRows({.trans_a = true, .m = 1024, .n = 64, .k = 600, .lda = 1040}),
+            0);
+  EXPECT_EQ(TransposedACopyRows({.trans_a = true, .m = 1024, .n = 64, .k = 32, .lda = 1024}),
+            0);
+  EXPECT_EQ(TransposedACopyRows({.m = 600, .n = 64, .k = 1024, .lda = 1024}), 0);
+}
+
 TEST(GemmTest, AlphaBetaAndPaddedStridesF32) {
   CheckAlphaBetaPadding<float>(1e-5);
 }

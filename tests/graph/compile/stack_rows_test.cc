@@ -1,7 +1,8 @@
 // Time batching on hand-built programs: per-step products over the steps of one input become
 // one product, sums of weight-gradient products one sum, a chain is left alone, products whose
 // results are read at once become one when their readers can move after the last, and the
-// pass returns a new program without touching its argument.
+// pass returns a new program without touching its argument; passes over large rows stay per
+// step.
 #include "graph/compile/stack_rows.h"
 
 #include "gtest/gtest.h"
@@ -226,6 +227,57 @@ TEST(StackRowsTest, KeepsProductsWhenAReaderLeadsToTheLastOne) {
     if (in.op->name == "matmul" && in.inputs[1] == w) ++products;
   }
   EXPECT_EQ(products, kT);
+}
+
+}  // namespace
+}  // namespace tg::compile
+
+namespace tg::compile {
+namespace {
+
+// Per-step bias adds y_t = x_t + b and bias-gradient sums db += sum_to(dy_t): passes over
+// their operands (ops that declare tiles), each step's rows `batch` x `width`.
+struct BiasPasses {
+  BiasPasses(int64_t batch, int64_t width) {
+    const BufferId xs = h.Buffer(kT * batch * width * 8);
+    const ValueId b = h.Fresh({width}), db = h.Fresh({width});
+    Attrs to;
+    to.shape = Shape{width};
+    for (int64_t t = 0; t < kT; ++t) {
+      const ValueId x = h.At(xs, {batch, width}, t * batch * width * 8);
+      const ValueId y = h.Fresh({batch, width});
+      h.Apply("add", {x, b}, y);
+      h.Apply("sum_to", {y}, db, to, /*accumulate=*/t > 0);
+      outputs.push_back(y);
+    }
+    outputs.push_back(db);
+    h.program.outputs = outputs;
+  }
+  HandBuilt h;
+  std::vector<ValueId> outputs;
+};
+
+// Small steps stack, as products do; steps of kLargePassElements or more stay per step in the
+// serial program (their rows are in cache there), and still stack for parallel replay.
+TEST(StackRowsTest, LeavesPassesOverLargeRowsPerStep) {
+  StackStats small_stats;
+  const Program small = StackRows(BiasPasses(2, 8).h.program, &small_stats);
+  EXPECT_EQ(small.instructions.size(), 2u);
+  EXPECT_EQ(small_stats.stacked_nodes, 2 * kT);
+
+  const int64_t width = kLargePassElements / 4;  // 4 rows: kLargePassElements per step
+  StackStats large_stats;
+  const Program large = StackRows(BiasPasses(4, width).h.program, &large_stats);
+  EXPECT_EQ(large.instructions.size(), static_cast<size_t>(2 * kT));
+  EXPECT_EQ(large_stats.stacked_nodes, 0);
+
+  StackStats narrower_stats;
+  StackRows(BiasPasses(4, width - 1).h.program, &narrower_stats);
+  EXPECT_EQ(narrower_stats.stacked_nodes, 2 * kT);
+
+  StackStats parallel_stats;
+  const Program parallel = StackRows(BiasPasses(4, width).h.program, &parallel_stats, 1);
+  EXPECT_GT(parallel_stats.stacked_nodes, 0);  // the sums (ready at once: one instruction)
 }
 
 }  // namespace
