@@ -216,6 +216,10 @@ void PreparedProduct(const GemmArgs& g, const T* a, const T* packed, T* c) {
 
 }  // namespace
 
+int64_t TransposedACopyRows(const GemmArgs& g) {
+  return RunsOneDnn(g) ? CopiedRowsOfA(g) : 0;
+}
+
 // A prepared B pays where the product would run our kernel anyway (every double product, the
 // small float ones): the packed kernel skips the packing and reads B's panels contiguously
 // ([1,32]x[32,128]^T 146 vs 227 ns, [1,128]x[128,32] 143 vs 229 ns, AVX-512 path). Of the
@@ -225,10 +229,6 @@ void PreparedProduct(const GemmArgs& g, const T* a, const T* packed, T* c) {
 // us at M). With B untransposed oneDNN was as fast or faster (AVX-512 path: 88 against 86 us
 // for [32,1024]x[1024,256], 756 against 657 us for [64,2048]x[2048,512]; AVX2 path 197 against
 // 192 and 1965 against 1452 us). CPU times, 1 thread, bench/gemm_bench PreparedShapes.
-int64_t TransposedACopyRows(const GemmArgs& g) {
-  return RunsOneDnn(g) ? CopiedRowsOfA(g) : 0;
-}
-
 bool PreparedGemmBPays(const GemmArgs& g, bool f64) {
   return f64 || g.trans_b || !RunsOneDnn(g);
 }
