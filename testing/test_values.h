@@ -51,4 +51,15 @@ inline std::vector<double> AllGradients(const ParameterStore& store) {
   return out;
 }
 
+// A run's result and every parameter gradient after it (f32 or f64), as doubles in one
+// vector: the output's elements, then each parameter's gradient in creation order.
+inline std::vector<double> OutputAndGradients(const Tensor& output, const ParameterStore& store) {
+  std::vector<double> out = Values(output);
+  for (const Parameter& p : store.parameters()) {
+    const std::vector<double> g = Values(p.grad());
+    out.insert(out.end(), g.begin(), g.end());
+  }
+  return out;
+}
+
 }  // namespace tg::testing

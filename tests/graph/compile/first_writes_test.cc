@@ -17,6 +17,7 @@
 #include "models/stack.h"
 #include "models/unroll.h"
 #include "ops/ops.h"
+#include "testing/test_values.h"
 #include "tests/graph/compile/hand_built.h"
 
 namespace tg::compile {
@@ -182,15 +183,7 @@ struct CellProgram {
   std::vector<double> Run(const Tensor& feed) {
     store.ZeroGrad();
     EXPECT_TRUE(program.Run({feed}).ok());
-    std::vector<double> all;
-    auto add = [&](const Tensor& t) {
-      for (int64_t i = 0; i < t.num_elements(); ++i) {
-        all.push_back(t.dtype() == DType::kF64 ? t.data<double>()[i] : t.data<float>()[i]);
-      }
-    };
-    add(program.output(0));
-    for (const Parameter& p : store.parameters()) add(p.grad());
-    return all;
+    return tg::testing::OutputAndGradients(program.output(0), store);
   }
   ParameterStore store;
   Expr x;

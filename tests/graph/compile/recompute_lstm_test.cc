@@ -91,17 +91,7 @@ struct Compiled {
                             ? Tensor(const_cast<double*>(xs.data()), DType::kF64, shape)
                             : Tensor(x32.data(), DType::kF32, shape);
     EXPECT_TRUE(program.Run({feed}).ok());
-    std::vector<double> out;
-    auto append = [&](const Tensor& t) {
-      if (t.dtype() == DType::kF64) {
-        for (double v : t.span<double>()) out.push_back(v);
-      } else {
-        for (float v : t.span<float>()) out.push_back(v);
-      }
-    };
-    append(program.output(0));
-    for (const Parameter& p : store.parameters()) append(p.grad());
-    return out;
+    return tg::testing::OutputAndGradients(program.output(0), store);
   }
 
   ParameterStore store;
