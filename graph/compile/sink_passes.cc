@@ -12,8 +12,8 @@ namespace tg::compile {
 namespace {
 
 bool IsPass(const Instruction& in) {
-  return in.op != nullptr && (in.op->pointwise.f32 != nullptr || in.op->pointwise.f64 != nullptr) &&
-         !in.accumulate && in.stacked == 1 && in.prepares < 0 && in.prepared < 0;
+  return in.op != nullptr && in.op->pointwise && !in.accumulate && in.stacked == 1 &&
+         in.prepares < 0 && in.prepared < 0;
 }
 
 }  // namespace

@@ -63,7 +63,7 @@ std::string StackKey(const Program& p, const Instruction& in, const RowFacts& fa
 // program: a parallel one (chunk > 0) keeps them stacked, as its placement and schedule were
 // measured with.
 bool LargePass(const Program& p, const Instruction& in, const RowFacts& facts) {
-  if (in.op->pointwise.f32 == nullptr && in.op->pointwise.f64 == nullptr) return false;
+  if (!in.op->pointwise) return false;
   for (size_t k = 0; k < in.inputs.size(); ++k) {
     if (Carries(facts.row_operands, k) &&
         p.shape(in.inputs[k]).num_elements() >= kLargePassElements) {
