@@ -30,8 +30,15 @@ absl::StatusOr<LayerNormLstmCell> LayerNormLstmCell::Create(ParameterStore& stor
                       param(o.ParamName("weight_ih"), {4 * h, o.input_size}, RecurrentInit(h)));
   TG_ASSIGN_OR_RETURN(cell.weight_hh_, param(o.ParamName("weight_hh"), {4 * h, h}, RecurrentInit(h)));
   const std::string gates = o.ParamName("ln_gates"), cell_ln = o.ParamName("ln_cell");
+  // The bias is shifted only when created here: a clone or a loaded model keeps its values.
+  const bool fresh_bias = !store.Find(gates + ".bias").ok();
   TG_ASSIGN_OR_RETURN(cell.gates_gain_, param(gates + ".weight", {4 * h}, Init::Constant(1)));
   TG_ASSIGN_OR_RETURN(cell.gates_bias_, param(gates + ".bias", {4 * h}, Init::Zeros()));
+  if (fresh_bias && options.forget_bias != 0) {
+    TG_ASSIGN_OR_RETURN(std::vector<double> bias, store.Get(gates + ".bias"));
+    for (int64_t j = h; j < 2 * h; ++j) bias[j] += options.forget_bias;
+    TG_RETURN_IF_ERROR(store.Set(gates + ".bias", bias));
+  }
   TG_ASSIGN_OR_RETURN(cell.cell_gain_, param(cell_ln + ".weight", {h}, Init::Constant(1)));
   TG_ASSIGN_OR_RETURN(cell.cell_bias_, param(cell_ln + ".bias", {h}, Init::Zeros()));
   cell.hidden_size_ = h;

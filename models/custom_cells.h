@@ -21,6 +21,9 @@ namespace tg {
 struct LayerNormLstmCellOptions {
   RecurrentOptions recurrent = {};  ///< an empty prefix means "ln_lstm"
   double eps = 1e-5;  ///< added to the variance in each layer norm
+  /// Added to the forget gate's slice [H, 2H) of `ln_gates.bias` when the cell creates it
+  /// (as LstmCellOptions::forget_bias; a loaded or shared bias keeps its values).
+  double forget_bias = 0;
 };
 
 /// LSTM with layer normalisation (Ba et al.\ 2016) of the gate pre-activations and of the
@@ -31,7 +34,8 @@ struct LayerNormLstmCellOptions {
 /// \endcode
 /// Parameters (`<s>` = `_l<layer>[_reverse]`): `<prefix>.weight_ih<s>` [4H,I],
 /// `.weight_hh<s>` [4H,H] (Uniform ±1/sqrt(H)); `<prefix>.ln_gates<s>.weight` / `.bias` [4H]
-/// (1 / 0; the LN bias is the gate bias); `<prefix>.ln_cell<s>.weight` / `.bias` [H] (1 / 0).
+/// (1 / 0, plus `forget_bias` on the forget slice; the LN bias is the gate bias);
+/// `<prefix>.ln_cell<s>.weight` / `.bias` [H] (1 / 0).
 /// Scope "ln_lstm".
 class LayerNormLstmCell {
  public:

@@ -262,6 +262,19 @@ TEST(CellTest, ForgetBiasShiftsOnlyTheForgetSliceOfFreshParameters) {
   EXPECT_FLOAT_EQ(pb[2] - pa[2], 1.0f);
 }
 
+TEST(CellTest, LayerNormLstmForgetBiasShiftsOnlyTheForgetSliceOfItsFreshGateBias) {
+  ParameterStore a({.seed = 2}), b({.seed = 2});
+  const RecurrentOptions shape = {.input_size = 3, .hidden_size = 2};
+  ASSERT_TRUE(LayerNormLstmCell::Create(a, shape).ok());
+  ASSERT_TRUE(LayerNormLstmCell::Create(b, {.recurrent = shape, .forget_bias = 1}).ok());
+  std::span<float> pa = a.Find("ln_lstm.ln_gates_l0.bias")->value().span<float>();
+  std::span<float> pb = b.Find("ln_lstm.ln_gates_l0.bias")->value().span<float>();
+  for (int j = 0; j < 8; ++j) EXPECT_FLOAT_EQ(pb[j] - pa[j], j >= 2 && j < 4 ? 1.0f : 0.0f);
+  // Binding again (GetOrAdd) leaves the values alone.
+  ASSERT_TRUE(LayerNormLstmCell::Create(b, {.recurrent = shape, .forget_bias = 1}).ok());
+  EXPECT_FLOAT_EQ(pb[2] - pa[2], 1.0f);
+}
+
 TEST(CellTest, F32ModelIsGradientCheckedInF64ThroughCloneAs) {
   ParameterStore store({.seed = 5});
   ASSERT_TRUE(Lstm(store, DType::kF32).ok());
