@@ -36,7 +36,7 @@ def tapegrad_chars_per_s(args, out_dir):
     cmd = [binary, "--data", args.data, "--max_updates", str(args.updates), "--minutes", "1000",
            "--eval_every", "0", "--sample", "0", "--valid_streams", "32",
            # torch_char_lm.py's model: the defaults are larger and add dropout and averaging
-           "--hidden", "256", "--seq", "100", "--dropout", "0", "--average", "0",
+           "--cell", "lstm", "--hidden", "256", "--seq", "100", "--dropout", "0", "--average", "0",
            "--threads", str(args.threads), "--out_dir", out_dir]
     env = dict(tapegrad_env(), OMP_NUM_THREADS=str(args.threads))
     p = subprocess.run(cmd, env=env, capture_output=True, text=True)

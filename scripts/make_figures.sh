@@ -25,7 +25,7 @@ run() {  # run <name> <command...>: output shown and kept in $OUT/<name>.txt, wi
 for part in "${parts[@]}"; do
   case "$part" in
     dot)  # one LSTM step of the character model and its backward
-      "$BUILD_DIR"/examples/char_lm --data=README.md --hidden=16 --embedding=8 --seq=4 --batch=2 \
+      "$BUILD_DIR"/examples/char_lm --data=README.md --cell=lstm --hidden=16 --embedding=8 --seq=4 --batch=2 \
         --max_updates=1 --eval_every=0 --sample=0 --threads=1 --out_dir=/tmp/tg_figures_dot \
         --dot="$OUT/lstm_step.dot" > /dev/null
       dot -Tpng "$OUT/lstm_step.dot" -o "$OUT/lstm_step.png" ;;
@@ -52,27 +52,27 @@ for part in "${parts[@]}"; do
       cp "results/$part/adding_problem.png" "$OUT/$part.png" ;;
     char_lm)  # bench/torch_char_lm.py's settings for 10 minutes: no dropout, raw weights
       scripts/fetch_data.sh
-      run char_lm "$BUILD_DIR"/examples/char_lm --minutes=10 --threads=2 --hidden=256 --seq=100 \
+      run char_lm "$BUILD_DIR"/examples/char_lm --minutes=10 --threads=2 --cell=lstm --hidden=256 --seq=100 \
         --dropout=0 --average=0 \
         --eval_every=0 --eval_at=638,1050,2623,4846 --eval_at_minutes=1,2,5 --plot \
         --out_dir=results/char_lm
       cp results/char_lm/curve.png "$OUT/char_lm_curve.png" ;;
     char_lm_dropout)  # the same 10 minutes with dropout, which the extra updates need (docs/examples/char_lm.md)
       scripts/fetch_data.sh
-      run char_lm_dropout "$BUILD_DIR"/examples/char_lm --minutes=10 --threads=2 --hidden=256 --seq=100 --dropout=0.1 \
+      run char_lm_dropout "$BUILD_DIR"/examples/char_lm --minutes=10 --threads=2 --cell=lstm --hidden=256 --seq=100 --dropout=0.1 \
         --average=0 --eval_every=500 --eval_at=638,1050,2623,4846 --eval_at_minutes=1,2,5 --plot \
         --out_dir=results/char_lm_dropout
       cp results/char_lm_dropout/curve.png "$OUT/char_lm_dropout_curve.png" ;;
     char_lm_average)  # PyTorch's model size with dropout, scoring the weights' moving average (docs/examples/char_lm.md)
       scripts/fetch_data.sh
-      run char_lm_average "$BUILD_DIR"/examples/char_lm --minutes=10 --threads=2 --hidden=256 --seq=100 --dropout=0.1 \
+      run char_lm_average "$BUILD_DIR"/examples/char_lm --minutes=10 --threads=2 --cell=lstm --hidden=256 --seq=100 --dropout=0.1 \
         --average=0.997 --eval_every=500 --eval_at=638,1050,2623,4846 --eval_at_minutes=1,2,5 \
         --plot --out_dir=results/char_lm_average
       cp results/char_lm_average/curve.png "$OUT/char_lm_average_curve.png" ;;
     char_lm_updates)  # the learning curve per update to 4,846 (the README's PyTorch table; deterministic)
       scripts/fetch_data.sh
       run char_lm_updates "$BUILD_DIR"/examples/char_lm --max_updates=4846 --minutes=1000 \
-        --threads=2 --hidden=256 --seq=100 --dropout=0 --average=0 --eval_every=0 --eval_at=250,638,1050,1500,2000,2623,3000,3500,4000,4846 \
+        --threads=2 --cell=lstm --hidden=256 --seq=100 --dropout=0 --average=0 --eval_every=0 --eval_at=250,638,1050,1500,2000,2623,3000,3500,4000,4846 \
         --out_dir=results/char_lm_updates
       cp results/char_lm_updates/curve.csv "$OUT/char_lm_updates.csv" ;;
     compile_time)  # what compiling costs as T grows (docs/compiled_mode.md); one process per row
@@ -87,7 +87,7 @@ for part in "${parts[@]}"; do
         "$BUILD_DIR"/bench/compile_bench --cell=gru --layers=2 --seq=1000 --batch=32 --input=64 \
           --hidden=256
         for seq in 1000 10000; do
-          "$BUILD_DIR"/examples/char_lm --seq=$seq --batch=8 --replicas=1 --threads=1 \
+          "$BUILD_DIR"/examples/char_lm --cell=lstm --hidden=256 --seq=$seq --batch=8 --replicas=1 --threads=1 \
             --max_updates=1 --eval_every=0 --sample=0 --valid_fraction=0.01 \
             --out_dir=/tmp/tg_figures_compile_time | grep "compiled one update"
         done

@@ -31,7 +31,7 @@ for part in "${parts[@]}"; do
       mpirun -np 2 "${mpi_flags[@]}" "${over_tcp[@]}" "$BUILD_DIR"/bench/allreduce_bench ;;
     char_lm)  # ROUNDS rounds of the three, interleaved so that a change in the machine's load
       # reaches all three alike; then each one's median
-      common=(--data="$DATA" --hidden=256 --seq=100 --max_updates="$UPDATES" --minutes=60 --eval_every=0 --sample=0
+      common=(--data="$DATA" --cell=lstm --hidden=256 --seq=100 --max_updates="$UPDATES" --minutes=60 --eval_every=0 --sample=0
               --out_dir=/tmp/tg_measure_distributed)
       speed() { grep -oE '[0-9]+ chars/s$' | cut -d' ' -f1; }
       share() { grep -oE '[0-9.]+% of training in collectives' | cut -d% -f1; }
@@ -63,7 +63,7 @@ for part in "${parts[@]}"; do
         read -r hidden embedding batch <<< "$config"
         k=$(( batch >= 32 ? 6 : batch >= 4 ? 16 : 64 ))
         cpu() {  # user + system seconds of a run of $1 updates
-          /usr/bin/time -f "%U %S" -o /tmp/tg_measure_cpu "$BUILD_DIR"/examples/char_lm --data="$DATA" \
+          /usr/bin/time -f "%U %S" -o /tmp/tg_measure_cpu "$BUILD_DIR"/examples/char_lm --data="$DATA" --cell=lstm \
             --hidden="$hidden" --embedding="$embedding" --batch="$batch" --seq=100 --threads=1 \
             --replicas=1 --max_updates="$1" --minutes=60 --eval_every=0 --sample=0 --valid_fraction=0.001 \
             --out_dir=/tmp/tg_measure_compute > /tmp/tg_measure_out

@@ -8,21 +8,22 @@
 #include "base/flag_checks.h"
 
 ABSL_FLAG(std::string, data, "data/moby_dick.txt", "UTF-8 text to train on (scripts/fetch_data.sh fetches Moby-Dick)");
-ABSL_FLAG(std::string, cell, "lstm", "recurrent cell: lstm, gru, rnn (tanh) or lnlstm (layer-normalised LSTM)");
+ABSL_FLAG(std::string, cell, "lnlstm", "recurrent cell: lstm, gru, rnn (tanh) or lnlstm (layer-normalised LSTM)");
 ABSL_FLAG(int, layers, 1, "recurrent layers");
 ABSL_FLAG(int64_t, embedding, 64, "embedding size");
-ABSL_FLAG(int64_t, hidden, 256, "hidden size of each layer");
+ABSL_FLAG(int64_t, hidden, 512, "hidden size of each layer");
 // dropout and average are optional so that a resumed run can tell a value the user typed,
 // which must match the checkpoint's, from the default (flags.h), which the checkpoint's
 // overrides.
 ABSL_FLAG(std::optional<double>, dropout, std::nullopt,
           "dropout rate in [0, 1) on the embedding's output, between layers and on the head's "
           "input (torch.nn.Dropout(p) at each; a new mask every update, compiled or not); "
-          "default 0.1; 0: none, as bench/torch_char_lm.py trains. A resumed run keeps the "
+          "default 0.3; 0: none, as bench/torch_char_lm.py trains. A resumed run keeps the "
           "setting of the run it continues");
 ABSL_FLAG(double, forget_bias, 0,
-          "added to the LSTM forget gate's bias at initialisation (1 as Keras; 0 as PyTorch); --cell=lstm only");
-ABSL_FLAG(int64_t, seq, 100, "characters per update and stream (the BPTT horizon)");
+          "added to the LSTM forget gate's bias at initialisation (1 as Keras; 0 as PyTorch); "
+          "--cell=lstm or lnlstm");
+ABSL_FLAG(int64_t, seq, 50, "characters per update and stream (the BPTT horizon)");
 ABSL_FLAG(int64_t, batch, 32, "parallel streams per update");
 ABSL_FLAG(bool, shift_epochs, false,
           "start every pass after the first 0..seq-1 characters later (pseudo-random), so "
@@ -76,7 +77,7 @@ ABSL_FLAG(double, temperature, 0.8, "sampling temperature (> 0; lower is more co
 ABSL_FLAG(uint64_t, seed, 1, "seed for initialisation and sampling");
 ABSL_FLAG(std::string, out_dir, "results/char_lm", "where the CSV learning curve, plots and checkpoint go");
 ABSL_FLAG(bool, plot, false, "write the learning curve as a PNG (needs gnuplot)");
-ABSL_FLAG(std::string, dot, "", "write the graph of one LSTM step and its backward in Graphviz DOT");
+ABSL_FLAG(std::string, dot, "", "write the graph of one step of the cell and its backward in Graphviz DOT");
 ABSL_FLAG(double, expect_bpc_below, 0,
           "exit with status 1 unless the final validation bits/char is below this (tests; 0: no check)");
 ABSL_FLAG(double, deadline_minutes, 5,
@@ -156,10 +157,10 @@ void CheckFlags(int ranks, int rank) {
   } else {  // a resumed run takes the cell from the checkpoint and ignores --forget_bias
     const double forget_bias = absl::GetFlag(FLAGS_forget_bias);
     const std::string cell = absl::GetFlag(FLAGS_cell);
-    checks.Require(forget_bias == 0 || cell == "lstm",
+    checks.Require(forget_bias == 0 || cell == "lstm" || cell == "lnlstm",
                    absl::StrCat("--forget_bias=", forget_bias,
                                 " sets the LSTM's forget gate, but --cell=", cell,
-                                " has none (it applies to --cell=lstm only)"));
+                                " has none (it applies to --cell=lstm and lnlstm)"));
   }
   // Under mpirun every rank finds the same faults: rank 0 alone says so.
   if (rank != 0 && !checks.violations().empty()) std::exit(2);

@@ -13,10 +13,11 @@ absl::StatusOr<AnyCell> LayerCell(ParameterStore& store, const CharModelOptions&
   const int64_t input = layer == 0 ? o.embedding_dim : o.hidden_size;
   if (o.cell == "lnlstm") {
     TG_ASSIGN_OR_RETURN(LayerNormLstmCell cell,
-                        LayerNormLstmCell::Create(store, {.input_size = input,
-                                                          .hidden_size = o.hidden_size,
-                                                          .prefix = "rnn",
-                                                          .layer = layer}));
+                        LayerNormLstmCell::Create(store, {.recurrent = {.input_size = input,
+                                                                        .hidden_size = o.hidden_size,
+                                                                        .prefix = "rnn",
+                                                                        .layer = layer},
+                                                          .forget_bias = o.forget_bias}));
     return AnyCell(cell);
   }
   CellKind kind;
@@ -39,10 +40,10 @@ absl::StatusOr<CharModel> CharModel::Create(ParameterStore& store, const CharMod
         "char model: vocabulary (", options.vocab_size, "), embedding (", options.embedding_dim,
         "), hidden (", options.hidden_size, ") and layers (", options.num_layers, ") must be positive"));
   }
-  if (options.forget_bias != 0 && options.cell != "lstm") {
+  if (options.forget_bias != 0 && options.cell != "lstm" && options.cell != "lnlstm") {
     return absl::InvalidArgumentError(absl::StrCat(
         "char model: --forget_bias=", options.forget_bias, " sets the LSTM's forget gate, but --cell=",
-        options.cell, " has none (it applies to --cell=lstm only)"));
+        options.cell, " has none (it applies to --cell=lstm and lnlstm)"));
   }
   CharModel model;
   model.options_ = options;
