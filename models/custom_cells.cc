@@ -35,9 +35,7 @@ absl::StatusOr<LayerNormLstmCell> LayerNormLstmCell::Create(ParameterStore& stor
   TG_ASSIGN_OR_RETURN(cell.gates_gain_, param(gates + ".weight", {4 * h}, Init::Constant(1)));
   TG_ASSIGN_OR_RETURN(cell.gates_bias_, param(gates + ".bias", {4 * h}, Init::Zeros()));
   if (fresh_bias && options.forget_bias != 0) {
-    TG_ASSIGN_OR_RETURN(std::vector<double> bias, store.Get(gates + ".bias"));
-    for (int64_t j = h; j < 2 * h; ++j) bias[j] += options.forget_bias;
-    TG_RETURN_IF_ERROR(store.Set(gates + ".bias", bias));
+    TG_RETURN_IF_ERROR(AddToForgetGateBias(store, gates + ".bias", h, options.forget_bias));
   }
   TG_ASSIGN_OR_RETURN(cell.cell_gain_, param(cell_ln + ".weight", {h}, Init::Constant(1)));
   TG_ASSIGN_OR_RETURN(cell.cell_bias_, param(cell_ln + ".bias", {h}, Init::Zeros()));

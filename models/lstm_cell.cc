@@ -17,9 +17,7 @@ absl::StatusOr<LstmCell> LstmCell::Create(ParameterStore& store, const LstmCellO
   LstmCell cell;
   TG_ASSIGN_OR_RETURN(cell.weights_, RecurrentWeights::Create(store, o, /*gates=*/4));
   if (fresh && options.forget_bias != 0) {
-    TG_ASSIGN_OR_RETURN(std::vector<double> bias, store.Get(bias_name));
-    for (int64_t j = o.hidden_size; j < 2 * o.hidden_size; ++j) bias[j] += options.forget_bias;
-    TG_RETURN_IF_ERROR(store.Set(bias_name, bias));
+    TG_RETURN_IF_ERROR(AddToForgetGateBias(store, bias_name, o.hidden_size, options.forget_bias));
   }
   return cell;
 }

@@ -3,12 +3,20 @@
 #include <cmath>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "base/status_macros.h"
 #include "models/layers.h"
 #include "ops/ops.h"
 
 namespace tg {
+
+absl::Status AddToForgetGateBias(ParameterStore& store, const std::string& name, int64_t hidden,
+                                 double amount) {
+  TG_ASSIGN_OR_RETURN(std::vector<double> bias, store.Get(name));
+  for (int64_t j = hidden; j < 2 * hidden; ++j) bias[j] += amount;
+  return store.Set(name, bias);
+}
 
 absl::StatusOr<RecurrentWeights> RecurrentWeights::Create(ParameterStore& store,
                                                           const RecurrentOptions& o,

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "graph/graph.h"
@@ -36,5 +37,11 @@ struct RecurrentWeights {
   /// The weights' dtype (f32 before Create).
   DType dtype() const { return weight_hh.valid() ? weight_hh.dtype() : DType::kF32; }
 };
+
+/// Adds `amount` to the forget gate's slice [H, 2H) of the LSTM gate bias `name` ([4H], gates
+/// i,f,g,o; `hidden` = H). The cells call it only for a bias they have just created, so that a
+/// clone or a loaded model keeps its values.
+absl::Status AddToForgetGateBias(ParameterStore& store, const std::string& name, int64_t hidden,
+                                 double amount);
 
 }  // namespace tg

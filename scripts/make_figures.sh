@@ -14,6 +14,9 @@ OUT=docs/figures
 mkdir -p "$OUT"
 parts=("$@")
 [ ${#parts[@]} -eq 0 ] && parts=(dot custom_cell time_series time_series_sunspots gradient_flow adding_lstm adding_rnn char_lm char_lm_dropout char_lm_average char_lm_updates compile_time)
+# The char_lm figures' model: bench/torch_char_lm.py's plain LSTM of 256 at seq 100 (char_lm's
+# previous defaults), not today's defaults.
+pytorch_model=(--cell=lstm --hidden=256 --seq=100)
 
 run() {  # run <name> <command...>: output shown and kept in $OUT/<name>.txt, with the time taken
   local name=$1; shift
@@ -52,27 +55,27 @@ for part in "${parts[@]}"; do
       cp "results/$part/adding_problem.png" "$OUT/$part.png" ;;
     char_lm)  # bench/torch_char_lm.py's settings for 10 minutes: no dropout, raw weights
       scripts/fetch_data.sh
-      run char_lm "$BUILD_DIR"/examples/char_lm --minutes=10 --threads=2 --cell=lstm --hidden=256 --seq=100 \
+      run char_lm "$BUILD_DIR"/examples/char_lm --minutes=10 --threads=2 "${pytorch_model[@]}" \
         --dropout=0 --average=0 \
         --eval_every=0 --eval_at=638,1050,2623,4846 --eval_at_minutes=1,2,5 --plot \
         --out_dir=results/char_lm
       cp results/char_lm/curve.png "$OUT/char_lm_curve.png" ;;
     char_lm_dropout)  # the same 10 minutes with dropout, which the extra updates need (docs/examples/char_lm.md)
       scripts/fetch_data.sh
-      run char_lm_dropout "$BUILD_DIR"/examples/char_lm --minutes=10 --threads=2 --cell=lstm --hidden=256 --seq=100 --dropout=0.1 \
+      run char_lm_dropout "$BUILD_DIR"/examples/char_lm --minutes=10 --threads=2 "${pytorch_model[@]}" --dropout=0.1 \
         --average=0 --eval_every=500 --eval_at=638,1050,2623,4846 --eval_at_minutes=1,2,5 --plot \
         --out_dir=results/char_lm_dropout
       cp results/char_lm_dropout/curve.png "$OUT/char_lm_dropout_curve.png" ;;
     char_lm_average)  # PyTorch's model size with dropout, scoring the weights' moving average (docs/examples/char_lm.md)
       scripts/fetch_data.sh
-      run char_lm_average "$BUILD_DIR"/examples/char_lm --minutes=10 --threads=2 --cell=lstm --hidden=256 --seq=100 --dropout=0.1 \
+      run char_lm_average "$BUILD_DIR"/examples/char_lm --minutes=10 --threads=2 "${pytorch_model[@]}" --dropout=0.1 \
         --average=0.997 --eval_every=500 --eval_at=638,1050,2623,4846 --eval_at_minutes=1,2,5 \
         --plot --out_dir=results/char_lm_average
       cp results/char_lm_average/curve.png "$OUT/char_lm_average_curve.png" ;;
     char_lm_updates)  # the learning curve per update to 4,846 (the README's PyTorch table; deterministic)
       scripts/fetch_data.sh
       run char_lm_updates "$BUILD_DIR"/examples/char_lm --max_updates=4846 --minutes=1000 \
-        --threads=2 --cell=lstm --hidden=256 --seq=100 --dropout=0 --average=0 --eval_every=0 --eval_at=250,638,1050,1500,2000,2623,3000,3500,4000,4846 \
+        --threads=2 "${pytorch_model[@]}" --dropout=0 --average=0 --eval_every=0 --eval_at=250,638,1050,1500,2000,2623,3000,3500,4000,4846 \
         --out_dir=results/char_lm_updates
       cp results/char_lm_updates/curve.csv "$OUT/char_lm_updates.csv" ;;
     compile_time)  # what compiling costs as T grows (docs/compiled_mode.md); one process per row

@@ -42,23 +42,22 @@ inline std::vector<double> Values(const Tensor& t) {
 // The elements of a parameter's value, as doubles.
 inline std::vector<double> Values(const Parameter& p) { return Values(p.value()); }
 
-// The gradients of all (float64) parameters, in creation order.
+// The gradients of all parameters (f32 or f64), as doubles, in creation order.
 inline std::vector<double> AllGradients(const ParameterStore& store) {
   std::vector<double> out;
-  for (const Parameter& p : store.parameters()) {
-    for (double v : p.grad().span<double>()) out.push_back(v);
-  }
-  return out;
-}
-
-// A run's result and every parameter gradient after it (f32 or f64), as doubles in one
-// vector: the output's elements, then each parameter's gradient in creation order.
-inline std::vector<double> OutputAndGradients(const Tensor& output, const ParameterStore& store) {
-  std::vector<double> out = Values(output);
   for (const Parameter& p : store.parameters()) {
     const std::vector<double> g = Values(p.grad());
     out.insert(out.end(), g.begin(), g.end());
   }
+  return out;
+}
+
+// A run's result and every parameter gradient after it, as doubles in one vector: the
+// output's elements, then AllGradients.
+inline std::vector<double> OutputAndGradients(const Tensor& output, const ParameterStore& store) {
+  std::vector<double> out = Values(output);
+  const std::vector<double> grads = AllGradients(store);
+  out.insert(out.end(), grads.begin(), grads.end());
   return out;
 }
 

@@ -6,6 +6,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "base/flag_checks.h"
+#include "examples/char_lm/model.h"
 
 ABSL_FLAG(std::string, data, "data/moby_dick.txt", "UTF-8 text to train on (scripts/fetch_data.sh fetches Moby-Dick)");
 ABSL_FLAG(std::string, cell, "lnlstm", "recurrent cell: lstm, gru, rnn (tanh) or lnlstm (layer-normalised LSTM)");
@@ -157,7 +158,7 @@ void CheckFlags(int ranks, int rank) {
   } else {  // a resumed run takes the cell from the checkpoint and ignores --forget_bias
     const double forget_bias = absl::GetFlag(FLAGS_forget_bias);
     const std::string cell = absl::GetFlag(FLAGS_cell);
-    checks.Require(forget_bias == 0 || cell == "lstm" || cell == "lnlstm",
+    checks.Require(forget_bias == 0 || TakesForgetBias(cell),
                    absl::StrCat("--forget_bias=", forget_bias,
                                 " sets the LSTM's forget gate, but --cell=", cell,
                                 " has none (it applies to --cell=lstm and lnlstm)"));

@@ -40,7 +40,7 @@ absl::StatusOr<CharModel> CharModel::Create(ParameterStore& store, const CharMod
         "char model: vocabulary (", options.vocab_size, "), embedding (", options.embedding_dim,
         "), hidden (", options.hidden_size, ") and layers (", options.num_layers, ") must be positive"));
   }
-  if (options.forget_bias != 0 && options.cell != "lstm" && options.cell != "lnlstm") {
+  if (options.forget_bias != 0 && !TakesForgetBias(options.cell)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "char model: --forget_bias=", options.forget_bias, " sets the LSTM's forget gate, but --cell=",
         options.cell, " has none (it applies to --cell=lstm and lnlstm)"));

@@ -29,6 +29,9 @@ struct CharModelOptions {
   double forget_bias = 0;
 };
 
+// Whether `cell` (a CharModelOptions::cell) has a forget gate that forget_bias sets.
+inline bool TakesForgetBias(const std::string& cell) { return cell == "lstm" || cell == "lnlstm"; }
+
 class CharModel {
  public:
   static absl::StatusOr<CharModel> Create(ParameterStore& store, const CharModelOptions& options);

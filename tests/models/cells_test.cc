@@ -3,6 +3,7 @@
 // documented equations, PyTorch parameter names, and the CloneAs(kF64) check of an f32 model.
 #include <cmath>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "autodiff/grad_check.h"
@@ -250,29 +251,40 @@ TEST(CellTest, AnEmptyPrefixNamesParametersAfterTheCell) {
   EXPECT_EQ(e.parameters()[6].name(), "peephole_lstm.weight_co_l1");
 }
 
-TEST(CellTest, ForgetBiasShiftsOnlyTheForgetSliceOfFreshParameters) {
+// `create(store, forget_bias)` makes a cell of input 3 and hidden 2 in `store`; its gate bias
+// `bias_name` must differ from a forget_bias-0 cell's by 1 on the forget slice [2, 4) only,
+// and binding the cell again must leave it alone.
+void ExpectForgetBiasShiftsOnlyTheForgetSliceOfAFreshBias(
+    const std::function<absl::Status(ParameterStore&, double)>& create, const std::string& bias_name) {
   ParameterStore a({.seed = 2}), b({.seed = 2});
-  ASSERT_TRUE(LstmCell::Create(a, {.input_size = 3, .hidden_size = 2}).ok());
-  ASSERT_TRUE(LstmCell::Create(b, {.recurrent = {.input_size = 3, .hidden_size = 2}, .forget_bias = 1}).ok());
-  std::span<float> pa = a.Find("lstm.bias_ih_l0")->value().span<float>();
-  std::span<float> pb = b.Find("lstm.bias_ih_l0")->value().span<float>();
+  ASSERT_TRUE(create(a, 0).ok());
+  ASSERT_TRUE(create(b, 1).ok());
+  std::span<float> pa = a.Find(bias_name)->value().span<float>();
+  std::span<float> pb = b.Find(bias_name)->value().span<float>();
   for (int j = 0; j < 8; ++j) EXPECT_FLOAT_EQ(pb[j] - pa[j], j >= 2 && j < 4 ? 1.0f : 0.0f);
   // Binding again (GetOrAdd) leaves the values alone.
-  ASSERT_TRUE(LstmCell::Create(b, {.recurrent = {.input_size = 3, .hidden_size = 2}, .forget_bias = 1}).ok());
+  ASSERT_TRUE(create(b, 1).ok());
   EXPECT_FLOAT_EQ(pb[2] - pa[2], 1.0f);
 }
 
+TEST(CellTest, ForgetBiasShiftsOnlyTheForgetSliceOfFreshParameters) {
+  ExpectForgetBiasShiftsOnlyTheForgetSliceOfAFreshBias(
+      [](ParameterStore& store, double forget_bias) {
+        return LstmCell::Create(store, {.recurrent = {.input_size = 3, .hidden_size = 2},
+                                        .forget_bias = forget_bias})
+            .status();
+      },
+      "lstm.bias_ih_l0");
+}
+
 TEST(CellTest, LayerNormLstmForgetBiasShiftsOnlyTheForgetSliceOfItsFreshGateBias) {
-  ParameterStore a({.seed = 2}), b({.seed = 2});
-  const RecurrentOptions shape = {.input_size = 3, .hidden_size = 2};
-  ASSERT_TRUE(LayerNormLstmCell::Create(a, shape).ok());
-  ASSERT_TRUE(LayerNormLstmCell::Create(b, {.recurrent = shape, .forget_bias = 1}).ok());
-  std::span<float> pa = a.Find("ln_lstm.ln_gates_l0.bias")->value().span<float>();
-  std::span<float> pb = b.Find("ln_lstm.ln_gates_l0.bias")->value().span<float>();
-  for (int j = 0; j < 8; ++j) EXPECT_FLOAT_EQ(pb[j] - pa[j], j >= 2 && j < 4 ? 1.0f : 0.0f);
-  // Binding again (GetOrAdd) leaves the values alone.
-  ASSERT_TRUE(LayerNormLstmCell::Create(b, {.recurrent = shape, .forget_bias = 1}).ok());
-  EXPECT_FLOAT_EQ(pb[2] - pa[2], 1.0f);
+  ExpectForgetBiasShiftsOnlyTheForgetSliceOfAFreshBias(
+      [](ParameterStore& store, double forget_bias) {
+        return LayerNormLstmCell::Create(store, {.recurrent = {.input_size = 3, .hidden_size = 2},
+                                                 .forget_bias = forget_bias})
+            .status();
+      },
+      "ln_lstm.ln_gates_l0.bias");
 }
 
 TEST(CellTest, F32ModelIsGradientCheckedInF64ThroughCloneAs) {
