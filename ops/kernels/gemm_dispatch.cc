@@ -223,14 +223,21 @@ int64_t TransposedACopyRows(const GemmArgs& g) {
 // A prepared B pays where the product would run our kernel anyway (every double product, the
 // small float ones): the packed kernel skips the packing and reads B's panels contiguously
 // ([1,32]x[32,128]^T 146 vs 227 ns, [1,128]x[128,32] 143 vs 229 ns, AVX-512 path). Of the
-// products oneDNN runs, only those with a transposed B gain: oneDNN's sgemm packs such a B on
-// every call, and over a packed B our kernel took 86 against 113 us for [32,256]x[1024,256]^T
-// and 727 against 868 us for [64,512]x[2048,512]^T (AVX-512 path; AVX2 path 188 against 223
-// us at M). With B untransposed oneDNN was as fast or faster (AVX-512 path: 88 against 86 us
-// for [32,1024]x[1024,256], 756 against 657 us for [64,2048]x[2048,512]; AVX2 path 197 against
-// 192 and 1965 against 1452 us). CPU times, 1 thread, bench/gemm_bench PreparedShapes.
+// products oneDNN runs, those with a transposed B gain on both paths: oneDNN's sgemm packs
+// such a B on every call, and over a packed B our kernel took 86 against 113 us for
+// [32,256]x[1024,256]^T and 727 against 868 us for [64,512]x[2048,512]^T (AVX-512 path; AVX2
+// path 188 against 223 us at M). With B untransposed the two paths part. On the AVX-512 path
+// oneDNN was as fast or faster (88 against 86 us for [32,1024]x[1024,256], 756 against 657 us
+// for [64,2048]x[2048,512]), so those products read W as it is. On an AVX2 Zen 3 oneDNN's
+// sgemm takes its no-copy kernel for such few-row products, whose speed depends on where B
+// starts: [64,2048]x[2048,512] ran 1.49 ms with B 16 bytes past a cache line and 2.2 to 2.6
+// ms with B on one (what a parameter's buffer is), and over a packed B our kernel took 208
+// against 224 us at M and 1.65 against 2.66 ms at L (medians of 7 interleaved runs). So on
+// the AVX2 path every product with a prepared B runs over it. CPU times, 1 thread,
+// bench/gemm_bench PreparedShapes (docs/performance.md, "Prepared operands").
 bool PreparedGemmBPays(const GemmArgs& g, bool f64) {
-  return f64 || g.trans_b || !RunsOneDnn(g);
+  static const bool avx2 = ActiveIsa() == Isa::kAvx2;
+  return f64 || avx2 || g.trans_b || !RunsOneDnn(g);
 }
 
 template <class T>

@@ -14,6 +14,8 @@
 #include "gtest/gtest.h"
 #include "models/stack.h"
 #include "models/unroll.h"
+#include "ops/kernels/gemm.h"
+#include "ops/kernels/isa.h"
 #include "ops/ops.h"
 
 namespace tg {
@@ -113,11 +115,15 @@ void ExpectSameRuns(const Sizes& s, double rtol, int runs) {
     }
   }
   EXPECT_EQ(PrepareSteps(plain.program), 0);
-  // float64 prepares W_hh for h W_hh^T forward and for dz W_hh backward (two forms); float32
-  // only the transposed one on both ISA paths (kernels::PreparedGemmBPays). Each form is one
-  // step of the program, run once per run.
-  EXPECT_EQ(prepared.program.num_prepared(), s.dtype == DType::kF64 ? 2 : 1)
-      << prepared.program.Listing();
+  // W_hh is prepared for h W_hh^T forward, and for dz W_hh backward where a prepared
+  // untransposed B pays (kernels::PreparedGemmBPays: float64, and float32 on the AVX2 path).
+  // Each form is one step of the program, run once per run.
+  const kernels::GemmArgs backward{
+      .m = s.batch, .n = s.hidden, .k = 4 * s.hidden, .lda = 4 * s.hidden, .ldb = s.hidden,
+      .ldc = s.hidden};
+  const bool both = kernels::PreparedGemmBPays(backward, s.dtype == DType::kF64);
+  EXPECT_EQ(both, s.dtype == DType::kF64 || kernels::ActiveIsa() == kernels::Isa::kAvx2);
+  EXPECT_EQ(prepared.program.num_prepared(), both ? 2 : 1) << prepared.program.Listing();
   EXPECT_EQ(PrepareSteps(prepared.program), prepared.program.num_prepared());
 }
 
