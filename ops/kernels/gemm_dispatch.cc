@@ -233,8 +233,9 @@ int64_t TransposedACopyRows(const GemmArgs& g) {
 // starts: [64,2048]x[2048,512] ran 1.49 ms with B 16 bytes past a cache line and 2.2 to 2.6
 // ms with B on one (what a parameter's buffer is), and over a packed B our kernel took 208
 // against 224 us at M and 1.65 against 2.66 ms at L (medians of 7 interleaved runs). So on
-// the AVX2 path every product with a prepared B runs over it. CPU times, 1 thread,
-// bench/gemm_bench PreparedShapes (docs/performance.md, "Prepared operands").
+// the AVX2 path every product with a prepared B runs over it. 1 thread, bench/gemm_bench
+// PreparedShapes: CPU times on the AVX-512 EPYC, wall times on the Zen 3
+// (docs/performance.md, "Prepared operands").
 bool PreparedGemmBPays(const GemmArgs& g, bool f64) {
   static const bool avx2 = ActiveIsa() == Isa::kAvx2;
   return f64 || avx2 || g.trans_b || !RunsOneDnn(g);

@@ -251,11 +251,17 @@ TEST(CellTest, AnEmptyPrefixNamesParametersAfterTheCell) {
   EXPECT_EQ(e.parameters()[6].name(), "peephole_lstm.weight_co_l1");
 }
 
-// `create(store, forget_bias)` makes a cell of input 3 and hidden 2 in `store`; its gate bias
+// A `Cell` of input 3 and hidden 2 made with `Options::forget_bias` 1: its gate bias
 // `bias_name` must differ from a forget_bias-0 cell's by 1 on the forget slice [2, 4) only,
 // and binding the cell again must leave it alone.
-void ExpectForgetBiasShiftsOnlyTheForgetSliceOfAFreshBias(
-    const std::function<absl::Status(ParameterStore&, double)>& create, const std::string& bias_name) {
+template <class Cell, class Options>
+void ExpectForgetBiasShiftsOnlyTheForgetSliceOfAFreshBias(const std::string& bias_name) {
+  auto create = [](ParameterStore& store, double forget_bias) {
+    Options options;
+    options.recurrent = {.input_size = 3, .hidden_size = 2};
+    options.forget_bias = forget_bias;
+    return Cell::Create(store, options).status();
+  };
   ParameterStore a({.seed = 2}), b({.seed = 2});
   ASSERT_TRUE(create(a, 0).ok());
   ASSERT_TRUE(create(b, 1).ok());
@@ -268,22 +274,13 @@ void ExpectForgetBiasShiftsOnlyTheForgetSliceOfAFreshBias(
 }
 
 TEST(CellTest, ForgetBiasShiftsOnlyTheForgetSliceOfFreshParameters) {
-  ExpectForgetBiasShiftsOnlyTheForgetSliceOfAFreshBias(
-      [](ParameterStore& store, double forget_bias) {
-        return LstmCell::Create(store, {.recurrent = {.input_size = 3, .hidden_size = 2},
-                                        .forget_bias = forget_bias})
-            .status();
-      },
+  ExpectForgetBiasShiftsOnlyTheForgetSliceOfAFreshBias<LstmCell, LstmCellOptions>(
       "lstm.bias_ih_l0");
 }
 
 TEST(CellTest, LayerNormLstmForgetBiasShiftsOnlyTheForgetSliceOfItsFreshGateBias) {
-  ExpectForgetBiasShiftsOnlyTheForgetSliceOfAFreshBias(
-      [](ParameterStore& store, double forget_bias) {
-        return LayerNormLstmCell::Create(store, {.recurrent = {.input_size = 3, .hidden_size = 2},
-                                                 .forget_bias = forget_bias})
-            .status();
-      },
+  ExpectForgetBiasShiftsOnlyTheForgetSliceOfAFreshBias<LayerNormLstmCell,
+                                                       LayerNormLstmCellOptions>(
       "ln_lstm.ln_gates_l0.bias");
 }
 
