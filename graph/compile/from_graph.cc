@@ -13,9 +13,14 @@ struct ByteRange {
 };
 
 // The maximal byte ranges covered by the graph's tensors that have memory, by address.
+// External ranges that only touch are joined too: the steps' slices of one parameter's
+// gradient are then one buffer, whose rows a stacked product can write in place (every
+// step's input gradient as one product). Arena ranges that touch stay apart, so the memory
+// plan still places each on its own.
 class RecordedBuffers {
  public:
   explicit RecordedBuffers(const Graph& g) {
+    const Arena& arena = g.arena();
     std::vector<ByteRange> ranges;
     for (NodeId id = 0; id < g.num_nodes(); ++id) {
       const Tensor& t = g.node(id).value;
@@ -27,7 +32,11 @@ class RecordedBuffers {
     std::sort(ranges.begin(), ranges.end(),
               [](const ByteRange& a, const ByteRange& b) { return a.begin < b.begin; });
     for (const ByteRange& r : ranges) {
-      if (!ranges_.empty() && r.begin < ranges_.back().end) {
+      const bool joins =
+          !ranges_.empty() && (r.begin < ranges_.back().end ||
+                               (r.begin == ranges_.back().end && !arena.Contains(r.begin) &&
+                                !arena.Contains(ranges_.back().begin)));
+      if (joins) {
         ranges_.back().end = std::max(ranges_.back().end, r.end);
       } else {
         ranges_.push_back(r);

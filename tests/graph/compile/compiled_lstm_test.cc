@@ -2,7 +2,9 @@
 // recurrent product forward and its input gradient backward; every other product is batched
 // over time), and a listing that reports kernels, products, fused runs, stacked nodes, peak
 // bytes and compile seconds. Plus the feed checks a compiled program makes before it runs.
+#include <cmath>
 #include <regex>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -18,22 +20,44 @@ namespace {
 
 constexpr int64_t kBatch = 3, kInput = 4, kHidden = 5;
 
-// An LSTM's training step, compiled; the store outlives the program that reads it.
+// Where the LSTM's input x comes from: fed each run, or a parameter (so that the program also
+// computes d loss / d x, the work oneDNN's LSTM primitive does).
+enum class Input { kFed, kParameter };
+
+// An LSTM's training step, compiled (or run eagerly, to compare with); the store outlives the
+// program that reads it.
 struct CompiledLstm {
-  explicit CompiledLstm(int64_t steps) : store({.seed = 9}), program(Make(steps)) {}
-  absl::StatusOr<CompiledGraph> Make(int64_t steps) {
-    absl::StatusOr<AnyCell> cell = MakeCell(
-        store, {.kind = CellKind::kLstm,
-                .recurrent = {.input_size = kInput, .hidden_size = kHidden, .dtype = DType::kF64}});
+  explicit CompiledLstm(int64_t steps, Input input = Input::kFed)
+      : store({.seed = 9}), cell(MakeCell(store, {.kind = CellKind::kLstm,
+                                                   .recurrent = {.input_size = kInput,
+                                                                 .hidden_size = kHidden,
+                                                                 .dtype = DType::kF64}})),
+        program(Make(steps, input)) {}
+  absl::StatusOr<CompiledGraph> Make(int64_t steps, Input input) {
     if (!cell.ok()) return cell.status();
     Graph g({.mode = ExecMode::kRecord});
-    Expr x = g.Input({steps, kBatch, kInput}, std::vector<double>(steps * kBatch * kInput, 0.5));
-    std::vector<Expr> hs = Unroll(g, *cell, SplitSteps(x), cell->ZeroState(g, kBatch)).outputs;
-    Expr loss = Mean(Square(StackSteps(hs)));
+    if (input == Input::kFed) {
+      Expr x = g.Input({steps, kBatch, kInput}, Inputs(steps));
+      Expr loss = Loss(g, x);
+      if (absl::Status s = Backward(loss); !s.ok()) return s;
+      return Compile(g, {.feeds = {x}, .outputs = {loss}});
+    }
+    absl::StatusOr<Parameter> x = store.Add("x", {steps, kBatch, kInput}, Init::Uniform(-1, 1),
+                                            DType::kF64);
+    if (!x.ok()) return x.status();
+    Expr loss = Loss(g, g.Param(*x));
     if (absl::Status s = Backward(loss); !s.ok()) return s;
-    return Compile(g, {.feeds = {x}, .outputs = {loss}});
+    return Compile(g, {.feeds = {}, .outputs = {loss}});
+  }
+  static std::vector<double> Inputs(int64_t steps) {
+    return std::vector<double>(steps * kBatch * kInput, 0.5);
+  }
+  Expr Loss(Graph& g, Expr x) {
+    std::vector<Expr> hs = Unroll(g, *cell, SplitSteps(x), cell->ZeroState(g, kBatch)).outputs;
+    return Mean(Square(StackSteps(hs)));
   }
   ParameterStore store;
+  absl::StatusOr<AnyCell> cell;
   absl::StatusOr<CompiledGraph> program;
 };
 
@@ -50,6 +74,38 @@ TEST(CompiledLstmTest, MatrixProductsGrowByExactlyTwoPerStep) {
   ASSERT_TRUE(shorter.ok() && longer.ok());
   EXPECT_EQ(Kernels(*longer, "matmul") - Kernels(*shorter, "matmul"), 2 * 8)
       << shorter->Listing() << longer->Listing();
+}
+
+// With x a parameter, every step's input gradient dz_t W_ih lands in its slice of x's
+// gradient: time batching makes them one product writing there in place (no third product per
+// step), and the gradients are the eager ones.
+TEST(CompiledLstmTest, TheInputGradientOfAllStepsIsOneProductIntoTheParametersGradient) {
+  CompiledLstm a(8, Input::kParameter), b(16, Input::kParameter);
+  absl::StatusOr<CompiledGraph> &shorter = a.program, &longer = b.program;
+  ASSERT_TRUE(shorter.ok()) << shorter.status();
+  ASSERT_TRUE(longer.ok()) << longer.status();
+  EXPECT_EQ(Kernels(*longer, "matmul") - Kernels(*shorter, "matmul"), 2 * 8)
+      << shorter->Listing() << longer->Listing();
+
+  ASSERT_TRUE(longer->Run({}).ok());
+  std::vector<std::vector<double>> compiled;
+  for (const Parameter& p : b.store.parameters()) {
+    const std::span<const double> grad = p.grad().span<double>();
+    compiled.emplace_back(grad.begin(), grad.end());
+  }
+  b.store.ZeroGrad();
+  Graph eager;
+  ASSERT_TRUE(Backward(b.Loss(eager, eager.Param(*b.store.Find("x")))).ok());
+  size_t k = 0;
+  for (const Parameter& p : b.store.parameters()) {
+    const std::span<const double> grad = p.grad().span<double>();
+    ASSERT_EQ(grad.size(), compiled[k].size()) << p.name();
+    for (size_t i = 0; i < grad.size(); ++i) {
+      EXPECT_NEAR(compiled[k][i], grad[i], 1e-12 * (1 + std::abs(grad[i])))
+          << p.name() << " element " << i;
+    }
+    ++k;
+  }
 }
 
 TEST(CompiledLstmTest, ListingReportsKernelsProductsFusedRunsStackedNodesBytesAndSeconds) {
