@@ -172,6 +172,11 @@ void ThreadedShapes(benchmark::internal::Benchmark* b) {
     b->Args({1024, 1024, 256, 1, 0, thr});  // where ours starts to beat oneDNN's A^T B
     b->Args({1024, 512, 256, 1, 0, thr});
     b->Args({2048, 6400, 512, 1, 0, thr});
+    // rnn_bench M's stacked weight gradients (50 steps of batch 32): GRU and LSTM.
+    b->Args({768, 1600, 256, 1, 0, thr});
+    b->Args({768, 1600, 64, 1, 0, thr});
+    b->Args({1024, 1600, 256, 1, 0, thr});
+    b->Args({1024, 1600, 64, 1, 0, thr});
   }
 }
 

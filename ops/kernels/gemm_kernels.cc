@@ -155,8 +155,46 @@ void ScaleC(const GemmArgs& g, T* c) {
 
 // Copies A[mc, kc] (element (i,p) at a[i*rs + p*cs]) into panels of kMr rows, each
 // kc x kMr contiguous (the last panel's missing rows are never read).
+//
+// A transposed A (rs == 1, a weight gradient's dZ^T) has each depth step's rows next to each
+// other, lda apart from the next step's. Copied panel by panel, the kc source lines a panel
+// reads would not stay in L1 for the next panel (with lda a multiple of 1 KB they share a few
+// sets); copied step by step across all panels, the stores would go to mc / kMr streams as far
+// apart. So it goes kPackASteps depth steps at a time: their source lines stay in L1 while
+// every panel takes its part, each panel's stores in order. A panel with a batch's worth of
+// the block's rows from its first one gets one batch per step, whose store runs past its kMr
+// values into the next step's (stored right after, or by the next group of steps); the last
+// step is copied value by value, so nothing lands in the next panel.
+constexpr int64_t kPackASteps = 16;
 template <class T>
 void PackA(int64_t mc, int64_t kc, const T* a, int64_t rs, int64_t cs, T* dst) {
+  constexpr int64_t w = kWidth<T>;
+  if (rs == 1) {
+    for (int64_t p0 = 0; p0 < kc; p0 += kPackASteps) {
+      const int64_t p1 = std::min(kc, p0 + kPackASteps);
+      // The steps are too short for the hardware prefetcher: fetch the next group's lines.
+      for (int64_t p = p1; p < std::min(kc, p1 + kPackASteps); ++p) {
+        for (int64_t i = 0; i < mc; i += 64 / static_cast<int64_t>(sizeof(T))) {
+          __builtin_prefetch(a + i + p * cs);
+        }
+      }
+      T* panel = dst;
+      for (int64_t i0 = 0; i0 < mc; i0 += kMr, panel += kc * kMr) {
+        const int64_t rows = std::min(kMr, mc - i0);
+        const bool batch = w >= kMr && i0 + w <= mc;
+        for (int64_t p = p0; p < p1; ++p) {
+          const T* src = a + i0 + p * cs;
+          T* out = panel + p * kMr;
+          if (batch && p + 1 < kc) {
+            Batch<T>::load_unaligned(src).store_unaligned(out);
+          } else {
+            for (int64_t r = 0; r < rows; ++r) out[r] = src[r];
+          }
+        }
+      }
+    }
+    return;
+  }
   for (int64_t i0 = 0; i0 < mc; i0 += kMr, dst += kc * kMr) {
     const int64_t rows = std::min(kMr, mc - i0);
     for (int64_t p = 0; p < kc; ++p) {

@@ -165,6 +165,24 @@ TEST(GemmTest, TransposedAWithA4KBStrideMatchesReference) {
   EXPECT_EQ(TransposedACopyRows({.m = 600, .n = 64, .k = 1024, .lda = 1024}), 0);
 }
 
+// A^T B deep enough to be a weight gradient summed over many steps: on the AVX2 path our
+// blocked kernel runs it, packing A's panels a group of depth steps at a time (a batch per
+// step where a batch of rows follows, value by value elsewhere). Rows that leave partial
+// panels and a partial last block, depths that leave a partial group and block, a B wider
+// than one block, alpha, beta, padding and two threads.
+template <class T>
+void CheckDeepTransposedA(double rtol) {
+  const Case cases[] = {
+      {100, 1100, 40, true, false, 1.0, 0.0},
+      {97, 1030, 300, true, false, -0.5, 2.0, 3},
+      {203, 1041, 64, true, false, 1.0, 1.0, 0, 2},
+      {13, 1025, 17, true, false, 1.0, 0.0},
+  };
+  for (const Case& t : cases) Check<T>(t, rtol);
+}
+TEST(GemmTest, DeepTransposedAMatchesReferenceF32) { CheckDeepTransposedA<float>(1e-5); }
+TEST(GemmTest, DeepTransposedAMatchesReferenceF64) { CheckDeepTransposedA<double>(1e-12); }
+
 TEST(GemmTest, AlphaBetaAndPaddedStridesF32) {
   CheckAlphaBetaPadding<float>(1e-5);
 }
