@@ -6,7 +6,9 @@
 #include <dnnl.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "ops/kernels/gemm.h"
@@ -200,6 +202,44 @@ BENCHMARK(BM_Gemm<float>)
     ->Args({50, 128, 512, 0, 1, 1})->Args({512, 50, 128, 1, 0, 1})->Args({50, 512, 128, 0, 0, 1})
     // rnn_bench L (batch 64, hidden 512): dW with B of 128 KB stays with oneDNN
     ->Args({64, 512, 2048, 0, 1, 1})->Args({2048, 64, 512, 1, 0, 1});
+// Gemm with every operand starting on a cache line, as a compiled program's buffers and the
+// parameters do (a large std::vector's data starts 16 bytes past one, where oneDNN's sgemm may
+// run at another speed: docs/performance.md, "Prepared operands").
+void BM_GemmLineAligned(benchmark::State& state) {
+  std::vector<float> a, b, c;
+  const GemmArgs g = Setup(state, a, b, c);
+  constexpr size_t kLine = 16;  // floats
+  auto aligned = [](const std::vector<float>& v) {
+    std::vector<float> w(v.size() + kLine);
+    const size_t skip = (kLine - reinterpret_cast<uintptr_t>(w.data()) / sizeof(float) % kLine) % kLine;
+    std::copy(v.begin(), v.end(), w.begin() + static_cast<ptrdiff_t>(skip));
+    return std::pair{std::move(w), skip};
+  };
+  auto [a_line, a_at] = aligned(a);
+  auto [b_line, b_at] = aligned(b);
+  auto [c_line, c_at] = aligned(c);
+  for (auto _ : state) {
+    Gemm(g, a_line.data() + a_at, b_line.data() + b_at, c_line.data() + c_at);
+    benchmark::DoNotOptimize(c_line.data());
+    benchmark::ClobberMemory();
+  }
+  SetCounters(state, g);
+}
+
+// rnn_bench L's stacked products with d loss / d x (100 steps of batch 64, hidden 512): the
+// input gradient dz W_ih and the input projection x W_ih^T, on 1 and 2 threads.
+void StackedLShapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"M", "K", "N", "tA", "tB", "thr"})->UseRealTime();
+  for (int thr : {1, 2}) {
+    b->Args({6400, 2048, 512, 0, 0, thr});
+    b->Args({6400, 512, 2048, 0, 1, thr});
+  }
+  b->Args({6400, 2048, 256, 0, 0, 1});  // one thread's half of the first
+}
+BENCHMARK(BM_OwnSgemm)->Apply(StackedLShapes);
+BENCHMARK(BM_GemmLineAligned)->Apply(StackedLShapes);
+BENCHMARK(BM_Gemm<float>)->Apply(StackedLShapes);
+
 BENCHMARK(BM_Gemm<double>)
     ->ArgNames({"M", "K", "N", "tA", "tB", "thr"})
     ->UseRealTime()

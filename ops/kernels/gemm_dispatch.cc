@@ -269,9 +269,9 @@ GemmSplit SplitGemm(const GemmArgs& g, int64_t align) {
   const int64_t cols = (g.n + threads - 1) / threads;
   const int64_t col_size = (cols + align - 1) / align * align;
   const int64_t col_blocks = (g.n + col_size - 1) / col_size;
-  // Column blocks each read all of A, row blocks all of B. A transposed A is packed by
-  // every block that reads it (gemm_kernels.cc), so when it is the larger one, split rows.
-  const bool rows_first = g.trans_a && g.m > g.n;  // A [k,m] larger than B [k,n]
+  // Column blocks each read all of A, row blocks all of B: split the side whose operand is
+  // the larger one (A [m,k] against B [k,n]), so that the one every block reads is the smaller.
+  const bool rows_first = g.m > g.n;
   if (col_blocks == threads && !rows_first) {
     return {.columns = true, .blocks = static_cast<int>(threads), .size = col_size};
   }

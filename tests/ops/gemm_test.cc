@@ -335,6 +335,27 @@ TEST(GemmTest, SplitCoversC) {
   EXPECT_LE(tiny.blocks, 1);
 }
 
+// Each block reads all of the operand along the side not split, so the split goes along the
+// larger operand: rows for the input gradient of 100 stacked steps (A [6400,2048] against B
+// [2048,512]), columns for one step's product (A [64,512] against B [512,2048]), whatever the
+// transposes.
+TEST(GemmTest, SplitReadsTheSmallerOperandWhole) {
+  for (const bool trans_a : {false, true}) {
+    for (const bool trans_b : {false, true}) {
+      const GemmSplit stacked = SplitGemm(
+          {.trans_a = trans_a, .trans_b = trans_b, .m = 6400, .n = 512, .k = 2048, .threads = 2},
+          16);
+      EXPECT_EQ(stacked.blocks, 2);
+      EXPECT_FALSE(stacked.columns) << trans_a << trans_b;
+      const GemmSplit step = SplitGemm(
+          {.trans_a = trans_a, .trans_b = trans_b, .m = 64, .n = 2048, .k = 512, .threads = 2},
+          16);
+      EXPECT_EQ(step.blocks, 2);
+      EXPECT_TRUE(step.columns) << trans_a << trans_b;
+    }
+  }
+}
+
 std::vector<float> RunGemm(const GemmArgs& g, const std::vector<float>& a,
                            const std::vector<float>& b) {
   std::vector<float> c(g.m * g.ldc);
