@@ -155,8 +155,6 @@ class Graph {
   const ExecOptions& exec_options() const { return options_.exec; }
   /// The memory of the nodes' values.
   Arena& arena() { return arena_; }
-  /// The memory of the nodes' values, to ask what lies in it.
-  const Arena& arena() const { return arena_; }
   /// Unique in the process: a new graph and every Clear() take the next number, so Exprs
   /// from before a Clear() (or of another graph) are recognised as stale.
   uint32_t generation() const { return generation_; }

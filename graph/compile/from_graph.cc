@@ -12,31 +12,29 @@ struct ByteRange {
   std::byte* end;
 };
 
-// The maximal byte ranges covered by the graph's tensors that have memory, by address.
-// External ranges that only touch are joined too: the steps' slices of one parameter's
-// gradient are then one buffer, whose rows a stacked product can write in place (every
-// step's input gradient as one product). Arena ranges that touch stay apart, so the memory
-// plan still places each on its own.
+// The maximal byte ranges covered by the graph's tensors that have memory, by address, and
+// by the whole gradient of every parameter in the graph: the steps' slices of one parameter's
+// gradient (each step's input gradient) then lie in one buffer, whose rows a stacked product
+// writes in place. Ranges that only touch stay apart: separate allocations may be adjacent,
+// and a run may keep each parameter's gradient elsewhere (lower.h, Relocation).
 class RecordedBuffers {
  public:
   explicit RecordedBuffers(const Graph& g) {
-    const Arena& arena = g.arena();
     std::vector<ByteRange> ranges;
+    auto add = [&](const Tensor& t) {
+      if (!HasBytes(t)) return;
+      auto* p = static_cast<std::byte*>(t.raw());
+      ranges.push_back({p, p + t.num_bytes()});
+    };
     for (NodeId id = 0; id < g.num_nodes(); ++id) {
-      const Tensor& t = g.node(id).value;
-      if (HasBytes(t)) {
-        auto* p = static_cast<std::byte*>(t.raw());
-        ranges.push_back({p, p + t.num_bytes()});
-      }
+      const Node& n = g.node(id);
+      add(n.value);
+      if (n.param != nullptr && n.param->grad_buffer != nullptr) add(n.param->grad());
     }
     std::sort(ranges.begin(), ranges.end(),
               [](const ByteRange& a, const ByteRange& b) { return a.begin < b.begin; });
     for (const ByteRange& r : ranges) {
-      const bool joins =
-          !ranges_.empty() && (r.begin < ranges_.back().end ||
-                               (r.begin == ranges_.back().end && !arena.Contains(r.begin) &&
-                                !arena.Contains(ranges_.back().begin)));
-      if (joins) {
+      if (!ranges_.empty() && r.begin < ranges_.back().end) {
         ranges_.back().end = std::max(ranges_.back().end, r.end);
       } else {
         ranges_.push_back(r);
