@@ -3,6 +3,7 @@
 // over time), and a listing that reports kernels, products, fused runs, stacked nodes, peak
 // bytes and compile seconds. Plus the feed checks a compiled program makes before it runs.
 #include <cmath>
+#include <map>
 #include <regex>
 #include <span>
 #include <string>
@@ -23,31 +24,35 @@ constexpr int64_t kBatch = 3, kInput = 4, kHidden = 5;
 // Where the LSTM's input x comes from: fed each run, or a parameter (so that the program also
 // computes d loss / d x, the work oneDNN's LSTM primitive does).
 enum class Input { kFed, kParameter };
+// Where the parameters' gradients go: the store's buffers, or the run's own memory
+// (CompileSpec::private_gradients, which relocates each whole gradient).
+enum class Gradients { kStore, kPrivate };
 
 // An LSTM's training step, compiled (or run eagerly, to compare with); the store outlives the
 // program that reads it.
 struct CompiledLstm {
-  explicit CompiledLstm(int64_t steps, Input input = Input::kFed)
+  explicit CompiledLstm(int64_t steps, Input input = Input::kFed,
+                        Gradients gradients = Gradients::kStore)
       : store({.seed = 9}), cell(MakeCell(store, {.kind = CellKind::kLstm,
                                                    .recurrent = {.input_size = kInput,
                                                                  .hidden_size = kHidden,
                                                                  .dtype = DType::kF64}})),
-        program(Make(steps, input)) {}
-  absl::StatusOr<CompiledGraph> Make(int64_t steps, Input input) {
+        program(Make(steps, input, gradients == Gradients::kPrivate)) {}
+  absl::StatusOr<CompiledGraph> Make(int64_t steps, Input input, bool private_gradients) {
     if (!cell.ok()) return cell.status();
     Graph g({.mode = ExecMode::kRecord});
     if (input == Input::kFed) {
       Expr x = g.Input({steps, kBatch, kInput}, Inputs(steps));
       Expr loss = Loss(g, x);
       if (absl::Status s = Backward(loss); !s.ok()) return s;
-      return Compile(g, {.feeds = {x}, .outputs = {loss}});
+      return Compile(g, {.feeds = {x}, .outputs = {loss}, .private_gradients = private_gradients});
     }
     absl::StatusOr<Parameter> x = store.Add("x", {steps, kBatch, kInput}, Init::Uniform(-1, 1),
                                             DType::kF64);
     if (!x.ok()) return x.status();
     Expr loss = Loss(g, g.Param(*x));
     if (absl::Status s = Backward(loss); !s.ok()) return s;
-    return Compile(g, {.feeds = {}, .outputs = {loss}});
+    return Compile(g, {.feeds = {}, .outputs = {loss}, .private_gradients = private_gradients});
   }
   static std::vector<double> Inputs(int64_t steps) {
     return std::vector<double>(steps * kBatch * kInput, 0.5);
@@ -78,33 +83,42 @@ TEST(CompiledLstmTest, MatrixProductsGrowByExactlyTwoPerStep) {
 
 // With x a parameter, every step's input gradient dz_t W_ih lands in its slice of x's
 // gradient: time batching makes them one product writing there in place (no third product per
-// step), and the gradients are the eager ones.
+// step), and the gradients are the eager ones -- in the store, and in the run's own memory
+// with private gradients.
 TEST(CompiledLstmTest, TheInputGradientOfAllStepsIsOneProductIntoTheParametersGradient) {
-  CompiledLstm a(8, Input::kParameter), b(16, Input::kParameter);
-  absl::StatusOr<CompiledGraph> &shorter = a.program, &longer = b.program;
-  ASSERT_TRUE(shorter.ok()) << shorter.status();
-  ASSERT_TRUE(longer.ok()) << longer.status();
-  EXPECT_EQ(Kernels(*longer, "matmul") - Kernels(*shorter, "matmul"), 2 * 8)
-      << shorter->Listing() << longer->Listing();
+  CompiledLstm shorter(8, Input::kParameter);
+  ASSERT_TRUE(shorter.program.ok()) << shorter.program.status();
+  for (const Gradients home : {Gradients::kStore, Gradients::kPrivate}) {
+    CompiledLstm lstm(16, Input::kParameter, home);
+    absl::StatusOr<CompiledGraph>& longer = lstm.program;
+    ASSERT_TRUE(longer.ok()) << longer.status();
+    EXPECT_EQ(Kernels(*longer, "matmul") - Kernels(*shorter.program, "matmul"), 2 * 8)
+        << shorter.program->Listing() << longer->Listing();
 
-  ASSERT_TRUE(longer->Run({}).ok());
-  std::vector<std::vector<double>> compiled;
-  for (const Parameter& p : b.store.parameters()) {
-    const std::span<const double> grad = p.grad().span<double>();
-    compiled.emplace_back(grad.begin(), grad.end());
-  }
-  b.store.ZeroGrad();
-  Graph eager;
-  ASSERT_TRUE(Backward(b.Loss(eager, eager.Param(*b.store.Find("x")))).ok());
-  size_t k = 0;
-  for (const Parameter& p : b.store.parameters()) {
-    const std::span<const double> grad = p.grad().span<double>();
-    ASSERT_EQ(grad.size(), compiled[k].size()) << p.name();
-    for (size_t i = 0; i < grad.size(); ++i) {
-      EXPECT_NEAR(compiled[k][i], grad[i], 1e-12 * (1 + std::abs(grad[i])))
-          << p.name() << " element " << i;
+    ASSERT_TRUE(longer->Run({}).ok());
+    std::map<std::string, std::vector<double>> compiled;  // by parameter name
+    auto keep = [&](const Parameter& p, const Tensor& grad) {
+      const std::span<const double> values = grad.span<double>();
+      compiled[p.name()].assign(values.begin(), values.end());
+    };
+    if (home == Gradients::kStore) {
+      for (const Parameter& p : lstm.store.parameters()) keep(p, p.grad());
+      lstm.store.ZeroGrad();
+    } else {
+      for (const PrivateGradient& p : longer->private_gradients()) keep(p.param, p.grad);
     }
-    ++k;
+    Graph eager;
+    ASSERT_TRUE(Backward(lstm.Loss(eager, eager.Param(*lstm.store.Find("x")))).ok());
+    ASSERT_EQ(compiled.size(), static_cast<size_t>(lstm.store.num_parameters()));
+    for (const Parameter& p : lstm.store.parameters()) {
+      const std::span<const double> grad = p.grad().span<double>();
+      const std::vector<double>& got = compiled[p.name()];
+      ASSERT_EQ(grad.size(), got.size()) << p.name();
+      for (size_t i = 0; i < grad.size(); ++i) {
+        EXPECT_NEAR(got[i], grad[i], 1e-12 * (1 + std::abs(grad[i])))
+            << p.name() << " element " << i;
+      }
+    }
   }
 }
 
