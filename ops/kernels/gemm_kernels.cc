@@ -163,8 +163,9 @@ void ScaleC(const GemmArgs& g, T* c) {
 // apart. So it goes kPackASteps depth steps at a time: their source lines stay in L1 while
 // every panel takes its part, each panel's stores in order. A panel with a batch's worth of
 // the block's rows from its first one gets one batch per step, whose store runs past its kMr
-// values into the next step's (stored right after, or by the next group of steps); the last
-// step is copied value by value, so nothing lands in the next panel.
+// values into the following steps' (stored right after, or by the next group of steps); the
+// last steps, whose batch would reach past the panel, are copied value by value, so nothing
+// lands in the next panel (a batch can be wider than two steps: 16 floats on AVX-512).
 constexpr int64_t kPackASteps = 16;
 template <class T>
 void PackA(int64_t mc, int64_t kc, const T* a, int64_t rs, int64_t cs, T* dst) {
@@ -185,7 +186,7 @@ void PackA(int64_t mc, int64_t kc, const T* a, int64_t rs, int64_t cs, T* dst) {
         for (int64_t p = p0; p < p1; ++p) {
           const T* src = a + i0 + p * cs;
           T* out = panel + p * kMr;
-          if (batch && p + 1 < kc) {
+          if (batch && p * kMr + w <= kc * kMr) {
             Batch<T>::load_unaligned(src).store_unaligned(out);
           } else {
             for (int64_t r = 0; r < rows; ++r) out[r] = src[r];
