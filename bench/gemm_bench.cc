@@ -211,7 +211,8 @@ void BM_GemmLineAligned(benchmark::State& state) {
   constexpr size_t kLine = 16;  // floats
   auto aligned = [](const std::vector<float>& v) {
     std::vector<float> w(v.size() + kLine);
-    const size_t skip = (kLine - reinterpret_cast<uintptr_t>(w.data()) / sizeof(float) % kLine) % kLine;
+    const size_t past = reinterpret_cast<uintptr_t>(w.data()) / sizeof(float) % kLine;
+    const size_t skip = (kLine - past) % kLine;
     std::copy(v.begin(), v.end(), w.begin() + static_cast<ptrdiff_t>(skip));
     return std::pair{std::move(w), skip};
   };
