@@ -8,9 +8,9 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <utility>
 #include <vector>
 
+#include "graph/tensor.h"
 #include "ops/kernels/gemm.h"
 
 namespace tg::kernels {
@@ -208,20 +208,18 @@ BENCHMARK(BM_Gemm<float>)
 void BM_GemmLineAligned(benchmark::State& state) {
   std::vector<float> a, b, c;
   const GemmArgs g = Setup(state, a, b, c);
-  constexpr size_t kLine = 16;  // floats
-  auto aligned = [](const std::vector<float>& v) {
-    std::vector<float> w(v.size() + kLine);
-    const size_t past = reinterpret_cast<uintptr_t>(w.data()) / sizeof(float) % kLine;
-    const size_t skip = (kLine - past) % kLine;
-    std::copy(v.begin(), v.end(), w.begin() + static_cast<ptrdiff_t>(skip));
-    return std::pair{std::move(w), skip};
+  // Copies into 64-byte-aligned storage (what parameters get).
+  auto on_a_line = [](const std::vector<float>& v) {
+    AlignedBuffer buffer = AllocateAligned(v.size() * sizeof(float));
+    std::copy(v.begin(), v.end(), reinterpret_cast<float*>(buffer.get()));
+    return buffer;
   };
-  auto [a_line, a_at] = aligned(a);
-  auto [b_line, b_at] = aligned(b);
-  auto [c_line, c_at] = aligned(c);
+  const AlignedBuffer a_line = on_a_line(a), b_line = on_a_line(b), c_line = on_a_line(c);
+  auto* c_data = reinterpret_cast<float*>(c_line.get());
   for (auto _ : state) {
-    Gemm(g, a_line.data() + a_at, b_line.data() + b_at, c_line.data() + c_at);
-    benchmark::DoNotOptimize(c_line.data());
+    Gemm(g, reinterpret_cast<const float*>(a_line.get()),
+         reinterpret_cast<const float*>(b_line.get()), c_data);
+    benchmark::DoNotOptimize(c_data);
     benchmark::ClobberMemory();
   }
   SetCounters(state, g);
