@@ -1,6 +1,7 @@
 #include "models/optimizers.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 
@@ -269,9 +270,24 @@ absl::StatusOr<AdamW> AdamW::Create(ParameterStore& store, AdamWOptions options)
 // ---- clipping --------------------------------------------------------------
 
 namespace {
+// Eight running sums rather than one: a single chain waits out every add's latency (a
+// large model's norm took longer than its Adam step). The order depends on the length
+// alone, so the same gradients give the same norm on every run.
 template <class T>
-void AddSquares(const Tensor& t, double& sum) {
-  for (T x : t.span<T>()) sum += static_cast<double>(x) * static_cast<double>(x);
+double SumOfSquares(std::span<const T> x) {
+  constexpr size_t kLanes = 8;
+  std::array<double, kLanes> lanes{};
+  size_t i = 0;
+  for (; i + kLanes <= x.size(); i += kLanes) {
+    for (size_t j = 0; j < kLanes; ++j) {
+      const double v = static_cast<double>(x[i + j]);
+      lanes[j] += v * v;
+    }
+  }
+  double tail = 0;
+  for (; i < x.size(); ++i) tail += static_cast<double>(x[i]) * static_cast<double>(x[i]);
+  return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) +
+         ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7])) + tail;
 }
 template <class T>
 void Scale(const Tensor& t, double c) {
@@ -286,9 +302,9 @@ double ClipGradNorm(ParameterStore& store, double max_norm) {
   for (const Parameter& p : params) {
     if (p.frozen()) continue;
     if (p.dtype() == DType::kF32) {
-      AddSquares<float>(p.grad(), sum);
+      sum += SumOfSquares<float>(p.grad().span<float>());
     } else {
-      AddSquares<double>(p.grad(), sum);
+      sum += SumOfSquares<double>(p.grad().span<double>());
     }
   }
   const double norm = std::sqrt(sum);

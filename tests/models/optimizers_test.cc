@@ -327,6 +327,25 @@ TEST(ClipGradNormTest, ReturnsPreClipNormAndScalesToMaxNorm) {
   EXPECT_NEAR(ClipGradNorm(store, 1.0), 1.0, 1e-6);
 }
 
+// Long enough for the eight running sums and a tail of 3, in both dtypes: every element
+// counts once.
+TEST(ClipGradNormTest, LongGradientsNormMatchesAnExactSum) {
+  for (DType dtype : {DType::kF64, DType::kF32}) {
+    ParameterStore store;
+    std::vector<double> values(1003);
+    long double exact = 0;
+    for (size_t i = 0; i < values.size(); ++i) {
+      values[i] = (i % 7 == 3 ? -1.0 : 1.0) * (0.25 + 0.001 * static_cast<double>(i));
+      if (dtype == DType::kF32) values[i] = static_cast<float>(values[i]);  // as stored
+      exact += static_cast<long double>(values[i]) * values[i];
+    }
+    Parameter a = AddParam(store, "a", std::vector<double>(values.size()), dtype);
+    SetGrad(a, values);
+    const double expected = std::sqrt(static_cast<double>(exact));
+    EXPECT_NEAR(ClipGradNorm(store, 1e9), expected, expected * 1e-14) << DTypeName(dtype);
+  }
+}
+
 TEST(ClipGradNormTest, NoOpAtOrBelowMaxNorm) {
   ParameterStore store;
   Parameter a = AddParam(store, "a", {0, 0});
