@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "absl/flags/flag.h"
+#include "absl/flags/reflection.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "examples/char_lm/char_checkpoint.h"
@@ -51,9 +52,15 @@ absl::Status Main(Ranks& ranks) {
   }
   TG_ASSIGN_OR_RETURN(Data data, LoadData(absl::GetFlag(FLAGS_data), info.vocab));
   // The prime's characters are known only now; refuse a foreign one before training, not after.
+  // The default prime is English: a text without its characters samples from its own start.
   if (const std::string prime = absl::GetFlag(FLAGS_prime); absl::GetFlag(FLAGS_sample) > 0) {
     if (absl::Status s = data.vocab.Encode(prime).status(); !s.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("--prime=", prime, ": ", s.message()));
+      if (prime != absl::FindCommandLineFlag("prime")->DefaultValue()) {
+        return absl::InvalidArgumentError(absl::StrCat("--prime=", prime, ": ", s.message()));
+      }
+      if (ranks.is_root()) std::printf("the default --prime=\"%s\" is not in this text's characters (%s): sampling "
+                  "without a prime\n", prime.c_str(), std::string(s.message()).c_str());
+      absl::SetFlag(&FLAGS_prime, "");
     }
   }
   info.vocab = data.vocab.Serialize();
