@@ -19,7 +19,7 @@ ABSL_FLAG(int64_t, hidden, 512, "hidden size of each layer");
 ABSL_FLAG(std::optional<double>, dropout, std::nullopt,
           "dropout rate in [0, 1) on the embedding's output, between layers and on the head's "
           "input (torch.nn.Dropout(p) at each; a new mask every update, compiled or not); "
-          "default 0.3; 0: none, as bench/torch_char_lm.py trains. A resumed run keeps the "
+          "default 0.25; 0: none, as bench/torch_char_lm.py trains. A resumed run keeps the "
           "setting of the run it continues");
 ABSL_FLAG(double, forget_bias, 0,
           "added to the LSTM forget gate's bias at initialisation (1 as Keras; 0 as PyTorch); "

@@ -53,7 +53,7 @@ ABSL_DECLARE_FLAG(int64_t, check_ranks_every);
 namespace tg::examples {
 
 // --dropout when not given: a new run's rate (a resumed run keeps its checkpoint's).
-inline constexpr double kDefaultDropout = 0.3;
+inline constexpr double kDefaultDropout = 0.25;
 // --average when not given: a new run's decay (a resumed run keeps its checkpoint's).
 inline constexpr double kDefaultAverage = 0.997;
 
