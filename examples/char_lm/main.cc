@@ -58,11 +58,9 @@ absl::Status Main(Ranks& ranks) {
       if (prime != absl::FindCommandLineFlag("prime")->DefaultValue()) {
         return absl::InvalidArgumentError(absl::StrCat("--prime=", prime, ": ", s.message()));
       }
-      if (ranks.is_root()) {
-        std::printf("the default --prime=\"%s\" is not in this text's characters (%s): "
-                    "sampling without a prime\n",
-                    prime.c_str(), std::string(s.message()).c_str());
-      }
+      std::printf("the default --prime=\"%s\" is not in this text's characters (%s): "
+                  "sampling without a prime\n",
+                  prime.c_str(), std::string(s.message()).c_str());
       absl::SetFlag(&FLAGS_prime, "");
     }
   }
