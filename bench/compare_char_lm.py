@@ -35,8 +35,10 @@ def tapegrad_chars_per_s(args, out_dir):
                  "char_lm)" % (binary, args.build_dir))
     cmd = [binary, "--data", args.data, "--max_updates", str(args.updates), "--minutes", "1000",
            "--eval_every", "0", "--sample", "0", "--valid_streams", "32",
-           # torch_char_lm.py's model: the defaults are larger and add dropout and averaging
+           # torch_char_lm.py's model and rate: the defaults are larger, add dropout and
+           # averaging, and train at 4e-3
            "--cell", "lstm", "--hidden", "256", "--seq", "100", "--dropout", "0", "--average", "0",
+           "--lr", "2e-3",
            "--threads", str(args.threads), "--out_dir", out_dir]
     env = dict(tapegrad_env(), OMP_NUM_THREADS=str(args.threads))
     p = subprocess.run(cmd, env=env, capture_output=True, text=True)

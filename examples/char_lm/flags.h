@@ -19,7 +19,7 @@ ABSL_DECLARE_FLAG(double, forget_bias);
 ABSL_DECLARE_FLAG(int64_t, seq);
 ABSL_DECLARE_FLAG(int64_t, batch);
 ABSL_DECLARE_FLAG(bool, shift_epochs);
-ABSL_DECLARE_FLAG(double, lr);
+ABSL_DECLARE_FLAG(std::optional<double>, lr);
 ABSL_DECLARE_FLAG(double, clip);
 ABSL_DECLARE_FLAG(std::string, lr_decay);
 ABSL_DECLARE_FLAG(std::optional<double>, average);
@@ -52,6 +52,8 @@ ABSL_DECLARE_FLAG(int64_t, check_ranks_every);
 
 namespace tg::examples {
 
+// --lr when not given: a new run's rate (a resumed run keeps its checkpoint's).
+inline constexpr double kDefaultLr = 4e-3;
 // --dropout when not given: a new run's rate (a resumed run keeps its checkpoint's).
 inline constexpr double kDefaultDropout = 0.25;
 // --average when not given: a new run's decay (a resumed run keeps its checkpoint's).

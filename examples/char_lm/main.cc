@@ -64,13 +64,14 @@ absl::Status Main(Ranks& ranks) {
       absl::SetFlag(&FLAGS_prime, "");
     }
   }
+  SettleLearningRate(resume ? info.flags : std::map<std::string, std::string>{});
   info.vocab = data.vocab.Serialize();
   info.model.vocab_size = data.vocab.size();
   const std::map<std::string, std::string> saved_flags = std::exchange(info.flags, TrainingFlags());
 
   ParameterStore store({.seed = absl::GetFlag(FLAGS_seed)});
   TG_ASSIGN_OR_RETURN(CharModel model, CharModel::Create(store, info.model));
-  TG_ASSIGN_OR_RETURN(Adam adam, Adam::Create(store, {.learning_rate = absl::GetFlag(FLAGS_lr)}));
+  TG_ASSIGN_OR_RETURN(Adam adam, Adam::Create(store, {.learning_rate = *absl::GetFlag(FLAGS_lr)}));
   std::optional<WeightAverage> average;
   if (info.average_decay > 0) {
     TG_RETURN_IF_ERROR(WeightAverage::Validate({.decay = info.average_decay}));
@@ -104,7 +105,8 @@ int main(int argc, char** argv) {
   tg::examples::ParseFlags(argc, argv, "char_lm",
       "trains a character-level language model on UTF-8 text and samples from it.\n"
       "  scripts/fetch_data.sh && build/examples/char_lm --minutes=10\n"
-      "  build/examples/char_lm --dropout=0 --average=0    # bench/torch_char_lm.py's model exactly\n"
+      "  build/examples/char_lm --cell=lstm --hidden=256 --seq=100 --dropout=0 --average=0 --lr=2e-3\n"
+      "      # bench/torch_char_lm.py's model and training exactly\n"
       "  build/examples/char_lm --resume --minutes=5        # continue from the checkpoint\n"
       "  build/examples/char_lm --resume --minutes=0 --sample=500 --prime=\"Call me\"   # sample only");
   tg::examples::CheckFlags(tg::examples::LaunchedRanks(), tg::examples::LaunchedRank());

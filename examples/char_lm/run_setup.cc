@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -59,6 +60,16 @@ RunInfo NewRunInfo() {
 absl::Status RefuseChangedSettings(const RunInfo& info, const std::string& checkpoint) {
   TG_RETURN_IF_ERROR(RefuseChange("average", absl::GetFlag(FLAGS_average), info.average_decay, checkpoint));
   return RefuseChange("dropout", absl::GetFlag(FLAGS_dropout), info.model.dropout, checkpoint);
+}
+
+void SettleLearningRate(const std::map<std::string, std::string>& saved_flags) {
+  if (absl::GetFlag(FLAGS_lr).has_value()) return;
+  double lr = kDefaultLr;
+  if (auto saved = saved_flags.find("lr"); saved != saved_flags.end()) {
+    double recorded = 0;
+    if (absl::SimpleAtod(saved->second, &recorded) && recorded > 0) lr = recorded;
+  }
+  absl::SetFlag(&FLAGS_lr, lr);
 }
 
 absl::Status CheckResumedState(TrainingState& resumed, const CharModel& model,

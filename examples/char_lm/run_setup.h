@@ -38,6 +38,12 @@ RunInfo NewRunInfo();
 // (read from `checkpoint`) was trained with, rather than silently ignoring it.
 absl::Status RefuseChangedSettings(const RunInfo& info, const std::string& checkpoint);
 
+// Gives --lr its value when it was not given: the rate in `saved_flags` (the flags a resumed
+// checkpoint recorded; empty for a new run), else kDefaultLr. Adam, the schedule and the
+// flags the next checkpoint records then read one number. A rate given anew is used: unlike
+// the dropout, changing it on resume is a choice the model allows.
+void SettleLearningRate(const std::map<std::string, std::string>& saved_flags);
+
 // Whether the training state `resumed` (from `checkpoint`) fits this run of `model`: a
 // valid dropout stream position and carried state of the model's layers and --batch.
 // Carried state of streams that --batch, --seq and the other stream flags now cut

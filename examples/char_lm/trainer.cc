@@ -218,8 +218,8 @@ absl::Status Trainer::Run() {
   std::printf("training %s: %lld parameters, vocabulary %lld, %zu training / %zu validation characters\n",
               model_.options().cell.c_str(), static_cast<long long>(store_.num_elements()),
               static_cast<long long>(data_.vocab.size()), data_.train.size(), data_.valid.size());
-  // The defaults differ from bench/torch_char_lm.py (PyTorch) in these two; say which are in effect.
-  std::printf("dropout %g; scoring and sampling %s\n", model_.options().dropout,
+  // The defaults differ from bench/torch_char_lm.py (PyTorch) in these three; say which are in effect.
+  std::printf("Adam at %g, dropout %g; scoring and sampling %s\n", *absl::GetFlag(FLAGS_lr), model_.options().dropout,
               average_ != nullptr
                   ? absl::StrFormat("the weights' moving average (decay %g)", info_.average_decay).c_str()
                   : "the raw weights");
@@ -229,7 +229,7 @@ absl::Status Trainer::Run() {
     if (absl::GetFlag(FLAGS_lr_decay) == "cosine") {
       const double done = max_updates > 0 ? static_cast<double>(updates_) / static_cast<double>(max_updates)
                                            : train_seconds_ / budget;
-      optimizer_.set_learning_rate(CosineLr{.base_lr = absl::GetFlag(FLAGS_lr), .total_steps = kDecaySteps}.At(
+      optimizer_.set_learning_rate(CosineLr{.base_lr = *absl::GetFlag(FLAGS_lr), .total_steps = kDecaySteps}.At(
           static_cast<int64_t>(done * kDecaySteps)));
     }
     if (!ranks_.distributed()) interrupted_ = InterruptRequested();
