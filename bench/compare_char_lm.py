@@ -36,7 +36,7 @@ def tapegrad_chars_per_s(args, out_dir):
     cmd = [binary, "--data", args.data, "--max_updates", str(args.updates), "--minutes", "1000",
            "--eval_every", "0", "--sample", "0", "--valid_streams", "32",
            # torch_char_lm.py's model and rate: the defaults are larger, add dropout and
-           # averaging, and train at 4e-3
+           # averaging, and train at a higher rate
            "--cell", "lstm", "--hidden", "256", "--seq", "100", "--dropout", "0", "--average", "0",
            "--lr", "2e-3",
            "--threads", str(args.threads), "--out_dir", out_dir]
