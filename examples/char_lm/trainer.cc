@@ -212,6 +212,8 @@ absl::Status Trainer::Run() {
   const double checkpoint_every = absl::GetFlag(FLAGS_checkpoint_minutes) * 60;
   const int64_t checkpoint_every_updates = absl::GetFlag(FLAGS_checkpoint_every);
   const int64_t stop_after = absl::GetFlag(FLAGS_stop_after_updates);
+  const double base_lr = *absl::GetFlag(FLAGS_lr);  // set by SettleLearningRate
+  const bool cosine_lr = absl::GetFlag(FLAGS_lr_decay) == "cosine";
   const double chars_per_update = static_cast<double>(batcher_.steps() * batcher_.batch());
   progress_.emplace(ProgressOptions{.total = max_updates > 0 ? max_updates - first_update_ : 0,
                                     .budget_seconds = budget, .unit = "chars"});
@@ -219,17 +221,17 @@ absl::Status Trainer::Run() {
               model_.options().cell.c_str(), static_cast<long long>(store_.num_elements()),
               static_cast<long long>(data_.vocab.size()), data_.train.size(), data_.valid.size());
   // The defaults differ from bench/torch_char_lm.py (PyTorch) in these three; say which are in effect.
-  std::printf("Adam at %g, dropout %g; scoring and sampling %s\n", *absl::GetFlag(FLAGS_lr), model_.options().dropout,
+  std::printf("Adam at %g, dropout %g; scoring and sampling %s\n", base_lr, model_.options().dropout,
               average_ != nullptr
                   ? absl::StrFormat("the weights' moving average (decay %g)", info_.average_decay).c_str()
                   : "the raw weights");
 
   double checkpointed_at = 0;  // train_seconds_ at the last checkpoint
   while (train_seconds_ < budget && (max_updates == 0 || updates_ < max_updates)) {
-    if (absl::GetFlag(FLAGS_lr_decay) == "cosine") {
+    if (cosine_lr) {
       const double done = max_updates > 0 ? static_cast<double>(updates_) / static_cast<double>(max_updates)
                                            : train_seconds_ / budget;
-      optimizer_.set_learning_rate(CosineLr{.base_lr = *absl::GetFlag(FLAGS_lr), .total_steps = kDecaySteps}.At(
+      optimizer_.set_learning_rate(CosineLr{.base_lr = base_lr, .total_steps = kDecaySteps}.At(
           static_cast<int64_t>(done * kDecaySteps)));
     }
     if (!ranks_.distributed()) interrupted_ = InterruptRequested();
