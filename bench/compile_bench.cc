@@ -58,7 +58,8 @@ ABSL_FLAG(bool, simulate, false,
 ABSL_FLAG(bool, profile, false,
           "with --runs: time every step alone (the minimum over the runs) and print the time "
           "per kind of step (op, stacked count, operand shapes, +=), most first, with each "
-          "product's GFLOP/s");
+          "product's GFLOP/s; with --threads above 1 (and no --simulate) each step splits "
+          "itself over the threads, as in a serial replay");
 ABSL_FLAG(bool, prepare_operands, true,
           "prepare the weights the program's steps read once per run "
           "(CompileSpec::prepare_operands); --noprepare_operands to compare");
@@ -97,21 +98,26 @@ double PeakRssMb() {
   return static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
 }
 
-// Each step's seconds on one thread: the program run step by step inside a job of the shared
-// pool, where a step's own split runs on its caller (base/thread_pool.h). The minimum over
-// `runs` runs.
+// Each step's seconds, the program run step by step (no parallel replay). On one thread
+// (`split` false): inside a job of the shared pool, where a step's own split runs on its
+// caller (base/thread_pool.h). With `split`, each step splits itself over the program's
+// threads as a serial replay runs it. The minimum over `runs` runs.
 absl::StatusOr<std::vector<double>> StepSeconds(const CompiledGraph& program,
                                                 absl::Span<const Tensor> feed,
-                                                ParameterStore& store, int runs) {
+                                                ParameterStore& store, int runs, bool split) {
   TG_ASSIGN_OR_RETURN(RunContext context, program.NewContext());
   context.set_parallel(false);
   std::vector<double> best, seconds;
   context.set_step_seconds(&seconds);
   absl::Status status;
   for (int r = 0; r < runs && status.ok(); ++r) {
-    ThreadPool::Shared().ParallelFor(2, 2, [&](int chunk) {
-      if (chunk == 0) status = program.Run(context, feed);
-    });
+    if (split) {
+      status = program.Run(context, feed);
+    } else {
+      ThreadPool::Shared().ParallelFor(2, 2, [&](int chunk) {
+        if (chunk == 0) status = program.Run(context, feed);
+      });
+    }
     store.ZeroGrad();
     if (best.empty()) best = seconds;
     for (size_t k = 0; k < best.size(); ++k) best[k] = std::min(best[k], seconds[k]);
@@ -308,7 +314,10 @@ absl::Status Main() {
   if (absl::GetFlag(FLAGS_simulate) || absl::GetFlag(FLAGS_profile)) {
     std::vector<Tensor> feed;
     if (!input_grad) feed.emplace_back(xs.data(), DType::kF32, Shape{seq, batch, input});
-    TG_ASSIGN_OR_RETURN(std::vector<double> seconds, StepSeconds(program, feed, store, runs));
+    // --simulate needs each step's one-thread time; a profile alone shows the split steps.
+    const bool split = !absl::GetFlag(FLAGS_simulate) && absl::GetFlag(FLAGS_threads) > 1;
+    TG_ASSIGN_OR_RETURN(std::vector<double> seconds,
+                        StepSeconds(program, feed, store, runs, split));
     if (absl::GetFlag(FLAGS_profile)) PrintProfile(program.program(), seconds);
     if (!absl::GetFlag(FLAGS_simulate)) return absl::OkStatus();
     double work = 0;

@@ -129,6 +129,13 @@ void PreparedShapes(benchmark::internal::Benchmark* b) {
   }
 }
 BENCHMARK(BM_PreparedGemm<float>)->Apply(PreparedShapes);
+// L's recurrent products split over two threads (a serial replay with ExecOptions::num_threads
+// = 2), to compare with one.
+BENCHMARK(BM_PreparedGemm<float>)
+    ->ArgNames({"M", "K", "N", "tA", "tB", "thr"})
+    ->UseRealTime()
+    ->Args({64, 512, 2048, 0, 1, 2})
+    ->Args({64, 2048, 512, 0, 0, 2});
 BENCHMARK(BM_PrepareSgemmB)->Apply(PreparedShapes);
 BENCHMARK(BM_OwnSgemm)->Apply(PreparedShapes);
 BENCHMARK(BM_OmpSgemm)->Apply(PreparedShapes);

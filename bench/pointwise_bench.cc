@@ -2,7 +2,8 @@
 // around kParallelPointwise (ops/kernels/pointwise.h). The split path is
 // forced (min_parallel = 0) so that it is measured below the threshold too:
 // where "split" stops beating "thr=1" is where the threshold belongs. f32 add
-// is memory-bound (the cheapest op); tanh is compute-bound.
+// is memory-bound (the cheapest op); tanh and sigmoid (an exp and a division, three
+// of an LSTM step's five transcendental ops) are compute-bound.
 // Args are (n, threads).
 #include <benchmark/benchmark.h>
 
@@ -59,6 +60,7 @@ void Sizes(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_Binary<AddFn>)->Apply(Sizes)->UseRealTime();
 BENCHMARK(BM_Unary<TanhFn>)->Apply(Sizes)->UseRealTime();
+BENCHMARK(BM_Unary<SigmoidFn>)->Apply(Sizes)->UseRealTime();
 
 }  // namespace
 }  // namespace tg::kernels
