@@ -118,6 +118,18 @@ void ScaleC(const GemmArgs& g, T* c) {
   }
 }
 
+// Rows of the register tile at row ir of an mc-row block. With `even` (A read in place) the
+// block takes as few tiles as kMr allows, their rows as even as possible: 32 rows as 6, 6, 5,
+// 5, 5, 5 rather than five of 6 and one of 2, whose 4 accumulator chains would leave the FMA
+// units half idle. A packed A (transposed) keeps PackA's kMr-row panels. A row's bits do not
+// depend on its tile.
+inline int64_t TileRows(int64_t mc, int64_t ir, bool even) {
+  if (!even) return std::min(kMr, mc - ir);
+  const int64_t tiles = (mc + kMr - 1) / kMr;
+  const int64_t base = mc / tiles, longer = mc % tiles;  // the first `longer` tiles: base + 1
+  return ir < longer * (base + 1) ? base + 1 : base;
+}
+
 // Goto-style loops: per kNc-column x kKc-deep block of B, `b_block(jc, pc, kc, nc)` gives
 // its panels (kNr columns each, kc deep, the panel at jr starting jr * kc_stride further),
 // swept by kMc-row blocks of A in kMr x kNr register tiles. A transposed A (a weight
@@ -142,10 +154,11 @@ void SweepBlocks(const GemmArgs& g, const T* a, T* c, BBlock&& b_block) {
         if (g.trans_a) PackA(mc, kc, a_block, a_rs, a_cs, apack);
         for (int64_t jr = 0; jr < nc; jr += nr_max) {
           const int64_t nr = std::min(nr_max, nc - jr);
-          for (int64_t ir = 0; ir < mc; ir += kMr) {
+          for (int64_t ir = 0, tile = 0; ir < mc; ir += tile) {
+            tile = TileRows(mc, ir, /*even=*/!g.trans_a);
             const T* a_tile = g.trans_a ? apack + ir * kc : a_block + ir * a_rs;
             const int64_t rs = g.trans_a ? 1 : a_rs, cs = g.trans_a ? kMr : a_cs;
-            WithRows(std::min(kMr, mc - ir), [&](auto rows) {
+            WithRows(tile, [&](auto rows) {
               MicroKernel<T, decltype(rows)::value, 2>(
                   kc, a_tile, rs, cs, panels + (jr / nr_max) * panel_stride, nr_max, alpha,
                   beta, c + (ic + ir) * g.ldc + jc + jr, g.ldc, nr);

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <limits>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "testing/test_values.h"
@@ -238,6 +239,32 @@ TEST(GemmTest, RepeatsBitwise) {
     Gemm(g, a.data(), b.data(), c1.data());
     Gemm(g, a.data(), b.data(), c2.data());
     EXPECT_EQ(c1, c2);
+  }
+}
+
+// The blocked kernel spreads a block's rows evenly over its register tiles (32 rows as
+// 6, 6, 5, 5, 5, 5), so a row's tile depends on how many rows the call has. Its bits must not:
+// each row of a product over a prepared B equals the same row computed in a call over a few
+// rows only (as a row split over threads, or another batch size, would compute it).
+TEST(GemmTest, ARowGetsTheSameBitsInAnyRegisterTile) {
+  const int64_t k = 300, n = 70;
+  for (const auto& [m, cuts] :
+       std::vector<std::pair<int64_t, std::vector<int64_t>>>{{32, {0, 7, 20, 32}},
+                                                             {64, {0, 1, 3, 8, 64}},
+                                                             {13, {0, 6, 13}}}) {
+    const std::vector<float> a = Uniform<float>(m * k, -1, 1, 10),
+                             b = Uniform<float>(k * n, -1, 1, 11);
+    const GemmArgs g{.m = m, .n = n, .k = k, .lda = k, .ldb = n, .ldc = n};
+    std::vector<float> packed(static_cast<size_t>(PreparedGemmBElements<float>(k, n)));
+    PrepareGemmB(g, b.data(), packed.data());
+    std::vector<float> whole(m * n), parts(m * n);
+    GemmPreparedB(g, a.data(), packed.data(), whole.data());
+    for (size_t i = 0; i + 1 < cuts.size(); ++i) {
+      GemmArgs part = g;
+      part.m = cuts[i + 1] - cuts[i];
+      GemmPreparedB(part, a.data() + cuts[i] * k, packed.data(), parts.data() + cuts[i] * n);
+    }
+    EXPECT_EQ(whole, parts) << "m = " << m;
   }
 }
 
