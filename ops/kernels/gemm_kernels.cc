@@ -132,9 +132,10 @@ inline int64_t TileRows(int64_t mc, int64_t ir, bool even) {
 
 // Goto-style loops: per kNc-column x kKc-deep block of B, `b_block(jc, pc, kc, nc)` gives
 // its panels (kNr columns each, kc deep, the panel at jr starting jr * kc_stride further),
-// swept by kMc-row blocks of A in kMr x kNr register tiles. A transposed A (a weight
-// gradient dZ^T X) is packed too: read in place, a tile's kc depth steps are lda apart, and
-// with lda a multiple of 1 KB they all fall into a few L1 sets and evict each other.
+// swept by kMc-row blocks of A in register tiles of kNr columns and up to kMr rows
+// (TileRows). A transposed A (a weight gradient dZ^T X) is packed too: read in place, a
+// tile's kc depth steps are lda apart, and with lda a multiple of 1 KB they all fall into a
+// few L1 sets and evict each other.
 template <class T, class BBlock>
 void SweepBlocks(const GemmArgs& g, const T* a, T* c, BBlock&& b_block) {
   constexpr int64_t nr_max = kNr<T>;
