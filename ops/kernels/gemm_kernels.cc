@@ -118,22 +118,29 @@ void ScaleC(const GemmArgs& g, T* c) {
   }
 }
 
-// Rows of the register tile at row ir of an mc-row block. With `even` (A read in place) the
-// block takes as few tiles as kMr allows, their rows as even as possible: 32 rows as 6, 6, 5,
-// 5, 5, 5 rather than five of 6 and one of 2, whose 4 accumulator chains would leave the FMA
-// units half idle. A packed A (transposed) keeps PackA's kMr-row panels. A row's bits do not
-// depend on its tile.
-inline int64_t TileRows(int64_t mc, int64_t ir, bool even) {
-  if (!even) return std::min(kMr, mc - ir);
-  const int64_t tiles = (mc + kMr - 1) / kMr;
-  const int64_t base = mc / tiles, longer = mc % tiles;  // the first `longer` tiles: base + 1
-  return ir < longer * (base + 1) ? base + 1 : base;
-}
+// How an mc-row block's rows go to register tiles. With `even` (A read in place) the block
+// takes as few tiles as kMr allows, their rows as even as possible: 32 rows as 6, 6, 5, 5, 5,
+// 5 rather than five of 6 and one of 2, whose 4 accumulator chains would leave the FMA units
+// half idle. Otherwise (a packed, transposed A) tiles of kMr rows and a shorter last one,
+// PackA's panels. A row's bits do not depend on its tile.
+struct RowTiles {
+  int64_t base = kMr, longer = 0;  // the first `longer` tiles have base + 1 rows
+  RowTiles(int64_t mc, bool even) {
+    if (!even) return;
+    const int64_t tiles = (mc + kMr - 1) / kMr;
+    base = mc / tiles;
+    longer = mc % tiles;
+  }
+  // Rows of the tile that starts at row ir.
+  int64_t At(int64_t ir, int64_t mc) const {
+    return ir < longer * (base + 1) ? base + 1 : std::min(base, mc - ir);
+  }
+};
 
 // Goto-style loops: per kNc-column x kKc-deep block of B, `b_block(jc, pc, kc, nc)` gives
 // its panels (kNr columns each, kc deep, the panel at jr starting jr * kc_stride further),
 // swept by kMc-row blocks of A in register tiles of kNr columns and up to kMr rows
-// (TileRows). A transposed A (a weight gradient dZ^T X) is packed too: read in place, a
+// (RowTiles). A transposed A (a weight gradient dZ^T X) is packed too: read in place, a
 // tile's kc depth steps are lda apart, and with lda a multiple of 1 KB they all fall into a
 // few L1 sets and evict each other.
 template <class T, class BBlock>
@@ -153,10 +160,11 @@ void SweepBlocks(const GemmArgs& g, const T* a, T* c, BBlock&& b_block) {
         const int64_t mc = std::min(kMc, g.m - ic);
         const T* a_block = a + ic * a_rs + pc * a_cs;
         if (g.trans_a) PackA(mc, kc, a_block, a_rs, a_cs, apack);
+        const RowTiles tiles(mc, /*even=*/!g.trans_a);
         for (int64_t jr = 0; jr < nc; jr += nr_max) {
           const int64_t nr = std::min(nr_max, nc - jr);
           for (int64_t ir = 0, tile = 0; ir < mc; ir += tile) {
-            tile = TileRows(mc, ir, /*even=*/!g.trans_a);
+            tile = tiles.At(ir, mc);
             const T* a_tile = g.trans_a ? apack + ir * kc : a_block + ir * a_rs;
             const int64_t rs = g.trans_a ? 1 : a_rs, cs = g.trans_a ? kMr : a_cs;
             WithRows(tile, [&](auto rows) {
